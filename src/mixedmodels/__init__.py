@@ -1,0 +1,36 @@
+"""mixedmodels: linear mixed-effects models with lme4's formula grammar.
+
+>>> import mixedmodels as mm
+>>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
+"""
+
+from mixedmodels import datasets
+from mixedmodels.errors import (
+    ConvergenceWarning,
+    DesignError,
+    FittingError,
+    FormulaError,
+    MissingColumnError,
+    MixedModelsError,
+    RankDeficiencyWarning,
+    SingularFitWarning,
+)
+from mixedmodels.model import LinearMixedModel, lmer
+from mixedmodels.results import LmerResult
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConvergenceWarning",
+    "DesignError",
+    "FittingError",
+    "FormulaError",
+    "LinearMixedModel",
+    "LmerResult",
+    "MissingColumnError",
+    "MixedModelsError",
+    "RankDeficiencyWarning",
+    "SingularFitWarning",
+    "datasets",
+    "lmer",
+]

@@ -1,0 +1,320 @@
+"""From a parsed formula and a data frame to the arrays the engine needs.
+
+Fixed-effects model matrices and the left sides of the random-effect terms are built by
+formulaic, whose model specs are kept for ``predict(newdata)``. Grouping factors are coded
+here. Every check on the data happens in this module and raises one of our own errors naming
+the column or term at fault.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mixedmodels.errors import (
+    DesignError,
+    FormulaError,
+    MissingColumnError,
+    RankDeficiencyWarning,
+)
+from mixedmodels.formula import ParsedFormula, RandomTerm, parse_formula
+from mixedmodels.terms import ReBlock, ReTerm, build_blocks
+
+__all__ = ["Design", "TermSpec", "build_design", "lme4_column_names", "group_codes"]
+
+RANK_TOLERANCE = 1e-7
+
+
+@dataclass(frozen=True, eq=False)
+class TermSpec:
+    """What is needed to rebuild one random-effect term's columns for new data."""
+
+    term: RandomTerm
+    model_spec: object  # formulaic ModelSpec of the term's left side
+    columns: tuple[str, ...]
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """The model's data in engine form plus what predict() needs to rebuild it.
+
+    Attributes
+    ----------
+    formula
+        The parsed formula.
+    y, X
+        Response and fixed-effects model matrix (aliased columns dropped).
+    fixed_names
+        Names of the kept columns of X (lme4 style: ``(Intercept)``, ``service1``).
+    dropped_names
+        Names of aliased columns that were dropped.
+    terms, blocks
+        Random-effect terms in theta order and the engine blocks.
+    term_specs
+        Per term of the formula (in formula order), how to rebuild its columns.
+    weights, offset
+        Prior weights and offset per kept row, or None.
+    row_index
+        Index labels of the rows used (after dropping incomplete rows).
+    n_dropped
+        Number of rows dropped for missing values.
+    """
+
+    formula: ParsedFormula
+    y: np.ndarray
+    X: np.ndarray
+    fixed_names: tuple[str, ...]
+    dropped_names: tuple[str, ...]
+    fixed_spec: object
+    kept_columns: np.ndarray
+    terms: tuple[ReTerm, ...]
+    blocks: tuple[ReBlock, ...]
+    term_specs: tuple[TermSpec, ...]
+    weights: np.ndarray | None
+    offset: np.ndarray | None
+    row_index: pd.Index
+    n_dropped: int
+
+    @property
+    def n(self) -> int:
+        """Number of observations used."""
+        return self.y.shape[0]
+
+
+_TREATMENT = re.compile(r"\[T\.([^\]]*)\]")
+_CONTRAST = re.compile(r"\[([^\]]*)\]")
+
+
+def lme4_column_names(names: Sequence[str]) -> tuple[str, ...]:
+    """Rename formulaic columns as lme4 does: ``Intercept`` -> ``(Intercept)``, ``f[T.b]`` -> ``fb``."""
+    out = []
+    for name in names:
+        if name == "Intercept":
+            out.append("(Intercept)")
+            continue
+        name = _TREATMENT.sub(r"\1", name)
+        out.append(_CONTRAST.sub(r"\1", name))
+    return tuple(out)
+
+
+def _sort_levels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and labels of a factor, levels in lme4's order (sorted / categorical order)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        cat = values.cat.remove_unused_categories()
+        return cat.cat.codes.to_numpy(np.intp), [str(c) for c in cat.cat.categories]
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.intp), [str(u) for u in uniques]
+
+
+def group_codes(frame: pd.DataFrame, group: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+    """Codes and level labels of a grouping factor or an interaction of factors (``a:b``)."""
+    codes, labels = _sort_levels(frame[group[0]])
+    for name in group[1:]:
+        more, more_labels = _sort_levels(frame[name])
+        combined = codes * len(more_labels) + more
+        used, codes = np.unique(combined, return_inverse=True)
+        labels = [f"{labels[u // len(more_labels)]}:{more_labels[u % len(more_labels)]}" for u in used]
+        codes = codes.astype(np.intp)
+    return codes, labels
+
+
+def _required_variables(spec_text: str, where: str, formula: str) -> set[str]:
+    import formulaic
+
+    try:
+        return {str(v) for v in formulaic.Formula(spec_text).required_variables}
+    except Exception as exc:  # formulaic's parser errors
+        raise FormulaError(f"cannot parse {where} {spec_text!r}: {exc}", formula) from exc
+
+
+def _check_columns(data: pd.DataFrame, needed: dict[str, str]) -> None:
+    missing = [name for name in needed if name not in data.columns]
+    if missing:
+        details = ", ".join(f"{name!r} (in {needed[name]})" for name in missing)
+        raise MissingColumnError(f"column(s) not found in the data: {details}")
+
+
+def _materialize(spec_text: str, frame: pd.DataFrame, where: str, formula: str):
+    import formulaic
+
+    try:
+        return formulaic.model_matrix(spec_text, frame, na_action="raise")
+    except Exception as exc:
+        raise FormulaError(f"cannot evaluate {where} {spec_text!r}: {exc}", formula) from exc
+
+
+def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
+    """Indices of columns to keep: a column is dropped when earlier kept ones span it."""
+    keep: list[int] = []
+    basis = np.zeros((X.shape[0], 0))
+    for j in range(X.shape[1]):
+        col = X[:, j]
+        norm = np.linalg.norm(col)
+        if norm == 0.0:
+            continue
+        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
+        resid = resid - (basis @ (basis.T @ resid) if basis.shape[1] else 0.0)
+        if np.linalg.norm(resid) > RANK_TOLERANCE * norm:
+            basis = np.column_stack([basis, resid / np.linalg.norm(resid)])
+            keep.append(j)
+    return np.array(keep, dtype=np.intp)
+
+
+def _as_row_vector(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise MissingColumnError(f"{what} column {value!r} not found in the data")
+        value = data[value]
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != (len(data),):
+        raise DesignError(f"{what} must have one value per row ({len(data)}), got shape {arr.shape}")
+    return arr
+
+
+def _check_numeric(frame: pd.DataFrame, name: str, role: str) -> None:
+    col = frame[name]
+    if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+        raise DesignError(f"the {role} {name!r} must be numeric, it has dtype {col.dtype}")
+
+
+def build_design(
+    formula: str | ParsedFormula,
+    data: pd.DataFrame,
+    *,
+    weights=None,
+    offset=None,
+) -> Design:
+    """Parse (if needed), check the data, drop incomplete rows and build every matrix.
+
+    Parameters
+    ----------
+    formula
+        lme4 formula text or an already parsed formula.
+    data
+        The data; must contain every variable named in the formula.
+    weights, offset
+        Column names or arrays of one value per row.
+
+    Returns
+    -------
+    Design
+    """
+    parsed = parse_formula(formula) if isinstance(formula, str) else formula
+    text = parsed.formula
+    if not isinstance(data, pd.DataFrame):
+        try:
+            data = pd.DataFrame(data)
+        except Exception as exc:
+            raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}") from exc
+    needed: dict[str, str] = {}
+    for var in _required_variables(parsed.response, "the response", text):
+        needed.setdefault(var, "the response")
+    for var in _required_variables(parsed.fixed, "the fixed part", text):
+        needed.setdefault(var, "the fixed part")
+    for term in parsed.random:
+        for var in _required_variables(term.lhs, f"term {term.text}", text):
+            needed.setdefault(var, f"term {term.text}")
+        for var in term.group:
+            needed.setdefault(var, f"term {term.text}")
+    _check_columns(data, needed)
+    w = _as_row_vector(weights, data, "weights")
+    off = _as_row_vector(offset, data, "offset")
+    used = list(needed)
+    for name in used:
+        col = data[name]
+        if len(col) and col.isna().all():
+            raise DesignError(f"column {name!r} ({needed[name]}) has only missing values")
+        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+            values = col.to_numpy(dtype=float, na_value=np.nan)
+            if np.isinf(values).any():
+                raise DesignError(f"column {name!r} ({needed[name]}) has infinite values")
+    if parsed.response in data.columns:
+        _check_numeric(data, parsed.response, "response")
+    complete = data[used].notna().all(axis=1).to_numpy()
+    for arr, what in ((w, "weights"), (off, "offset")):
+        if arr is not None:
+            if np.isinf(arr).any():
+                raise DesignError(f"{what} have infinite values")
+            complete &= ~np.isnan(arr)
+    if w is not None and (w[complete] <= 0).any():
+        raise DesignError("weights must be positive")
+    frame = data.loc[complete, used]
+    n_dropped = int((~complete).sum())
+    if len(frame) == 0:
+        raise DesignError("no complete rows: every row has a missing value in a used column")
+    both = _materialize(f"{parsed.response} ~ {parsed.fixed}", frame, "the formula", text)
+    y = np.asarray(both.lhs, dtype=float)
+    if y.ndim == 2:
+        if y.shape[1] != 1:
+            raise DesignError(f"the response {parsed.response!r} must be one numeric column")
+        y = y[:, 0]
+    if not np.isfinite(y).all():
+        raise DesignError(f"the response {parsed.response!r} has non-finite values")
+    X_full = np.asarray(both.rhs, dtype=float)
+    all_names = lme4_column_names(list(both.rhs.columns))
+    keep = _drop_aliased(X_full, all_names)
+    dropped = tuple(n for j, n in enumerate(all_names) if j not in set(keep.tolist()))
+    if dropped:
+        warnings.warn(
+            "fixed-effect model matrix is rank deficient so dropping "
+            f"{len(dropped)} column(s): {', '.join(dropped)}",
+            RankDeficiencyWarning,
+            stacklevel=3,
+        )
+    X = X_full[:, keep]
+    fixed_names = tuple(all_names[j] for j in keep)
+    n = len(frame)
+    term_specs, raw_terms = [], []
+    for term in parsed.random:
+        mm = _materialize(term.lhs, frame, f"term {term.text}", text)
+        columns = lme4_column_names(list(mm.columns))
+        matrix = np.asarray(mm, dtype=float)
+        if matrix.shape[1] == 0:
+            raise FormulaError(f"random-effects term {term.text} has no columns", text)
+        codes, labels = group_codes(frame, term.group)
+        if len(labels) < 2:
+            raise DesignError(
+                f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
+                f" it has {len(labels)}"
+            )
+        if len(labels) >= n:
+            raise DesignError(
+                f"number of levels of grouping factor {term.group_name!r} in {term.text} "
+                f"({len(labels)}) must be less than the number of observations ({n})"
+            )
+        term_specs.append(TermSpec(term=term, model_spec=mm.model_spec, columns=columns))
+        raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns))
+    terms, blocks = build_blocks(raw_terms)
+    for block in blocks:
+        if block.n_random_effects >= n:
+            raise DesignError(
+                f"number of random effects for grouping factor {block.group_name!r} "
+                f"({block.n_random_effects}) must be less than the number of observations ({n})"
+            )
+    if X.shape[1] >= n:
+        raise DesignError(
+            f"fewer observations ({n}) than fixed-effect parameters ({X.shape[1]})"
+        )
+    return Design(
+        formula=parsed,
+        y=y,
+        X=X,
+        fixed_names=fixed_names,
+        dropped_names=dropped,
+        fixed_spec=both.rhs.model_spec,
+        kept_columns=keep,
+        terms=terms,
+        blocks=blocks,
+        term_specs=tuple(term_specs),
+        weights=None if w is None else w[complete],
+        offset=None if off is None else off[complete],
+        row_index=frame.index,
+        n_dropped=n_dropped,
+    )

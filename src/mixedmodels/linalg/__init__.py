@@ -1,0 +1,25 @@
+"""The numerical core: sufficient statistics, blocked Cholesky factor, profiled objective.
+
+Pure functions of numpy arrays; nothing here imports pandas or formulaic.
+"""
+
+from mixedmodels.linalg.factor import BlockedFactor, profiled_objective, update_factor
+from mixedmodels.linalg.solve import Solution, solve_at_optimum
+from mixedmodels.linalg.statistics import (
+    BlockShape,
+    SufficientStats,
+    compute_statistics,
+    response_statistics,
+)
+
+__all__ = [
+    "BlockShape",
+    "BlockedFactor",
+    "Solution",
+    "SufficientStats",
+    "compute_statistics",
+    "profiled_objective",
+    "response_statistics",
+    "solve_at_optimum",
+    "update_factor",
+]

@@ -1,0 +1,205 @@
+"""Sufficient statistics A = [Z X y]'[Z X y], computed once and stored blockwise.
+
+The engine splits the random effects into the *first* block (the grouping factor with the
+most levels), whose diagonal block of A is block diagonal and stays so in the Cholesky factor,
+and the *rest*: the other blocks' random effects followed by the columns of X and then y.
+So A is held as three pieces::
+
+    A11 : (l1, p1, p1)      Z1'Z1, one small dense matrix per level of the first factor
+    Ar1 : (m, l1 * p1)      [Zr X y]' Z1, sparse (CSR) or dense by its density
+    Arr : (m, m)            [Zr X y]' [Zr X y], dense
+
+with m = (random effects of the other blocks) + p + 1. Nothing else of the data is needed to
+evaluate the profiled objective, and every piece is a sum over rows, so it can be accumulated
+chunk by chunk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["BlockShape", "SufficientStats", "compute_statistics", "random_effects_matrix"]
+
+DENSE_LIMIT = 400_000  # entries of Ar1 below which it is kept dense
+DENSE_FILL = 0.25  # ... or above this fill ratio
+
+
+@dataclass(frozen=True)
+class BlockShape:
+    """Number of levels and random effects per level of one engine block."""
+
+    n_levels: int
+    size: int
+
+    @property
+    def n_random_effects(self) -> int:
+        """Levels times size."""
+        return self.n_levels * self.size
+
+
+@dataclass(frozen=True, eq=False)
+class SufficientStats:
+    """The blocks of A and the scalars that the objective needs.
+
+    Attributes
+    ----------
+    n
+        Number of observations.
+    p
+        Number of fixed-effect columns (after dropping aliased ones).
+    sum_log_weights
+        Sum of the log prior weights (0 for unit weights).
+    shapes
+        Shape of every engine block, first block first.
+    A11, Ar1, Arr
+        The pieces of A described in the module docstring.
+    """
+
+    n: int
+    p: int
+    sum_log_weights: float
+    shapes: tuple[BlockShape, ...]
+    A11: np.ndarray
+    Ar1: np.ndarray | sp.csr_matrix
+    Arr: np.ndarray
+
+    @property
+    def q_rest(self) -> int:
+        """Random effects outside the first block."""
+        return sum(s.n_random_effects for s in self.shapes[1:])
+
+    @property
+    def m(self) -> int:
+        """Dimension of the rest: q_rest + p + 1."""
+        return self.Arr.shape[0]
+
+    @property
+    def ar1_is_sparse(self) -> bool:
+        """Whether Ar1 is stored sparse."""
+        return sp.issparse(self.Ar1)
+
+    def with_response_part(self, ar1_y: np.ndarray, arr_y: np.ndarray) -> SufficientStats:
+        """A copy with the last row/column (the response's) of Ar1 and Arr replaced."""
+        arr = self.Arr.copy()
+        arr[-1, :] = arr_y
+        arr[:, -1] = arr_y
+        if self.ar1_is_sparse:
+            head = self.Ar1[:-1]
+            ar1 = sp.vstack([head, sp.csr_matrix(ar1_y[None, :])], format="csr")
+        else:
+            ar1 = self.Ar1.copy()
+            ar1[-1, :] = ar1_y
+        return replace(self, Ar1=ar1, Arr=arr)
+
+
+def random_effects_matrix(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> sp.csr_matrix:
+    """Sparse Z of one block: row j holds ``matrix[j]`` in the columns of level ``codes[j]``."""
+    n, size = matrix.shape
+    cols = (codes[:, None] * size + np.arange(size)[None, :]).ravel()
+    indptr = np.arange(0, n * size + 1, size)
+    return sp.csr_matrix((matrix.ravel(), cols, indptr), shape=(n, n_levels * size))
+
+
+def _per_level_crossproducts(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> np.ndarray:
+    size = matrix.shape[1]
+    out = np.empty((n_levels, size, size))
+    for a in range(size):
+        for b in range(a + 1):
+            s = np.bincount(codes, weights=matrix[:, a] * matrix[:, b], minlength=n_levels)
+            out[:, a, b] = s
+            out[:, b, a] = s
+    return out
+
+
+def compute_statistics(
+    blocks: list[tuple[np.ndarray, np.ndarray, int]],
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> SufficientStats:
+    """Compute the sufficient statistics of a model from its arrays.
+
+    Parameters
+    ----------
+    blocks
+        ``(codes, matrix, n_levels)`` for every engine block, the one with most levels first.
+    X
+        Fixed-effects model matrix, ``(n, p)``.
+    y
+        Response (offset already subtracted), ``(n,)``.
+    weights
+        Prior weights, ``(n,)``, or None.
+
+    Returns
+    -------
+    SufficientStats
+    """
+    n = X.shape[0]
+    sum_log_weights = 0.0
+    if weights is not None:
+        root = np.sqrt(weights)
+        X = X * root[:, None]
+        y = y * root
+        blocks = [(c, m * root[:, None], k) for c, m, k in blocks]
+        sum_log_weights = float(np.sum(np.log(weights)))
+    codes1, matrix1, levels1 = blocks[0]
+    shapes = tuple(BlockShape(k, m.shape[1]) for _, m, k in blocks)
+    A11 = _per_level_crossproducts(codes1, matrix1, levels1)
+    Z1 = random_effects_matrix(codes1, matrix1, levels1)
+    rest_Z = [random_effects_matrix(c, m, k) for c, m, k in blocks[1:]]
+    XY = np.column_stack([X, y])
+    Zr = sp.hstack(rest_Z, format="csr") if rest_Z else None
+    R = sp.hstack([Zr, sp.csr_matrix(XY)], format="csr") if Zr is not None else sp.csr_matrix(XY)
+    Ar1 = (R.T @ Z1).tocsr()
+    Ar1.sort_indices()
+    m, q1 = Ar1.shape
+    if m * q1 <= DENSE_LIMIT or Ar1.nnz > DENSE_FILL * m * q1:
+        Ar1 = Ar1.toarray()
+    if Zr is not None:
+        ZrZr = (Zr.T @ Zr).toarray()
+        ZrXY = np.asarray(Zr.T @ XY)
+        Arr = np.block([[ZrZr, ZrXY], [ZrXY.T, XY.T @ XY]])
+    else:
+        Arr = XY.T @ XY
+    return SufficientStats(
+        n=n,
+        p=X.shape[1],
+        sum_log_weights=sum_log_weights,
+        shapes=shapes,
+        A11=A11,
+        Ar1=Ar1,
+        Arr=np.ascontiguousarray(Arr),
+    )
+
+
+def response_statistics(
+    blocks: list[tuple[np.ndarray, np.ndarray, int]],
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The response's row of Ar1 and of Arr for a new y (everything else is unchanged).
+
+    Used by refits (bootstrap, simulation, profiling): O(n) work, no rebuilding of A.
+    """
+    if weights is not None:
+        root = np.sqrt(weights)
+        X = X * root[:, None]
+        y = y * root
+        blocks = [(c, m * root[:, None], k) for c, m, k in blocks]
+
+    def z_cross(codes, matrix, levels):
+        size = matrix.shape[1]
+        out = np.empty((levels, size))
+        for a in range(size):
+            out[:, a] = np.bincount(codes, weights=matrix[:, a] * y, minlength=levels)
+        return out.ravel()
+
+    ar1_y = z_cross(*blocks[0])
+    parts = [z_cross(*b) for b in blocks[1:]]
+    parts.append(X.T @ y)
+    parts.append(np.array([y @ y]))
+    return ar1_y, np.concatenate(parts)

@@ -1,0 +1,274 @@
+"""LinearMixedModel: set up once (parse, build, compute A), then fit and refit cheaply."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from mixedmodels.design import Design, build_design
+from mixedmodels.errors import ConvergenceWarning, DesignError, SingularFitWarning
+from mixedmodels.formula import ParsedFormula
+from mixedmodels.linalg import (
+    BlockedFactor,
+    SufficientStats,
+    compute_statistics,
+    profiled_objective,
+    response_statistics,
+    solve_at_optimum,
+    update_factor,
+)
+from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary, convergence_messages, minimize
+from mixedmodels.scaling import ThetaScaling, make_scaling
+from mixedmodels.terms import lambda_of_block, theta_lower_bounds
+
+__all__ = ["LinearMixedModel", "lmer", "SINGULAR_TOLERANCE"]
+
+SINGULAR_TOLERANCE = 1e-4
+
+
+class LinearMixedModel:
+    """A linear mixed model, set up for fitting.
+
+    Set-up parses the formula, builds the model matrices and computes the sufficient
+    statistics once; :meth:`fit` and :meth:`refit` reuse them.
+
+    Parameters
+    ----------
+    formula
+        lme4 formula, e.g. ``"Reaction ~ Days + (Days | Subject)"``.
+    data
+        A pandas DataFrame with every variable of the formula.
+    weights
+        Prior weights: a column name or one positive value per row.
+    offset
+        A known term added to the linear predictor: a column name or values per row.
+
+    Examples
+    --------
+    >>> import mixedmodels as mm
+    >>> model = mm.LinearMixedModel("Reaction ~ Days + (Days | Subject)",
+    ...                             mm.datasets.load("sleepstudy"))
+    >>> round(model.fit().reml_criterion, 4)
+    1743.6283
+    """
+
+    def __init__(
+        self,
+        formula: str | ParsedFormula,
+        data: pd.DataFrame,
+        *,
+        weights=None,
+        offset=None,
+        _design: Design | None = None,
+        _stats: SufficientStats | None = None,
+    ) -> None:
+        self.design = _design if _design is not None else build_design(
+            formula, data, weights=weights, offset=offset
+        )
+        self.stats = _stats if _stats is not None else compute_statistics(
+            self._block_arrays(), self.design.X, self._working_response(self.design.y),
+            self.design.weights,
+        )
+        self.scaling: ThetaScaling = make_scaling(self.design.blocks, self.design.terms)
+        self.lower_bounds = theta_lower_bounds(self.design.terms)
+
+    # -- set-up helpers -------------------------------------------------------------------
+    def _block_arrays(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
+        return [(b.codes, b.matrix, b.n_levels) for b in self.design.blocks]
+
+    def _working_response(self, y: np.ndarray) -> np.ndarray:
+        return y if self.design.offset is None else y - self.design.offset
+
+    @property
+    def formula(self) -> str:
+        """The formula as given."""
+        return self.design.formula.formula
+
+    @property
+    def n_theta(self) -> int:
+        """Number of covariance parameters."""
+        return self.lower_bounds.size
+
+    @property
+    def theta_names(self) -> tuple[str, ...]:
+        """lme4's names of the theta entries (``Subject.(Intercept)``, ``Subject.Days.(Intercept)``)."""
+        names = []
+        for term in self.design.terms:
+            rows, cols = term.theta_positions()
+            for r, c in zip(rows, cols):
+                if r == c:
+                    names.append(f"{term.group_name}.{term.columns[r]}")
+                else:
+                    names.append(f"{term.group_name}.{term.columns[r]}.{term.columns[c]}")
+        return tuple(names)
+
+    # -- the objective --------------------------------------------------------------------
+    def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
+        """The lambda of every engine block for ``theta``."""
+        theta = np.asarray(theta, dtype=float)
+        return [lambda_of_block(b, theta) for b in self.design.blocks]
+
+    def factor(self, theta: np.ndarray) -> BlockedFactor:
+        """The blocked Cholesky factor at ``theta``."""
+        lams = self.lambdas(theta)
+        return update_factor(self.stats, lams[0], lams[1:])
+
+    def objective(self, theta: np.ndarray, REML: bool = True) -> float:
+        """REML criterion (``REML=True``) or ML deviance at ``theta``, sigma and beta profiled."""
+        theta = np.asarray(theta, dtype=float)
+        if theta.shape != (self.n_theta,):
+            raise DesignError(f"theta must have {self.n_theta} entries, got shape {theta.shape}")
+        try:
+            return profiled_objective(self.factor(theta), self.stats, REML)
+        except np.linalg.LinAlgError:
+            return np.inf
+
+    def start_theta(self) -> np.ndarray:
+        """Default start: identity lambda for the internally scaled columns (lme4: identity)."""
+        start = np.zeros(self.n_theta)
+        for term in self.design.terms:
+            rows, cols = term.theta_positions()
+            start[term.theta_offset : term.theta_offset + term.n_theta] = (rows == cols)
+        return start
+
+    # -- fitting --------------------------------------------------------------------------
+    def fit(self, REML: bool = True, start=None, control: dict | None = None):
+        """Fit by REML (default) or maximum likelihood.
+
+        Parameters
+        ----------
+        REML
+            Optimise the REML criterion when True, the ML deviance when False.
+        start
+            Starting theta (lme4's parameterisation); default identity lambdas.
+        control
+            Optimiser settings overriding :data:`mixedmodels.optimize.DEFAULT_CONTROL`.
+
+        Returns
+        -------
+        LmerResult
+        """
+        ctl = {**DEFAULT_CONTROL, **(control or {})}
+        unknown = set(ctl) - set(DEFAULT_CONTROL)
+        if unknown:
+            raise DesignError(f"unknown control setting(s): {', '.join(sorted(unknown))}")
+        if start is None:
+            x0 = self.start_theta()
+        else:
+            start = np.asarray(start, dtype=float)
+            if start.shape != (self.n_theta,):
+                raise DesignError(f"start must have {self.n_theta} entries, got {start.shape}")
+            x0 = self.scaling.to_scaled(start)
+        lower = self.lower_bounds
+
+        def scaled_objective(x: np.ndarray) -> float:
+            return self.objective(self.scaling.to_theta(x), REML)
+
+        began = time.perf_counter()
+        x, _, evaluations, status = minimize(scaled_objective, x0, lower, ctl)
+        messages: tuple[str, ...] = ()
+        if ctl["check_convergence"]:
+            messages = convergence_messages(
+                scaled_objective, x, lower, float(ctl["gradient_tolerance"])
+            )
+        theta = self.scaling.to_theta(x)
+        seconds = time.perf_counter() - began
+        summary = OptSummary(
+            initial=tuple(self.scaling.to_theta(x0)),
+            final=tuple(theta),
+            fmin=self.objective(theta, REML),
+            evaluations=evaluations,
+            optimizer=str(ctl["optimizer"]),
+            return_value=status,
+            seconds=seconds,
+            messages=messages,
+        )
+        return self._result(theta, REML, summary)
+
+    def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary):
+        from mixedmodels.results import LmerResult
+
+        factor = self.factor(theta)
+        lams = self.lambdas(theta)
+        solution = solve_at_optimum(self.stats, factor, lams[0], lams[1:])
+        result = LmerResult(
+            model=self, reml=REML, theta=np.asarray(theta), factor=factor,
+            solution=solution, optsum=summary,
+        )
+        for message in summary.messages:
+            warnings.warn(message, ConvergenceWarning, stacklevel=3)
+        if result.is_singular:
+            warnings.warn(
+                "boundary (singular) fit: a variance is zero or a correlation is +-1; "
+                "see LmerResult.is_singular",
+                SingularFitWarning,
+                stacklevel=3,
+            )
+        return result
+
+    def with_response(self, y) -> LinearMixedModel:
+        """The same model with a new response (same rows); A's structure is reused."""
+        y = np.asarray(y, dtype=float)
+        if y.shape != self.design.y.shape:
+            raise DesignError(f"y must have shape {self.design.y.shape}, got {y.shape}")
+        if not np.isfinite(y).all():
+            raise DesignError("the new response has non-finite values")
+        ar1_y, arr_y = response_statistics(
+            self._block_arrays(), self.design.X, self._working_response(y), self.design.weights
+        )
+        return LinearMixedModel(
+            self.design.formula, None,
+            _design=replace(self.design, y=y),
+            _stats=self.stats.with_response_part(ar1_y, arr_y),
+        )
+
+    def refit(self, y, REML: bool = True, start=None, control: dict | None = None):
+        """Fit the same model to a new response ``y``; nothing but y-dependent sums is rebuilt."""
+        return self.with_response(y).fit(REML=REML, start=start, control=control)
+
+    def __repr__(self) -> str:
+        return f"LinearMixedModel({self.formula!r}, nobs={self.design.n})"
+
+
+def lmer(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    REML: bool = True,
+    weights=None,
+    offset=None,
+    start=None,
+    control: dict | None = None,
+):
+    """Fit a linear mixed model with lme4's formula grammar.
+
+    Parameters
+    ----------
+    formula
+        e.g. ``"Reaction ~ Days + (Days | Subject)"``; see :func:`mixedmodels.formula.parse_formula`.
+    data
+        pandas DataFrame.
+    REML
+        REML (default) or maximum likelihood.
+    weights, offset
+        Column names or per-row values.
+    start, control
+        Starting theta and optimiser settings (see :meth:`LinearMixedModel.fit`).
+
+    Returns
+    -------
+    LmerResult
+
+    Examples
+    --------
+    >>> import mixedmodels as mm
+    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
+    >>> fit.fixef.round(3).to_dict()
+    {'(Intercept)': 251.405, 'Days': 10.467}
+    """
+    model = LinearMixedModel(formula, data, weights=weights, offset=offset)
+    return model.fit(REML=REML, start=start, control=control)

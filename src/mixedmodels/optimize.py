@@ -1,0 +1,207 @@
+"""Derivative-free minimisation of the profiled objective over theta, and its diagnostics.
+
+BOBYQA (nlopt) works on theta of internally rescaled columns (see :mod:`mixedmodels.scaling`).
+After it stops we (1) try the boundary: components resting on a bound are nudged inside and
+BOBYQA restarted if that is better; (2) check the optimum with finite differences: the
+gradient relative to the curvature, and the Hessian's definiteness on the free components.
+Warnings are raised only when those checks fail.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import nlopt
+import numpy as np
+
+from mixedmodels.errors import FittingError
+
+__all__ = ["OptSummary", "minimize", "convergence_messages", "DEFAULT_CONTROL"]
+
+DEFAULT_CONTROL: dict[str, float | int | str] = {
+    "optimizer": "bobyqa",
+    "ftol_rel": 1e-12,
+    "ftol_abs": 1e-10,
+    "xtol_abs": 1e-10,
+    "initial_step": 0.75,
+    "maxeval": 100_000,
+    "check_convergence": True,
+    "gradient_tolerance": 2e-3,
+}
+
+_ALGORITHMS = {"bobyqa": nlopt.LN_BOBYQA, "newuoa": nlopt.LN_NEWUOA_BOUND}
+
+
+@dataclass(frozen=True)
+class OptSummary:
+    """The optimiser's story: where it started, where it stopped and how it got there.
+
+    Attributes
+    ----------
+    initial, final
+        Theta at the start and at the optimum (lme4's parameterisation).
+    fmin
+        Objective at ``final``.
+    evaluations
+        Number of objective evaluations, checks included.
+    optimizer
+        Name of the algorithm.
+    return_value
+        nlopt's return code name.
+    seconds
+        Wall time of the optimisation.
+    messages
+        Convergence warnings (empty when the checks passed).
+    """
+
+    initial: tuple[float, ...]
+    final: tuple[float, ...]
+    fmin: float
+    evaluations: int
+    optimizer: str
+    return_value: str
+    seconds: float
+    messages: tuple[str, ...] = field(default=())
+
+    @property
+    def converged(self) -> bool:
+        """True when no convergence message was raised."""
+        return not self.messages
+
+
+_RETURN_NAMES = {
+    1: "SUCCESS",
+    2: "STOPVAL_REACHED",
+    3: "FTOL_REACHED",
+    4: "XTOL_REACHED",
+    5: "MAXEVAL_REACHED",
+    6: "MAXTIME_REACHED",
+}
+
+
+def _bobyqa(f, x0, lower, control, step):
+    k = x0.size
+    opt = nlopt.opt(_ALGORITHMS[str(control["optimizer"])], k)
+    opt.set_min_objective(lambda x, grad: f(x))
+    opt.set_lower_bounds(lower)
+    opt.set_ftol_rel(float(control["ftol_rel"]))
+    opt.set_ftol_abs(float(control["ftol_abs"]))
+    opt.set_xtol_abs(float(control["xtol_abs"]))
+    opt.set_maxeval(int(control["maxeval"]))
+    opt.set_initial_step(np.full(k, step))
+    start = np.maximum(x0, lower)
+    x = opt.optimize(start)
+    return x, opt.last_optimum_value(), _RETURN_NAMES.get(opt.last_optimize_result(), "FAILURE")
+
+
+def minimize(
+    objective: Callable[[np.ndarray], float],
+    x0: np.ndarray,
+    lower: np.ndarray,
+    control: dict | None = None,
+) -> tuple[np.ndarray, float, int, str]:
+    """Minimise ``objective`` from ``x0`` subject to ``x >= lower``.
+
+    Returns
+    -------
+    x, fmin, evaluations, return_value
+    """
+    ctl = {**DEFAULT_CONTROL, **(control or {})}
+    count = [0]
+    best = [np.inf, None]
+
+    def counted(x: np.ndarray) -> float:
+        count[0] += 1
+        value = objective(x)
+        if not np.isfinite(value):
+            return 1e300
+        if value < best[0]:
+            best[0], best[1] = value, np.array(x, copy=True)
+        return value
+
+    if x0.size == 0:
+        return x0, float(objective(x0)), 1, "SUCCESS"
+    if not np.isfinite(objective(x0)):
+        raise FittingError("the objective is not finite at the starting values")
+    x, fmin, status = _bobyqa(counted, x0, lower, ctl, float(ctl["initial_step"]))
+    # boundary: components at a bound may be a false stop, try just inside
+    at_bound = np.isfinite(lower) & (x - lower < 1e-6)
+    if at_bound.any():
+        trial = x.copy()
+        trial[at_bound] = lower[at_bound] + 1e-3
+        x2, f2, status2 = _bobyqa(counted, trial, lower, ctl, 0.05)
+        if f2 < fmin:
+            x, fmin, status = x2, f2, status2
+    if best[1] is not None and best[0] < fmin:
+        x, fmin = best[1], best[0]
+    return np.asarray(x), float(fmin), count[0], status
+
+
+def _finite_difference(f, x, lower, step=1e-4):
+    """Central-difference gradient and Hessian on the components that are not at a bound."""
+    free = ~(np.isfinite(lower) & (x - lower < 1e-4))
+    idx = np.flatnonzero(free)
+    k = idx.size
+    f0 = f(x)
+    h = step * np.maximum(1.0, np.abs(x))
+    grad = np.zeros(k)
+    hess = np.zeros((k, k))
+    fp, fm = np.zeros(k), np.zeros(k)
+    for a, i in enumerate(idx):
+        e = np.zeros_like(x)
+        e[i] = h[i]
+        fp[a], fm[a] = f(x + e), f(x - e)
+        grad[a] = (fp[a] - fm[a]) / (2 * h[i])
+        hess[a, a] = (fp[a] - 2 * f0 + fm[a]) / h[i] ** 2
+    for a in range(k):
+        for b in range(a):
+            i, j = idx[a], idx[b]
+            e_i = np.zeros_like(x)
+            e_j = np.zeros_like(x)
+            e_i[i], e_j[j] = h[i], h[j]
+            fpp = f(x + e_i + e_j)
+            fmm = f(x - e_i - e_j)
+            value = (fpp + fmm - fp[a] - fm[a] - fp[b] - fm[b] + 2 * f0) / (2 * h[i] * h[j])
+            hess[a, b] = hess[b, a] = value
+    return grad, hess
+
+
+def convergence_messages(
+    objective: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    lower: np.ndarray,
+    tolerance: float,
+) -> tuple[str, ...]:
+    """lme4-style convergence checks at an optimum; empty when the fit converged."""
+    if x.size == 0:
+        return ()
+    grad, hess = _finite_difference(objective, x, lower)
+    if grad.size == 0:
+        return ()
+    messages = []
+    try:
+        chol = np.linalg.cholesky(hess)
+    except np.linalg.LinAlgError:
+        eig = np.linalg.eigvalsh(hess)
+        if eig.min() < -1e-6 * max(1.0, abs(eig).max()):
+            messages.append(
+                "Hessian of the objective is not positive definite at the optimum "
+                f"(smallest eigenvalue {eig.min():.3g}): the fit may not have converged"
+            )
+        return tuple(messages)
+    relative = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
+    worst = float(np.max(np.abs(relative)))
+    if worst > tolerance:
+        messages.append(
+            f"model failed to converge: relative gradient {worst:.3g} > tolerance {tolerance:g}"
+        )
+    return tuple(messages)
+
+
+def timed(fn, *args, **kwargs):
+    """Call ``fn`` and return (result, seconds)."""
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start

@@ -1,0 +1,378 @@
+"""The fitted model: estimates, variance components, random effects, predictions, summary.
+
+:class:`LmerResult` is immutable; every derived statistic is a cached property. Accessors are
+named as lme4 users know them (``fixef``, ``ranef``, ``vcov``, ``varcorr``, ``sigma``, ...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from mixedmodels.design import lme4_column_names
+from mixedmodels.errors import DesignError, MissingColumnError
+from mixedmodels.linalg import BlockedFactor, Solution
+from mixedmodels.optimize import OptSummary
+from mixedmodels.report import Report, Section
+
+__all__ = ["LmerResult"]
+
+_NO_RANDOM = {"~0", "~ 0", "NA", "na", "none"}
+
+
+@dataclass(frozen=True, eq=False)
+class LmerResult:
+    """A fitted linear mixed model.
+
+    Attributes
+    ----------
+    model
+        The :class:`~mixedmodels.model.LinearMixedModel` that was fitted.
+    reml
+        Whether the REML criterion was optimised.
+    theta
+        Relative covariance parameters, lme4's order and parameterisation.
+    factor
+        Blocked Cholesky factor at ``theta``.
+    solution
+        Fixed effects, spherical random effects and their unscaled covariances.
+    optsum
+        The optimiser's summary.
+    """
+
+    model: object
+    reml: bool
+    theta: np.ndarray
+    factor: BlockedFactor
+    solution: Solution
+    optsum: OptSummary
+
+    # -- scalars --------------------------------------------------------------------------
+    @property
+    def design(self):
+        """The model's design (data in engine form)."""
+        return self.model.design
+
+    @property
+    def nobs(self) -> int:
+        """Number of observations used in the fit."""
+        return self.design.n
+
+    @property
+    def n_fixed(self) -> int:
+        """Number of fixed-effect coefficients (rank of X)."""
+        return self.design.X.shape[1]
+
+    @cached_property
+    def sigma(self) -> float:
+        """Residual standard deviation."""
+        dof = self.nobs - self.n_fixed if self.reml else self.nobs
+        return float(np.sqrt(self.factor.r2 / dof))
+
+    @cached_property
+    def reml_criterion(self) -> float:
+        """REML criterion at theta (for an ML fit: evaluated at the ML estimates)."""
+        return self.model.objective(self.theta, REML=True)
+
+    @cached_property
+    def deviance(self) -> float:
+        """ML deviance (-2 log-likelihood) at theta; for REML fits evaluated at the REML estimates."""
+        return self.model.objective(self.theta, REML=False)
+
+    @property
+    def objective(self) -> float:
+        """The optimised criterion: REML criterion or ML deviance."""
+        return self.reml_criterion if self.reml else self.deviance
+
+    @property
+    def loglik(self) -> float:
+        """Log-likelihood (the REML log-likelihood for REML fits, as lme4's ``logLik``)."""
+        return -0.5 * self.objective
+
+    @property
+    def df(self) -> int:
+        """Number of parameters: fixed effects, theta and sigma."""
+        return self.n_fixed + self.theta.size + 1
+
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion."""
+        return -2.0 * self.loglik + 2.0 * self.df
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion."""
+        return -2.0 * self.loglik + self.df * np.log(self.nobs)
+
+    @property
+    def converged(self) -> bool:
+        """True when the convergence checks passed."""
+        return self.optsum.converged
+
+    @cached_property
+    def is_singular(self) -> bool:
+        """Whether a bounded theta component is (nearly) zero: a boundary fit."""
+        from mixedmodels.model import SINGULAR_TOLERANCE
+
+        bounded = self.model.lower_bounds == 0
+        return bool(np.any(self.theta[bounded] < SINGULAR_TOLERANCE))
+
+    @property
+    def ngrps(self) -> dict[str, int]:
+        """Number of levels of every grouping factor."""
+        return {t.group_name: len(self._block_of(t).levels) for t in self.design.terms}
+
+    # -- fixed effects --------------------------------------------------------------------
+    @cached_property
+    def fixef(self) -> pd.Series:
+        """Fixed-effect estimates."""
+        return pd.Series(self.solution.beta, index=list(self.design.fixed_names), name="Estimate")
+
+    @cached_property
+    def vcov(self) -> pd.DataFrame:
+        """Covariance matrix of the fixed effects."""
+        names = list(self.design.fixed_names)
+        return pd.DataFrame(
+            self.sigma**2 * self.solution.beta_cov_unscaled, index=names, columns=names
+        )
+
+    @property
+    def se(self) -> pd.Series:
+        """Standard errors of the fixed effects."""
+        return pd.Series(np.sqrt(np.diag(self.vcov)), index=self.vcov.index, name="Std. Error")
+
+    @cached_property
+    def coef_table(self) -> pd.DataFrame:
+        """Estimate, standard error and t value per fixed effect."""
+        se = self.se
+        return pd.DataFrame(
+            {"Estimate": self.fixef, "Std. Error": se, "t value": self.fixef / se}
+        )
+
+    # -- variance components --------------------------------------------------------------
+    def _block_of(self, term):
+        for block in self.design.blocks:
+            if term in block.terms:
+                return block
+        raise LookupError(term)
+
+    def _term_lambda(self, term) -> np.ndarray:
+        rows, cols = term.theta_positions()
+        lam = np.zeros((term.size, term.size))
+        lam[rows, cols] = self.theta[term.theta_offset : term.theta_offset + term.n_theta]
+        return lam
+
+    def _group_labels(self) -> list[str]:
+        seen: dict[str, int] = {}
+        labels = []
+        for term in self.design.terms:
+            k = seen.get(term.group_name, 0)
+            labels.append(term.group_name if k == 0 else f"{term.group_name}.{k}")
+            seen[term.group_name] = k + 1
+        return labels
+
+    @cached_property
+    def varcorr(self) -> pd.DataFrame:
+        """Variance components as lme4's ``as.data.frame(VarCorr(fit))``.
+
+        Columns ``grp``, ``var1``, ``var2``, ``vcov`` (variance or covariance) and ``sdcor``
+        (standard deviation or correlation); the residual last.
+        """
+        rows = []
+        for term, label in zip(self.design.terms, self._group_labels()):
+            lam = self._term_lambda(term)
+            cov = self.sigma**2 * lam @ lam.T
+            sd = np.sqrt(np.diag(cov))
+            for i, name in enumerate(term.columns):
+                rows.append((label, name, None, cov[i, i], sd[i]))
+            for j in range(term.size):
+                for i in range(j + 1, term.size):
+                    denom = sd[i] * sd[j]
+                    corr = cov[i, j] / denom if denom > 0 else np.nan
+                    rows.append((label, term.columns[j], term.columns[i], cov[i, j], corr))
+        rows.append(("Residual", None, None, self.sigma**2, self.sigma))
+        return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
+
+    # -- random effects -------------------------------------------------------------------
+    @cached_property
+    def _block_effects(self) -> list[np.ndarray]:
+        lams = self.model.lambdas(self.theta)
+        return [u @ lam.T for u, lam in zip(self.solution.u, lams)]
+
+    @cached_property
+    def ranef(self) -> dict[str, pd.DataFrame]:
+        """Conditional modes of the random effects: one DataFrame (levels x terms) per factor."""
+        return {
+            block.group_name: pd.DataFrame(
+                b, index=pd.Index(block.levels, name=block.group_name), columns=list(block.columns)
+            )
+            for block, b in zip(self.design.blocks, self._block_effects)
+        }
+
+    @cached_property
+    def condvar(self) -> dict[str, np.ndarray]:
+        """Conditional covariance matrices of the random effects, ``(levels, k, k)`` per factor."""
+        lams = self.model.lambdas(self.theta)
+        return {
+            block.group_name: self.sigma**2
+            * np.einsum("ab,lbc,dc->lad", lam, v, lam)
+            for block, lam, v in zip(self.design.blocks, lams, self.solution.u_cov_unscaled)
+        }
+
+    @cached_property
+    def ranef_table(self) -> pd.DataFrame:
+        """Tidy random effects: group, term, level, condval, condsd (lme4's ``as.data.frame(ranef)``)."""
+        frames = []
+        for block, b in zip(self.design.blocks, self._block_effects):
+            var = self.condvar[block.group_name]
+            for k, column in enumerate(block.columns):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "group": block.group_name,
+                            "term": column,
+                            "level": list(block.levels),
+                            "condval": b[:, k],
+                            "condsd": np.sqrt(var[:, k, k]),
+                        }
+                    )
+                )
+        return pd.concat(frames, ignore_index=True)
+
+    @cached_property
+    def coef(self) -> dict[str, pd.DataFrame]:
+        """Per-level coefficients: fixed effects plus the level's random effects (lme4's ``coef``)."""
+        out = {}
+        for name, frame in self.ranef.items():
+            table = pd.DataFrame(
+                np.tile(self.fixef.to_numpy(), (len(frame), 1)),
+                index=frame.index,
+                columns=self.fixef.index,
+            )
+            for column in frame.columns:
+                if column in table.columns:
+                    table[column] = table[column] + frame[column]
+                else:
+                    table[column] = frame[column]
+            out[name] = table
+        return out
+
+    # -- fitted values, residuals, predictions ---------------------------------------------
+    @cached_property
+    def fitted(self) -> pd.Series:
+        """Fitted values (conditional on the random effects) per used row."""
+        values = self.design.X @ self.solution.beta
+        for block, b in zip(self.design.blocks, self._block_effects):
+            values = values + np.einsum("nk,nk->n", block.matrix, b[block.codes])
+        if self.design.offset is not None:
+            values = values + self.design.offset
+        return pd.Series(values, index=self.design.row_index, name="fitted")
+
+    @cached_property
+    def residuals(self) -> pd.Series:
+        """Response residuals ``y - fitted``."""
+        return pd.Series(self.design.y - self.fitted.to_numpy(), index=self.design.row_index,
+                         name="residuals")
+
+    def predict(self, newdata: pd.DataFrame | None = None, re_form=None,
+                allow_new_levels: bool = False) -> pd.Series:
+        """Predictions for new data.
+
+        Parameters
+        ----------
+        newdata
+            Data with the formula's variables; the fitted values when None.
+        re_form
+            None for all random effects, ``"~0"`` (or ``"NA"``) for the fixed part only.
+        allow_new_levels
+            Predict new grouping levels with random effects zero (else raise).
+
+        Returns
+        -------
+        pandas.Series
+        """
+        include_random = re_form is None
+        if not include_random and str(re_form).strip() not in _NO_RANDOM:
+            raise DesignError(f"re_form must be None or '~0', got {re_form!r}")
+        if newdata is None:
+            if include_random:
+                return self.fitted.rename("predicted")
+            values = self.design.X @ self.solution.beta
+            if self.design.offset is not None:
+                values = values + self.design.offset
+            return pd.Series(values, index=self.design.row_index, name="predicted")
+        X = self._new_fixed_matrix(newdata)
+        values = X @ self.solution.beta
+        if include_random:
+            values = values + self._new_random_part(newdata, allow_new_levels)
+        return pd.Series(values, index=newdata.index, name="predicted")
+
+    def _new_fixed_matrix(self, newdata: pd.DataFrame) -> np.ndarray:
+        spec = self.design.fixed_spec
+        missing = [v for v in spec.required_variables if v not in newdata.columns]
+        if missing:
+            raise MissingColumnError(f"newdata lacks column(s): {', '.join(sorted(missing))}")
+        mm = spec.get_model_matrix(newdata, na_action="ignore")
+        names = lme4_column_names(list(mm.columns))
+        full = np.asarray(mm, dtype=float)
+        if len(names) != len(self.design.kept_columns) + len(self.design.dropped_names):
+            raise DesignError("newdata does not give the model's fixed-effect columns")
+        return full[:, self.design.kept_columns]
+
+    def _new_random_part(self, newdata: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
+        values = np.zeros(len(newdata))
+        effects = dict(zip((b.group_name for b in self.design.blocks), self._block_effects))
+        used: dict[str, int] = {}
+        for spec in self.design.term_specs:
+            name = spec.term.group_name
+            block = next(b for b in self.design.blocks if b.group_name == name)
+            # the term's columns sit at the offset of the matching term in the block
+            k = used.get(name, 0)
+            used[name] = k + 1
+            term, offset = block.terms[k], block.column_offsets[k]
+            missing = [g for g in spec.term.group if g not in newdata.columns]
+            if missing:
+                raise MissingColumnError(f"newdata lacks grouping column(s): {', '.join(missing)}")
+            matrix = np.asarray(spec.model_spec.get_model_matrix(newdata, na_action="ignore"),
+                                dtype=float)
+            row_labels = self._row_labels(newdata, spec.term.group)
+            position = {level: i for i, level in enumerate(block.levels)}
+            index = np.array([position.get(label, -1) for label in row_labels])
+            if (index < 0).any() and not allow_new_levels:
+                new = sorted({lab for lab, i in zip(row_labels, index) if i < 0})[:5]
+                raise DesignError(
+                    f"new levels of {name!r} in newdata ({', '.join(new)}); "
+                    "use allow_new_levels=True to predict them with zero random effects"
+                )
+            b = effects[name][:, offset : offset + term.size]
+            contrib = np.einsum("nk,nk->n", matrix, b[np.maximum(index, 0)])
+            values += np.where(index >= 0, contrib, 0.0)
+        return values
+
+    @staticmethod
+    def _row_labels(frame: pd.DataFrame, group: tuple[str, ...]) -> list[str]:
+        parts = [frame[g].astype(str).tolist() for g in group]
+        return [":".join(p) for p in zip(*parts)]
+
+    # -- report ---------------------------------------------------------------------------
+    def summary(self) -> Report:
+        """lme4-style summary: criterion, scaled residuals, random and fixed effects."""
+        from mixedmodels.summary import build_summary
+
+        return build_summary(self)
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def __repr__(self) -> str:
+        kind = "REML" if self.reml else "ML"
+        return (
+            f"<LmerResult {self.model.formula!r} fit by {kind}: "
+            f"objective {self.objective:.4f}, nobs {self.nobs}>"
+        )
+
+    def _repr_html_(self) -> str:
+        return self.summary().to_html()

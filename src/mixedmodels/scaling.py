@@ -1,0 +1,92 @@
+"""Internal rescaling of random-effect columns, so the optimiser sees a well-scaled theta.
+
+A covariate with a large offset or scale (Sitka's Time, 152...258 days) makes theta badly
+conditioned: a random slope's SD is tiny next to the intercept's and their correlation is
+driven by the offset. The model is equivariant under ``Z_i -> Z_i T`` for an unstructured term
+(``b = T b~``, so ``lambda lambda' = T lambda~ lambda~' T'``), so we optimise over lambda~ of
+centred and scaled columns and map back exactly, re-triangularising by a QR decomposition.
+Single-column terms (including each piece of ``(x || g)``) are only scaled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mixedmodels.terms import ReBlock, ReTerm
+
+__all__ = ["ThetaScaling", "make_scaling"]
+
+
+@dataclass(frozen=True, eq=False)
+class ThetaScaling:
+    """Per-term column transforms ``T`` (``Z~ = Z T``) and the maps between theta spaces."""
+
+    terms: tuple[ReTerm, ...]
+    transforms: tuple[np.ndarray, ...]
+
+    def _map(self, theta: np.ndarray, forward: bool) -> np.ndarray:
+        out = np.empty_like(theta, dtype=float)
+        for term, T in zip(self.terms, self.transforms):
+            rows, cols = term.theta_positions()
+            sl = slice(term.theta_offset, term.theta_offset + term.n_theta)
+            lam = np.zeros((term.size, term.size))
+            lam[rows, cols] = theta[sl]
+            mapped = (T @ lam) if forward else np.linalg.solve(T, lam)
+            out[sl] = _lower_factor(mapped)[rows, cols]
+        return out
+
+    def to_theta(self, scaled: np.ndarray) -> np.ndarray:
+        """Theta of the original columns from theta of the scaled columns."""
+        return self._map(np.asarray(scaled, dtype=float), forward=True)
+
+    def to_scaled(self, theta: np.ndarray) -> np.ndarray:
+        """Theta of the scaled columns from theta of the original columns."""
+        return self._map(np.asarray(theta, dtype=float), forward=False)
+
+
+def _lower_factor(a: np.ndarray) -> np.ndarray:
+    """Lower-triangular ``l`` with non-negative diagonal and ``l l' = a a'``."""
+    if a.shape[0] == 1:
+        return np.abs(a)
+    r = np.linalg.qr(a.T, mode="r")
+    lower = r.T
+    signs = np.where(np.diag(lower) < 0, -1.0, 1.0)
+    return lower * signs[None, :]
+
+
+def _term_transform(matrix: np.ndarray) -> np.ndarray:
+    size = matrix.shape[1]
+    if size == 1:
+        rms = float(np.sqrt(np.mean(matrix[:, 0] ** 2)))
+        return np.array([[1.0 / rms if rms > 0 else 1.0]])
+    constant = [j for j in range(size) if np.ptp(matrix[:, j]) == 0 and matrix[0, j] != 0]
+    T = np.eye(size)
+    intercept = constant[0] if constant else None
+    for j in range(size):
+        if j == intercept:
+            continue
+        col = matrix[:, j]
+        if intercept is not None:
+            centre = float(np.mean(col))
+            spread = float(np.std(col))
+        else:
+            centre = 0.0
+            spread = float(np.sqrt(np.mean(col**2)))
+        if spread <= 0:
+            continue
+        T[j, j] = 1.0 / spread
+        if intercept is not None:
+            T[intercept, j] = -centre / (spread * matrix[0, intercept])
+    return T
+
+
+def make_scaling(blocks: tuple[ReBlock, ...], terms: tuple[ReTerm, ...]) -> ThetaScaling:
+    """Column transforms for every term, from the block matrices."""
+    by_term: dict[int, np.ndarray] = {}
+    for block in blocks:
+        for term, offset in zip(block.terms, block.column_offsets):
+            cols = block.matrix[:, offset : offset + term.size]
+            by_term[term.theta_offset] = _term_transform(cols)
+    return ThetaScaling(terms=terms, transforms=tuple(by_term[t.theta_offset] for t in terms))
