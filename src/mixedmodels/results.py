@@ -357,12 +357,65 @@ class LmerResult:
         parts = [frame[g].astype(str).tolist() for g in group]
         return [":".join(p) for p in zip(*parts)]
 
+    # -- inference (implemented in mixedmodels.inference) ----------------------------------
+    def test(self, L, ddf: str = "Satterthwaite") -> pd.DataFrame:
+        """F test of the contrast(s) ``L @ beta = 0`` with Satterthwaite or Kenward-Roger df.
+
+        See :func:`mixedmodels.inference.tests.contrast_test`.
+        """
+        from mixedmodels.inference.tests import contrast_test
+
+        return contrast_test(self, L, ddf=ddf)
+
+    def confint(self, method: str = "profile", level: float = 0.95, **kwargs) -> pd.DataFrame:
+        """Confidence intervals: ``"wald"``, ``"profile"`` or ``"boot"`` (lme4's ``confint``).
+
+        See :func:`mixedmodels.inference.confint.confint`.
+        """
+        from mixedmodels.inference.confint import confint
+
+        return confint(self, method=method, level=level, **kwargs)
+
+    def profile(self, **kwargs):
+        """Likelihood profile of every parameter (lme4's ``profile``).
+
+        See :func:`mixedmodels.inference.profile.profile`.
+        """
+        from mixedmodels.inference.profile import profile
+
+        return profile(self, **kwargs)
+
+    def bootstrap(self, n: int = 1000, seed=None, n_jobs: int = 1, **kwargs) -> pd.DataFrame:
+        """Parametric bootstrap (lme4's ``bootMer``).
+
+        See :func:`mixedmodels.inference.bootstrap.bootstrap`.
+        """
+        from mixedmodels.inference.bootstrap import bootstrap
+
+        return bootstrap(self, n=n, seed=seed, n_jobs=n_jobs, **kwargs)
+
+    def simulate(self, nsim: int = 1, seed=None) -> np.ndarray:
+        """Responses simulated from the fitted model, ``(n, nsim)``.
+
+        See :func:`mixedmodels.inference.bootstrap.simulate`.
+        """
+        from mixedmodels.inference.bootstrap import simulate
+
+        return simulate(self, nsim=nsim, seed=seed)
+
     # -- report ---------------------------------------------------------------------------
-    def summary(self) -> Report:
-        """lme4-style summary: criterion, scaled residuals, random and fixed effects."""
+    def summary(self, ddf: str | None = None) -> Report:
+        """lme4-style summary: criterion, scaled residuals, random and fixed effects.
+
+        Parameters
+        ----------
+        ddf
+            None for lme4's table (no p-values), ``"Satterthwaite"`` or ``"Kenward-Roger"``
+            for lmerTest's table with denominator df and p-values.
+        """
         from mixedmodels.summary import build_summary
 
-        return build_summary(self)
+        return build_summary(self, ddf=ddf)
 
     def __str__(self) -> str:
         return str(self.summary())

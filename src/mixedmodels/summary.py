@@ -36,7 +36,15 @@ def random_effects_table(result) -> pd.DataFrame:
     return table.fillna("")
 
 
-def build_summary(result) -> Report:
+def _fixed_table(result, ddf: str | None) -> pd.DataFrame:
+    if ddf is None:
+        return result.coef_table
+    from mixedmodels.inference.tests import coef_table
+
+    return coef_table(result, ddf=ddf)
+
+
+def build_summary(result, ddf: str | None = None) -> Report:
     """Build the :class:`~mixedmodels.report.Report` for ``result.summary()``."""
     kind = "REML" if result.reml else "maximum likelihood"
     criterion = (
@@ -59,7 +67,7 @@ def build_summary(result) -> Report:
         Section(title="Random effects", table=random_effects_table(result), index=False,
                 lines=()),
         Section(lines=(obs_line,)),
-        Section(title="Fixed effects", table=result.coef_table),
+        Section(title="Fixed effects", table=_fixed_table(result, ddf)),
     ]
     p = result.n_fixed
     if 1 < p <= 20:

@@ -1,0 +1,1 @@
+"""Inference on fitted models: df-corrected tests, anova, likelihood-ratio tests, intervals."""
