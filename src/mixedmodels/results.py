@@ -403,6 +403,17 @@ class LmerResult:
 
         return simulate(self, nsim=nsim, seed=seed)
 
+    # -- plots (implemented in mixedmodels.plots) -----------------------------------------
+    @cached_property
+    def plot(self):
+        """Plots of this fit: ``result.plot.caterpillar()``, ``.residuals()``, ``.qq()``, ...
+
+        See :class:`mixedmodels.plots.PlotAccessor`.
+        """
+        from mixedmodels.plots import PlotAccessor
+
+        return PlotAccessor(self)
+
     # -- report ---------------------------------------------------------------------------
     def summary(self, ddf: str | None = None) -> Report:
         """lme4-style summary: criterion, scaled residuals, random and fixed effects.
