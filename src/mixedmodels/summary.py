@@ -90,6 +90,6 @@ def build_summary(result, ddf: str | None = None) -> Report:
     if result.is_singular:
         notes.append("boundary (singular) fit: a variance is zero or a correlation is +-1")
     notes.extend(result.optsum.messages)
-    if notes:
-        sections.append(Section(lines=tuple(notes)))
-    return Report(heading=f"Linear mixed model fit by {kind}", sections=tuple(sections))
+    return Report(
+        heading=f"Linear mixed model fit by {kind}", sections=tuple(sections), notes=tuple(notes)
+    )
