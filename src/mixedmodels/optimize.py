@@ -22,7 +22,7 @@ __all__ = ["OptSummary", "minimize", "convergence_messages", "DEFAULT_CONTROL"]
 
 DEFAULT_CONTROL: dict[str, float | int | str] = {
     "optimizer": "bobyqa",
-    "ftol_rel": 1e-12,
+    "ftol_rel": 0.0,  # relative tolerance would stop early on large objectives (InstEval)
     "ftol_abs": 1e-10,
     "xtol_abs": 1e-10,
     "initial_step": 0.75,
