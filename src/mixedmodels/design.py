@@ -237,7 +237,7 @@ def build_design(
                 raise DesignError(f"column {name!r} ({needed[name]}) has infinite values")
     if parsed.response in data.columns:
         _check_numeric(data, parsed.response, "response")
-    complete = data[used].notna().all(axis=1).to_numpy()
+    complete = np.array(data[used].notna().all(axis=1).to_numpy(), dtype=bool)
     for arr, what in ((w, "weights"), (off, "offset")):
         if arr is not None:
             if np.isinf(arr).any():
