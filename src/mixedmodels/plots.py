@@ -389,6 +389,17 @@ def _profile_table(profile) -> pd.DataFrame:
     return table
 
 
+def _is_variance_parameter(profile, name: str) -> bool:
+    """Variance parameters have finite lower bounds (fixed effects none), else go by name."""
+    lower = getattr(profile, "lower", None)
+    if isinstance(lower, pd.Series) and name in lower.index:
+        return bool(np.isfinite(lower[name]))
+    result = getattr(profile, "result", None)
+    if result is not None:
+        return name not in result.fixef.index
+    return name == "sigma" or name.startswith(("sd_", "cor_", ".sig"))
+
+
 def _profiled(profile, parameters: Sequence[str] | None, variance_only: bool) -> list[str]:
     table = _profile_table(profile)
     names = list(dict.fromkeys(table["parameter"]))
@@ -398,14 +409,12 @@ def _profiled(profile, parameters: Sequence[str] | None, variance_only: bool) ->
             raise PlotError(f"not profiled: {', '.join(unknown)}; profiled: {', '.join(names)}")
         return list(parameters)
     if variance_only:
-        result = getattr(profile, "result", None)
-        fixed = set(result.fixef.index) if result is not None else set()
-        names = [n for n in names if n not in fixed]
+        names = [n for n in names if _is_variance_parameter(profile, n)]
     return names
 
 
 def _trace(table: pd.DataFrame, name: str) -> pd.DataFrame:
-    rows = table[table["parameter"] == name]
+    rows = table[(table["parameter"] == name) & np.isfinite(table["zeta"])]
     return rows.sort_values(name, kind="stable")
 
 
@@ -467,8 +476,8 @@ def profile_pairs(profile, parameters: Sequence[str] | None = None, *, ax=None):
     profile
         A profile from ``result.profile()``.
     parameters
-        Parameters to draw; when None the variance parameters (every profiled parameter
-        that is not a fixed effect of ``profile.result``, when the profile has one).
+        Parameters to draw; the variance parameters (standard deviations, correlations,
+        sigma: those with a finite lower bound in ``profile.lower``) when None.
     ax
         A square array of axes (k x k for k parameters); a new figure when None.
 
@@ -481,14 +490,24 @@ def profile_pairs(profile, parameters: Sequence[str] | None = None, *, ax=None):
     k = len(names)
     if k < 2:
         raise PlotError(f"a pairs plot needs at least two profiled parameters, got {names}")
-    fig, axes = _panels(ax, k * k, ncols=k, size=2.2)
+    fig, axes = _panels(ax, k * k, ncols=k, size=2.2, sharex="col", sharey="row")
     for i, row_name in enumerate(names):
         for j, col_name in enumerate(names):
             panel = axes[i * k + j]
             if i == j:
-                panel.text(0.5, 0.5, row_name, ha="center", va="center", transform=panel.transAxes)
-                panel.set_xticks([])
-                panel.set_yticks([])
+                panel.text(
+                    0.5,
+                    0.5,
+                    row_name,
+                    ha="center",
+                    va="center",
+                    wrap=True,
+                    transform=panel.transAxes,
+                )
+                if i == k - 1:
+                    panel.set_xlabel(col_name)
+                if j == 0:
+                    panel.set_ylabel(row_name)
                 continue
             along_col = _trace(table, col_name)
             along_row = _trace(table, row_name)
