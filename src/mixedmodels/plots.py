@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _POINT = {"marker": "o", "linestyle": "none", "markersize": 4, "color": "C0"}
+_MAX_LEVEL_LABELS = 60  # caterpillar plots name the levels up to this many
 _REFERENCE = {"color": "0.5", "linestyle": ":", "linewidth": 1}
 
 
@@ -55,7 +56,15 @@ def _pyplot():
     return plt
 
 
-def _panels(ax, n: int, *, ncols: int | None = None, size: float = 2.6, **shared):
+def _panels(
+    ax,
+    n: int,
+    *,
+    ncols: int | None = None,
+    size: float = 2.6,
+    height: float | None = None,
+    **shared,
+):
     """The figure and ``n`` axes to draw on: new ones in a grid, or the ones the caller gave."""
     if ax is not None:
         axes = [ax] if not isinstance(ax, (Sequence, np.ndarray)) else list(np.ravel(ax))
@@ -69,7 +78,7 @@ def _panels(ax, n: int, *, ncols: int | None = None, size: float = 2.6, **shared
         nrows,
         ncols,
         squeeze=False,
-        figsize=(1.0 + size * ncols, 0.6 + size * nrows),
+        figsize=(1.0 + size * ncols, 0.6 + (height or size) * nrows),
         layout="constrained",
         **shared,
     )
@@ -139,7 +148,8 @@ def caterpillar(
     z = _z(level)
     first = part[part["term"] == terms[0]].set_index("level")
     order = list(first["condval"].sort_values(kind="stable").index if sort else first.index)
-    fig, axes = _panels(ax, len(terms), ncols=len(terms), size=3.0)
+    height = min(max(2.4, 0.5 + 0.16 * len(order)), 16.0)  # about 0.16 inch per level
+    fig, axes = _panels(ax, len(terms), ncols=len(terms), size=3.0, height=height)
     position = np.arange(len(order))
     for panel, term in zip(axes, terms, strict=True):
         rows = part[part["term"] == term].set_index("level").loc[order]
@@ -156,8 +166,9 @@ def caterpillar(
         panel.axvline(0.0, **_REFERENCE)
         panel.set_title(term)
         panel.set_xlabel("conditional mode")
-        panel.set_yticks(position)
-        panel.set_yticklabels([str(v) for v in order] if panel is axes[0] else [])
+        labelled = panel is axes[0] and len(order) <= _MAX_LEVEL_LABELS
+        panel.set_yticks(position if len(order) <= _MAX_LEVEL_LABELS else [])
+        panel.set_yticklabels([str(v) for v in order] if labelled else [])
         panel.set_ylim(-0.7, len(order) - 0.3)
     axes[0].set_ylabel(group)
     return fig
