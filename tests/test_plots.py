@@ -100,6 +100,19 @@ def test_caterpillar_unsorted_other_group_level_and_ax(penicillin):
     render(fig)
 
 
+def test_caterpillar_many_levels_unlabelled():
+    fit = mm.lmer("Weight ~ Time + (1 | Pig)", mm.datasets.load("dietox"))
+    fig = plots.caterpillar(fit)
+    render(fig)
+    (ax,) = fig.axes
+    (points,) = lines_with_label(ax, "conditional mode")
+    assert len(points.get_xdata()) == 72
+    assert np.all(np.diff(points.get_xdata()) >= 0)  # sorted
+    assert len(collections_of(ax)[0].get_segments()) == 72
+    assert ax.get_yticks().size == 0  # 72 names would overlap
+    assert fig.get_figheight() > 10  # grows with the number of levels
+
+
 def test_caterpillar_bad_arguments(sleep):
     with pytest.raises(PlotError, match="no grouping factor 'Batch'"):
         plots.caterpillar(sleep, "Batch")
