@@ -57,7 +57,7 @@ def dense_objective(model, theta, reml: bool) -> float:
 
 
 def dense_solution(model, theta, reml: bool):
-    """beta, b (stacked conditional modes), vcov(beta)/sigma^2 and Var(u|y)/sigma^2 diagonal blocks."""
+    """beta, stacked conditional modes b, vcov(beta)/sigma^2 and Var(u|y)/sigma^2."""
     design = model.design
     X, y = design.X, design.y.copy()
     if design.offset is not None:

@@ -420,7 +420,7 @@ def test_generated_formulas_round_trip_and_ignore_whitespace(case, data):
     assert summary(parse_formula(" ".join(tokens))) == expected
     # any whitespace between tokens (required only between two words) gives the same parse
     text = tokens[0]
-    for prev, tok in zip(tokens, tokens[1:], strict=False):
+    for prev, tok in zip(tokens, tokens[1:]):
         need = is_word(prev) and is_word(tok)
         text += data.draw(st.text(alphabet=" \t\n", min_size=int(need), max_size=3)) + tok
     assert summary(parse_formula(text)) == expected

@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import LOCAL_REFERENCE, REFERENCE_IDS, SHARED_REFERENCE, load_reference
 
 from mixedmodels.errors import ConvergenceWarning, SingularFitWarning
@@ -105,8 +104,12 @@ def test_singular_flag_and_warning(reference):
     warned = any(issubclass(w.category, SingularFitWarning) for w in caught)
     assert warned == ref["singular"]
     # no false convergence alarms on any reference model
-    others = [w for w in caught if issubclass(w.category, ConvergenceWarning)
-              and not issubclass(w.category, SingularFitWarning)]
+    others = [
+        w
+        for w in caught
+        if issubclass(w.category, ConvergenceWarning)
+        and not issubclass(w.category, SingularFitWarning)
+    ]
     assert not others, [str(w.message) for w in others]
 
 

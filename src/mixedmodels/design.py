@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -86,17 +86,24 @@ class Design:
         return self.y.shape[0]
 
 
-_TREATMENT = re.compile(r"\[T\.([^\]]*)\]")
+_CODED = re.compile(r"C\(\s*([^,()]+?)\s*(?:,[^\[]*)?\)\[")
+_TREATMENT = re.compile(r"\[[TSHD]\.([^\]]*)\]")
+_POLY = re.compile(r"\[(\.[A-Z^0-9]+)\]")
 _CONTRAST = re.compile(r"\[([^\]]*)\]")
 
 
 def lme4_column_names(names: Sequence[str]) -> tuple[str, ...]:
-    """Rename formulaic columns as lme4 does: ``Intercept`` -> ``(Intercept)``, ``f[T.b]`` -> ``fb``."""
+    """Rename formulaic columns as lme4 does.
+
+    ``Intercept`` becomes ``(Intercept)`` and ``f[T.b]`` becomes ``fb``.
+    """
     out = []
     for name in names:
         if name == "Intercept":
             out.append("(Intercept)")
             continue
+        name = _CODED.sub(r"\1[", name)
+        name = _POLY.sub(r"\1", name)
         name = _TREATMENT.sub(r"\1", name)
         out.append(_CONTRAST.sub(r"\1", name))
     return tuple(out)
@@ -118,9 +125,40 @@ def group_codes(frame: pd.DataFrame, group: tuple[str, ...]) -> tuple[np.ndarray
         more, more_labels = _sort_levels(frame[name])
         combined = codes * len(more_labels) + more
         used, codes = np.unique(combined, return_inverse=True)
-        labels = [f"{labels[u // len(more_labels)]}:{more_labels[u % len(more_labels)]}" for u in used]
+        labels = [
+            f"{labels[u // len(more_labels)]}:{more_labels[u % len(more_labels)]}" for u in used
+        ]
         codes = codes.astype(np.intp)
     return codes, labels
+
+
+_CONTRAST_KINDS = {
+    "treatment": "contr.treatment",
+    "sum": "contr.sum",
+    "helmert": "contr.helmert",
+    "poly": "contr.poly",
+    "diff": "contr.diff",
+}
+
+
+def apply_contrasts(fixed: str, contrasts: dict[str, str] | None, formula: str) -> str:
+    """Rewrite the fixed part so each variable in ``contrasts`` is coded as asked.
+
+    ``contrasts`` maps a column name to ``"treatment"``, ``"sum"``, ``"helmert"``, ``"poly"``,
+    ``"diff"`` or any formulaic contrast expression (``"contr.treatment('b')"``), as lme4's
+    ``contrasts = list(x = "contr.sum")``.
+    """
+    if not contrasts:
+        return fixed
+    for name, kind in contrasts.items():
+        spec = _CONTRAST_KINDS.get(str(kind).removeprefix("contr."), str(kind))
+        pattern = rf"(?<![\w.`]){re.escape(name)}(?![\w.(`])"
+        if not re.search(pattern, fixed):
+            raise FormulaError(
+                f"contrasts given for {name!r}, which is not in the fixed part", formula
+            )
+        fixed = re.sub(pattern, f"C({name}, {spec})", fixed)
+    return fixed
 
 
 def _required_variables(spec_text: str, where: str, formula: str) -> set[str]:
@@ -132,8 +170,14 @@ def _required_variables(spec_text: str, where: str, formula: str) -> set[str]:
         raise FormulaError(f"cannot parse {where} {spec_text!r}: {exc}", formula) from exc
 
 
-def _check_columns(data: pd.DataFrame, needed: dict[str, str]) -> None:
+def _check_columns(data: pd.DataFrame, needed: dict[str, str], formula: str) -> None:
     missing = [name for name in needed if name not in data.columns]
+    for name in missing:
+        call = re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula)
+        if call:
+            raise FormulaError(
+                f"unknown function {name!r} in {needed[name]}", formula, call.start()
+            )
     if missing:
         details = ", ".join(f"{name!r} (in {needed[name]})" for name in missing)
         raise MissingColumnError(f"column(s) not found in the data: {details}")
@@ -174,7 +218,9 @@ def _as_row_vector(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
         value = data[value]
     arr = np.asarray(value, dtype=float)
     if arr.shape != (len(data),):
-        raise DesignError(f"{what} must have one value per row ({len(data)}), got shape {arr.shape}")
+        raise DesignError(
+            f"{what} must have one value per row ({len(data)}), got shape {arr.shape}"
+        )
     return arr
 
 
@@ -190,6 +236,7 @@ def build_design(
     *,
     weights=None,
     offset=None,
+    contrasts: dict[str, str] | None = None,
 ) -> Design:
     """Parse (if needed), check the data, drop incomplete rows and build every matrix.
 
@@ -201,6 +248,8 @@ def build_design(
         The data; must contain every variable named in the formula.
     weights, offset
         Column names or arrays of one value per row.
+    contrasts
+        Coding of categorical variables of the fixed part, e.g. ``{"x": "sum"}``.
 
     Returns
     -------
@@ -208,11 +257,15 @@ def build_design(
     """
     parsed = parse_formula(formula) if isinstance(formula, str) else formula
     text = parsed.formula
+    if contrasts:
+        parsed = replace(parsed, fixed=apply_contrasts(parsed.fixed, contrasts, text))
     if not isinstance(data, pd.DataFrame):
         try:
             data = pd.DataFrame(data)
         except Exception as exc:
-            raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}") from exc
+            raise DesignError(
+                f"data must be a pandas DataFrame, got {type(data).__name__}"
+            ) from exc
     needed: dict[str, str] = {}
     for var in _required_variables(parsed.response, "the response", text):
         needed.setdefault(var, "the response")
@@ -223,7 +276,7 @@ def build_design(
             needed.setdefault(var, f"term {term.text}")
         for var in term.group:
             needed.setdefault(var, f"term {term.text}")
-    _check_columns(data, needed)
+    _check_columns(data, needed, text)
     w = _as_row_vector(weights, data, "weights")
     off = _as_row_vector(offset, data, "offset")
     used = list(needed)
@@ -299,9 +352,7 @@ def build_design(
                 f"({block.n_random_effects}) must be less than the number of observations ({n})"
             )
     if X.shape[1] >= n:
-        raise DesignError(
-            f"fewer observations ({n}) than fixed-effect parameters ({X.shape[1]})"
-        )
+        raise DesignError(f"fewer observations ({n}) than fixed-effect parameters ({X.shape[1]})")
     return Design(
         formula=parsed,
         y=y,

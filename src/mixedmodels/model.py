@@ -46,6 +46,9 @@ class LinearMixedModel:
         Prior weights: a column name or one positive value per row.
     offset
         A known term added to the linear predictor: a column name or values per row.
+    contrasts
+        Coding of categorical fixed-effect variables, e.g. ``{"treat": "sum"}``
+        (treatment, sum, helmert, poly, diff, or a formulaic contrast expression).
 
     Examples
     --------
@@ -63,15 +66,24 @@ class LinearMixedModel:
         *,
         weights=None,
         offset=None,
+        contrasts: dict[str, str] | None = None,
         _design: Design | None = None,
         _stats: SufficientStats | None = None,
     ) -> None:
-        self.design = _design if _design is not None else build_design(
-            formula, data, weights=weights, offset=offset
+        self.design = (
+            _design
+            if _design is not None
+            else build_design(formula, data, weights=weights, offset=offset, contrasts=contrasts)
         )
-        self.stats = _stats if _stats is not None else compute_statistics(
-            self._block_arrays(), self.design.X, self._working_response(self.design.y),
-            self.design.weights,
+        self.stats = (
+            _stats
+            if _stats is not None
+            else compute_statistics(
+                self._block_arrays(),
+                self.design.X,
+                self._working_response(self.design.y),
+                self.design.weights,
+            )
         )
         self.scaling: ThetaScaling = make_scaling(self.design.blocks, self.design.terms)
         self.lower_bounds = theta_lower_bounds(self.design.terms)
@@ -95,7 +107,7 @@ class LinearMixedModel:
 
     @property
     def theta_names(self) -> tuple[str, ...]:
-        """lme4's names of the theta entries (``Subject.(Intercept)``, ``Subject.Days.(Intercept)``)."""
+        """lme4's names of the theta entries, e.g. ``Subject.Days.(Intercept)``."""
         names = []
         for term in self.design.terms:
             rows, cols = term.theta_positions()
@@ -132,7 +144,7 @@ class LinearMixedModel:
         start = np.zeros(self.n_theta)
         for term in self.design.terms:
             rows, cols = term.theta_positions()
-            start[term.theta_offset : term.theta_offset + term.n_theta] = (rows == cols)
+            start[term.theta_offset : term.theta_offset + term.n_theta] = rows == cols
         return start
 
     # -- fitting --------------------------------------------------------------------------
@@ -196,8 +208,12 @@ class LinearMixedModel:
         lams = self.lambdas(theta)
         solution = solve_at_optimum(self.stats, factor, lams[0], lams[1:])
         result = LmerResult(
-            model=self, reml=REML, theta=np.asarray(theta), factor=factor,
-            solution=solution, optsum=summary,
+            model=self,
+            reml=REML,
+            theta=np.asarray(theta),
+            factor=factor,
+            solution=solution,
+            optsum=summary,
         )
         for message in summary.messages:
             warnings.warn(message, ConvergenceWarning, stacklevel=3)
@@ -221,7 +237,8 @@ class LinearMixedModel:
             self._block_arrays(), self.design.X, self._working_response(y), self.design.weights
         )
         return LinearMixedModel(
-            self.design.formula, None,
+            self.design.formula,
+            None,
             _design=replace(self.design, y=y),
             _stats=self.stats.with_response_part(ar1_y, arr_y),
         )
@@ -241,6 +258,7 @@ def lmer(
     REML: bool = True,
     weights=None,
     offset=None,
+    contrasts: dict[str, str] | None = None,
     start=None,
     control: dict | None = None,
 ):
@@ -249,13 +267,16 @@ def lmer(
     Parameters
     ----------
     formula
-        e.g. ``"Reaction ~ Days + (Days | Subject)"``; see :func:`mixedmodels.formula.parse_formula`.
+        e.g. ``"Reaction ~ Days + (Days | Subject)"``; see
+        :func:`mixedmodels.formula.parse_formula`.
     data
         pandas DataFrame.
     REML
         REML (default) or maximum likelihood.
     weights, offset
         Column names or per-row values.
+    contrasts
+        Coding of categorical fixed-effect variables, e.g. ``{"treat": "sum"}``.
     start, control
         Starting theta and optimiser settings (see :meth:`LinearMixedModel.fit`).
 
@@ -270,5 +291,5 @@ def lmer(
     >>> fit.fixef.round(3).to_dict()
     {'(Intercept)': 251.405, 'Days': 10.467}
     """
-    model = LinearMixedModel(formula, data, weights=weights, offset=offset)
+    model = LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
     return model.fit(REML=REML, start=start, control=control)

@@ -16,7 +16,7 @@ from mixedmodels.design import lme4_column_names
 from mixedmodels.errors import DesignError, MissingColumnError
 from mixedmodels.linalg import BlockedFactor, Solution
 from mixedmodels.optimize import OptSummary
-from mixedmodels.report import Report, Section
+from mixedmodels.report import Report
 
 __all__ = ["LmerResult"]
 
@@ -79,7 +79,7 @@ class LmerResult:
 
     @cached_property
     def deviance(self) -> float:
-        """ML deviance (-2 log-likelihood) at theta; for REML fits evaluated at the REML estimates."""
+        """ML deviance (-2 log-likelihood); for REML fits, at the REML estimates."""
         return self.model.objective(self.theta, REML=False)
 
     @property
@@ -148,9 +148,7 @@ class LmerResult:
     def coef_table(self) -> pd.DataFrame:
         """Estimate, standard error and t value per fixed effect."""
         se = self.se
-        return pd.DataFrame(
-            {"Estimate": self.fixef, "Std. Error": se, "t value": self.fixef / se}
-        )
+        return pd.DataFrame({"Estimate": self.fixef, "Std. Error": se, "t value": self.fixef / se})
 
     # -- variance components --------------------------------------------------------------
     def _block_of(self, term):
@@ -217,14 +215,15 @@ class LmerResult:
         """Conditional covariance matrices of the random effects, ``(levels, k, k)`` per factor."""
         lams = self.model.lambdas(self.theta)
         return {
-            block.group_name: self.sigma**2
-            * np.einsum("ab,lbc,dc->lad", lam, v, lam)
-            for block, lam, v in zip(self.design.blocks, lams, self.solution.u_cov_unscaled)
+            block.group_name: self.sigma**2 * np.einsum("ab,lbc,dc->lad", lam, v, lam)
+            for block, lam, v in zip(
+                self.design.blocks, lams, self.solution.u_cov_unscaled, strict=False
+            )
         }
 
     @cached_property
     def ranef_table(self) -> pd.DataFrame:
-        """Tidy random effects: group, term, level, condval, condsd (lme4's ``as.data.frame(ranef)``)."""
+        """Tidy random effects: group, term, level, condval, condsd (lme4's as.data.frame)."""
         frames = []
         for block, b in zip(self.design.blocks, self._block_effects):
             var = self.condvar[block.group_name]
@@ -244,7 +243,7 @@ class LmerResult:
 
     @cached_property
     def coef(self) -> dict[str, pd.DataFrame]:
-        """Per-level coefficients: fixed effects plus the level's random effects (lme4's ``coef``)."""
+        """Per-level coefficients: fixed plus the level's random effects (lme4's ``coef``)."""
         out = {}
         for name, frame in self.ranef.items():
             table = pd.DataFrame(
@@ -274,11 +273,13 @@ class LmerResult:
     @cached_property
     def residuals(self) -> pd.Series:
         """Response residuals ``y - fitted``."""
-        return pd.Series(self.design.y - self.fitted.to_numpy(), index=self.design.row_index,
-                         name="residuals")
+        return pd.Series(
+            self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
+        )
 
-    def predict(self, newdata: pd.DataFrame | None = None, re_form=None,
-                allow_new_levels: bool = False) -> pd.Series:
+    def predict(
+        self, newdata: pd.DataFrame | None = None, re_form=None, allow_new_levels: bool = False
+    ) -> pd.Series:
         """Predictions for new data.
 
         Parameters
@@ -336,8 +337,9 @@ class LmerResult:
             missing = [g for g in spec.term.group if g not in newdata.columns]
             if missing:
                 raise MissingColumnError(f"newdata lacks grouping column(s): {', '.join(missing)}")
-            matrix = np.asarray(spec.model_spec.get_model_matrix(newdata, na_action="ignore"),
-                                dtype=float)
+            matrix = np.asarray(
+                spec.model_spec.get_model_matrix(newdata, na_action="ignore"), dtype=float
+            )
             row_labels = self._row_labels(newdata, spec.term.group)
             position = {level: i for i, level in enumerate(block.levels)}
             index = np.array([position.get(label, -1) for label in row_labels])

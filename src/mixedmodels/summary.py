@@ -64,8 +64,7 @@ def build_summary(result, ddf: str | None = None) -> Report:
     sections = [
         Section(lines=(f"Formula: {result.model.formula}", criterion)),
         Section(title="Scaled residuals", table=resid, index=False),
-        Section(title="Random effects", table=random_effects_table(result), index=False,
-                lines=()),
+        Section(title="Random effects", table=random_effects_table(result), index=False, lines=()),
         Section(lines=(obs_line,)),
         Section(title="Fixed effects", table=_fixed_table(result, ddf)),
     ]

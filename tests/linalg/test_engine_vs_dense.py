@@ -30,8 +30,16 @@ def random_data(seed: int, n: int = 120) -> pd.DataFrame:
     z = rng.uniform(-1, 3, n)
     y = 1 + 0.5 * x + rng.normal(size=9)[g] + rng.normal(size=6)[h] * 0.7 + rng.normal(size=n)
     return pd.DataFrame(
-        {"y": y, "x": x, "z": z, "g": [f"g{v}" for v in g], "h": [f"h{v}" for v in h],
-         "k": [f"k{v}" for v in k], "w": rng.uniform(0.5, 2.0, n), "o": rng.normal(size=n)}
+        {
+            "y": y,
+            "x": x,
+            "z": z,
+            "g": [f"g{v}" for v in g],
+            "h": [f"h{v}" for v in h],
+            "k": [f"k{v}" for v in k],
+            "w": rng.uniform(0.5, 2.0, n),
+            "o": rng.normal(size=n),
+        }
     )
 
 
