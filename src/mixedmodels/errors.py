@@ -12,6 +12,7 @@ __all__ = [
     "DesignError",
     "MissingColumnError",
     "FittingError",
+    "InferenceError",
     "ConvergenceWarning",
     "SingularFitWarning",
     "RankDeficiencyWarning",
@@ -59,6 +60,10 @@ class MissingColumnError(DesignError, KeyError):
 
 class FittingError(MixedModelsError, RuntimeError):
     """The optimisation could not be carried out (e.g. a non-finite objective)."""
+
+
+class InferenceError(MixedModelsError, ValueError):
+    """An inference request that cannot be carried out (unknown method, level outside (0, 1))."""
 
 
 class ConvergenceWarning(UserWarning):

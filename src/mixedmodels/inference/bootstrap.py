@@ -1,0 +1,290 @@
+"""Simulation from a fitted model and the parametric bootstrap (lme4's ``simulate``, ``bootMer``).
+
+A simulated response draws new random effects ``b = sigma * lambda u`` (``u`` standard
+normal, per level of every grouping factor) and new residuals ``sigma * e / sqrt(w)`` around
+``X beta`` (plus the offset), with the fitted theta, sigma and beta.
+
+The bootstrap refits the model to each simulated response with the model set-up reused
+(:meth:`~mixedmodels.model.LinearMixedModel.with_response`: only the response's row of A is
+recomputed), starting from the fitted theta. Replicate ``i`` draws from its own generator,
+seeded from the ``i``-th child of ``numpy.random.SeedSequence(seed)``, so the output for a
+given seed is the same whatever the number of worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from collections.abc import Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mixedmodels.errors import ConvergenceWarning, InferenceError
+from mixedmodels.inference._params import SdCorMap
+from mixedmodels.inference._threads import single_threaded_blas
+
+__all__ = ["simulate", "bootstrap"]
+
+_CHUNK = 25  # replicates per task sent to a worker
+
+
+@dataclass(frozen=True, eq=False)
+class _Simulator:
+    """What a simulation needs: the model and the parameters to simulate from."""
+
+    model: object
+    theta: np.ndarray
+    beta: np.ndarray
+    sigma: float
+
+    @classmethod
+    def of(cls, result) -> _Simulator:
+        return cls(
+            model=result.model,
+            theta=np.asarray(result.theta, dtype=float),
+            beta=np.asarray(result.solution.beta, dtype=float),
+            sigma=float(result.sigma),
+        )
+
+    def draw(self, rng: np.random.Generator, nsim: int) -> np.ndarray:
+        """``(n, nsim)`` simulated responses."""
+        design = self.model.design
+        mean = design.X @ self.beta
+        if design.offset is not None:
+            mean = mean + design.offset
+        y = np.repeat(mean[:, None], nsim, axis=1)
+        for block, lam in zip(design.blocks, self.model.lambdas(self.theta), strict=True):
+            u = rng.standard_normal((nsim, block.n_levels, block.size))
+            b = self.sigma * (u @ lam.T)  # (nsim, levels, size)
+            y += np.einsum("nk,snk->ns", block.matrix, b[:, block.codes, :])
+        noise = self.sigma * rng.standard_normal((design.n, nsim))
+        if design.weights is not None:
+            noise /= np.sqrt(design.weights)[:, None]
+        return y + noise
+
+
+def _generator(seed) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def simulate(result, nsim: int = 1, seed=None) -> np.ndarray:
+    """Responses simulated from a fitted model (lme4's ``simulate``).
+
+    Parameters
+    ----------
+    result
+        A fitted :class:`~mixedmodels.results.LmerResult`.
+    nsim
+        Number of simulated responses.
+    seed
+        None, an int, a ``numpy.random.SeedSequence`` or a ``numpy.random.Generator``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, nsim)``: one column per simulation, rows as the fitted data.
+
+    Examples
+    --------
+    >>> import mixedmodels as mm
+    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
+    >>> fit.simulate(nsim=3, seed=1).shape
+    (180, 3)
+    """
+    nsim = int(nsim)
+    if nsim < 1:
+        raise InferenceError(f"nsim must be a positive integer, got {nsim!r}")
+    return _Simulator.of(result).draw(_generator(seed), nsim)
+
+
+# -- the bootstrap ----------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class _Job:
+    """Everything a worker needs to run replicates."""
+
+    simulator: _Simulator
+    reml: bool
+    columns: tuple[str, ...]
+    statistics: Callable | None
+
+
+_JOB: _Job | None = None
+
+
+def _init_worker(job: _Job) -> None:
+    global _JOB
+    _JOB = job
+
+
+def _statistic_values(value) -> dict[str, float]:
+    if isinstance(value, Mapping):
+        return {str(k): float(v) for k, v in value.items()}
+    if isinstance(value, pd.Series):
+        return {str(k): float(v) for k, v in value.items()}
+    array = np.asarray(value, dtype=float)
+    if array.ndim == 0:
+        return {"statistic": float(array)}
+    return {f"statistic_{i}": float(v) for i, v in enumerate(array.ravel())}
+
+
+def _replicate(job: _Job, seed: np.random.SeedSequence) -> tuple[np.ndarray, dict[str, float]]:
+    sim = job.simulator
+    model = sim.model
+    y = sim.draw(np.random.default_rng(seed), 1)[:, 0]
+    row = np.full(len(job.columns), np.nan)
+    extra: dict[str, float] = {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fit = model.with_response(y).fit(
+                REML=job.reml, start=sim.theta, control={"check_convergence": False}
+            )
+    except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError):
+        return row, extra
+    params = SdCorMap(model.design.terms)
+    row[:] = np.concatenate(
+        [fit.theta, params.to_sdcor(fit.theta, fit.sigma), fit.solution.beta, [fit.objective]]
+    )
+    if job.statistics is not None:
+        extra = _statistic_values(job.statistics(fit))
+    return row, extra
+
+
+def _run_chunk(seeds: list[np.random.SeedSequence]) -> list[tuple[np.ndarray, dict]]:
+    assert _JOB is not None
+    with single_threaded_blas():
+        return [_replicate(_JOB, s) for s in seeds]
+
+
+def _progress_bar(progress, total: int):
+    """A tqdm bar, or None: auto (None) shows it when tqdm is installed and stderr is a tty."""
+    if progress is False:
+        return None
+    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc="bootstrap", unit="fit")
+
+
+def _workers(n_jobs: int) -> int:
+    if n_jobs is None or n_jobs == 0:
+        raise InferenceError("n_jobs must be a positive integer or -1 (all cores)")
+    n_jobs = int(n_jobs)
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return n_jobs
+
+
+def bootstrap(
+    result,
+    n: int = 1000,
+    seed=None,
+    n_jobs: int = 1,
+    progress: bool | None = None,
+    statistics: Callable | None = None,
+) -> pd.DataFrame:
+    """Parametric bootstrap of a fitted model (lme4's ``bootMer``).
+
+    Parameters
+    ----------
+    result
+        A fitted :class:`~mixedmodels.results.LmerResult`.
+    n
+        Number of replicates.
+    seed
+        None, an int or a ``numpy.random.SeedSequence``: the master seed whose ``i``-th
+        spawned child seeds replicate ``i``.
+    n_jobs
+        Worker processes (``-1``: one per core). The output does not depend on it.
+    progress
+        Show a tqdm progress bar: True, False, or None (when installed and interactive).
+    statistics
+        Optional ``f(fit) -> float | array | Mapping[str, float]`` of a refitted
+        :class:`~mixedmodels.results.LmerResult`, added as columns (``statistic``,
+        ``statistic_0``, ... or the mapping's keys). It must be picklable when ``n_jobs > 1``
+        on platforms without ``fork``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per replicate (index ``replicate``): theta (lme4's names, e.g.
+        ``Subject.(Intercept)``), the standard deviations and correlations
+        (``sd_(Intercept)|Subject``, ``cor_Days.(Intercept)|Subject``, ...), ``sigma``, the
+        fixed effects, ``objective`` (REML criterion or ML deviance), then the statistics.
+        A replicate whose refit failed is a row of NaN.
+
+    Examples
+    --------
+    >>> import mixedmodels as mm
+    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
+    >>> fit.bootstrap(n=5, seed=1, progress=False).shape
+    (5, 10)
+    """
+    n = int(n)
+    if n < 1:
+        raise InferenceError(f"n must be a positive integer, got {n!r}")
+    workers = _workers(n_jobs)
+    if isinstance(seed, np.random.Generator):
+        raise InferenceError("seed must be None, an int or a SeedSequence, not a Generator")
+    master = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    seeds = master.spawn(n)
+    model = result.model
+    columns = (
+        *model.theta_names,
+        *SdCorMap(model.design.terms).names,
+        *model.design.fixed_names,
+        "objective",
+    )
+    job = _Job(
+        simulator=_Simulator.of(result),
+        reml=bool(result.reml),
+        columns=columns,
+        statistics=statistics,
+    )
+    chunks = [seeds[i : i + _CHUNK] for i in range(0, n, _CHUNK)]
+    bar = _progress_bar(progress, n)
+    outputs: list[tuple[np.ndarray, dict]] = []
+    try:
+        if workers == 1 or len(chunks) == 1:
+            _init_worker(job)
+            for chunk in chunks:
+                outputs.extend(_run_chunk(chunk))
+                if bar is not None:
+                    bar.update(len(chunk))
+        else:
+            outputs = _run_parallel(job, chunks, min(workers, len(chunks)), bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    frame = pd.DataFrame(np.vstack([row for row, _ in outputs]), columns=list(columns))
+    if statistics is not None:
+        extra = pd.DataFrame([e for _, e in outputs], index=frame.index)
+        frame = pd.concat([frame, extra], axis=1)
+    frame.index.name = "replicate"
+    return frame
+
+
+def _run_parallel(job: _Job, chunks, workers: int, bar) -> list[tuple[np.ndarray, dict]]:
+    import multiprocessing as mp
+
+    method = "fork" if "fork" in mp.get_all_start_methods() else None
+    context = mp.get_context(method)
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(job,)
+    ) as pool:
+        futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
+        results = []
+        for future, chunk in zip(futures, chunks, strict=True):
+            results.extend(future.result())
+            if bar is not None:
+                bar.update(len(chunk))
+    return results

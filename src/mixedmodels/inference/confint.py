@@ -1,0 +1,139 @@
+"""Confidence intervals for every parameter: Wald, likelihood profile or parametric bootstrap.
+
+The result is one layout for all three methods: a DataFrame indexed by ``parameter`` (lme4's
+``confint(..., oldNames = FALSE)`` names: ``sd_(Intercept)|Subject``,
+``cor_Days.(Intercept)|Subject``, ..., ``sigma``, then the fixed effects) with the columns
+``lower`` and ``upper``; the level and method are kept in ``frame.attrs``.
+
+* ``"wald"``: ``estimate -/+ z * se`` for the fixed effects, NaN for the variance parameters
+  (as lme4).
+* ``"profile"``: inverse interpolation of the likelihood profile (:mod:`.profile`); like lme4,
+  REML fits are profiled on the ML deviance.
+* ``"boot"``: percentile intervals of a parametric bootstrap (:mod:`.bootstrap`).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from mixedmodels.errors import InferenceError
+from mixedmodels.inference._params import SdCorMap
+from mixedmodels.inference.profile import _which, check_level, profile
+
+__all__ = ["confint", "METHODS"]
+
+Method = Literal["profile", "wald", "boot"]
+METHODS: tuple[str, ...] = ("profile", "wald", "boot")
+_BOOT_OPTIONS = ("n", "seed", "n_jobs", "progress")
+
+
+def _check_method(method: str) -> str:
+    key = str(method).lower()
+    if key not in METHODS:
+        raise InferenceError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    return key
+
+
+def confint(
+    result,
+    method: Method = "profile",
+    level: float = 0.95,
+    which=None,
+    **kwargs,
+) -> pd.DataFrame:
+    """Confidence intervals for the variance parameters and fixed effects (lme4's ``confint``).
+
+    Parameters
+    ----------
+    result
+        A fitted :class:`~mixedmodels.results.LmerResult`.
+    method
+        ``"profile"`` (default, as lme4), ``"wald"`` or ``"boot"``.
+    level
+        Confidence level in (0, 1).
+    which
+        Parameters to report: names, positions, ``"theta_"`` (variance parameters) or
+        ``"beta_"`` (fixed effects); all when None.
+    **kwargs
+        ``"profile"``: passed to :func:`~mixedmodels.inference.profile.profile`.
+        ``"boot"``: ``n`` (default 500, as lme4's ``nsim``), ``seed``, ``n_jobs``,
+        ``progress``, or ``boot``, a DataFrame from
+        :func:`~mixedmodels.inference.bootstrap.bootstrap` to reuse.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``parameter``; columns ``lower`` and ``upper``; ``attrs`` ``level``, ``method``.
+
+    Examples
+    --------
+    >>> import mixedmodels as mm
+    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
+    >>> fit.confint("wald").loc["Days"].round(3).to_dict()
+    {'lower': 7.438, 'upper': 13.497}
+    """
+    key = _check_method(method)
+    level = check_level(level)
+    names = SdCorMap(result.model.design.terms).names + tuple(result.model.design.fixed_names)
+    n_variance = len(names) - len(result.model.design.fixed_names)
+    chosen = [names[i] for i in _which(which, names, n_variance)]
+    if key == "wald":
+        if kwargs:
+            raise InferenceError(f"unknown option(s) for Wald intervals: {sorted(kwargs)}")
+        frame = _wald(result, names, n_variance, level)
+    elif key == "profile":
+        z = float(sps.norm.ppf(0.5 + level / 2.0))
+        kwargs.setdefault("cutoff", None)
+        if kwargs["cutoff"] is None:
+            # the grid of lme4's profile, stopped two steps past the interval's ends
+            kwargs["cutoff"] = z + 2.0 * _default_delta(len(names), kwargs.get("alpha_max"))
+        frame = profile(result, which=which, **kwargs).confint(level)
+    else:
+        frame = _boot(result, names, level, kwargs)
+    frame = frame.loc[chosen]
+    frame.index.name = "parameter"
+    frame.attrs.update(level=level, method=key)
+    return frame
+
+
+def _default_delta(n_parameters: int, alpha_max: float | None) -> float:
+    alpha = 0.01 if alpha_max is None else float(alpha_max)
+    return float(np.sqrt(sps.chi2.ppf(1.0 - alpha, n_parameters))) / 8.0
+
+
+def _wald(result, names, n_variance: int, level: float) -> pd.DataFrame:
+    z = float(sps.norm.ppf(0.5 + level / 2.0))
+    estimate = np.asarray(result.fixef, dtype=float)
+    se = np.asarray(result.se, dtype=float)
+    lower = np.concatenate([np.full(n_variance, np.nan), estimate - z * se])
+    upper = np.concatenate([np.full(n_variance, np.nan), estimate + z * se])
+    return pd.DataFrame({"lower": lower, "upper": upper}, index=pd.Index(names))
+
+
+def _boot(result, names, level: float, kwargs: dict) -> pd.DataFrame:
+    from mixedmodels.inference.bootstrap import bootstrap
+
+    boot = kwargs.pop("boot", None)
+    unknown = set(kwargs) - set(_BOOT_OPTIONS)
+    if unknown:
+        raise InferenceError(f"unknown option(s) for bootstrap intervals: {sorted(unknown)}")
+    if boot is None:
+        options = {"n": 500, **kwargs}
+        boot = bootstrap(result, **options)
+    missing = [name for name in names if name not in boot.columns]
+    if missing:
+        raise InferenceError(f"the bootstrap table lacks column(s) {missing}")
+    alpha = (1.0 - level) / 2.0
+    rows = []
+    for name in names:
+        values = boot[name].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            rows.append((np.nan, np.nan))
+        else:
+            rows.append(tuple(np.quantile(values, [alpha, 1.0 - alpha])))
+    return pd.DataFrame(rows, index=pd.Index(names), columns=["lower", "upper"])
