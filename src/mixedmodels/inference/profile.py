@@ -89,6 +89,8 @@ class Profile:
     lower, upper
         Bounds of every parameter (0 for standard deviations and sigma, -1/1 for
         correlations, infinite for fixed effects): interval ends beyond the profiled range.
+    result
+        The fit that was profiled (for a REML fit, the REML result, not its ML refit).
     """
 
     table: pd.DataFrame
@@ -96,6 +98,7 @@ class Profile:
     deviance: float
     lower: pd.Series
     upper: pd.Series
+    result: object = None
 
     @property
     def parameters(self) -> tuple[str, ...]:
@@ -441,6 +444,7 @@ def _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl) -> Profile
         deviance=base,
         lower=pd.Series(lower, index=list(names)),
         upper=pd.Series(upper, index=list(names)),
+        result=result,
     )
 
 
