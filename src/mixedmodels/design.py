@@ -295,7 +295,7 @@ def build_design(
         if arr is not None:
             if np.isinf(arr).any():
                 raise DesignError(f"{what} have infinite values")
-            complete = complete & ~np.isnan(arr)
+            complete &= ~np.isnan(arr)
     if w is not None and (w[complete] <= 0).any():
         raise DesignError("weights must be positive")
     frame = data.loc[complete, used]
