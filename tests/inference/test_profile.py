@@ -93,3 +93,12 @@ def test_which_selects_parameters():
         profile(fit_reference("dyestuff"), which="nope")
     with pytest.raises(InferenceError, match="level"):
         prof.confint(1.5)
+
+
+def test_singular_fit_profile_starts_at_the_boundary():
+    # Dyestuff2: the REML and ML estimates of the batch SD are 0; the ML refit must start
+    # from there and the interval's lower end is the bound
+    ci = fit_reference("dyestuff2").confint()
+    assert ci.loc["sd_(Intercept)|Batch", "lower"] == 0.0
+    assert 0.5 < ci.loc["sd_(Intercept)|Batch", "upper"] < 10.0
+    assert ci.loc["sigma", "lower"] < reference("dyestuff2")["sigma"] < ci.loc["sigma", "upper"]
