@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mixedmodels.errors import InferenceError
@@ -77,3 +78,28 @@ def test_bootstrap_percentile_intervals():
     np.testing.assert_allclose(ci.loc[wald.index, "upper"], wald["upper"], atol=0.25 * width.max())
     # sigma's interval covers the estimate
     assert ci.loc["sigma", "lower"] < fit.sigma < ci.loc["sigma", "upper"]
+
+
+def test_bootstrap_percentiles_use_boots_order_statistics():
+    # with R = 999 replicates the 95 % percentile interval is (t_(25), t_(975)) and with
+    # R = 39 it is (t_(1), t_(39)) (Davison & Hinkley 1997, sec. 5.3), as boot.ci(type="perc")
+    fit = fit_reference("dyestuff")
+    rng = np.random.default_rng(3)
+    for R, (lo, hi) in ((999, (25, 975)), (39, (1, 39))):
+        draws = rng.permutation(np.arange(1.0, R + 1.0))
+        table = pd.DataFrame(
+            {name: draws for name in ["sd_(Intercept)|Batch", "sigma", "(Intercept)"]}
+        )
+        ci = confint(fit, method="boot", boot=table)
+        np.testing.assert_array_equal(ci["lower"], lo)
+        np.testing.assert_array_equal(ci["upper"], hi)
+    # a fractional order interpolates between its neighbours (R = 99: order 2.5)
+    ci = confint(
+        fit,
+        method="boot",
+        boot=pd.DataFrame(
+            {n: np.arange(1.0, 100.0) for n in ["sd_(Intercept)|Batch", "sigma", "(Intercept)"]}
+        ),
+    )
+    assert 2.0 < ci["lower"].iloc[0] < 3.0
+    assert 97.0 < ci["upper"].iloc[0] < 98.0

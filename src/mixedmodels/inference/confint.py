@@ -9,7 +9,9 @@ The result is one layout for all three methods: a DataFrame indexed by ``paramet
   (as lme4).
 * ``"profile"``: inverse interpolation of the likelihood profile (:mod:`.profile`); like lme4,
   REML fits are profiled on the ML deviance.
-* ``"boot"``: percentile intervals of a parametric bootstrap (:mod:`.bootstrap`).
+* ``"boot"``: percentile intervals of a parametric bootstrap (:mod:`.bootstrap`), with the
+  order statistics of ``boot.ci(type = "perc")``, which lme4 uses: the ``(R + 1) alpha``-th,
+  interpolated on the normal quantile scale when that is not an integer.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from mixedmodels.errors import InferenceError
 from mixedmodels.inference._params import SdCorMap
 from mixedmodels.inference.profile import _which, check_level, profile
 
-__all__ = ["confint", "METHODS"]
+__all__ = ["confint", "percentile_interval", "METHODS"]
 
 Method = Literal["profile", "wald", "boot"]
 METHODS: tuple[str, ...] = ("profile", "wald", "boot")
@@ -128,12 +130,32 @@ def _boot(result, names, level: float, kwargs: dict) -> pd.DataFrame:
     if missing:
         raise InferenceError(f"the bootstrap table lacks column(s) {missing}")
     alpha = (1.0 - level) / 2.0
-    rows = []
-    for name in names:
-        values = boot[name].to_numpy(dtype=float)
-        values = values[np.isfinite(values)]
-        if values.size == 0:
-            rows.append((np.nan, np.nan))
-        else:
-            rows.append(tuple(np.quantile(values, [alpha, 1.0 - alpha])))
+    rows = [percentile_interval(boot[name].to_numpy(dtype=float), alpha) for name in names]
     return pd.DataFrame(rows, index=pd.Index(names), columns=["lower", "upper"])
+
+
+def percentile_interval(values: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Bootstrap percentile interval ``(t_(a), t_(b))`` as R's ``boot`` (Davison & Hinkley 5.8).
+
+    For ``R`` finite replicates the ends are the ``(R + 1) alpha``-th and
+    ``(R + 1)(1 - alpha)``-th order statistics; a fractional order is interpolated between
+    its neighbours on the normal quantile scale; orders beyond 1..R give the extremes.
+    """
+    t = np.sort(values[np.isfinite(values)])
+    R = t.size
+    if R == 0:
+        return np.nan, np.nan
+    ends = []
+    for a in (alpha, 1.0 - alpha):
+        rank = (R + 1) * a
+        k = int(np.floor(rank + 1e-9 * max(1.0, rank)))
+        if k <= 0:
+            ends.append(float(t[0]))
+        elif k >= R:
+            ends.append(float(t[-1]))
+        elif abs(rank - k) <= 1e-9 * max(1.0, rank):
+            ends.append(float(t[k - 1]))
+        else:
+            z, z0, z1 = sps.norm.ppf([a, k / (R + 1), (k + 1) / (R + 1)])
+            ends.append(float(t[k - 1] + (z - z0) / (z1 - z0) * (t[k] - t[k - 1])))
+    return ends[0], ends[1]
