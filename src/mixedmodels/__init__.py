@@ -16,6 +16,7 @@ from mixedmodels.errors import (
     RankDeficiencyWarning,
     SingularFitWarning,
 )
+from mixedmodels.inference.anova import anova
 from mixedmodels.model import LinearMixedModel, lmer
 from mixedmodels.results import LmerResult
 
@@ -33,6 +34,7 @@ __all__ = [
     "MixedModelsError",
     "RankDeficiencyWarning",
     "SingularFitWarning",
+    "anova",
     "datasets",
     "lmer",
 ]

@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from mixedmodels.errors import DesignError
 from mixedmodels.inference.terms import term_columns, type1_contrasts, type3_contrasts
 from mixedmodels.inference.tests import f_table_row, validate_ddf
-from mixedmodels.report import Report, Section
+from mixedmodels.report import Report
 
 __all__ = ["AnovaTable", "anova", "REFIT_MESSAGE"]
 
@@ -39,20 +38,21 @@ class AnovaTable:
         Title line, e.g. ``"Type III Analysis of Variance Table with Satterthwaite's method"``.
     lines
         Extra header lines (the models' formulas for likelihood-ratio tables).
+    notes
+        Messages shown below the table (e.g. that REML fits were refitted by ML).
     """
 
     table: pd.DataFrame
     heading: str
     lines: tuple[str, ...] = field(default_factory=tuple)
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def report(self) -> Report:
         """The :class:`~mixedmodels.report.Report` behind the printed forms."""
-        sections = []
-        if self.lines:
-            sections.append(Section(lines=self.lines))
-        sections.append(Section(table=_integers_as_text(self.table)))
-        return Report(heading=self.heading, sections=tuple(sections))
+        return Report.from_frame(
+            self.heading, _integers_as_text(self.table), lines=self.lines, notes=self.notes
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """A copy of the numbers as a DataFrame."""
@@ -85,6 +85,10 @@ class AnovaTable:
     def to_markdown(self) -> str:
         """Markdown rendering."""
         return self.report.to_markdown()
+
+    def to_latex(self) -> str:
+        """LaTeX rendering."""
+        return self.report.to_latex()
 
     def __str__(self) -> str:
         return self.to_text()
@@ -126,8 +130,10 @@ def _term_table(result, type_: int, ddf) -> AnovaTable:
         else:
             rows[name] = f_table_row(result, L, ddf)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=_F_COLUMNS)
-    table["NumDF"] = table["NumDF"].astype("Int64") if table["NumDF"].isna().any() else (
-        table["NumDF"].astype(int)
+    table["NumDF"] = (
+        table["NumDF"].astype("Int64")
+        if table["NumDF"].isna().any()
+        else (table["NumDF"].astype(int))
     )
     roman = "III" if type_ == 3 else "I"
     method = "Satterthwaite's" if ddf == "Satterthwaite" else "Kenward-Roger's"
@@ -158,12 +164,16 @@ def _refit_ml(result):
 
 def _lrt_table(results, refit: bool) -> AnovaTable:
     """lme4's anova of several fits: likelihood-ratio tests between consecutive models."""
+    from scipy import stats as sps
+
     _check_same_data(results)
     names = [f"m{i + 1}" for i in range(len(results))]
     fits = list(results)
+    notes: tuple[str, ...] = ()
     if refit and any(r.reml for r in fits):
         warnings.warn(REFIT_MESSAGE, UserWarning, stacklevel=3)
         fits = [_refit_ml(r) if r.reml else r for r in fits]
+        notes = (REFIT_MESSAGE,)
     order = sorted(range(len(fits)), key=lambda i: fits[i].df)
     fits = [fits[i] for i in order]
     labels = [names[i] for i in order]
@@ -186,8 +196,11 @@ def _lrt_table(results, refit: bool) -> AnovaTable:
         },
         index=pd.Index(labels, name=None),
     )
-    lines = ("Models:", *(f"{label}: {f.model.formula}" for label, f in zip(labels, fits)))
-    return AnovaTable(table=table, heading="Likelihood-ratio tests", lines=lines)
+    lines = (
+        "Models:",
+        *(f"{label}: {f.model.formula}" for label, f in zip(labels, fits, strict=True)),
+    )
+    return AnovaTable(table=table, heading="Likelihood-ratio tests", lines=lines, notes=notes)
 
 
 def anova(*results, type=3, ddf: str = "Satterthwaite", refit: bool = True) -> AnovaTable:

@@ -107,20 +107,24 @@ def _parameters(design, starts: list[int]):
     """COO entries (rows, cols, values) of every ``E_r`` in the random-effects coordinates."""
     out = []
     for term in design.terms:
-        k, block = next(
-            (i, b) for i, b in enumerate(design.blocks) if term in b.terms
-        )
+        k, block = next((i, b) for i, b in enumerate(design.blocks) if term in b.terms)
         offset = block.column_offsets[block.terms.index(term)]
         base = starts[k] + np.arange(block.n_levels) * block.size + offset
         rows, cols = term.theta_positions()
-        for a, b in zip(rows, cols):
+        for a, b in zip(rows, cols, strict=True):
             u, v = base + a, base + b
             if a == b:
                 out.append((term, a, b, u, v, np.ones(u.size)))
             else:
                 out.append(
-                    (term, a, b, np.concatenate([u, v]), np.concatenate([v, u]),
-                     np.ones(2 * u.size))
+                    (
+                        term,
+                        a,
+                        b,
+                        np.concatenate([u, v]),
+                        np.concatenate([v, u]),
+                        np.ones(2 * u.size),
+                    )
                 )
     return out
 
@@ -149,12 +153,12 @@ def _compute(result) -> KenwardRogerInfo:
     G = (N.T @ N).toarray()
     lams = model.lambdas(result.theta)
     Lam = sp.block_diag(
-        [sp.kron(sp.identity(b.n_levels), lam) for b, lam in zip(design.blocks, lams)],
+        [sp.kron(sp.identity(b.n_levels), lam) for b, lam in zip(design.blocks, lams, strict=True)],
         format="csr",
     )
     s2 = float(result.sigma) ** 2
     # K = Lam' Z'Z Lam + I = L_K L_K';  R = L_K^-1 Lam' N'N restricted to Z rows
-    LtG = np.asarray((Lam.T @ G[:q, :]))
+    LtG = np.asarray(Lam.T @ G[:q, :])
     K = np.asarray((Lam.T @ LtG[:, :q].T).T) + np.eye(q)
     LK = sla.cholesky(0.5 * (K + K.T), lower=True)
 
@@ -198,11 +202,7 @@ def _compute(result) -> KenwardRogerInfo:
     Kt[m - 1, m - 1] = trace_s2
     Phi = np.asarray(result.vcov, dtype=float)
     PhiP = np.einsum("ab,rbc->rac", Phi, P)
-    info = (
-        Kt
-        - 2.0 * np.einsum("ab,rsab->rs", Phi, Q)
-        + np.einsum("rab,sba->rs", PhiP, PhiP)
-    )
+    info = Kt - 2.0 * np.einsum("ab,rsab->rs", Phi, Q) + np.einsum("rab,sba->rs", PhiP, PhiP)
     info = 0.5 * (info + info.T)
     condition = np.min(np.abs(np.linalg.eigvalsh(info)))
     W = 2.0 * (np.linalg.inv(info) if condition > 1e-10 else np.linalg.pinv(info))

@@ -80,9 +80,7 @@ def _theta_quantities(model, theta: np.ndarray, reml: bool) -> np.ndarray:
     factor = model.factor(theta)
     logdet_z, logdet_x = log_determinants(factor, model.stats)
     lams = model.lambdas(theta)
-    solution = solve_at_optimum(
-        model.stats, factor, lams[0], lams[1:], conditional_variances=False
-    )
+    solution = solve_at_optimum(model.stats, factor, lams[0], lams[1:], conditional_variances=False)
     logdet = logdet_z + (logdet_x if reml else 0.0)
     return np.concatenate([[logdet, factor.r2], solution.beta_cov_unscaled.ravel()])
 
@@ -123,7 +121,7 @@ def _step_scales(result) -> np.ndarray:
     """A natural scale for every theta entry: the norm of its lambda row, floored."""
     model = result.model
     scales = np.empty(result.theta.size)
-    for term, T in zip(model.design.terms, model.scaling.transforms):
+    for term, T in zip(model.design.terms, model.scaling.transforms, strict=True):
         rows, cols = term.theta_positions()
         lam = np.zeros((term.size, term.size))
         sl = slice(term.theta_offset, term.theta_offset + term.n_theta)
@@ -261,8 +259,12 @@ def combine_df(nu: np.ndarray, tol: float = 1e-8) -> float:
     return 2.0 * E / (E - nu.size)
 
 
-def f_test(info: SatterthwaiteInfo, L: np.ndarray, beta: np.ndarray,
-           eps: float = float(np.sqrt(np.finfo(float).eps))) -> tuple[float, int, float]:
+def f_test(
+    info: SatterthwaiteInfo,
+    L: np.ndarray,
+    beta: np.ndarray,
+    eps: float = float(np.sqrt(np.finfo(float).eps)),
+) -> tuple[float, int, float]:
     """F statistic, numerator df and Satterthwaite denominator df of ``L beta = 0``.
 
     Rows of ``L`` that are linearly dependent are dropped through the eigen-decomposition of

@@ -74,9 +74,7 @@ def containment(terms: list[ModelTerm]) -> dict[str, list[str]]:
     out = {}
     for t1 in terms:
         out[t1.name] = [
-            t2.name
-            for t2 in terms
-            if t1.variables < t2.variables and t1.numeric == t2.numeric
+            t2.name for t2 in terms if t1.variables < t2.variables and t1.numeric == t2.numeric
         ]
     return out
 

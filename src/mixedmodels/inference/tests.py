@@ -10,7 +10,6 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from mixedmodels.errors import DesignError
 
@@ -48,8 +47,7 @@ def validate_ddf(ddf: str) -> DDF:
     key = str(ddf).strip().lower() if isinstance(ddf, str) else None
     if key not in _ALIASES:
         raise DesignError(
-            f"ddf must be one of {', '.join(repr(v) for v in get_args(DDF))} "
-            f"(or 'kr'), got {ddf!r}"
+            f"ddf must be one of {', '.join(repr(v) for v in get_args(DDF))} (or 'kr'), got {ddf!r}"
         )
     return _ALIASES[key]
 
@@ -102,6 +100,8 @@ def _independent_rows(L: np.ndarray, vcov: np.ndarray) -> np.ndarray:
 
 def f_table_row(result, L: np.ndarray, ddf: DDF) -> dict[str, float]:
     """One row of an F table for ``L beta = 0`` (lmerTest's ``contestMD``)."""
+    from scipy import stats as sps
+
     beta = result.fixef.to_numpy()
     s2 = float(result.sigma) ** 2
     if ddf == "Satterthwaite":
@@ -175,6 +175,8 @@ def coef_table(result, ddf: str = "Satterthwaite") -> pd.DataFrame:
         Columns ``Estimate``, ``Std. Error``, ``df``, ``t value``, ``Pr(>|t|)``, one row per
         fixed effect.
     """
+    from scipy import stats as sps
+
     method = validate_ddf(ddf)
     estimate = result.fixef.to_numpy()
     p = estimate.size
