@@ -12,7 +12,16 @@ from mixedmodels.inference import kenward_roger
 from mixedmodels.inference.kenward_roger import kenward_roger_info
 from mixedmodels.linalg.statistics import random_effects_matrix
 
+from ._at_reference import fit_at_reference_theta
+
 KR = [n for n in REFERENCE_IDS if "kenward_roger_df" in load_reference(n)]
+
+
+def _scaled_difference(got, want):
+    """Largest difference on the scale of the standard errors (covariances near 0 have none)."""
+    want = np.asarray(want)
+    scale = np.sqrt(np.outer(np.diag(want), np.diag(want)))
+    return np.max(np.abs(np.asarray(got) - want) / scale)
 
 
 @pytest.mark.parametrize("name", KR)
@@ -25,10 +34,18 @@ def test_df_and_adjusted_vcov_match_pbkrtest(name):
         got = info.df(np.eye(len(names))[i])
         want = ref["kenward_roger_df"][coef]
         assert abs(got - want) <= 1e-3 * want, (coef, got, want)
-    want = np.array(ref["kenward_roger_vcov"])
-    # compared on the scale of the standard errors (a near-zero covariance has no relative scale)
-    scale = np.sqrt(np.outer(np.diag(want), np.diag(want)))
-    assert np.max(np.abs(info.vcov_adjusted - want) / scale) < 1e-4
+    assert _scaled_difference(info.vcov_adjusted, ref["kenward_roger_vcov"]) < 1e-4
+
+
+@pytest.mark.parametrize("name", KR)
+def test_at_lme4_theta_pbkrtest_is_reproduced_closely(name):
+    ref = load_reference(name)
+    info = kenward_roger_info(fit_at_reference_theta(name))
+    names = list(ref["fixef"])
+    for i, coef in enumerate(names):
+        got = info.df(np.eye(len(names))[i])
+        assert got == pytest.approx(ref["kenward_roger_df"][coef], rel=1e-8)
+    assert _scaled_difference(info.vcov_adjusted, ref["kenward_roger_vcov"]) < 1e-8
 
 
 def _dense_pbkrtest(fit):
@@ -66,7 +83,9 @@ def _dense_pbkrtest(fit):
     info = np.array(
         [
             [
-                np.sum(H[r].T * H[s]) - 2 * np.sum(Phi * Q[r][s]) + np.trace(Phi @ P[r] @ Phi @ P[s])
+                np.sum(H[r].T * H[s])
+                - 2 * np.sum(Phi * Q[r][s])
+                + np.trace(Phi @ P[r] @ Phi @ P[s])
                 for s in range(m)
             ]
             for r in range(m)

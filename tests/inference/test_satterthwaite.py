@@ -15,6 +15,8 @@ from mixedmodels.inference.satterthwaite import (
 )
 from mixedmodels.inference.tests import coef_table
 
+from ._at_reference import fit_at_reference_theta
+
 SATTERTHWAITE = [n for n in REFERENCE_IDS if "satterthwaite_df" in load_reference(n)]
 SLOW = {"insteval", "insteval_simple"}
 CASES = [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in SATTERTHWAITE]
@@ -24,8 +26,27 @@ def _close(got, want, rtol=1e-3, floor=1e-300):
     return abs(got - want) <= rtol * abs(want) + floor
 
 
+@pytest.mark.parametrize("name", [n for n in SATTERTHWAITE if n not in SLOW])
+def test_df_and_p_at_lme4_theta_match_lmertest(name):
+    """At lme4's estimates our df and p reproduce lmerTest's (its numDeriv Hessian) closely."""
+    ref = load_reference(name)
+    fit = fit_at_reference_theta(name)
+    assert fit.theta == pytest.approx(np.atleast_1d(ref["theta"]), rel=1e-14, abs=1e-300)
+    table = coef_table(fit, "Satterthwaite")
+    for coef, want in ref["satterthwaite_df"].items():
+        assert _close(table.loc[coef, "df"], want, rtol=1e-5), (coef, table.loc[coef, "df"], want)
+    for coef, want in ref["satterthwaite_p"].items():
+        got = table.loc[coef, "Pr(>|t|)"]
+        assert _close(got, want), (coef, got, want)
+
+
 @pytest.mark.parametrize("name", CASES)
-def test_df_and_p_match_lmertest(name):
+def test_df_and_p_of_our_fit_match_lmertest(name):
+    """At our own optimum: df within 1e-3 relative; p within 1e-3 relative on the log scale.
+
+    Deep in the tail p moves fast: a 1e-5 relative change of t or df (our optimum differs from
+    lme4's by about that) changes p = 1e-18 by 2e-3 relative.
+    """
     ref = load_reference(name)
     fit, _ = reference_fit(name)
     table = coef_table(fit, "Satterthwaite")
@@ -33,7 +54,14 @@ def test_df_and_p_match_lmertest(name):
         assert _close(table.loc[coef, "df"], want), (coef, table.loc[coef, "df"], want)
     for coef, want in ref["satterthwaite_p"].items():
         got = table.loc[coef, "Pr(>|t|)"]
-        assert _close(got, want), (coef, got, want)
+        if want == 0.0:  # R's underflow
+            assert got < 1e-300
+        else:
+            assert abs(np.log(got) - np.log(want)) <= 1e-3 * max(abs(np.log(want)), 1.0), (
+                coef,
+                got,
+                want,
+            )
 
 
 def test_deviance_of_theta_and_sigma_is_the_objective_at_the_optimum():
@@ -81,7 +109,7 @@ def test_one_row_f_test_is_the_squared_t_test():
     table = coef_table(fit, "Satterthwaite")
     F, q, ddf = f_test(info, np.array([[0.0, 1.0]]), fit.fixef.to_numpy())
     assert q == 1
-    assert F == pytest.approx(table.loc["Time", "t value"] ** 2, rel=1e-12)
+    assert pytest.approx(table.loc["Time", "t value"] ** 2, rel=1e-12) == F
     assert ddf == pytest.approx(table.loc["Time", "df"], rel=1e-12)
 
 
