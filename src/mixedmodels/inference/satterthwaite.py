@@ -75,13 +75,15 @@ class SatterthwaiteInfo:
         return np.einsum("a,kab,b->k", c, self.jacobian, c)
 
 
-def _theta_quantities(model, theta: np.ndarray, reml: bool) -> np.ndarray:
-    """``[log-determinant part, r^2, vec((R_X'R_X)^-1)]`` at ``theta``."""
+def _theta_quantities(model, theta: np.ndarray, reml: bool, covariance: bool = True) -> np.ndarray:
+    """``[log-determinant part, r^2, vec((R_X'R_X)^-1)]`` at ``theta`` (the last only if asked)."""
     factor = model.factor(theta)
     logdet_z, logdet_x = log_determinants(factor, model.stats)
+    logdet = logdet_z + (logdet_x if reml else 0.0)
+    if not covariance:
+        return np.array([logdet, factor.r2])
     lams = model.lambdas(theta)
     solution = solve_at_optimum(model.stats, factor, lams[0], lams[1:], conditional_variances=False)
-    logdet = logdet_z + (logdet_x if reml else 0.0)
     return np.concatenate([[logdet, factor.r2], solution.beta_cov_unscaled.ravel()])
 
 
@@ -133,30 +135,33 @@ def _step_scales(result) -> np.ndarray:
 
 
 def _central_differences(func, x: np.ndarray, steps: np.ndarray, f0: np.ndarray):
-    """Gradient and Hessian of a vector-valued ``func`` by central differences with steps h."""
+    """Central differences with steps h of a vector-valued ``func(x, full)``.
+
+    Returns the gradient of every entry and the Hessian of the first two entries (the cross
+    points only evaluate those: ``full=False``).
+    """
     k = x.size
-    plus = [func(x + steps[i] * np.eye(k)[i]) for i in range(k)]
-    minus = [func(x - steps[i] * np.eye(k)[i]) for i in range(k)]
+    eye = np.eye(k)
+    plus = [func(x + steps[i] * eye[i], True) for i in range(k)]
+    minus = [func(x - steps[i] * eye[i], True) for i in range(k)]
     grad = np.empty((k, f0.size))
-    hess = np.empty((k, k, f0.size))
+    hess = np.empty((k, k, 2))
     for i in range(k):
         grad[i] = (plus[i] - minus[i]) / (2.0 * steps[i])
-        hess[i, i] = (plus[i] - 2.0 * f0 + minus[i]) / steps[i] ** 2
+        hess[i, i] = (plus[i][:2] - 2.0 * f0[:2] + minus[i][:2]) / steps[i] ** 2
     for i in range(k):
         for j in range(i):
-            e = np.zeros(k)
-            e[i], e[j] = steps[i], steps[j]
-            both = func(x + e) + func(x - e)
-            value = (both - plus[i] - minus[i] - plus[j] - minus[j] + 2.0 * f0) / (
-                2.0 * steps[i] * steps[j]
-            )
+            e = steps[i] * eye[i] + steps[j] * eye[j]
+            both = func(x + e, False) + func(x - e, False)
+            axis = plus[i][:2] + minus[i][:2] + plus[j][:2] + minus[j][:2]
+            value = (both - axis + 2.0 * f0[:2]) / (2.0 * steps[i] * steps[j])
             hess[i, j] = hess[j, i] = value
     return grad, hess
 
 
 def _derivatives(func, x: np.ndarray, steps: np.ndarray):
     """Central differences at steps h and h/2, combined by one Richardson step (error O(h^4))."""
-    f0 = func(x)
+    f0 = func(x, True)
     g1, h1 = _central_differences(func, x, steps, f0)
     g2, h2 = _central_differences(func, x, steps / 2.0, f0)
     return f0, (4.0 * g2 - g1) / 3.0, (4.0 * h2 - h1) / 3.0
@@ -170,8 +175,8 @@ def _compute(result) -> SatterthwaiteInfo:
     n = model.stats.n
     dof = n - p if reml else n
 
-    def func(t):
-        return _theta_quantities(model, t, reml)
+    def func(t, covariance):
+        return _theta_quantities(model, t, reml, covariance)
 
     steps = RELATIVE_STEP * _step_scales(result)
     f0, grad, hess = _derivatives(func, theta, steps)
