@@ -36,6 +36,22 @@ def random_effects_table(result) -> pd.DataFrame:
     return table.fillna("")
 
 
+def abbreviate(name: str, length: int = 6) -> str:
+    """Shorten a name as R's ``abbreviate`` does for lme4's correlation table.
+
+    Lower-case vowels are dropped from the right, then lower-case letters, then the name is
+    cut: ``(Intercept)`` becomes ``(Intr)``.
+    """
+    chars = list(name)
+    for drop in ("aeiou", "abcdefghijklmnopqrstuvwxyz"):
+        i = len(chars) - 1
+        while len(chars) > length and i > 0:
+            if chars[i] in drop and chars[i - 1] != " ":
+                del chars[i]
+            i -= 1
+    return "".join(chars)[:length] if len(chars) > length else "".join(chars)
+
+
 def _fixed_table(result, ddf: str | None) -> pd.DataFrame:
     if ddf is None:
         return result.coef_table
@@ -73,7 +89,7 @@ def build_summary(result, ddf: str | None = None) -> Report:
         vcov = result.vcov.to_numpy()
         sd = np.sqrt(np.diag(vcov))
         corr = vcov / np.outer(sd, sd)
-        short = [n[:6] for n in result.fixef.index]
+        short = [abbreviate(n) for n in result.fixef.index]
         table = pd.DataFrame(
             [[corr[i, j] if j < i else np.nan for j in range(p - 1)] for i in range(1, p)],
             index=list(result.fixef.index[1:]),
