@@ -93,6 +93,7 @@ def test_summary_text_html_markdown():
         "(Intercept)",
         "t value",
         "Correlation of Fixed Effects",
+        "(Intr)",
     ):
         assert part in text
     html = FIT._repr_html_()
