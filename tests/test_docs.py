@@ -20,9 +20,12 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted(p.stem for p in (ROOT / "docs" / "examples").glob("*.md"))
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("site")
+def test_one_example_per_bundled_dataset():
+    bundled = sorted(p.stem for p in (ROOT / "src/mixedmodels/datasets/data").glob("*.csv"))
+    assert bundled == EXAMPLES
+
+
+def build(out: Path) -> None:
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1", MPLBACKEND="Agg")
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
@@ -33,15 +36,12 @@ def site(tmp_path_factory) -> Path:
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-4000:]
-    return out
 
 
-def test_one_example_per_bundled_dataset():
-    bundled = sorted(p.stem for p in (ROOT / "src/mixedmodels/datasets/data").glob("*.csv"))
-    assert bundled == EXAMPLES
-
-
-def test_strict_build_executes_examples(site):
+def test_strict_build_executes_examples_and_documents_the_api(tmp_path):
+    """One test, one build (under pytest-xdist a fixture would build once per worker)."""
+    site = tmp_path / "site"
+    build(site)
     for name in EXAMPLES:
         page = (site / "examples" / name / "index.html").read_text(encoding="utf-8")
         assert "data:image/png;base64," in page, f"no figure on the {name} page"
@@ -50,8 +50,6 @@ def test_strict_build_executes_examples(site):
     reference = json.loads((ROOT / "tests/reference/sleepstudy_rs.json").read_text())
     assert f"REML criterion at convergence: {reference['objective']:.4f}" in sleep
 
-
-def test_api_reference_from_docstrings(site):
     page = (site / "api" / "models" / "index.html").read_text(encoding="utf-8")
     for name in ("lmer", "LinearMixedModel", "LmerResult", "ranef_table", "predict"):
         assert name in page
