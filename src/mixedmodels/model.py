@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import replace
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from mixedmodels.linalg import (
     BlockedFactor,
     SufficientStats,
     compute_statistics,
+    evaluate_objective,
     profiled_objective,
     response_statistics,
     solve_at_optimum,
@@ -107,11 +109,14 @@ class LinearMixedModel:
 
     @property
     def theta_names(self) -> tuple[str, ...]:
-        """lme4's names of the theta entries, e.g. ``Subject.Days.(Intercept)``."""
+        """lme4's names of the theta entries.
+
+        E.g. ``Subject.(Intercept)``, ``Subject.Days.(Intercept)``.
+        """
         names = []
         for term in self.design.terms:
             rows, cols = term.theta_positions()
-            for r, c in zip(rows, cols):
+            for r, c in zip(rows, cols, strict=True):
                 if r == c:
                     names.append(f"{term.group_name}.{term.columns[r]}")
                 else:
@@ -134,17 +139,67 @@ class LinearMixedModel:
         theta = np.asarray(theta, dtype=float)
         if theta.shape != (self.n_theta,):
             raise DesignError(f"theta must have {self.n_theta} entries, got shape {theta.shape}")
-        try:
-            return profiled_objective(self.factor(theta), self.stats, REML)
-        except np.linalg.LinAlgError:
-            return np.inf
+        lams = self.lambdas(theta)
+        return evaluate_objective(self.stats, lams[0], lams[1:], REML)
 
-    def start_theta(self) -> np.ndarray:
-        """Default start: identity lambda for the internally scaled columns (lme4: identity)."""
+    def _scaled_lambdas(self, x: np.ndarray) -> list[np.ndarray]:
+        """Block lambdas ``T lambda~(x)`` for theta ``x`` of the internally scaled columns.
+
+        Not triangular, but ``lambda lambda'`` equals that of ``scaling.to_theta(x)``, which is
+        all the objective depends on; so the optimiser needs no re-triangularisation.
+        """
+        out = []
+        for rows, cols, index, size, T in self._block_maps:
+            lam = np.zeros((size, size))
+            lam[rows, cols] = x[index]
+            out.append(lam if T is None else T @ lam)
+        return out
+
+    @cached_property
+    def _block_maps(self) -> tuple:
+        scaling = self.scaling
+        transforms = {
+            term.theta_offset: T
+            for term, T in zip(scaling.terms, scaling.transforms, strict=True)
+        }
+        maps = []
+        for block in self.design.blocks:
+            T = np.eye(block.size)
+            for term, offset in zip(block.terms, block.column_offsets, strict=True):
+                T[offset : offset + term.size, offset : offset + term.size] = transforms[
+                    term.theta_offset
+                ]
+            maps.append(
+                (block.lambda_rows, block.lambda_cols, block.theta_index, block.size,
+                 None if np.array_equal(T, np.eye(block.size)) else T)
+            )
+        return tuple(maps)
+
+    def _scaled_objective(self, x: np.ndarray, REML: bool) -> float:
+        """The objective at theta of the internally scaled columns (the optimiser's view)."""
+        lams = self._scaled_lambdas(x)
+        return evaluate_objective(self.stats, lams[0], lams[1:], REML)
+
+    def start_theta(self, method: str = "moments") -> np.ndarray:
+        """Starting theta of the internally scaled columns.
+
+        ``"moments"`` (default): diagonal lambdas from a one-way ANOVA moment estimate per
+        random-effect column (see :func:`mixedmodels.linalg.start.moment_start`), which costs no
+        objective evaluation and starts BOBYQA close to the optimum; ``"identity"``: lme4's
+        identity lambdas.
+        """
         start = np.zeros(self.n_theta)
-        for term in self.design.terms:
-            rows, cols = term.theta_positions()
-            start[term.theta_offset : term.theta_offset + term.n_theta] = rows == cols
+        if method == "identity":
+            lams = [np.eye(size) for _, _, _, size, _ in self._block_maps]
+        elif method == "moments":
+            from mixedmodels.linalg.start import moment_start
+
+            unstructured = [bool(np.any(rows != cols)) for rows, cols, *_ in self._block_maps]
+            lams = moment_start(self.stats, [T for *_, T in self._block_maps], unstructured)
+        else:
+            raise DesignError(f"unknown start method {method!r}: use 'moments' or 'identity'")
+        for (rows, cols, index, _, _), lam in zip(self._block_maps, lams, strict=True):
+            start[index] = lam[rows, cols]
         return start
 
     # -- fitting --------------------------------------------------------------------------
@@ -169,7 +224,7 @@ class LinearMixedModel:
         if unknown:
             raise DesignError(f"unknown control setting(s): {', '.join(sorted(unknown))}")
         if start is None:
-            x0 = self.start_theta()
+            x0 = self.start_theta(str(ctl["start"]))
         else:
             start = np.asarray(start, dtype=float)
             if start.shape != (self.n_theta,):
@@ -178,33 +233,42 @@ class LinearMixedModel:
         lower = self.lower_bounds
 
         def scaled_objective(x: np.ndarray) -> float:
-            return self.objective(self.scaling.to_theta(x), REML)
+            return self._scaled_objective(x, REML)
 
         began = time.perf_counter()
-        x, _, evaluations, status = minimize(scaled_objective, x0, lower, ctl)
+        x, fmin_scaled, evaluations, status = minimize(scaled_objective, x0, lower, ctl)
         messages: tuple[str, ...] = ()
+        checks = [0]
         if ctl["check_convergence"]:
+
+            def checked(x: np.ndarray) -> float:
+                checks[0] += 1
+                return scaled_objective(x)
+
             messages = convergence_messages(
-                scaled_objective, x, lower, float(ctl["gradient_tolerance"])
+                checked, x, lower, float(ctl["gradient_tolerance"]), fmin=fmin_scaled
             )
         theta = self.scaling.to_theta(x)
+        factor = self.factor(theta)
         seconds = time.perf_counter() - began
         summary = OptSummary(
             initial=tuple(self.scaling.to_theta(x0)),
             final=tuple(theta),
-            fmin=self.objective(theta, REML),
+            fmin=profiled_objective(factor, self.stats, REML),
             evaluations=evaluations,
             optimizer=str(ctl["optimizer"]),
             return_value=status,
             seconds=seconds,
             messages=messages,
+            check_evaluations=checks[0],
         )
-        return self._result(theta, REML, summary)
+        return self._result(theta, REML, summary, factor)
 
-    def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary):
+    def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):
         from mixedmodels.results import LmerResult
 
-        factor = self.factor(theta)
+        if factor is None:
+            factor = self.factor(theta)
         lams = self.lambdas(theta)
         solution = solve_at_optimum(self.stats, factor, lams[0], lams[1:])
         result = LmerResult(

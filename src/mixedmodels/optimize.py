@@ -23,13 +23,18 @@ __all__ = ["OptSummary", "minimize", "convergence_messages", "DEFAULT_CONTROL"]
 DEFAULT_CONTROL: dict[str, float | int | str] = {
     "optimizer": "bobyqa",
     "ftol_rel": 0.0,  # relative tolerance would stop early on large objectives (InstEval)
-    "ftol_abs": 1e-10,
-    "xtol_abs": 1e-10,
-    "initial_step": 0.75,
+    "ftol_abs": 1e-8,
+    "xtol_abs": 1e-8,
+    "initial_step": 0.2,
+    "step_floor": 0.1,
+    "start": "moments",
     "maxeval": 100_000,
     "check_convergence": True,
     "gradient_tolerance": 2e-3,
 }
+"""Optimiser settings. ``ftol_abs``/``xtol_abs`` are lme4's (nloptwrap). BOBYQA's initial
+trust-region radius per component is ``initial_step * max(|x0_i|, step_floor)`` (relative,
+since the moment start is already close); ``start`` is ``"moments"`` or ``"identity"``."""
 
 _ALGORITHMS = {"bobyqa": nlopt.LN_BOBYQA, "newuoa": nlopt.LN_NEWUOA_BOUND}
 
@@ -45,7 +50,7 @@ class OptSummary:
     fmin
         Objective at ``final``.
     evaluations
-        Number of objective evaluations, checks included.
+        Number of objective evaluations by the optimiser (lme4's ``feval``).
     optimizer
         Name of the algorithm.
     return_value
@@ -54,6 +59,8 @@ class OptSummary:
         Wall time of the optimisation.
     messages
         Convergence warnings (empty when the checks passed).
+    check_evaluations
+        Further evaluations spent on the convergence check.
     """
 
     initial: tuple[float, ...]
@@ -64,6 +71,7 @@ class OptSummary:
     return_value: str
     seconds: float
     messages: tuple[str, ...] = field(default=())
+    check_evaluations: int = 0
 
     @property
     def converged(self) -> bool:
@@ -81,7 +89,7 @@ _RETURN_NAMES = {
 }
 
 
-def _bobyqa(f, x0, lower, control, step):
+def _bobyqa(f, x0, lower, control, step: np.ndarray):
     k = x0.size
     opt = nlopt.opt(_ALGORITHMS[str(control["optimizer"])], k)
     opt.set_min_objective(lambda x, grad: f(x))
@@ -90,7 +98,7 @@ def _bobyqa(f, x0, lower, control, step):
     opt.set_ftol_abs(float(control["ftol_abs"]))
     opt.set_xtol_abs(float(control["xtol_abs"]))
     opt.set_maxeval(int(control["maxeval"]))
-    opt.set_initial_step(np.full(k, step))
+    opt.set_initial_step(np.broadcast_to(np.asarray(step, dtype=float), (k,)).copy())
     start = np.maximum(x0, lower)
     x = opt.optimize(start)
     return x, opt.last_optimum_value(), _RETURN_NAMES.get(opt.last_optimize_result(), "FAILURE")
@@ -113,6 +121,8 @@ def minimize(
     best = [np.inf, None]
 
     def counted(x: np.ndarray) -> float:
+        if best[1] is not None and count[0] == 1 and np.array_equal(x, best[1]):
+            return best[0]  # BOBYQA's first point is the start we just evaluated
         count[0] += 1
         value = objective(x)
         if not np.isfinite(value):
@@ -123,28 +133,45 @@ def minimize(
 
     if x0.size == 0:
         return x0, float(objective(x0)), 1, "SUCCESS"
-    if not np.isfinite(objective(x0)):
+    x0 = np.maximum(np.asarray(x0, dtype=float), lower)
+    if counted(x0) >= 1e300:
         raise FittingError("the objective is not finite at the starting values")
-    x, fmin, status = _bobyqa(counted, x0, lower, ctl, float(ctl["initial_step"]))
-    # boundary: components at a bound may be a false stop, try just inside
-    at_bound = np.isfinite(lower) & (x - lower < 1e-6)
-    if at_bound.any():
-        trial = x.copy()
-        trial[at_bound] = lower[at_bound] + 1e-3
-        x2, f2, status2 = _bobyqa(counted, trial, lower, ctl, 0.05)
-        if f2 < fmin:
-            x, fmin, status = x2, f2, status2
+    step = float(ctl["initial_step"]) * np.maximum(np.abs(x0), float(ctl["step_floor"]))
+    x, fmin, status = _bobyqa(counted, x0, lower, ctl, step)
+    if best[1] is not None and best[0] < fmin:
+        x, fmin = best[1], best[0]
+    # boundary: a component resting on its bound may be a false stop. Probe just inside; only
+    # if that is better, restart from there.
+    at_bound = np.flatnonzero(np.isfinite(lower) & (x - lower < 1e-6))
+    if at_bound.size:
+        probes = []
+        for i in at_bound:
+            trial = x.copy()
+            trial[i] = lower[i] + 1e-3
+            probes.append((counted(trial), i))
+        if min(probes)[0] < fmin:
+            trial = x.copy()
+            trial[at_bound] = lower[at_bound] + 1e-3
+            x2, f2, status2 = _bobyqa(counted, trial, lower, ctl, 0.05)
+            if f2 < fmin:
+                x, fmin, status = x2, f2, status2
     if best[1] is not None and best[0] < fmin:
         x, fmin = best[1], best[0]
     return np.asarray(x), float(fmin), count[0], status
 
 
-def _finite_difference(f, x, lower, step=1e-4):
-    """Central-difference gradient and Hessian on the components that are not at a bound."""
+def _finite_difference(f, x, lower, step=1e-4, f0=None):
+    """Central-difference gradient and Hessian on the components that are not at a bound.
+
+    Diagonal curvature from the central differences; each off-diagonal entry from one more
+    evaluation, ``f(x + h_i e_i + h_j e_j)`` (error O(h), ample for the checks): with ``k`` free
+    components ``2k + k(k-1)/2`` evaluations (plus one when ``f0`` is not given).
+    """
     free = ~(np.isfinite(lower) & (x - lower < 1e-4))
     idx = np.flatnonzero(free)
     k = idx.size
-    f0 = f(x)
+    if f0 is None:
+        f0 = f(x)
     h = step * np.maximum(1.0, np.abs(x))
     grad = np.zeros(k)
     hess = np.zeros((k, k))
@@ -158,12 +185,9 @@ def _finite_difference(f, x, lower, step=1e-4):
     for a in range(k):
         for b in range(a):
             i, j = idx[a], idx[b]
-            e_i = np.zeros_like(x)
-            e_j = np.zeros_like(x)
-            e_i[i], e_j[j] = h[i], h[j]
-            fpp = f(x + e_i + e_j)
-            fmm = f(x - e_i - e_j)
-            value = (fpp + fmm - fp[a] - fm[a] - fp[b] - fm[b] + 2 * f0) / (2 * h[i] * h[j])
+            e = np.zeros_like(x)
+            e[i], e[j] = h[i], h[j]
+            value = (f(x + e) - fp[a] - fp[b] + f0) / (h[i] * h[j])
             hess[a, b] = hess[b, a] = value
     return grad, hess
 
@@ -173,11 +197,15 @@ def convergence_messages(
     x: np.ndarray,
     lower: np.ndarray,
     tolerance: float,
+    fmin: float | None = None,
 ) -> tuple[str, ...]:
-    """lme4-style convergence checks at an optimum; empty when the fit converged."""
+    """lme4-style convergence checks at an optimum; empty when the fit converged.
+
+    ``fmin``, the objective at ``x`` when already known, saves one evaluation.
+    """
     if x.size == 0:
         return ()
-    grad, hess = _finite_difference(objective, x, lower)
+    grad, hess = _finite_difference(objective, x, lower, f0=fmin)
     if grad.size == 0:
         return ()
     messages = []

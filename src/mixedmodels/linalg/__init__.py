@@ -3,7 +3,13 @@
 Pure functions of numpy arrays; nothing here imports pandas or formulaic.
 """
 
-from mixedmodels.linalg.factor import BlockedFactor, profiled_objective, update_factor
+from mixedmodels.linalg.factor import (
+    BlockedFactor,
+    evaluate_objective,
+    objective_from_parts,
+    profiled_objective,
+    update_factor,
+)
 from mixedmodels.linalg.solve import Solution, solve_at_optimum
 from mixedmodels.linalg.statistics import (
     BlockShape,
@@ -18,6 +24,8 @@ __all__ = [
     "Solution",
     "SufficientStats",
     "compute_statistics",
+    "evaluate_objective",
+    "objective_from_parts",
     "profiled_objective",
     "response_statistics",
     "solve_at_optimum",

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 
 from mixedmodels.linalg.statistics import SufficientStats
@@ -25,6 +24,8 @@ __all__ = [
     "BlockedFactor",
     "update_factor",
     "profiled_objective",
+    "evaluate_objective",
+    "objective_from_parts",
     "apply_rest_lambda",
     "block_diagonal",
     "ar1_times_block_diagonal",
@@ -91,7 +92,7 @@ def apply_rest_lambda(
     """
     S = np.array(S, dtype=float, copy=True)
     offset = 0
-    for shape, lam in zip(stats.shapes[1:], rest_lambdas):
+    for shape, lam in zip(stats.shapes[1:], rest_lambdas, strict=True):
         q = shape.n_random_effects
         sl = slice(offset, offset + q)
         if shape.size == 1:
@@ -114,38 +115,52 @@ def update_factor(
 ) -> BlockedFactor:
     """Blocked Cholesky factor of ``Lambda' A Lambda + I`` for the given lambdas.
 
+    The lambdas need not be triangular: the factor depends on them only through
+    ``lambda lambda'`` up to an orthogonal change of the random effects, and the objective
+    not at all.
+
     Raises
     ------
     numpy.linalg.LinAlgError
-        When a block is not positive definite (only with non-finite input).
+        When the rest's matrix is not positive definite (only with non-finite input or an
+        X that is numerically rank deficient).
     """
-    lam1 = first_lambda
-    size1 = lam1.shape[0]
-    if size1 == 1:
-        t = lam1[0, 0]
-        a = stats.A11[:, 0, 0]
-        m11 = t * t * a + 1.0
-        L11 = np.sqrt(m11)[:, None, None]
-        W = ((t * t) / m11)[:, None, None]
-    else:
-        M = np.einsum("ba,lbc,cd->lad", lam1, stats.A11, lam1)
-        M[:, np.arange(size1), np.arange(size1)] += 1.0
-        L11 = np.linalg.cholesky(M)
-        # B_g = lam1 L11_g^-T, so W_g = B_g B_g'
-        Bt = np.linalg.solve(L11, np.broadcast_to(lam1.T, L11.shape))
-        W = np.einsum("lak,lbk->lab", Bt.transpose(0, 2, 1), Bt.transpose(0, 2, 1))
-    weighted = ar1_times_block_diagonal(stats.Ar1, W)
-    if sp.issparse(weighted):
-        P = (weighted @ stats.Ar1.T).toarray()
-    else:
-        P = weighted @ stats.Ar1.T
-    S = stats.Arr - P
-    if rest_lambdas:
-        S = apply_rest_lambda(S, stats, rest_lambdas)
-        idx = np.arange(stats.q_rest)
-        S[idx, idx] += 1.0
-    Lrr = sla.cholesky(S, lower=True, check_finite=False, overwrite_a=True)
+    workspace = stats._workspace
+    if workspace.evaluate(first_lambda, rest_lambdas) is None:
+        raise np.linalg.LinAlgError("the Schur complement is not positive definite")
+    L11, Lrr = workspace.current_factor()
     return BlockedFactor(L11=L11, Lrr=Lrr)
+
+
+def evaluate_objective(
+    stats: SufficientStats,
+    first_lambda: np.ndarray,
+    rest_lambdas: list[np.ndarray],
+    reml: bool,
+) -> float:
+    """The objective at the given lambdas without building a :class:`BlockedFactor`.
+
+    Same value as ``profiled_objective(update_factor(...), stats, reml)``; ``inf`` where
+    the factorisation fails. This is the optimiser's hot path.
+    """
+    ev = stats._workspace.evaluate(first_lambda, rest_lambdas)
+    if ev is None:
+        return np.inf
+    return objective_from_parts(ev.logdet_z, ev.logdet_x, ev.r2, stats, reml)
+
+
+def objective_from_parts(
+    logdet_z: float, logdet_x: float, r2: float, stats: SufficientStats, reml: bool
+) -> float:
+    """ML deviance or REML criterion from ``log|L_Z|^2``, ``log|R_X|^2`` and ``r^2``."""
+    if not (r2 > 0.0 and np.isfinite(r2)):
+        return np.inf
+    if reml:
+        dof = stats.n - stats.p
+        value = logdet_z + logdet_x + dof * (1.0 + LOG_2PI + np.log(r2 / dof))
+    else:
+        value = logdet_z + stats.n * (1.0 + LOG_2PI + np.log(r2 / stats.n))
+    return float(value - stats.sum_log_weights)
 
 
 def log_determinants(factor: BlockedFactor, stats: SufficientStats) -> tuple[float, float]:
@@ -162,10 +177,4 @@ def log_determinants(factor: BlockedFactor, stats: SufficientStats) -> tuple[flo
 def profiled_objective(factor: BlockedFactor, stats: SufficientStats, reml: bool) -> float:
     """ML deviance or REML criterion (lme4's ``deviance()`` / ``REMLcrit()``)."""
     logdet_z, logdet_x = log_determinants(factor, stats)
-    r2 = factor.r2
-    if reml:
-        dof = stats.n - stats.p
-        value = logdet_z + logdet_x + dof * (1.0 + LOG_2PI + np.log(r2 / dof))
-    else:
-        value = logdet_z + stats.n * (1.0 + LOG_2PI + np.log(r2 / stats.n))
-    return float(value - stats.sum_log_weights)
+    return objective_from_parts(logdet_z, logdet_x, factor.r2, stats, reml)

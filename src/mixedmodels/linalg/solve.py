@@ -1,22 +1,24 @@
 """Quantities read from the factor at the optimum: beta, conditional modes, variances.
 
-All solves go through the blocked factor; no dense inverse of the whole Z part is formed.
+All solves go through the blocked factor; no dense inverse of the whole Z part is formed and
+``Lr1 = Lr' Ar1 Lam1 L11^-T`` is never built: it is applied through the sparse ``Ar1``.
+The conditional variances (the only costly part: one inverse of the rest's Z block) are
+computed when first asked for.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.sparse as sp
+from scipy.linalg import lapack
 
-from mixedmodels.linalg.factor import (
-    BlockedFactor,
-    apply_rest_lambda,
-    ar1_times_block_diagonal,
-)
+from mixedmodels.linalg.factor import BlockedFactor
 from mixedmodels.linalg.statistics import SufficientStats
+from mixedmodels.linalg.threads import blas_limit
 
 __all__ = ["Solution", "solve_at_optimum"]
 
@@ -34,25 +36,41 @@ class Solution:
     beta_cov_unscaled
         ``(R_X' R_X)^-1``: vcov(beta) divided by sigma^2.
     u_cov_unscaled
-        Per block ``(levels, size, size)``: the diagonal blocks of ``(L_Z L_Z')^-1``.
+        Per block ``(levels, size, size)``: the diagonal blocks of ``(L_Z L_Z')^-1``
+        (computed on first access).
     """
 
     beta: np.ndarray
     u: tuple[np.ndarray, ...]
     beta_cov_unscaled: np.ndarray
-    u_cov_unscaled: tuple[np.ndarray, ...]
+    _u_cov: Callable[[], tuple[np.ndarray, ...]] | tuple[np.ndarray, ...] = field(
+        default=(), repr=False
+    )
+
+    @cached_property
+    def u_cov_unscaled(self) -> tuple[np.ndarray, ...]:
+        """Diagonal blocks of ``(L_Z L_Z')^-1`` per block, ``(levels, size, size)`` each."""
+        return tuple(self._u_cov() if callable(self._u_cov) else self._u_cov)
 
 
-def _lower_r1(stats: SufficientStats, factor: BlockedFactor, lam1: np.ndarray, rest_lambdas):
-    """Explicit ``Lr1 = Lr' Ar1 Lam1 L11^-T`` (dense, rows: rest Z, X, y)."""
-    # blocks B_g = lam1 L11_g^-T
-    Bt = np.linalg.solve(factor.L11, np.broadcast_to(lam1.T, factor.L11.shape))
-    B = Bt.transpose(0, 2, 1)
-    right = ar1_times_block_diagonal(stats.Ar1, B)
-    dense = right.toarray() if sp.issparse(right) else np.asarray(right)
-    if rest_lambdas:
-        dense = apply_rest_lambda(dense, stats, rest_lambdas, side="left")
-    return dense
+def _apply_rest_lambda(v: np.ndarray, stats: SufficientStats, rest_lambdas) -> np.ndarray:
+    """``Lr v`` for a vector or the rows of a matrix over the rest (Lambda of the rest, then I)."""
+    out = np.array(v, dtype=float, copy=True)
+    offset = 0
+    for shape, lam in zip(stats.shapes[1:], rest_lambdas, strict=True):
+        q = shape.n_random_effects
+        part = out[offset : offset + q].reshape(shape.n_levels, shape.size, *out.shape[1:])
+        out[offset : offset + q] = np.einsum("ab,lb...->la...", lam, part).reshape(
+            q, *out.shape[1:]
+        )
+        offset += q
+    return out
+
+
+def _ar1_transpose_times(stats: SufficientStats, z: np.ndarray) -> np.ndarray:
+    """``Ar1' z`` as ``(l1, p1)``."""
+    shape1 = stats.shapes[0]
+    return np.asarray(stats.Ar1.T @ z).reshape(shape1.n_levels, shape1.size)
 
 
 def solve_at_optimum(
@@ -64,57 +82,75 @@ def solve_at_optimum(
     conditional_variances: bool = True,
 ) -> Solution:
     """Fixed effects, spherical conditional modes and their unscaled covariances."""
-    Lr1 = _lower_r1(stats, factor, lam1, rest_lambdas)
     Lrr = factor.Lrr
     qr, p = stats.q_rest, stats.p
-    levels1, size1 = factor.L11.shape[:2]
-    # right-hand side: the response row of L (excluding r)
-    c1 = Lr1[-1, :]
-    cr = Lrr[-1, :-1]
-    # upper-triangular back substitution: rest unknowns (u_rest, beta) first
-    Ltop = Lrr[:-1, :-1]
-    v = sla.solve_triangular(Ltop, cr, lower=True, trans="T", check_finite=False)
-    rhs1 = c1 - Lr1[:-1, :].T @ v
-    u1 = np.linalg.solve(
-        factor.L11.transpose(0, 2, 1), rhs1.reshape(levels1, size1, 1)
-    ).reshape(levels1, size1)
-    beta = v[qr:]
+    # rest unknowns (u_rest, beta): upper-triangular solve with the rest's factor
+    v = sla.solve_triangular(Lrr[:-1, :-1], Lrr[-1, :-1], lower=True, trans="T", check_finite=False)
+    # first block: u1 = L11^-T (c1 - Lr1[:-1]' v) with Lr1' w = L11^-1 Lam1' Ar1' Lr w
+    z = _apply_rest_lambda(np.append(-v, 1.0), stats, rest_lambdas)
+    t = _ar1_transpose_times(stats, z) @ lam1  # rows: Lam1' (Ar1' z)_g
+    L11 = factor.L11
+    rhs1 = np.linalg.solve(L11, t[:, :, None])
+    u1 = np.linalg.solve(L11.transpose(0, 2, 1), rhs1)[:, :, 0]
     us = [u1]
     offset = 0
     for shape in stats.shapes[1:]:
         q = shape.n_random_effects
         us.append(v[offset : offset + q].reshape(shape.n_levels, shape.size))
         offset += q
+    beta = v[qr:]
     LX = Lrr[qr : qr + p, qr : qr + p]
-    LX_inv = sla.solve_triangular(LX, np.eye(p), lower=True, check_finite=False)
+    # dtrtri, not a triangular solve with an identity right-hand side: OpenBLAS may thread
+    # the latter even for tiny matrices, which costs milliseconds on a busy machine
+    LX_inv, info = lapack.dtrtri(LX, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("R_X is singular")
     beta_cov = LX_inv.T @ LX_inv
-    ucov: list[np.ndarray] = []
+    ucov: Callable[[], tuple[np.ndarray, ...]] | tuple = ()
     if conditional_variances:
-        ucov = _conditional_variances(stats, factor, Lr1[:qr, :], Lrr[:qr, :qr])
-    return Solution(beta=beta, u=tuple(us), beta_cov_unscaled=beta_cov, u_cov_unscaled=tuple(ucov))
+
+        def ucov() -> tuple[np.ndarray, ...]:
+            return _conditional_variances(stats, factor, lam1, rest_lambdas)
+
+    return Solution(beta=beta, u=tuple(us), beta_cov_unscaled=beta_cov, _u_cov=ucov)
 
 
 def _conditional_variances(
-    stats: SufficientStats, factor: BlockedFactor, Lr1_z: np.ndarray, Lrr_z: np.ndarray
-) -> list[np.ndarray]:
-    """Diagonal blocks of ``(L_Z L_Z')^-1`` per level, for every block."""
-    levels1, size1 = factor.L11.shape[:2]
-    L11_inv = np.linalg.inv(factor.L11)  # batched small inverses
-    first = np.einsum("lka,lkb->lab", L11_inv, L11_inv)
-    out = []
-    if stats.q_rest:
-        G = sla.solve_triangular(Lrr_z, Lr1_z, lower=True, check_finite=False)
-        Gb = G.reshape(stats.q_rest, levels1, size1)
-        GtG = np.einsum("kla,klb->lab", Gb, Gb)
-        first = first + np.einsum("lka,lkc,lcb->lab", L11_inv, GtG, L11_inv)
-        out.append(first)
-        Lrr_inv = sla.solve_triangular(Lrr_z, np.eye(stats.q_rest), lower=True, check_finite=False)
-        offset = 0
-        for shape in stats.shapes[1:]:
-            q = shape.n_random_effects
-            cols = Lrr_inv[:, offset : offset + q].reshape(-1, shape.n_levels, shape.size)
-            out.append(np.einsum("kla,klb->lab", cols, cols))
-            offset += q
-    else:
-        out.append(first)
-    return out
+    stats: SufficientStats, factor: BlockedFactor, lam1: np.ndarray, rest_lambdas
+) -> tuple[np.ndarray, ...]:
+    """Diagonal blocks of ``(L_Z L_Z')^-1`` per level, for every block.
+
+    With ``M_g = L11_g L11_g'`` and ``Q = Lr_z S_z^-1 Lr_z'`` (``S_z = Lrr_z Lrr_z'``) the first
+    block's are ``M_g^-1 + M_g^-1 Lam1' (Ar1_z,g' Q Ar1_z,g) Lam1 M_g^-1``; the rest's are the
+    diagonal blocks of ``S_z^-1``.
+    """
+    from mixedmodels.linalg import kernels
+
+    L11 = factor.L11
+    levels1, size1 = L11.shape[:2]
+    L11_inv = np.linalg.inv(L11)
+    M_inv = np.einsum("lka,lkb->lab", L11_inv, L11_inv)
+    qr = stats.q_rest
+    if not qr:
+        return (M_inv,)
+    Lz = np.array(factor.Lrr[:qr, :qr], order="F")
+    with blas_limit(qr):
+        S_inv, info = lapack.dpotri(Lz, lower=1, overwrite_c=1)
+    if info != 0:
+        raise np.linalg.LinAlgError("cannot invert the rest's factor")
+    S_inv = np.tril(S_inv) + np.tril(S_inv, -1).T
+    out_rest = []
+    offset = 0
+    for shape in stats.shapes[1:]:
+        q = shape.n_random_effects
+        idx = offset + np.arange(q).reshape(shape.n_levels, shape.size)
+        out_rest.append(S_inv[idx[:, :, None], idx[:, None, :]])
+        offset += q
+    Q = _apply_rest_lambda(_apply_rest_lambda(S_inv, stats, rest_lambdas).T, stats, rest_lambdas)
+    Q = np.ascontiguousarray(Q[:qr, :qr])
+    workspace = stats._workspace
+    H = np.zeros((levels1, size1, size1))
+    kernels.gather_quadratic(Q, workspace.ptr, workspace.rows, workspace.values, H)
+    G = np.einsum("ba,lbc,cd->lad", lam1, H, lam1)
+    first = M_inv + np.einsum("lab,lbc,lcd->lad", M_inv, G, M_inv)
+    return (first, *out_rest)

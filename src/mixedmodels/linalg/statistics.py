@@ -17,6 +17,7 @@ chunk by chunk.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
@@ -81,6 +82,13 @@ class SufficientStats:
         """Whether Ar1 is stored sparse."""
         return sp.issparse(self.Ar1)
 
+    @cached_property
+    def _workspace(self):
+        """Private precomputed structure and scratch space for fast evaluations (lazy)."""
+        from mixedmodels.linalg.workspace import Workspace
+
+        return Workspace(self)
+
     def with_response_part(self, ar1_y: np.ndarray, arr_y: np.ndarray) -> SufficientStats:
         """A copy with the last row/column (the response's) of Ar1 and Arr replaced."""
         arr = self.Arr.copy()
@@ -92,7 +100,10 @@ class SufficientStats:
         else:
             ar1 = self.Ar1.copy()
             ar1[-1, :] = ar1_y
-        return replace(self, Ar1=ar1, Arr=arr)
+        out = replace(self, Ar1=ar1, Arr=arr)
+        if "_workspace" in self.__dict__:  # reuse the pattern: only the response row changes
+            out.__dict__["_workspace"] = self._workspace.with_response(out, ar1_y)
+        return out
 
 
 def random_effects_matrix(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> sp.csr_matrix:

@@ -1,0 +1,1 @@
+"""Benchmark suite of mixedmodels (not part of the package): ``python -m benchmarks``."""

@@ -1,0 +1,170 @@
+"""One benchmark case, run in a fresh process: ``python -m benchmarks.cases '{json spec}'``.
+
+Prints one JSON line with the measurements. Running each case in its own process isolates
+peak memory, lets the parent enforce a time limit, and keeps one case's caches from helping
+another.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "tests" / "reference"
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as fh:
+        pages = int(fh.read().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_case(spec: dict) -> tuple[pd.DataFrame, str, bool, dict]:
+    """Data frame, formula, REML and extra facts (reference objective) of a case."""
+    kind = spec["kind"]
+    if kind == "reference":
+        import mixedmodels as mm
+
+        ref = json.loads((REFERENCE / f"{spec['id']}.json").read_text())
+        data = mm.datasets.load(ref["data"])
+        for col in ref["factors"]:
+            if col in data.columns:
+                data[col] = data[col].astype("category")
+        reml = bool(spec.get("REML", ref["REML"]))
+        facts = {"reference": ref["objective"]} if reml == bool(ref["REML"]) else {}
+        return data, ref["formula"], reml, facts
+    from benchmarks import synthetic
+
+    maker = getattr(synthetic, spec["maker"])
+    data = maker(**spec.get("args", {}))
+    return data, spec["formula"], bool(spec.get("REML", True)), {}
+
+
+def _warm_up() -> None:
+    """Import, compile and touch every code path once on a tiny model."""
+    import mixedmodels as mm
+
+    data = mm.datasets.load("sleepstudy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mm.lmer("Reaction ~ Days + (Days | Subject)", data)
+        mm.lmer("Reaction ~ Days + (1 | Subject)", data)
+        pen = mm.datasets.load("penicillin")
+        mm.lmer("diameter ~ 1 + (1|plate) + (1|sample)", pen)
+
+
+def run_ours(spec: dict) -> dict:
+    """Time ``lmer`` from DataFrame to fitted result."""
+    import mixedmodels as mm
+
+    data, formula, reml, facts = load_case(spec)
+    input_mb = data.memory_usage(deep=True).sum() / 2**20
+    _warm_up()
+    base = _rss_mb()
+    times = []
+    fit = None
+    for _ in range(int(spec.get("repeats", 1))):
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = mm.lmer(formula, data, REML=reml)
+        times.append(time.perf_counter() - start)
+    out = {
+        "n": int(fit.nobs),
+        "seconds": float(np.median(times)),
+        "min_seconds": float(np.min(times)),
+        "evaluations": int(fit.optsum.evaluations),
+        "check_evaluations": int(getattr(fit.optsum, "check_evaluations", 0)),
+        "objective": float(fit.objective),
+        "peak_mb": max(_peak_mb() - base, 0.0),
+        "input_mb": float(input_mb),
+        "messages": list(fit.optsum.messages),
+    }
+    if "reference" in facts:
+        out["objective_diff"] = out["objective"] - facts["reference"]
+    return out
+
+
+def run_many(spec: dict) -> dict:
+    """The same formula fit to ``count`` bootstrap resamples of sleepstudy's subjects."""
+    import mixedmodels as mm
+
+    data = mm.datasets.load("sleepstudy")
+    formula = spec["formula"]
+    rng = np.random.default_rng(7)
+    subjects = data["Subject"].unique()
+    sets = []
+    for _ in range(int(spec["count"])):
+        pick = rng.choice(subjects, subjects.size, replace=True)
+        parts = [data[data["Subject"] == s].assign(Subject=f"{s}_{i}") for i, s in enumerate(pick)]
+        sets.append(pd.concat(parts, ignore_index=True))
+    _warm_up()
+    model = mm.LinearMixedModel(formula, sets[0])  # the parsed formula is reused
+    parsed = model.design.formula
+    evaluations = 0
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for frame in sets:
+            fit = mm.lmer(parsed, frame)
+            evaluations += fit.optsum.evaluations
+    seconds = time.perf_counter() - start
+    return {
+        "n": int(len(sets[0])),
+        "seconds": seconds,
+        "evaluations": evaluations / len(sets),
+        "peak_mb": 0.0,
+        "count": len(sets),
+    }
+
+
+def run_statsmodels(spec: dict) -> dict:
+    """Time statsmodels' MixedLM on the same model (its own formula translation)."""
+    import statsmodels.formula.api as smf
+
+    data, _, reml, _ = load_case(spec)
+    sm = spec["statsmodels"]
+    for col in data.columns:
+        if isinstance(data[col].dtype, pd.CategoricalDtype):
+            data[col] = data[col].astype(str)
+    if sm.get("single_group"):
+        data["_all"] = 1
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = smf.mixedlm(
+            sm["fixed"],
+            data,
+            groups="_all" if sm.get("single_group") else sm["groups"],
+            re_formula=sm.get("re_formula"),
+            vc_formula=sm.get("vc_formula"),
+        )
+        result = model.fit(reml=reml)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "objective": float(-2 * result.llf)}
+
+
+def main() -> None:
+    spec = json.loads(sys.argv[1])
+    limit_gb = spec.get("memory_limit_gb")
+    if limit_gb:
+        limit = int(limit_gb * 2**30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    runner = {"ours": run_ours, "many": run_many, "statsmodels": run_statsmodels}[spec["runner"]]
+    print(json.dumps(runner(spec)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Compiled inner loops of one objective evaluation (numba, compiled once and cached on disk).
+
+Every kernel works on preallocated arrays in place. The dense Schur complement ``S`` is kept
+in C order with only its lower triangle meaningful, which is LAPACK's upper triangle in Fortran
+order: ``dpotrf('U')`` on ``S.T`` then leaves the lower Cholesky factor in ``S``'s lower triangle.
+
+Notation (see :mod:`mixedmodels.linalg.factor`): the first block has ``l1`` levels of size
+``p1``; ``ptr``/``rows``/``C`` hold, level by level, the rows of ``Ar1`` that are not zero in
+that level's columns and the values there (``C[k, a] = Ar1[rows[k], g * p1 + a]``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "first_block",
+    "schur_lower",
+    "scale_rest",
+    "transform_rest",
+    "small_cholesky",
+    "log_diagonal",
+    "gather_quadratic",
+]
+
+
+@njit(cache=True, nogil=True)
+def first_block(A11, lam, L11, W):  # pragma: no cover - compiled
+    """Per level ``M_g = lam' A11_g lam + I = L11_g L11_g'`` and ``W_g = lam M_g^-1 lam'``.
+
+    Fills ``L11`` and ``W`` (both ``(l1, p1, p1)``) and returns ``sum_g log det M_g``.
+    """
+    levels, p, _ = A11.shape
+    logdet = 0.0
+    if p == 1:
+        t2 = lam[0, 0] * lam[0, 0]
+        for g in range(levels):
+            m = t2 * A11[g, 0, 0] + 1.0
+            L11[g, 0, 0] = np.sqrt(m)
+            W[g, 0, 0] = t2 / m
+            logdet += np.log(m)
+        return logdet
+    AL = np.empty((p, p))
+    M = np.empty((p, p))
+    B = np.empty((p, p))
+    for g in range(levels):
+        # AL = A11_g lam
+        for i in range(p):
+            for j in range(p):
+                s = 0.0
+                for k in range(p):
+                    s += A11[g, i, k] * lam[k, j]
+                AL[i, j] = s
+        # M = lam' AL + I
+        for i in range(p):
+            for j in range(p):
+                s = 0.0
+                for k in range(p):
+                    s += lam[k, i] * AL[k, j]
+                M[i, j] = s
+            M[i, i] += 1.0
+        # Cholesky of M into L11[g]
+        for j in range(p):
+            s = M[j, j]
+            for k in range(j):
+                s -= L11[g, j, k] * L11[g, j, k]
+            d = np.sqrt(s)
+            L11[g, j, j] = d
+            logdet += 2.0 * np.log(d)
+            for i in range(j + 1, p):
+                s = M[i, j]
+                for k in range(j):
+                    s -= L11[g, i, k] * L11[g, j, k]
+                L11[g, i, j] = s / d
+            for i in range(j):
+                L11[g, i, j] = 0.0
+        # B' = L^-1 lam'  (forward substitution, column by column of lam')
+        for c in range(p):
+            for i in range(p):
+                s = lam[c, i]
+                for k in range(i):
+                    s -= L11[g, i, k] * B[k, c]
+                B[i, c] = s / L11[g, i, i]
+        # W = B B' with B = (B')' : W[a, b] = sum_k B'[k, a] B'[k, b]
+        for a in range(p):
+            for b in range(p):
+                s = 0.0
+                for k in range(p):
+                    s += B[k, a] * B[k, b]
+                W[g, a, b] = s
+    return logdet
+
+
+@njit(cache=True, nogil=True)
+def schur_lower(S, Arr, ptr, rows, C, W):  # pragma: no cover - compiled
+    """Lower triangle of ``S = Arr - Ar1 blockdiag(W) Ar1'``, written into ``S``."""
+    m = S.shape[0]
+    for i in range(m):
+        for j in range(i + 1):
+            S[i, j] = Arr[i, j]
+    levels = ptr.shape[0] - 1
+    p = C.shape[1]
+    if p == 1:
+        for g in range(levels):
+            start = ptr[g]
+            stop = ptr[g + 1]
+            w = W[g, 0, 0]
+            for b in range(start, stop):
+                rb = rows[b]
+                cb = w * C[b, 0]
+                for a in range(start, b + 1):
+                    S[rb, rows[a]] -= cb * C[a, 0]
+        return
+    width = 0
+    for g in range(levels):
+        width = max(width, ptr[g + 1] - ptr[g])
+    D = np.empty((width, p))
+    for g in range(levels):
+        start = ptr[g]
+        stop = ptr[g + 1]
+        for b in range(stop - start):
+            for j in range(p):
+                s = 0.0
+                for k in range(p):
+                    s += C[start + b, k] * W[g, k, j]
+                D[b, j] = s
+        for b in range(start, stop):
+            rb = rows[b]
+            for a in range(start, b + 1):
+                s = 0.0
+                for k in range(p):
+                    s += D[b - start, k] * C[a, k]
+                S[rb, rows[a]] -= s
+
+
+@njit(cache=True, nogil=True)
+def scale_rest(S, scale, q_rest):  # pragma: no cover - compiled
+    """``S <- D S D + I_z`` on the lower triangle, ``D = diag(scale)`` (scalar rest blocks)."""
+    m = S.shape[0]
+    for i in range(m):
+        di = scale[i]
+        for j in range(i + 1):
+            S[i, j] *= di * scale[j]
+    for i in range(q_rest):
+        S[i, i] += 1.0
+
+
+@njit(cache=True, nogil=True)
+def transform_rest(S, offsets, levels, sizes, lams, q_rest):  # pragma: no cover - compiled
+    """``S <- Lr' S Lr + I_z`` on the lower triangle for block-diagonal ``Lr``.
+
+    Rest block ``k`` starts at row ``offsets[k]`` and has ``levels[k]`` copies of the
+    ``sizes[k] x sizes[k]`` matrix ``lams[k]`` on its diagonal; rows past the last block
+    (X and y) are left alone.
+    """
+    m = S.shape[0]
+    n_blocks = offsets.shape[0]
+    smax = lams.shape[1]
+    tmp = np.empty(smax)
+    # complete the diagonal level blocks, so that left and right products see full blocks
+    for k in range(n_blocks):
+        s = sizes[k]
+        for lev in range(levels[k]):
+            g0 = offsets[k] + lev * s
+            for a in range(s):
+                for b in range(a + 1, s):
+                    S[g0 + a, g0 + b] = S[g0 + b, g0 + a]
+    # left: rows of group I times lam', columns up to the group's end
+    for k in range(n_blocks):
+        s = sizes[k]
+        for lev in range(levels[k]):
+            g0 = offsets[k] + lev * s
+            for j in range(g0 + s):
+                for a in range(s):
+                    acc = 0.0
+                    for b in range(s):
+                        acc += lams[k, b, a] * S[g0 + b, j]
+                    tmp[a] = acc
+                for a in range(s):
+                    S[g0 + a, j] = tmp[a]
+    # right: columns of group J times lam, rows from the group's start
+    for k in range(n_blocks):
+        s = sizes[k]
+        for lev in range(levels[k]):
+            g0 = offsets[k] + lev * s
+            for i in range(g0, m):
+                for a in range(s):
+                    acc = 0.0
+                    for b in range(s):
+                        acc += S[i, g0 + b] * lams[k, b, a]
+                    tmp[a] = acc
+                for a in range(s):
+                    S[i, g0 + a] = tmp[a]
+    for i in range(q_rest):
+        S[i, i] += 1.0
+
+
+@njit(cache=True, nogil=True)
+def small_cholesky(S):  # pragma: no cover - compiled
+    """In-place lower Cholesky of a small matrix (its lower triangle).
+
+    Returns 0, or the failing column + 1 when the matrix is not positive definite.
+    """
+    m = S.shape[0]
+    for j in range(m):
+        s = S[j, j]
+        for k in range(j):
+            s -= S[j, k] * S[j, k]
+        if not s > 0.0:
+            return j + 1
+        d = np.sqrt(s)
+        S[j, j] = d
+        for i in range(j + 1, m):
+            s = S[i, j]
+            for k in range(j):
+                s -= S[i, k] * S[j, k]
+            S[i, j] = s / d
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def log_diagonal(S, start, stop):  # pragma: no cover - compiled
+    """``2 * sum(log(diag(S)[start:stop]))``."""
+    out = 0.0
+    for i in range(start, stop):
+        out += np.log(S[i, i])
+    return 2.0 * out
+
+
+@njit(cache=True, nogil=True)
+def gather_quadratic(Q, ptr, rows, C, H):  # pragma: no cover - compiled
+    """``H_g = C_g' Q C_g`` per level, over the level's rows below ``Q.shape[0]`` only."""
+    qr = Q.shape[0]
+    levels = ptr.shape[0] - 1
+    p = C.shape[1]
+    for g in range(levels):
+        start = ptr[g]
+        stop = start
+        while stop < ptr[g + 1] and rows[stop] < qr:
+            stop += 1
+        for a in range(start, stop):
+            ra = rows[a]
+            for b in range(start, stop):
+                q = Q[ra, rows[b]]
+                for i in range(p):
+                    ci = C[a, i] * q
+                    for j in range(p):
+                        H[g, i, j] += ci * C[b, j]

@@ -1,0 +1,52 @@
+"""How many BLAS threads a dense factorisation may use.
+
+OpenBLAS threads pay off only for large matrices on idle cores; on a busy machine (load at or
+above the core count) its spinning threads make a mid-sized Cholesky ten or more times slower
+than one thread. So dense work below :data:`THREADED_MIN` rows, or any work while the machine
+is busy, runs with one BLAS thread. Needs threadpoolctl; without it nothing is limited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+
+__all__ = ["blas_limit", "THREADED_MIN"]
+
+THREADED_MIN = 2000
+_CHECK_SECONDS = 1.0
+_state: dict = {"controller": None, "checked": 0.0, "busy": False}
+
+
+def _controller():
+    if _state["controller"] is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - optional
+            _state["controller"] = False
+        else:
+            _state["controller"] = ThreadpoolController()
+    return _state["controller"]
+
+
+def _busy() -> bool:
+    now = time.monotonic()
+    if now - _state["checked"] > _CHECK_SECONDS:
+        try:
+            load = os.getloadavg()[0]
+        except OSError:  # pragma: no cover - platforms without it
+            load = 0.0
+        _state["busy"] = load >= (os.cpu_count() or 1)
+        _state["checked"] = now
+    return _state["busy"]
+
+
+def blas_limit(size: int):
+    """Context manager limiting BLAS to one thread when that is the faster choice."""
+    if size >= THREADED_MIN and not _busy():
+        return contextlib.nullcontext()
+    controller = _controller()
+    if not controller:
+        return contextlib.nullcontext()
+    return controller.limit(limits=1, user_api="blas")

@@ -1,0 +1,158 @@
+"""A private workspace for fast objective evaluations, derived from a SufficientStats.
+
+The workspace holds what does not change with theta: for every level ``g`` of the first
+block, the rows of ``Ar1`` that are not zero in that level's columns and the values there
+(so ``Ar1 W Ar1'`` becomes a scatter-add into a dense buffer with a pattern known in advance),
+the layout of the rest's blocks, and per-thread scratch buffers. It is built lazily from the
+statistics alone (never from row data), cached on them, and carried over to refits with a new
+response, whose only change is the last row of ``Ar1``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.linalg import lapack
+
+from mixedmodels.linalg.statistics import SufficientStats
+from mixedmodels.linalg.threads import blas_limit
+
+__all__ = ["Workspace", "Evaluation", "level_pattern"]
+
+SMALL_CHOLESKY = 48  # below this dimension our compiled loop beats a LAPACK call
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The three numbers of one factorisation that the objective needs."""
+
+    logdet_z: float
+    logdet_x: float
+    r2: float
+
+
+def level_pattern(Ar1, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per level of the first block: the rows of ``Ar1`` used by it and the values there.
+
+    The last row (the response's) is always included, so a new response keeps the pattern.
+
+    Returns
+    -------
+    ptr, rows, values
+        ``rows[ptr[g]:ptr[g + 1]]`` are the sorted rows of level ``g`` and
+        ``values[k, a] = Ar1[rows[k], g * size + a]``.
+    """
+    m, cols = Ar1.shape
+    levels = cols // size
+    if sp.issparse(Ar1):
+        coo = Ar1.tocoo()
+        r, c, v = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
+    else:
+        r, c = np.nonzero(Ar1)
+        r, c = r.astype(np.int64), c.astype(np.int64)
+        v = Ar1[r, c]
+    lev = c // size
+    key = np.concatenate([lev * m + r, np.arange(levels, dtype=np.int64) * m + (m - 1)])
+    keys = np.unique(key)
+    rows = (keys % m).astype(np.int64)
+    level_of = keys // m
+    ptr = np.zeros(levels + 1, dtype=np.int64)
+    np.cumsum(np.bincount(level_of, minlength=levels), out=ptr[1:])
+    values = np.zeros((keys.size, size))
+    pos = np.searchsorted(keys, lev * m + r)
+    values[pos, c - lev * size] = v
+    return ptr, rows, values
+
+
+class Workspace:
+    """Precomputed structure and scratch space for :func:`mixedmodels.linalg.update_factor`.
+
+    Parameters
+    ----------
+    stats
+        The model's sufficient statistics.
+    """
+
+    def __init__(self, stats: SufficientStats, _pattern: tuple | None = None) -> None:
+        self.m = stats.m
+        self.q_rest = stats.q_rest
+        self.p = stats.p
+        self.levels1 = stats.shapes[0].n_levels
+        self.size1 = stats.shapes[0].size
+        if _pattern is None:
+            self.ptr, self.rows, self.values = level_pattern(stats.Ar1, self.size1)
+        else:
+            self.ptr, self.rows, self.values = _pattern
+        rest = stats.shapes[1:]
+        self.offsets = np.cumsum([0] + [s.n_random_effects for s in rest])[:-1].astype(np.int64)
+        self.rest_levels = np.array([s.n_levels for s in rest], dtype=np.int64)
+        self.rest_sizes = np.array([s.size for s in rest], dtype=np.int64)
+        self.scalar_rest = all(s.size == 1 for s in rest)
+        self.stats = stats
+        self._local = threading.local()
+
+    def with_response(self, stats: SufficientStats, ar1_y: np.ndarray) -> Workspace:
+        """The workspace of ``stats``, which differ from ours only in the response's row.
+
+        ``ar1_y`` is the new last row of ``Ar1`` (dense, ``l1 * p1``).
+        """
+        values = self.values.copy()
+        values[self.rows == self.m - 1] = np.asarray(ar1_y, dtype=float).reshape(-1, self.size1)
+        return Workspace(stats, _pattern=(self.ptr, self.rows, values))
+
+    # -- scratch ----------------------------------------------------------------------------
+    def _buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        local = self._local
+        if not hasattr(local, "S"):
+            local.S = np.empty((self.m, self.m))
+            local.L11 = np.empty((self.levels1, self.size1, self.size1))
+            local.W = np.empty((self.levels1, self.size1, self.size1))
+            local.scale = np.ones(self.m)
+        return local.S, local.L11, local.W
+
+    # -- evaluation -------------------------------------------------------------------------
+    def evaluate(
+        self, lam1: np.ndarray, rest_lambdas: list[np.ndarray] | tuple[np.ndarray, ...]
+    ) -> Evaluation | None:
+        """Factor at the given lambdas; None when the rest's matrix is not positive definite.
+
+        The factor stays in this thread's buffers until the next call (see :meth:`factor`).
+        """
+        from mixedmodels.linalg import kernels
+
+        S, L11, W = self._buffers()
+        lam1 = np.ascontiguousarray(lam1, dtype=float)
+        logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
+        kernels.schur_lower(S, self.stats.Arr, self.ptr, self.rows, self.values, W)
+        qr = self.q_rest
+        if qr:
+            if self.scalar_rest:
+                scale = self._local.scale
+                for off, lev, lam in zip(self.offsets, self.rest_levels, rest_lambdas, strict=True):
+                    scale[off : off + lev] = lam[0, 0]
+                kernels.scale_rest(S, scale, qr)
+            else:
+                smax = int(self.rest_sizes.max())
+                lams = np.zeros((len(rest_lambdas), smax, smax))
+                for k, lam in enumerate(rest_lambdas):
+                    lams[k, : lam.shape[0], : lam.shape[1]] = lam
+                kernels.transform_rest(S, self.offsets, self.rest_levels, self.rest_sizes, lams, qr)
+        if self.m <= SMALL_CHOLESKY:
+            info = kernels.small_cholesky(S)
+        else:
+            with blas_limit(self.m):
+                _, info = lapack.dpotrf(S.T, lower=0, clean=0, overwrite_a=1)
+        if info != 0:
+            return None
+        logdet_z = logdet1 + kernels.log_diagonal(S, 0, qr)
+        logdet_x = kernels.log_diagonal(S, qr, qr + self.p)
+        r = S[self.m - 1, self.m - 1]
+        return Evaluation(logdet_z=logdet_z, logdet_x=logdet_x, r2=r * r)
+
+    def current_factor(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of this thread's ``L11`` and lower-triangular ``Lrr`` from the last evaluate."""
+        S, L11, _ = self._buffers()
+        return L11.copy(), np.tril(S)

@@ -1,0 +1,79 @@
+"""BOBYQA wrapper and the convergence checks on functions with known minima."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+try:
+    import mixedmodels  # noqa: F401
+except ImportError:  # not installed: run from the source tree
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from mixedmodels.optimize import convergence_messages, minimize  # noqa: E402
+
+H = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 3.0]])
+OPT = np.array([0.7, -0.3, 1.2])
+
+
+def quadratic(x):
+    d = x - OPT
+    return float(d @ H @ d) + 5.0
+
+
+def test_minimize_finds_interior_minimum():
+    lower = np.array([0.0, -np.inf, 0.0])
+    x, fmin, evaluations, status = minimize(quadratic, np.array([1.0, 0.0, 1.0]), lower)
+    np.testing.assert_allclose(x, OPT, atol=1e-4)
+    assert fmin == pytest.approx(5.0, abs=1e-8)
+    assert evaluations > 0
+    assert status != "FAILURE"
+
+
+def test_minimize_stops_on_the_bound():
+    lower = np.zeros(3)
+    shifted = OPT.copy()
+    shifted[1] = -1.0  # below its bound: the constrained minimum has x[1] = 0
+
+    def f(x):
+        d = x - shifted
+        return float(d @ d)
+
+    x, _, _, _ = minimize(f, np.array([0.5, 0.5, 0.5]), lower)
+    assert x[1] == pytest.approx(0.0, abs=1e-6)
+    np.testing.assert_allclose(x[[0, 2]], shifted[[0, 2]], atol=1e-4)
+
+
+def test_checks_pass_at_the_minimum():
+    lower = np.full(3, -np.inf)
+    assert convergence_messages(quadratic, OPT, lower, 2e-3) == ()
+
+
+def test_checks_flag_a_point_away_from_the_minimum():
+    lower = np.full(3, -np.inf)
+    messages = convergence_messages(quadratic, OPT + 0.05, lower, 2e-3)
+    assert any("relative gradient" in m for m in messages)
+
+
+def test_checks_flag_a_saddle():
+    lower = np.full(2, -np.inf)
+    messages = convergence_messages(lambda x: x[0] ** 2 - x[1] ** 2, np.zeros(2), lower, 2e-3)
+    assert any("not positive definite" in m for m in messages)
+
+
+def test_known_minimum_value_saves_an_evaluation():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return quadratic(x)
+
+    lower = np.full(3, -np.inf)
+    convergence_messages(f, OPT, lower, 2e-3)
+    without = len(calls)
+    calls.clear()
+    convergence_messages(f, OPT, lower, 2e-3, fmin=quadratic(OPT))
+    assert len(calls) == without - 1 == 2 * 3 + 3
