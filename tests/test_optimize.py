@@ -13,7 +13,12 @@ try:
 except ImportError:  # not installed: run from the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from mixedmodels.optimize import convergence_messages, minimize  # noqa: E402
+from mixedmodels.optimize import (  # noqa: E402
+    check_convergence,
+    convergence_messages,
+    minimize,
+    polish,
+)
 
 H = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 3.0]])
 OPT = np.array([0.7, -0.3, 1.2])
@@ -77,3 +82,22 @@ def test_known_minimum_value_saves_an_evaluation():
     calls.clear()
     convergence_messages(f, OPT, lower, 2e-3, fmin=quadratic(OPT))
     assert len(calls) == without - 1 == 2 * 3 + 3
+
+
+def test_newton_polish_lands_on_the_minimum():
+    lower = np.array([0.0, -np.inf, 0.0])
+    x = OPT + np.array([2e-3, -1e-3, 1e-3])
+    messages, step = check_convergence(quadratic, x, lower, 1.0)
+    assert messages == ()
+    polished, value, used = polish(quadratic, x, quadratic(x), step, lower)
+    assert used == 1
+    np.testing.assert_allclose(polished, OPT, atol=1e-6)
+    assert value < quadratic(x)
+
+
+def test_polish_keeps_a_worse_trial_out():
+    x = OPT.copy()
+    polished, value, used = polish(quadratic, x, quadratic(x), np.array([0.1, 0, 0]), np.zeros(3))
+    assert used == 1
+    assert polished is x
+    assert value == quadratic(OPT)

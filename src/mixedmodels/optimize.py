@@ -18,7 +18,14 @@ import numpy as np
 
 from mixedmodels.errors import FittingError
 
-__all__ = ["OptSummary", "minimize", "convergence_messages", "DEFAULT_CONTROL"]
+__all__ = [
+    "OptSummary",
+    "minimize",
+    "convergence_messages",
+    "check_convergence",
+    "polish",
+    "DEFAULT_CONTROL",
+]
 
 DEFAULT_CONTROL: dict[str, float | int | str] = {
     "optimizer": "bobyqa",
@@ -203,11 +210,26 @@ def convergence_messages(
 
     ``fmin``, the objective at ``x`` when already known, saves one evaluation.
     """
+    return check_convergence(objective, x, lower, tolerance, fmin)[0]
+
+
+def check_convergence(
+    objective: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    lower: np.ndarray,
+    tolerance: float,
+    fmin: float | None = None,
+) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """The convergence messages and, when the Hessian is positive definite, the Newton step.
+
+    The Newton step ``-H^-1 g`` on the free components (zero elsewhere) is what lme4 calls
+    the relative gradient; adding it to ``x`` polishes the optimum along flat directions.
+    """
     if x.size == 0:
-        return ()
+        return (), None
     grad, hess = _finite_difference(objective, x, lower, f0=fmin)
     if grad.size == 0:
-        return ()
+        return (), None
     messages = []
     try:
         chol = np.linalg.cholesky(hess)
@@ -218,14 +240,37 @@ def convergence_messages(
                 "Hessian of the objective is not positive definite at the optimum "
                 f"(smallest eigenvalue {eig.min():.3g}): the fit may not have converged"
             )
-        return tuple(messages)
+        return tuple(messages), None
     relative = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
     worst = float(np.max(np.abs(relative)))
     if worst > tolerance:
         messages.append(
             f"model failed to converge: relative gradient {worst:.3g} > tolerance {tolerance:g}"
         )
-    return tuple(messages)
+    free = ~(np.isfinite(lower) & (x - lower < 1e-4))
+    step = np.zeros_like(x)
+    step[free] = -relative
+    return tuple(messages), step
+
+
+def polish(
+    objective: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    fmin: float,
+    step: np.ndarray | None,
+    lower: np.ndarray,
+) -> tuple[np.ndarray, float, int]:
+    """Try ``x + step`` (kept inside the bounds); keep it only if the objective is lower.
+
+    Returns the point, its objective and the number of evaluations used (0 or 1).
+    """
+    if step is None or not np.any(step) or not np.all(np.isfinite(step)):
+        return x, fmin, 0
+    trial = np.maximum(x + step, lower)
+    value = objective(trial)
+    if np.isfinite(value) and value < fmin:
+        return trial, float(value), 1
+    return x, fmin, 1
 
 
 def timed(fn, *args, **kwargs):

@@ -15,7 +15,7 @@ except ImportError:  # not installed: run from the source tree
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dense_reference import dense_fit, random_lambdas, random_problem  # noqa: E402
+from gls_reference import dense_fit, random_lambdas, random_problem  # noqa: E402
 
 from mixedmodels.linalg import (  # noqa: E402
     compute_statistics,
