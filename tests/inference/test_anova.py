@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from conftest import load_reference, reference_data, reference_fit
 from scipy import stats
@@ -12,9 +15,12 @@ from scipy import stats
 import mixedmodels as mm
 from mixedmodels.errors import DesignError
 from mixedmodels.inference.anova import REFIT_MESSAGE, AnovaTable, anova
+from mixedmodels.inference.terms import term_columns, type3_contrasts
 from mixedmodels.inference.tests import coef_table, contrast_test
 
 F_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
+# lmerTest 3.1-3 / pbkrtest 0.5.2 / lme4 1.1-31 output, made by reference/lmertest_anova.R
+R_OUTPUT = json.loads((Path(__file__).parent / "reference" / "lmertest_anova.json").read_text())
 LRT_COLUMNS = ["npar", "AIC", "BIC", "logLik", "deviance", "Chisq", "Df", "Pr(>Chisq)"]
 
 
@@ -32,6 +38,59 @@ def test_insteval_type3_table_matches_lmertest():
         for column in ("Sum Sq", "Mean Sq", "DenDF", "F value", "Pr(>F)"):
             want = row[column]
             assert abs(got[column] - want) <= 1e-3 * abs(want), (row["term"], column)
+
+
+@pytest.fixture(scope="module", params=[m["id"] for m in R_OUTPUT["models"]])
+def interaction_model(request):
+    """lmerTest's tables for dietox models with factor-factor and factor-covariate interactions."""
+    model = next(m for m in R_OUTPUT["models"] if m["id"] == request.param)
+    data = mm.datasets.load("dietox")
+    data["Pig"] = data["Pig"].astype("category")
+    return model, mm.lmer(model["formula"], data)
+
+
+def _assert_rows_match(table, rows, rtol=1e-4):
+    assert list(table.index) == [row["term"] for row in rows]
+    for row in rows:
+        got = table.loc[row["term"]]
+        assert got["NumDF"] == row["NumDF"]
+        for column in ("Sum Sq", "Mean Sq", "DenDF", "F value", "Pr(>F)"):
+            want = row[column]
+            if column == "Pr(>F)" and want == 0.0:  # R's underflow
+                assert got[column] < 1e-300
+            else:
+                assert abs(got[column] - want) <= rtol * abs(want), (row["term"], column)
+
+
+@pytest.mark.parametrize(
+    ("key", "kind", "ddf"),
+    [
+        ("type3_satterthwaite", 3, "Satterthwaite"),
+        ("type1_satterthwaite", 1, "Satterthwaite"),
+        ("type3_kenward_roger", 3, "Kenward-Roger"),
+    ],
+)
+def test_interaction_tables_match_lmertest(interaction_model, key, kind, ddf):
+    model, fit = interaction_model
+    assert list(fit.fixef.index) == list(model["fixef"])
+    _assert_rows_match(anova(fit, type=kind, ddf=ddf).table, model[key])
+
+
+def test_type3_contrasts_for_interactions_are_lmertests(interaction_model):
+    model, fit = interaction_model
+    contrasts = type3_contrasts(fit, term_columns(fit))
+    assert list(contrasts) == list(model["type3_contrasts"])
+    for name, want in model["type3_contrasts"].items():
+        np.testing.assert_allclose(contrasts[name], np.atleast_2d(want), atol=1e-12)
+
+
+def test_type3_with_other_contrasts_and_interactions_is_refused():
+    data = mm.datasets.load("dietox")
+    data["Pig"] = data["Pig"].astype("category")
+    fit = mm.lmer("Weight ~ C(Evit, contr.sum) * Cu + Time + (1|Pig)", data)
+    with pytest.raises(DesignError, match="treatment contrasts; use type=1"):
+        anova(fit)
+    assert anova(fit, type=1).table.shape[0] == 4
 
 
 def test_mm_anova_is_exported():
@@ -142,6 +201,27 @@ def test_reml_fits_are_refitted_by_ml_with_a_message(sleep_fits):
     assert table.loc["m1", "AIC"] == pytest.approx(ref["aic"], rel=1e-7)
     assert table.loc["m1", "BIC"] == pytest.approx(ref["bic"], rel=1e-7)
     assert table.loc["m1", "npar"] == ref["df"]
+
+
+def test_likelihood_ratio_table_matches_lme4(sleep_fits):
+    small, large = sleep_fits
+    data = reference_data("sleepstudy_rs")
+    quadratic = mm.lmer("Reaction ~ Days + I(Days**2) + (Days|Subject)", data)
+    with pytest.warns(UserWarning, match="refitting model"):
+        table = anova(quadratic, small, large)  # as lme4's anova(m2, m0, m1)
+    assert list(table.index) == ["m2", "m3", "m1"]
+    for label, row in zip(table.index, R_OUTPUT["lrt"]["rows"], strict=True):
+        got = table.loc[label]
+        assert got["npar"] == row["npar"]
+        for column in ("AIC", "BIC", "logLik", "deviance", "Chisq", "Pr(>Chisq)"):
+            if row[column] is None:
+                assert np.isnan(got[column])
+            else:
+                assert got[column] == pytest.approx(row[column], rel=1e-5), (label, column)
+        if row["Df"] is None:
+            assert pd.isna(got["Df"])
+        else:
+            assert got["Df"] == row["Df"]
 
 
 def test_nested_pair_chi_square_is_computed_independently(sleep_fits):

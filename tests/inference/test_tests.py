@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_reference, reference_fit
+from conftest import load_reference, reference_data, reference_fit
 from scipy import stats
 
+import mixedmodels as mm
 from mixedmodels.errors import DesignError
 from mixedmodels.inference.tests import coef_table, contrast_test, validate_ddf
 
@@ -117,3 +121,19 @@ def test_summary_with_ddf_shows_df_and_p_values():
     text = str(fit.summary(ddf="Satterthwaite"))
     assert "Pr(>|t|)" in text
     assert "Pr(>|t|)" not in str(fit.summary())
+
+
+@pytest.mark.parametrize(
+    ("ddf", "key"), [("Satterthwaite", "satterthwaite"), ("KR", "kenward_roger")]
+)
+def test_three_row_contrast_matches_contestmd(ddf, key):
+    """lmerTest's contestMD on a dietox model (reference/lmertest_anova.R)."""
+    path = Path(__file__).parent / "reference" / "lmertest_anova.json"
+    ref = json.loads(path.read_text())["contrasts"]
+    data = reference_data("dietox_ri")
+    fit = mm.lmer("Weight ~ Evit * Cu + Time + (1|Pig)", data)
+    got = contrast_test(fit, np.array(ref["L"], dtype=float), ddf=ddf).iloc[0]
+    want = ref[key]
+    assert got["NumDF"] == want["NumDF"]
+    for column in ("Sum Sq", "Mean Sq", "DenDF", "F value", "Pr(>F)"):
+        assert got[column] == pytest.approx(want[column], rel=1e-4), column

@@ -103,12 +103,15 @@ class AnovaTable:
         return self.to_markdown()
 
 
+_COUNT_COLUMNS = ("npar", "Df", "NumDF")
+
+
 def _integers_as_text(table: pd.DataFrame) -> pd.DataFrame:
-    """Integer columns (df counts) as text, so they print without decimals."""
+    """Count columns (parameters, df) as text, so they print without decimals."""
     out = table.copy()
-    for column in out.columns:
-        if pd.api.types.is_integer_dtype(out[column]):
-            out[column] = [("" if pd.isna(v) else str(int(v))) for v in out[column]]
+    for column in _COUNT_COLUMNS:
+        if column in out.columns:
+            out[column] = ["" if pd.isna(v) else str(int(v)) for v in out[column]]
     return out
 
 
@@ -130,11 +133,8 @@ def _term_table(result, type_: int, ddf) -> AnovaTable:
         else:
             rows[name] = f_table_row(result, L, ddf)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=_F_COLUMNS)
-    table["NumDF"] = (
-        table["NumDF"].astype("Int64")
-        if table["NumDF"].isna().any()
-        else (table["NumDF"].astype(int))
-    )
+    if not table["NumDF"].isna().any():
+        table["NumDF"] = table["NumDF"].astype(int)
     roman = "III" if type_ == 3 else "I"
     method = "Satterthwaite's" if ddf == "Satterthwaite" else "Kenward-Roger's"
     return AnovaTable(
@@ -191,7 +191,7 @@ def _lrt_table(results, refit: bool) -> AnovaTable:
             "logLik": loglik,
             "deviance": -2.0 * loglik,
             "Chisq": chisq,
-            "Df": pd.array([None, *np.diff(npar).tolist()], dtype="Int64"),
+            "Df": dfs,
             "Pr(>Chisq)": pvalue,
         },
         index=pd.Index(labels, name=None),
