@@ -152,6 +152,25 @@ def test_ddf_satterthwaite():
     assert df_columns
 
 
+def test_closed_stdout_is_no_traceback():
+    """`mixedmodels fit ... | head`: the reader goes away before the summary is written."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mixedmodels", "fit", "dyestuff", "Yield ~ 1 + (1|Batch)"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    proc.stdout.close()  # before the interpreter has even imported mixedmodels
+    stderr = proc.stderr.read()
+    proc.wait(timeout=300)
+    proc.stderr.close()
+    assert "Traceback" not in stderr
+    assert proc.returncode == 1
+
+
 def test_datasets_lists_every_bundled_dataset():
     done = run("datasets")
     assert done.returncode == 0

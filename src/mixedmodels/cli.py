@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -262,7 +263,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         warnings.simplefilter("default")
         warnings.showwarning = _warn
         try:
-            return args.handler(args)
+            code = args.handler(args)
+            sys.stdout.flush()
+            return code
+        except BrokenPipeError:  # e.g. `mixedmodels fit ... | head`: the reader left
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
         except Unavailable as exc:
             print(f"mixedmodels: error: {_one_line(exc)}", file=sys.stderr)
             return 1
