@@ -9,7 +9,8 @@ Examples
     $ python -m mixedmodels datasets
 
 Exit codes: 0 on success, 2 on bad input (unknown file, malformed formula, missing column,
-...) with a one-line message on standard error, 1 when an optional part is not installed.
+...) with a one-line message on standard error, 1 when an optional part is not installed
+or standard output was closed early.
 """
 
 from __future__ import annotations
