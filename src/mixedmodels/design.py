@@ -12,6 +12,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -161,11 +162,17 @@ def apply_contrasts(fixed: str, contrasts: dict[str, str] | None, formula: str) 
     return fixed
 
 
+@lru_cache(maxsize=256)
+def _parse_cached(formula: str) -> ParsedFormula:
+    """parse_formula, once per formula text (ParsedFormula is immutable)."""
+    return parse_formula(formula)
+
+
 def _required_variables(spec_text: str, where: str, formula: str) -> set[str]:
-    import formulaic
+    from mixedmodels.fastmatrix import required_variables
 
     try:
-        return {str(v) for v in formulaic.Formula(spec_text).required_variables}
+        return set(required_variables(spec_text))
     except Exception as exc:  # formulaic's parser errors
         raise FormulaError(f"cannot parse {where} {spec_text!r}: {exc}", formula) from exc
 
@@ -186,26 +193,42 @@ def _check_columns(data: pd.DataFrame, needed: dict[str, str], formula: str) -> 
 def _materialize(spec_text: str, frame: pd.DataFrame, where: str, formula: str):
     import formulaic
 
+    from mixedmodels.fastmatrix import cached_model_matrix, remember
+
+    fast = cached_model_matrix(spec_text, frame)  # formulas seen before: numpy only
+    if fast is not None:
+        return fast
     try:
-        return formulaic.model_matrix(spec_text, frame, na_action="raise")
+        result = formulaic.model_matrix(spec_text, frame, na_action="raise")
     except Exception as exc:
         raise FormulaError(f"cannot evaluate {where} {spec_text!r}: {exc}", formula) from exc
+    remember(spec_text, frame, result)
+    return result
 
 
 def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     """Indices of columns to keep: a column is dropped when earlier kept ones span it."""
+    from mixedmodels.linalg.threads import blas_limit
+
     keep: list[int] = []
-    basis = np.zeros((X.shape[0], 0))
-    for j in range(X.shape[1]):
-        col = X[:, j]
-        norm = np.linalg.norm(col)
-        if norm == 0.0:
-            continue
-        resid = col - basis @ (basis.T @ col) if basis.shape[1] else col
-        resid = resid - (basis @ (basis.T @ resid) if basis.shape[1] else 0.0)
-        if np.linalg.norm(resid) > RANK_TOLERANCE * norm:
-            basis = np.column_stack([basis, resid / np.linalg.norm(resid)])
-            keep.append(j)
+    basis = np.empty((X.shape[1], X.shape[0]))  # orthonormal rows, preallocated
+    k = 0
+    with blas_limit(0):  # long thin products: threads only add overhead
+        for j in range(X.shape[1]):
+            col = np.ascontiguousarray(X[:, j])
+            norm = np.linalg.norm(col)
+            if norm == 0.0:
+                continue
+            resid = col
+            if k:
+                B = basis[:k]
+                resid = col - (B @ col) @ B
+                resid = resid - (B @ resid) @ B
+            size = np.linalg.norm(resid)
+            if size > RANK_TOLERANCE * norm:
+                basis[k] = resid / size
+                k += 1
+                keep.append(j)
     return np.array(keep, dtype=np.intp)
 
 
@@ -255,7 +278,7 @@ def build_design(
     -------
     Design
     """
-    parsed = parse_formula(formula) if isinstance(formula, str) else formula
+    parsed = _parse_cached(formula) if isinstance(formula, str) else formula
     text = parsed.formula
     if contrasts:
         parsed = replace(parsed, fixed=apply_contrasts(parsed.fixed, contrasts, text))
@@ -290,7 +313,9 @@ def build_design(
                 raise DesignError(f"column {name!r} ({needed[name]}) has infinite values")
     if parsed.response in data.columns:
         _check_numeric(data, parsed.response, "response")
-    complete = np.array(data[used].notna().all(axis=1).to_numpy(), dtype=bool)
+    complete = np.ones(len(data), dtype=bool)
+    for name in used:
+        complete &= data[name].notna().to_numpy()
     for arr, what in ((w, "weights"), (off, "offset")):
         if arr is not None:
             if np.isinf(arr).any():
@@ -298,7 +323,7 @@ def build_design(
             complete &= ~np.isnan(arr)
     if w is not None and (w[complete] <= 0).any():
         raise DesignError("weights must be positive")
-    frame = data.loc[complete, used]
+    frame = data[used] if complete.all() else data.loc[complete, used]
     n_dropped = int((~complete).sum())
     if len(frame) == 0:
         raise DesignError("no complete rows: every row has a missing value in a used column")

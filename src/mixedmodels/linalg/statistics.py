@@ -159,6 +159,28 @@ def compute_statistics(
     codes1, matrix1, levels1 = blocks[0]
     shapes = tuple(BlockShape(k, m.shape[1]) for _, m, k in blocks)
     A11 = _per_level_crossproducts(codes1, matrix1, levels1)
+    if len(blocks) == 1 and (X.shape[1] + 1) * matrix1.shape[1] <= 64:
+        # one grouping factor: Ar1 = [X y]' Z1 is dense, by per-level sums (no sparse algebra)
+        XY = np.column_stack([X, y])
+        size = matrix1.shape[1]
+        Ar1 = np.empty((XY.shape[1], levels1 * size))
+        for c in range(XY.shape[1]):
+            for a in range(size):
+                Ar1[c, a::size] = np.bincount(
+                    codes1, weights=XY[:, c] * matrix1[:, a], minlength=levels1
+                )
+        nnz = np.count_nonzero(Ar1)
+        if not (Ar1.size <= DENSE_LIMIT or nnz > DENSE_FILL * Ar1.size):
+            Ar1 = sp.csr_matrix(Ar1)  # the same storage rule as below
+        return SufficientStats(
+            n=n,
+            p=X.shape[1],
+            sum_log_weights=sum_log_weights,
+            shapes=shapes,
+            A11=A11,
+            Ar1=Ar1,
+            Arr=np.ascontiguousarray(XY.T @ XY),
+        )
     Z1 = random_effects_matrix(codes1, matrix1, levels1)
     rest_Z = [random_effects_matrix(c, m, k) for c, m, k in blocks[1:]]
     XY = np.column_stack([X, y])

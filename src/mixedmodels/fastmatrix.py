@@ -1,0 +1,290 @@
+"""Model matrices without formulaic's overhead, for formulas seen before on same-shaped data.
+
+Fitting the same formula to many data sets (simulations, resampling, the genomics pattern)
+spends most of its time in formulaic. Here the first call of a (formula, data schema) pair goes
+through formulaic; if every factor of the result is a plain column (numeric, or categorical with
+treatment or full indicator coding), a *plan* is derived from its model spec, the plan's matrix
+is checked against formulaic's, and later calls with the same schema build the matrix with
+numpy alone. The schema holds each variable's dtype and, for categorical ones, the levels
+present, so that a plan is only reused where formulaic would produce the same columns.
+Anything else (functions of columns, other contrasts) always goes through formulaic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["cached_model_matrix", "remember", "required_variables"]
+
+_MAX_PLANS = 256
+_lock = threading.Lock()
+_plans: dict[tuple, _Plan | None] = {}
+
+
+@lru_cache(maxsize=512)
+def required_variables(spec_text: str) -> frozenset[str]:
+    """Variables a formula (part) needs, from formulaic's parser (cached by text)."""
+    import formulaic
+
+    return frozenset(str(v) for v in formulaic.Formula(spec_text).required_variables)
+
+
+class FastMatrix:
+    """The parts of a formulaic ModelMatrix that the design layer uses."""
+
+    def __init__(self, values: np.ndarray, columns: tuple[str, ...], model_spec) -> None:
+        self.values = values
+        self.columns = list(columns)
+        self.model_spec = model_spec
+
+    def __array__(self, dtype=None, copy=None):
+        return self.values if dtype is None else self.values.astype(dtype, copy=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Rows and columns."""
+        return self.values.shape
+
+
+@dataclass(frozen=True)
+class FastMatrices:
+    """Response and model matrices, as formulaic's ``ModelMatrices``."""
+
+    lhs: FastMatrix
+    rhs: FastMatrix
+
+
+@dataclass(frozen=True)
+class _Factor:
+    name: str
+    levels: tuple | None  # None: numeric
+    reduced: bool
+
+
+@dataclass(frozen=True)
+class _Plan:
+    terms: tuple[tuple[tuple[_Factor, ...], bool], ...]  # factors, first factor fastest
+    columns: tuple[str, ...]
+    spec: object
+    response: str | None
+    response_spec: object
+
+
+def _kind(series: pd.Series):
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        used = np.bincount(codes[codes >= 0], minlength=len(dtype.categories)) > 0
+        return ("cat", tuple(dtype.categories), used.tobytes())
+    if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
+        values = series.to_numpy()
+        try:
+            levels = tuple(sorted(pd.unique(values).tolist()))
+        except TypeError:  # mixed types: leave it to formulaic
+            return None
+        return ("obj", str(dtype), levels)
+    return ("num", str(dtype))
+
+
+def _schema(spec_text: str, frame: pd.DataFrame) -> tuple | None:
+    parts = [spec_text]
+    for name in sorted(required_variables(spec_text)):
+        if name not in frame.columns:
+            return None
+        kind = _kind(frame[name])
+        if kind is None:
+            return None
+        parts.append((name, *kind))
+    return tuple(parts)
+
+
+def _factor_columns(factor: _Factor, frame: pd.DataFrame, n: int):
+    series = frame[factor.name]
+    if factor.levels is None:
+        return [series.to_numpy(dtype=float)]
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        lookup = {level: i for i, level in enumerate(series.dtype.categories)}
+        codes = series.cat.codes.to_numpy()
+        mapping = np.array([lookup.get(level, -2) for level in factor.levels])
+        wanted = mapping
+    else:
+        codes = pd.Categorical(series.to_numpy(), categories=list(factor.levels)).codes
+        wanted = np.arange(len(factor.levels))
+    start = 1 if factor.reduced else 0
+    return [(codes == wanted[i]).astype(float) for i in range(start, len(factor.levels))]
+
+
+def _factor_names(factor: _Factor) -> list[str]:
+    if factor.levels is None:
+        return [factor.name]
+    if factor.reduced:
+        return [f"{factor.name}[T.{level}]" for level in factor.levels[1:]]
+    return [f"{factor.name}[{level}]" for level in factor.levels]
+
+
+def _combine(parts: list[list], first_fastest: bool, join) -> list:
+    """All products of one entry per part, in factor order, the first or the last fastest."""
+    ranges = [range(len(part)) for part in parts]
+    if first_fastest:
+        combos = [tuple(reversed(c)) for c in itertools.product(*reversed(ranges))]
+    else:
+        combos = list(itertools.product(*ranges))
+    out = []
+    for combo in combos:
+        value = None
+        for part, i in zip(parts, combo, strict=True):
+            value = join(value, part[i])
+        out.append(value)
+    return out
+
+
+def _join_names(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return f"{a}:{b}"
+
+
+def _join_values(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a * b
+
+
+def _build(plan: _Plan, frame: pd.DataFrame) -> np.ndarray:
+    n = len(frame)
+    columns = []
+    for factors, first_fastest in plan.terms:
+        if not factors:
+            columns.append(np.ones(n))
+            continue
+        parts = [_factor_columns(f, frame, n) for f in factors]
+        columns.extend(_combine(parts, first_fastest, _join_values))
+    if not columns:
+        return np.zeros((n, 0))
+    return np.column_stack(columns)
+
+
+def _make_plan(spec, response_spec) -> _Plan | None:
+    try:
+        from formulaic.transforms.contrasts import TreatmentContrasts
+    except ImportError:  # pragma: no cover - formulaic layout changed
+        return None
+    states = spec.encoder_state
+    terms = []
+    for structure in spec.structure:
+        for scoped in structure.scoped_terms:
+            factors = []
+            for scoped_factor in scoped.factors:
+                expr = scoped_factor.factor.expr
+                if not expr.isidentifier() or expr not in states:
+                    return None
+                kind, state = states[expr]
+                if kind.value == "numerical":
+                    if state:
+                        return None
+                    factors.append(_Factor(expr, None, False))
+                elif kind.value == "categorical":
+                    contrasts = state.get("contrasts")
+                    if contrasts is not None and (
+                        not isinstance(contrasts.contrasts, TreatmentContrasts)
+                        or "UNSET" not in str(contrasts.contrasts.base)
+                    ):
+                        return None
+                    levels = tuple(state["categories"])
+                    factors.append(_Factor(expr, levels, bool(scoped_factor.reduced)))
+                else:
+                    return None
+            terms.append(tuple(factors))
+    # the column order within a product: try both nestings against formulaic's names
+    ordered = []
+    position = 0
+    names = list(spec.column_names)
+    for factors in terms:
+        if not factors:
+            ordered.append((factors, False))
+            position += 1
+            continue
+        parts = [_factor_names(f) for f in factors]
+        width = int(np.prod([len(p) for p in parts]))
+        target = names[position : position + width]
+        for first_fastest in (True, False):
+            if _combine(parts, first_fastest, _join_names) == target:
+                ordered.append((factors, first_fastest))
+                break
+        else:
+            return None
+        position += width
+    if position != len(names):
+        return None
+    response = None
+    if response_spec is not None:
+        rstates = response_spec.encoder_state
+        rnames = list(response_spec.column_names)
+        if len(rnames) != 1 or rnames[0] not in rstates:
+            return None
+        kind, state = rstates[rnames[0]]
+        if kind.value != "numerical" or state or not rnames[0].isidentifier():
+            return None
+        response = rnames[0]
+    return _Plan(tuple(ordered), tuple(names), spec, response, response_spec)
+
+
+def _apply(plan: _Plan, frame: pd.DataFrame):
+    rhs = FastMatrix(_build(plan, frame), plan.columns, plan.spec)
+    if plan.response_spec is None:
+        return rhs
+    y = frame[plan.response].to_numpy(dtype=float)[:, None]
+    return FastMatrices(lhs=FastMatrix(y, (plan.response,), plan.response_spec), rhs=rhs)
+
+
+def cached_model_matrix(spec_text: str, frame: pd.DataFrame):
+    """The model matrix (or matrices, for ``lhs ~ rhs``) from a verified plan, or None."""
+    try:
+        key = _schema(spec_text, frame)
+    except Exception:  # any surprise in the data: formulaic decides
+        return None
+    if key is None:
+        return None
+    plan = _plans.get(key)
+    if plan is None:
+        return None
+    return _apply(plan, frame)
+
+
+def remember(spec_text: str, frame: pd.DataFrame, result) -> None:
+    """Derive, verify and store a plan from formulaic's ``result`` for this schema."""
+    try:
+        key = _schema(spec_text, frame)
+        if key is None or key in _plans:
+            return
+        has_lhs = hasattr(result, "lhs") and hasattr(result, "rhs")
+        rhs = result.rhs if has_lhs else result
+        plan = _make_plan(rhs.model_spec, result.lhs.model_spec if has_lhs else None)
+        if plan is not None:
+            fast = _apply(plan, frame)
+            fast_rhs = fast.rhs if has_lhs else fast
+            ok = np.asarray(fast_rhs).shape == np.asarray(rhs).shape and np.allclose(
+                np.asarray(fast_rhs), np.asarray(rhs, dtype=float), rtol=1e-13, atol=0.0
+            )
+            if has_lhs:
+                ok = ok and np.array_equal(
+                    np.asarray(fast.lhs), np.asarray(result.lhs, dtype=float)
+                )
+            if not ok:
+                plan = None
+    except Exception:  # a plan is an optimisation only
+        plan = None
+    with _lock:
+        if len(_plans) >= _MAX_PLANS:
+            _plans.pop(next(iter(_plans)))
+        _plans[key] = plan
