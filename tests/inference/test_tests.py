@@ -12,7 +12,7 @@ from conftest import load_reference, reference_data, reference_fit
 from scipy import stats
 
 import mixedmodels as mm
-from mixedmodels.errors import DesignError
+from mixedmodels.errors import InferenceError
 from mixedmodels.inference.tests import coef_table, contrast_test, validate_ddf
 
 COLUMNS = ["Estimate", "Std. Error", "df", "t value", "Pr(>|t|)"]
@@ -37,7 +37,7 @@ def test_ddf_aliases(given, canonical):
 
 @pytest.mark.parametrize("bad", ["lme4", "", None, 3])
 def test_unknown_ddf_is_refused(bad):
-    with pytest.raises(DesignError, match="ddf must be one of"):
+    with pytest.raises(InferenceError, match="ddf must be one of"):
         validate_ddf(bad)
 
 
@@ -112,7 +112,7 @@ def test_wald_f_statistic_of_two_rows():
 )
 def test_bad_contrasts_are_refused(L, match):
     fit, _ = reference_fit("sleepstudy_rs")
-    with pytest.raises(DesignError, match=match):
+    with pytest.raises(InferenceError, match=match):
         contrast_test(fit, L)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from mixedmodels.errors import DesignError
+from mixedmodels.errors import DesignError, InferenceError
 from mixedmodels.inference.terms import term_columns, type1_contrasts, type3_contrasts
 from mixedmodels.inference.tests import f_table_row, validate_ddf
 from mixedmodels.report import Report
@@ -118,7 +118,7 @@ def _integers_as_text(table: pd.DataFrame) -> pd.DataFrame:
 def _validate_type(type_) -> int:
     key = type_.strip() if isinstance(type_, str) else type_
     if key not in _TYPES:
-        raise DesignError(f"type must be 3 ('III') or 1 ('I'), got {type_!r}")
+        raise InferenceError(f"type must be 3 ('III') or 1 ('I'), got {type_!r}")
     return _TYPES[key]
 
 
@@ -231,8 +231,10 @@ def anova(*results, type=3, ddf: str = "Satterthwaite", refit: bool = True) -> A
     Raises
     ------
     DesignError
-        When fits were made on different data (numbers of observations or responses differ),
-        or for unknown ``type`` / ``ddf`` values.
+        When fits were made on different data (numbers of observations or responses differ).
+    InferenceError
+        For unknown ``type`` / ``ddf`` values, or type III tests this module cannot form
+        (see :func:`mixedmodels.inference.terms.type3_contrasts`).
 
     Examples
     --------
@@ -243,10 +245,10 @@ def anova(*results, type=3, ddf: str = "Satterthwaite", refit: bool = True) -> A
     17.0
     """
     if not results:
-        raise DesignError("anova needs at least one fitted model")
+        raise InferenceError("anova needs at least one fitted model")
     for i, r in enumerate(results, start=1):
         if not hasattr(r, "design") or not hasattr(r, "loglik"):
-            raise DesignError(
+            raise InferenceError(
                 f"argument {i} of anova is not a fitted model: {r.__class__.__name__}"
             )
     if len(results) == 1:

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-from mixedmodels.errors import DesignError
+from mixedmodels.errors import DesignError, InferenceError
 from mixedmodels.linalg.statistics import random_effects_matrix
 
 __all__ = ["KenwardRogerInfo", "kenward_roger_info", "MAX_DIMENSION"]
@@ -132,9 +132,9 @@ def _parameters(design, starts: list[int]):
 def _compute(result) -> KenwardRogerInfo:
     design, model = result.design, result.model
     if not result.reml:
-        raise DesignError("Kenward-Roger's method is only available for REML fits")
+        raise InferenceError("Kenward-Roger's method is only available for REML fits")
     if design.weights is not None:
-        raise DesignError("Kenward-Roger's method is not available for fits with prior weights")
+        raise InferenceError("Kenward-Roger's method is not available for fits with prior weights")
     X = design.X
     n, p = X.shape
     sizes = [b.n_random_effects for b in design.blocks]
@@ -228,9 +228,10 @@ def kenward_roger_info(result) -> KenwardRogerInfo:
 
     Raises
     ------
+    InferenceError
+        For ML fits and fits with prior weights.
     DesignError
-        For ML fits, weighted fits, and models with more than :data:`MAX_DIMENSION` random
-        plus fixed effects.
+        For models with more than :data:`MAX_DIMENSION` random plus fixed effects.
     """
     info = _CACHE.get(result)
     if info is None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixedmodels.errors import ConvergenceWarning, DesignError
+from mixedmodels.errors import ConvergenceWarning, InferenceError
 from mixedmodels.linalg import solve_at_optimum
 from mixedmodels.linalg.factor import log_determinants
 
@@ -230,7 +230,7 @@ def satterthwaite_info(result) -> SatterthwaiteInfo:
     info = _CACHE.get(result)
     if info is None:
         if result.n_fixed == 0:
-            raise DesignError("the model has no fixed effects to test")
+            raise InferenceError("the model has no fixed effects to test")
         info = _compute(result)
         _CACHE[result] = info
     return info
@@ -288,7 +288,7 @@ def f_test(
     keep = values > tol
     q = int(keep.sum())
     if q == 0:
-        raise DesignError("the contrast matrix L has rank 0 (L C L' is zero)")
+        raise InferenceError("the contrast matrix L has rank 0 (L C L' is zero)")
     PtL = vectors[:, keep].T @ L
     d = values[keep]
     t2 = (PtL @ beta) ** 2 / d

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mixedmodels.errors import DesignError
+from mixedmodels.errors import InferenceError
 
 __all__ = ["ModelTerm", "term_columns", "type1_contrasts", "type3_contrasts", "containment"]
 
@@ -105,7 +105,7 @@ def type3_contrasts(result, terms: list[ModelTerm]) -> dict[str, np.ndarray]:
 
     Raises
     ------
-    DesignError
+    InferenceError
         For terms contained in others when the model is not hierarchical or uses other than
         treatment contrasts: lmerTest's contrasts then depend on the data in ways not
         reproduced here; use ``type=1``.
@@ -150,7 +150,7 @@ GRID_LIMIT = 200_000  # rows of the synthetic grid of factor-level combinations
 
 
 def _refuse(reason: str):
-    return DesignError(
+    return InferenceError(
         "type III tests for terms contained in others (interactions with their marginal "
         f"terms) need {reason}; use type=1"
     )

@@ -11,7 +11,7 @@ from typing import Literal, get_args
 import numpy as np
 import pandas as pd
 
-from mixedmodels.errors import DesignError
+from mixedmodels.errors import InferenceError
 
 __all__ = ["DDF", "validate_ddf", "coef_table", "contrast_test", "contrast_matrix", "f_table_row"]
 
@@ -41,12 +41,12 @@ def validate_ddf(ddf: str) -> DDF:
 
     Raises
     ------
-    DesignError
+    InferenceError
         For any other value.
     """
     key = str(ddf).strip().lower() if isinstance(ddf, str) else None
     if key not in _ALIASES:
-        raise DesignError(
+        raise InferenceError(
             f"ddf must be one of {', '.join(repr(v) for v in get_args(DDF))} (or 'kr'), got {ddf!r}"
         )
     return _ALIASES[key]
@@ -64,25 +64,25 @@ def contrast_matrix(result, L) -> np.ndarray:
     if isinstance(L, pd.Series):
         unknown = [k for k in L.index if k not in names]
         if unknown:
-            raise DesignError(f"unknown fixed effect(s) in L: {', '.join(map(str, unknown))}")
+            raise InferenceError(f"unknown fixed effect(s) in L: {', '.join(map(str, unknown))}")
         return L.reindex(names, fill_value=0.0).to_numpy(dtype=float)[None, :]
     if isinstance(L, pd.DataFrame):
         unknown = [k for k in L.columns if k not in names]
         if unknown:
-            raise DesignError(f"unknown fixed effect(s) in L: {', '.join(map(str, unknown))}")
+            raise InferenceError(f"unknown fixed effect(s) in L: {', '.join(map(str, unknown))}")
         return L.reindex(columns=names, fill_value=0.0).to_numpy(dtype=float)
     arr = np.asarray(L, dtype=float)
     if arr.ndim == 1:
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != len(names):
-        raise DesignError(
+        raise InferenceError(
             f"L must have {len(names)} columns (one per fixed effect: {', '.join(names)}), "
             f"got shape {np.shape(L)}"
         )
     if arr.shape[0] == 0:
-        raise DesignError("L has no rows")
+        raise InferenceError("L has no rows")
     if not np.isfinite(arr).all():
-        raise DesignError("L has non-finite entries")
+        raise InferenceError("L has non-finite entries")
     return arr
 
 
@@ -94,7 +94,7 @@ def _independent_rows(L: np.ndarray, vcov: np.ndarray) -> np.ndarray:
     values, vectors = values[order], vectors[:, order]
     keep = values > max(np.sqrt(np.finfo(float).eps) * values[0], 0.0)
     if not keep.any():
-        raise DesignError("the contrast matrix L has rank 0")
+        raise InferenceError("the contrast matrix L has rank 0")
     return vectors[:, keep].T @ L
 
 
