@@ -346,8 +346,8 @@ def _markdown(rows: list[dict], args) -> str:
         "memory above what the process held before it. Objective difference: ours minus the "
         "stored lme4 reference (negative = better).",
         "",
-        "| model | n | ours | lme4 | lme4/ours | statsmodels | sm/ours | evals (ours+check / lme4)"
-        " | peak MB (input MB) | objective diff |",
+        "| model | n | ours median (min) | lme4 | lme4/ours | statsmodels | sm/ours |"
+        " evals (ours+check / lme4) | peak MB (input MB) | objective diff |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines = []
@@ -372,6 +372,7 @@ def _markdown(rows: list[dict], args) -> str:
         if row["name"] == "many_sleepstudy":
             evals = f"{ours['evaluations']:.1f} per fit"
         diff = ours.get("objective_diff")
+        best = f" ({_fmt_time(ours['min_seconds'])})" if "min_seconds" in ours else ""
         peak = (
             f"{ours['peak_mb']:.0f} ({ours.get('input_mb', 0):.0f})" if ours.get("peak_mb") else "-"
         )
@@ -381,7 +382,7 @@ def _markdown(rows: list[dict], args) -> str:
             else (f"sleepstudy x {ours['count']} resamples (total)")
         )
         lines.append(
-            f"| {name} | {ours['n']} | {_fmt_time(t)} | {_fmt_time(lme4_t)} | "
+            f"| {name} | {ours['n']} | {_fmt_time(t)}{best} | {_fmt_time(lme4_t)} | "
             f"{(f'{lme4_t / t:.1f}x' if lme4_t else '-')} | {sm_text} | {sm_ratio} | {evals} | "
             f"{peak} | {('-' if diff is None else f'{diff:+.1e}')} |"
         )

@@ -47,13 +47,22 @@ def ar1_storage(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["serial", "by_rows"])
+def scatter(request, monkeypatch):
+    """Run with the serial scatter kernel and the row-wise parallel one."""
+    from mixedmodels.linalg import workspace
+
+    monkeypatch.setattr(workspace, "BY_ROWS_MIN", 0 if request.param == "by_rows" else 10**12)
+    return request.param
+
+
 def _stats(problem):
     return compute_statistics(problem.blocks, problem.X, problem.y, problem.weights)
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("weights", [False, True])
-def test_objective_matches_dense_gls(layout, weights, ar1_storage):
+def test_objective_matches_dense_gls(layout, weights, ar1_storage, scatter):
     rng = np.random.default_rng(abs(hash((layout, weights))) % 2**32)
     problem = random_problem(rng, 60, LAYOUTS[layout], p=3, weights=weights)
     stats = _stats(problem)
@@ -69,7 +78,7 @@ def test_objective_matches_dense_gls(layout, weights, ar1_storage):
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
-def test_solution_matches_dense_gls(layout, ar1_storage):
+def test_solution_matches_dense_gls(layout, ar1_storage, scatter):
     rng = np.random.default_rng(len(layout))
     problem = random_problem(rng, 70, LAYOUTS[layout], p=2, weights=True)
     stats = _stats(problem)

@@ -12,7 +12,7 @@ that level's columns and the values there (``C[k, a] = Ar1[rows[k], g * p1 + a]`
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 __all__ = [
     "first_block",
@@ -22,6 +22,7 @@ __all__ = [
     "small_cholesky",
     "log_diagonal",
     "gather_quadratic",
+    "schur_lower_by_rows",
 ]
 
 
@@ -247,3 +248,38 @@ def gather_quadratic(Q, ptr, rows, C, H):  # pragma: no cover - compiled
                     ci = C[a, i] * q
                     for j in range(p):
                         H[g, i, j] += ci * C[b, j]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def schur_lower_by_rows(S, Arr, ptr, rows, C, W, row_ptr, row_entry, row_level):  # pragma: no cover
+    """:func:`schur_lower`, organised by target row and run in parallel over rows.
+
+    ``row_entry[row_ptr[r]:row_ptr[r + 1]]`` are the positions ``k`` (in ``rows``/``C``) with
+    ``rows[k] == r`` and ``row_level`` their levels. Each row of ``S`` is written by one thread
+    only, and all writes of a task go to one row (cache friendly for large ``S``).
+    """
+    m = S.shape[0]
+    p = C.shape[1]
+    for r in prange(m):
+        for j in range(r + 1):
+            S[r, j] = Arr[r, j]
+        for t in range(row_ptr[r], row_ptr[r + 1]):
+            b = row_entry[t]
+            g = row_level[t]
+            start = ptr[g]
+            if p == 1:
+                cb = W[g, 0, 0] * C[b, 0]
+                for a in range(start, b + 1):
+                    S[r, rows[a]] -= cb * C[a, 0]
+            else:
+                d = np.zeros(p)
+                for j in range(p):
+                    s = 0.0
+                    for k in range(p):
+                        s += C[b, k] * W[g, k, j]
+                    d[j] = s
+                for a in range(start, b + 1):
+                    s = 0.0
+                    for k in range(p):
+                        s += d[k] * C[a, k]
+                    S[r, rows[a]] -= s

@@ -23,6 +23,7 @@ from mixedmodels.linalg.threads import blas_limit
 __all__ = ["Workspace", "Evaluation", "level_pattern"]
 
 SMALL_CHOLESKY = 48  # below this dimension our compiled loop beats a LAPACK call
+BY_ROWS_MIN = 20_000_000  # scatter pairs from which the row-wise parallel kernel pays (S out of cache)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,15 @@ class Workspace:
         self.scalar_rest = all(s.size == 1 for s in rest)
         self.stats = stats
         self._local = threading.local()
+        # large scatters run by target row, in parallel: the transposed pattern
+        self.pairs = int(np.sum(np.diff(self.ptr) ** 2) // 2)
+        self.by_rows = self.pairs >= BY_ROWS_MIN
+        if self.by_rows:
+            order = np.argsort(self.rows, kind="stable")
+            self.row_entry = order.astype(np.int64)
+            self.row_level = np.repeat(np.arange(self.levels1), np.diff(self.ptr))[order]
+            self.row_ptr = np.zeros(self.m + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.rows, minlength=self.m), out=self.row_ptr[1:])
 
     def with_response(self, stats: SufficientStats, ar1_y: np.ndarray) -> Workspace:
         """The workspace of ``stats``, which differ from ours only in the response's row.
@@ -126,7 +136,20 @@ class Workspace:
         S, L11, W = self._buffers()
         lam1 = np.ascontiguousarray(lam1, dtype=float)
         logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
-        kernels.schur_lower(S, self.stats.Arr, self.ptr, self.rows, self.values, W)
+        if self.by_rows:
+            kernels.schur_lower_by_rows(
+                S,
+                self.stats.Arr,
+                self.ptr,
+                self.rows,
+                self.values,
+                W,
+                self.row_ptr,
+                self.row_entry,
+                self.row_level,
+            )
+        else:
+            kernels.schur_lower(S, self.stats.Arr, self.ptr, self.rows, self.values, W)
         qr = self.q_rest
         if qr:
             if self.scalar_rest:
