@@ -23,7 +23,7 @@ from mixedmodels.linalg.threads import blas_limit
 __all__ = ["Workspace", "Evaluation", "level_pattern"]
 
 SMALL_CHOLESKY = 48  # below this dimension our compiled loop beats a LAPACK call
-BY_ROWS_MIN = 20_000_000  # scatter pairs from which the row-wise parallel kernel pays (S out of cache)
+BY_ROWS_MIN = 20_000_000  # scatter pairs from which the row-wise parallel kernel pays
 
 
 @dataclass(frozen=True)
