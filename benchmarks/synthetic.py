@@ -12,7 +12,7 @@ def _skewed_counts(rng, levels: int, total: int, minimum: int, shape: float) -> 
     extra = total - minimum * levels
     counts = minimum + np.floor(weights / weights.sum() * extra).astype(np.int64)
     short = total - counts.sum()
-    counts[rng.choice(levels, short, replace=True, p=weights / weights.sum())] += 1
+    np.add.at(counts, rng.choice(levels, short, replace=True, p=weights / weights.sum()), 1)
     return counts
 
 

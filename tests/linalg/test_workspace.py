@@ -143,3 +143,18 @@ def test_large_rest_uses_lapack_path():
     lams = random_lambdas(rng, problem)
     expected = dense_fit(problem, lams, reml=True)["objective"]
     assert evaluate_objective(stats, lams[0], lams[1:], True) == pytest.approx(expected, rel=1e-10)
+
+
+def test_scalar_pattern_matches_the_general_one():
+    import scipy.sparse as sp
+
+    from mixedmodels.linalg.workspace import level_pattern
+
+    rng = np.random.default_rng(9)
+    dense = rng.normal(size=(7, 12)) * (rng.random((7, 12)) < 0.4)
+    dense[-1, [0, 3, 4]] = 0.0  # levels without a response entry
+    dense[:, 5] = 0.0  # a level with no entry at all
+    fast = level_pattern(sp.csr_matrix(dense), 1)
+    general = level_pattern(dense, 1)
+    for a, b in zip(fast, general, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -48,6 +48,8 @@ def level_pattern(Ar1, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     m, cols = Ar1.shape
     levels = cols // size
+    if size == 1 and sp.issparse(Ar1):
+        return _scalar_pattern(Ar1, m)
     if sp.issparse(Ar1):
         coo = Ar1.tocoo()
         r, c, v = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
@@ -57,7 +59,8 @@ def level_pattern(Ar1, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         v = Ar1[r, c]
     lev = c // size
     key = np.concatenate([lev * m + r, np.arange(levels, dtype=np.int64) * m + (m - 1)])
-    keys = np.unique(key)
+    key.sort()
+    keys = key[np.r_[True, key[1:] != key[:-1]]]  # np.unique without its slow hashing
     rows = (keys % m).astype(np.int64)
     level_of = keys // m
     ptr = np.zeros(levels + 1, dtype=np.int64)
@@ -65,6 +68,25 @@ def level_pattern(Ar1, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values = np.zeros((keys.size, size))
     pos = np.searchsorted(keys, lev * m + r)
     values[pos, c - lev * size] = v
+    return ptr, rows, values
+
+
+def _scalar_pattern(Ar1, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`level_pattern` for one column per level: the columns of Ar1 in CSC form."""
+    csc = Ar1.tocsc()
+    csc.sum_duplicates()
+    csc.sort_indices()
+    indptr = csc.indptr.astype(np.int64)
+    indices = csc.indices.astype(np.int64)
+    data = csc.data.astype(float)
+    counts = np.diff(indptr)
+    last = indices[np.maximum(indptr[1:] - 1, 0)] if indices.size else np.zeros(0, np.int64)
+    missing = (counts == 0) | (last != m - 1)  # levels whose response entry is zero
+    at = indptr[1:][missing]
+    rows = np.insert(indices, at, m - 1)
+    values = np.insert(data, at, 0.0)[:, None]
+    ptr = indptr.copy()
+    ptr[1:] += np.cumsum(missing)
     return ptr, rows, values
 
 
