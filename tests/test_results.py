@@ -120,3 +120,14 @@ def test_datasets():
     assert mm.datasets.load("InstEval").shape == (73421, 7)
     with pytest.raises(KeyError, match="available"):
         mm.datasets.load("nope")
+
+
+def test_stateful_transforms_fit_and_predict_with_training_state():
+    plain = mm.lmer("Reaction ~ Days + (Days | Subject)", SLEEP)
+    scaled = mm.lmer("Reaction ~ center(Days) + (scale(Days) | Subject)", SLEEP)
+    # a linear reparameterisation of the same model: same optimum, same slope
+    assert scaled.objective == pytest.approx(plain.objective, abs=1e-6)
+    assert scaled.fixef["center(Days)"] == pytest.approx(plain.fixef["Days"], rel=1e-6)
+    # predictions on a few rows use the centre and scale of the training data
+    head = SLEEP.head(3)
+    assert np.allclose(scaled.predict(head), plain.predict(head), rtol=1e-6)

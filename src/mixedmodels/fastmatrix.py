@@ -12,6 +12,7 @@ Anything else (functions of columns, other contrasts) always goes through formul
 
 from __future__ import annotations
 
+import ast
 import itertools
 import threading
 from dataclasses import dataclass
@@ -27,12 +28,41 @@ _lock = threading.Lock()
 _plans: dict[tuple, _Plan | None] = {}
 
 
+def _expression_names(expr: str) -> set[str]:
+    """Data names an expression reads: bare names that are neither called nor attribute bases."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return {expr}
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            skip.add(id(node.func))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            skip.add(id(node.value))
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in skip}
+
+
 @lru_cache(maxsize=512)
 def required_variables(spec_text: str) -> frozenset[str]:
-    """Variables a formula (part) needs, from formulaic's parser (cached by text)."""
+    """Variables a formula (part) needs (cached by text).
+
+    formulaic's own ``required_variables`` misses the arguments of stateful transforms
+    (``scale(x)``, ``center(x)``), so the names read by every Python factor are added
+    (formulaic's set already holds names of unknown functions, so those can be reported).
+    """
     import formulaic
 
-    return frozenset(str(v) for v in formulaic.Formula(spec_text).required_variables)
+    formula = formulaic.Formula(spec_text)
+    names = {str(v) for v in formula.required_variables}
+    for term in formula:
+        for factor in term.factors:
+            method = str(getattr(factor.eval_method, "value", factor.eval_method)).lower()
+            if method == "lookup":
+                names.add(str(factor.expr))
+            elif method == "python":
+                names |= _expression_names(str(factor.expr))
+    return frozenset(names)
 
 
 class FastMatrix:
@@ -263,6 +293,7 @@ def cached_model_matrix(spec_text: str, frame: pd.DataFrame):
 
 def remember(spec_text: str, frame: pd.DataFrame, result) -> None:
     """Derive, verify and store a plan from formulaic's ``result`` for this schema."""
+    key = None
     try:
         key = _schema(spec_text, frame)
         if key is None or key in _plans:
@@ -284,6 +315,8 @@ def remember(spec_text: str, frame: pd.DataFrame, result) -> None:
                 plan = None
     except Exception:  # a plan is an optimisation only
         plan = None
+    if key is None:
+        return
     with _lock:
         if len(_plans) >= _MAX_PLANS:
             _plans.pop(next(iter(_plans)))
