@@ -1,0 +1,299 @@
+"""``MixedLM``: statsmodels' model class as a thin layer over :class:`LinearMixedModel`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import numpy as np
+
+from mixedmodels.compat._sm_design import (
+    Layout,
+    UnsupportedFeatureError,
+    engine_formula,
+    layout_from_arrays,
+    layout_from_formula,
+)
+from mixedmodels.compat._sm_map import ParamMap
+from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.errors import DesignError
+from mixedmodels.model import LinearMixedModel
+from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary, convergence_messages, minimize
+
+__all__ = ["MixedLM", "mixedlm", "covariance_structure", "fit_engine"]
+
+
+def covariance_structure(k_re: int, k_vc: int, free: MixedLMParams | None):
+    """Engine terms implied by a ``free`` mask.
+
+    Returns
+    -------
+    components
+        Blocks of ``exog_re`` columns with an unstructured covariance (one term each); zero
+        off-diagonals of ``free.cov_re`` split the columns into independent blocks.
+    fixed_re, fixed_vc
+        ``exog_re`` columns and variance components whose variance is held at its start.
+    """
+    if free is None:
+        return ([tuple(range(k_re))] if k_re else []), (), ()
+    if not isinstance(free, MixedLMParams):
+        raise DesignError("free must be a MixedLMParams")
+    pattern = np.atleast_2d(np.asarray(free.cov_re, dtype=float)) != 0
+    if k_re and pattern.shape != (k_re, k_re):
+        raise DesignError(f"free.cov_re must be {k_re} x {k_re}, got {pattern.shape}")
+    linked = (pattern | pattern.T) & ~np.eye(k_re, dtype=bool)
+    label = list(range(k_re))
+    for i, j in zip(*np.nonzero(linked)):
+        a, b = label[i], label[j]
+        label = [a if x == b else x for x in label]
+    components, fixed_re = [], []
+    for root in dict.fromkeys(label):
+        block = tuple(k for k in range(k_re) if label[k] == root)
+        sub = pattern[np.ix_(block, block)]
+        if len(block) > 1 and not (sub | sub.T).all():
+            raise UnsupportedFeatureError(
+                f"free.cov_re constrains part of the covariance of columns {block}; only "
+                "zero covariances between independent blocks (or a fully free block) are supported"
+            )
+        if not np.diag(sub).all():
+            if len(block) > 1:
+                raise UnsupportedFeatureError(
+                    f"a fixed variance in the correlated block {block} is not supported"
+                )
+            fixed_re.append(block[0])
+        components.append(block)
+    vc_free = np.asarray(free.vcomp, dtype=float).ravel()
+    if vc_free.size not in (0, k_vc):
+        raise DesignError(f"free.vcomp must have {k_vc} entries, got {vc_free.size}")
+    fixed_vc = tuple(int(j) for j in np.flatnonzero(vc_free == 0)) if vc_free.size else ()
+    return components, tuple(fixed_re), fixed_vc
+
+
+def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, optimize=True):
+    """Fit the engine model with the theta entries in ``fixed`` held at ``start``."""
+    if not fixed.any() and optimize:
+        return engine.fit(REML=reml, start=start)
+    theta0 = engine.start_theta() if start is None else np.asarray(start, dtype=float)
+    x0 = engine.scaling.to_scaled(theta0)
+    free = ~fixed
+    lower = engine.lower_bounds[free]
+
+    def objective(x_free: np.ndarray) -> float:
+        x = x0.copy()
+        x[free] = x_free
+        return engine.objective(engine.scaling.to_theta(x), reml)
+
+    began = time.perf_counter()
+    x_free, evaluations, status, messages = x0[free], 0, "NOT_OPTIMIZED", ()
+    if optimize:
+        x_free, _, evaluations, status = minimize(objective, x0[free], lower, DEFAULT_CONTROL)
+        tolerance = float(DEFAULT_CONTROL["gradient_tolerance"])
+        messages = convergence_messages(objective, x_free, lower, tolerance)
+    x = x0.copy()
+    x[free] = x_free
+    theta = engine.scaling.to_theta(x)
+    summary = OptSummary(
+        initial=tuple(theta0), final=tuple(theta), fmin=engine.objective(theta, reml),
+        evaluations=evaluations, optimizer=str(DEFAULT_CONTROL["optimizer"]),
+        return_value=status, seconds=time.perf_counter() - began, messages=messages,
+    )
+    return engine._result(theta, reml, summary)
+
+
+class MixedLM:
+    """Linear mixed model with statsmodels' ``MixedLM`` interface, fitted by our engine.
+
+    Parameters
+    ----------
+    endog
+        Response, ``(n,)``.
+    exog
+        Fixed-effects design, ``(n, k_fe)`` (include the intercept column yourself).
+    groups
+        Group label of every row; groups are independent.
+    exog_re
+        Random-coefficient design, ``(n, k_re)``, correlated within a group; default a random
+        intercept (unless ``exog_vc`` is given).
+    exog_vc
+        Variance components: a :class:`VCSpec` or statsmodels' dict ``exog_vc[name][group]``.
+    use_sqrt
+        How packed ``start_params`` are read (square-root parameterisation when True).
+    missing
+        ``"none"`` (raise on missing values), ``"drop"`` or ``"raise"``.
+
+    Examples
+    --------
+    >>> import mixedmodels.compat.statsmodels as sm
+    >>> from mixedmodels import datasets
+    >>> data = datasets.load("dietox")
+    >>> result = sm.MixedLM.from_formula("Weight ~ Time", data, groups=data["Pig"]).fit()
+    >>> round(-2 * result.llf, 4)
+    4809.5507
+    """
+
+    def __init__(
+        self, endog, exog, groups, exog_re=None, exog_vc=None, use_sqrt: bool = True,
+        missing: str = "none", **kwargs,
+    ) -> None:
+        unknown = set(kwargs) - {"missing_idx", "formula", "model_spec"}
+        if unknown:
+            raise TypeError(f"argument(s) {', '.join(sorted(unknown))} not accepted by MixedLM")
+        self._setup(layout_from_arrays(endog, exog, groups, exog_re, exog_vc, missing), use_sqrt)
+        self.formula = kwargs.get("formula")
+
+    def _setup(self, layout: Layout, use_sqrt: bool = True) -> None:
+        self.layout = layout
+        self.use_sqrt = use_sqrt
+        self.reml = True
+        self.k_fe = layout.exog.shape[1]
+        self.k_re = layout.k_re
+        self.k_re2 = self.k_re * (self.k_re + 1) // 2
+        self.k_vc = len(layout.vcs)
+        self.nobs = self.n_totobs = layout.nobs
+        self.group_labels = list(layout.group_labels)
+        self.n_groups = len(self.group_labels)
+        self.exog_names = list(layout.exog_names)
+        self.exog_re_names = list(layout.exog_re_names)
+        self.endog_names = layout.endog_name
+        self.vc_names = [vc.name for vc in layout.vcs]
+        names = []
+        for i, a in enumerate(self.exog_re_names):
+            for b in self.exog_re_names[: i + 1]:
+                names.append(f"{a} Var" if a == b else f"{b} x {a} Cov")
+        self.exog_re_names_full = names
+        self.param_names = self.exog_names + names + [f"{v} Var" for v in self.vc_names]
+
+    @classmethod
+    def from_formula(
+        cls, formula: str, data, re_formula: str | None = None,
+        vc_formula: Mapping[str, str] | None = None, subset=None, use_sparse: bool = False,
+        missing: str = "none", *args, **kwargs,
+    ) -> MixedLM:
+        """Create a model from patsy-style formulas (evaluated by formulaic).
+
+        Parameters
+        ----------
+        formula
+            Fixed part with the response, e.g. ``"Weight ~ Time"``.
+        data
+            DataFrame with the variables.
+        re_formula
+            One-sided formula of the correlated random coefficients (default a random
+            intercept; ``"Time"`` means intercept and slope).
+        vc_formula
+            ``{name: formula}`` of variance components nested in the groups, e.g.
+            ``{"classroom": "0 + C(classroom)"}``.
+        subset
+            Rows of ``data`` to use.
+        groups
+            Keyword only: a column name or one label per row of ``data``.
+        """
+        if "groups" not in kwargs:
+            raise TypeError("'groups' is a required keyword argument in MixedLM.from_formula")
+        groups = kwargs.pop("groups")
+        kwargs.pop("eval_env", None)
+        if args or kwargs:
+            raise TypeError(f"unexpected argument(s): {', '.join(sorted(kwargs)) or args}")
+        layout = layout_from_formula(formula, data, groups, re_formula, vc_formula, subset,
+                                     missing)
+        model = cls.__new__(cls)
+        model._setup(layout)
+        model.formula = formula
+        return model
+
+    # -- arrays as statsmodels exposes them --------------------------------------------------
+    @property
+    def endog(self) -> np.ndarray:
+        """The response."""
+        return self.layout.endog
+
+    @property
+    def exog(self) -> np.ndarray:
+        """The fixed-effects design."""
+        return self.layout.exog
+
+    @property
+    def exog_re(self) -> np.ndarray:
+        """The random-coefficient design."""
+        return self.layout.exog_re
+
+    @property
+    def groups(self) -> np.ndarray:
+        """Group label of every row."""
+        return np.asarray(self.group_labels, dtype=object)[self.layout.groups]
+
+    def predict(self, params, exog=None) -> np.ndarray:
+        """Fixed-effects prediction ``exog @ fe_params`` (``params``: packed or MixedLMParams)."""
+        fe = params.fe_params if isinstance(params, MixedLMParams) else np.asarray(params)
+        fe = np.asarray(fe, dtype=float)[: self.k_fe]
+        x = self.exog if exog is None else np.asarray(exog, dtype=float)
+        return x @ fe
+
+    # -- fitting ------------------------------------------------------------------------------
+    def _start(self, start_params) -> tuple[np.ndarray, np.ndarray] | None:
+        if start_params is None:
+            return None
+        if isinstance(start_params, MixedLMParams):
+            return np.asarray(start_params.cov_re, float), np.asarray(start_params.vcomp, float)
+        packed = np.asarray(start_params, dtype=float).ravel()
+        sizes = {self.k_fe + self.k_re2 + self.k_vc: True, self.k_re2 + self.k_vc: False}
+        if packed.size not in sizes:
+            raise DesignError(f"start_params has {packed.size} entries; expected one of {sizes}")
+        pa = MixedLMParams.from_packed(packed, self.k_fe, self.k_re, self.use_sqrt,
+                                       has_fe=sizes[packed.size])
+        return pa.cov_re, pa.vcomp
+
+    def fit(
+        self, start_params=None, reml: bool = True, niter_sa: int = 0, do_cg: bool = True,
+        fe_pen=None, cov_pen=None, free: MixedLMParams | None = None,
+        full_output: bool = False, method=None, **fit_kwargs,
+    ):
+        """Fit by REML (default) or ML on our engine (BOBYQA on the profiled criterion).
+
+        Parameters
+        ----------
+        start_params
+            MixedLMParams or packed vector (statsmodels' profile parameterisation).
+        reml
+            REML when True, maximum likelihood otherwise.
+        free
+            MixedLMParams mask: zeros hold parameters at their start values; zero
+            off-diagonals of ``cov_re`` make random coefficients independent.
+        method, niter_sa, full_output, fit_kwargs
+            Accepted for compatibility and ignored (the optimiser is always our BOBYQA).
+
+        Returns
+        -------
+        MixedLMResults
+        """
+        from mixedmodels.compat._sm_results import MixedLMResults
+
+        if fe_pen is not None or cov_pen is not None:
+            raise UnsupportedFeatureError("penalised fits (fe_pen, cov_pen) are not supported")
+        self.reml = bool(reml)
+        components, fixed_re, fixed_vc = covariance_structure(self.k_re, self.k_vc, free)
+        formula, frame = engine_formula(self.layout, components)
+        engine = LinearMixedModel(formula, frame)
+        if engine.design.dropped_names:
+            raise DesignError(f"exog is rank deficient (aliased: {engine.design.dropped_names})")
+        pmap = ParamMap.from_terms(engine.design.terms, self.k_re, self.k_vc)
+        fixed = np.zeros(pmap.n_theta, dtype=bool)
+        for k in fixed_re:
+            fixed[pmap.variance_row(k)] = True
+        fixed[list(pmap.vc_theta[list(fixed_vc)])] = True
+        start = self._start(start_params)
+        if start is None and (fixed.any() or not do_cg):
+            start = (np.eye(self.k_re), np.ones(self.k_vc))
+        theta0 = None if start is None else pmap.theta_of(*start)
+        fit = fit_engine(engine, self.reml, theta0, fixed, optimize=do_cg)
+        return MixedLMResults(model=self, lmer_result=fit, pmap=pmap, freepat=free, fixed=fixed)
+
+    def __repr__(self) -> str:
+        return f"<MixedLM nobs={self.nobs}, groups={self.n_groups}, k_re={self.k_re}>"
+
+
+def mixedlm(formula: str, data, re_formula=None, vc_formula=None, subset=None,
+            use_sparse: bool = False, missing: str = "none", *args, **kwargs) -> MixedLM:
+    """``MixedLM.from_formula`` (statsmodels.formula.api.mixedlm)."""
+    return MixedLM.from_formula(formula, data, re_formula, vc_formula, subset, use_sparse,
+                                missing, *args, **kwargs)

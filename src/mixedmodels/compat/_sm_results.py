@@ -1,0 +1,386 @@
+"""``MixedLMResults``: a fitted engine model read in statsmodels' parameterisation.
+
+statsmodels reports ``cov_re`` and ``vcomp`` on the scale of the data, ``scale`` as the
+residual variance and packs ``params`` as (fixed effects, lower triangle of
+``cov_re / scale`` row by row, ``vcomp / scale``); ``bse`` and ``cov_params`` follow that
+packing. The engine's :class:`~mixedmodels.results.LmerResult` is kept as ``lmer_result``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from mixedmodels.compat._sm_inference import Information, information, profile_variance
+from mixedmodels.compat._sm_map import ParamMap
+from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.compat._sm_summary import MixedLMSummary, build_summary
+from mixedmodels.errors import DesignError
+
+__all__ = ["MixedLMResults"]
+
+
+@dataclass(frozen=True, eq=False)
+class MixedLMResults:
+    """Results of :meth:`MixedLM.fit`, with statsmodels' attribute names.
+
+    Attributes
+    ----------
+    model
+        The :class:`MixedLM` that was fitted.
+    lmer_result
+        The engine's :class:`~mixedmodels.results.LmerResult` (lme4-style accessors).
+    pmap
+        Map between the engine's theta and statsmodels' variance parameters.
+    freepat
+        The ``free`` mask of the fit, or None.
+    fixed
+        Theta entries held fixed during the fit.
+    """
+
+    model: object
+    lmer_result: object
+    pmap: ParamMap
+    freepat: MixedLMParams | None
+    fixed: np.ndarray
+
+    # -- helpers --------------------------------------------------------------------------
+    def _vector(self, values, names) -> pd.Series | np.ndarray:
+        values = np.asarray(values, dtype=float)
+        return pd.Series(values, index=list(names)) if self.model.layout.pandas else values
+
+    def _rows(self, values, name=None):
+        values = np.asarray(values, dtype=float)
+        if self.model.layout.pandas:
+            return pd.Series(values, index=self.model.layout.row_index, name=name)
+        return values
+
+    @property
+    def _theta(self) -> np.ndarray:
+        return np.asarray(self.lmer_result.theta, dtype=float)
+
+    # -- scalars --------------------------------------------------------------------------
+    @property
+    def reml(self) -> bool:
+        """Whether the REML criterion was optimised."""
+        return bool(self.lmer_result.reml)
+
+    @property
+    def method(self) -> str:
+        """``"REML"`` or ``"ML"``."""
+        return "REML" if self.reml else "ML"
+
+    @property
+    def converged(self) -> bool:
+        """True when the engine's convergence checks passed."""
+        return bool(self.lmer_result.converged)
+
+    @property
+    def nobs(self) -> int:
+        """Number of observations."""
+        return self.model.nobs
+
+    @property
+    def df_resid(self) -> int:
+        """Observations minus fixed effects."""
+        return self.model.nobs - self.model.k_fe
+
+    @property
+    def k_fe(self) -> int:
+        """Number of fixed effects."""
+        return self.model.k_fe
+
+    @property
+    def k_re(self) -> int:
+        """Number of correlated random coefficients."""
+        return self.model.k_re
+
+    @property
+    def k_re2(self) -> int:
+        """Number of packed covariance parameters."""
+        return self.model.k_re2
+
+    @property
+    def k_vc(self) -> int:
+        """Number of variance components."""
+        return self.model.k_vc
+
+    @property
+    def use_sqrt(self) -> bool:
+        """The model's ``use_sqrt`` setting."""
+        return self.model.use_sqrt
+
+    @cached_property
+    def scale(self) -> float:
+        """Residual variance."""
+        return float(self.lmer_result.sigma**2)
+
+    @property
+    def llf(self) -> float:
+        """Log-likelihood (REML log-likelihood for REML fits)."""
+        return float(self.lmer_result.loglik)
+
+    @property
+    def _df_model(self) -> int:
+        if self.freepat is None:
+            return self.k_fe + int(self.pmap.var_mask.sum()) + 1
+        return int((np.asarray(self.freepat.fe_params) != 0).sum() + self._estimated.sum()) + 1
+
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion (NaN for REML fits, as statsmodels)."""
+        return np.nan if self.reml else -2 * (self.llf - self._df_model)
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion (NaN for REML fits, as statsmodels)."""
+        return np.nan if self.reml else -2 * self.llf + np.log(self.nobs) * self._df_model
+
+    # -- estimates ------------------------------------------------------------------------
+    @cached_property
+    def fe_params(self) -> pd.Series | np.ndarray:
+        """Fixed effects."""
+        return self._vector(self.lmer_result.fixef.to_numpy(), self.model.exog_names)
+
+    @cached_property
+    def cov_re_unscaled(self) -> np.ndarray:
+        """Random-effects covariance divided by the scale."""
+        return self.pmap.psi(self._theta)
+
+    @cached_property
+    def cov_re(self) -> pd.DataFrame:
+        """Random-effects covariance on the data scale."""
+        names = self.model.exog_re_names
+        return pd.DataFrame(self.scale * self.cov_re_unscaled, index=names, columns=names)
+
+    @cached_property
+    def vcomp(self) -> np.ndarray:
+        """Variance components on the data scale."""
+        return self.scale * self.pmap.vc_rel(self._theta)
+
+    @cached_property
+    def params(self) -> pd.Series | np.ndarray:
+        """Packed parameters: fixed effects, ``cov_re / scale`` (lower triangle), ``vcomp / scale``."""
+        packed = np.concatenate([np.asarray(self.fe_params), self.pmap.packed_var(self._theta)])
+        return self._vector(packed, self.model.param_names)
+
+    @property
+    def params_object(self) -> MixedLMParams:
+        """The estimates as a MixedLMParams (profile parameterisation)."""
+        return MixedLMParams.from_components(
+            np.asarray(self.fe_params), self.cov_re_unscaled, vcomp=self.pmap.vc_rel(self._theta)
+        )
+
+    # -- standard errors ------------------------------------------------------------------
+    @cached_property
+    def _estimated(self) -> np.ndarray:
+        mask = self.pmap.var_mask.copy()
+        rows, cols = np.tril_indices(self.k_re)
+        for k in np.flatnonzero(np.isin(np.arange(self.k_re), self._fixed_re)):
+            mask[np.flatnonzero((rows == k) & (cols == k))] = False
+        mask[self.k_re2 :][self.fixed[self.pmap.vc_theta]] = False
+        return mask
+
+    @property
+    def _fixed_re(self) -> list[int]:
+        out = []
+        for k in range(self.k_re):
+            if self.fixed[self.pmap.variance_row(k)].all():
+                out.append(k)
+        return out
+
+    @cached_property
+    def _information(self) -> Information:
+        fe_free = (np.ones(self.k_fe, dtype=bool) if self.freepat is None
+                   else np.asarray(self.freepat.fe_params, dtype=float) != 0)
+        return information(self.lmer_result.model, self.pmap, self._theta, self.reml,
+                           self.scale, self.fixed, self._estimated, fe_free)
+
+    def cov_params(self) -> pd.DataFrame | np.ndarray:
+        """Covariance of ``params`` from the observed information (statsmodels' layout)."""
+        pcov = self._information.pcov
+        if self.model.layout.pandas:
+            names = self.model.param_names
+            return pd.DataFrame(pcov, index=names, columns=names)
+        return pcov
+
+    @cached_property
+    def bse(self) -> pd.Series | np.ndarray:
+        """Standard errors of ``params``."""
+        return self._vector(np.sqrt(np.diag(self._information.pcov)), self.model.param_names)
+
+    @property
+    def bse_fe(self) -> pd.Series | np.ndarray:
+        """Standard errors of the fixed effects."""
+        return self._vector(np.asarray(self.bse)[: self.k_fe], self.model.exog_names)
+
+    @cached_property
+    def bse_re(self) -> pd.Series | np.ndarray:
+        """Standard errors of ``cov_re`` (lower triangle) and ``vcomp`` on the data scale."""
+        values = np.sqrt(np.diag(self._information.cov_abs))
+        return self._vector(values, self.model.param_names[self.k_fe :])
+
+    @property
+    def tvalues(self) -> pd.Series | np.ndarray:
+        """``params / bse``."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._vector(np.asarray(self.params) / np.asarray(self.bse),
+                                self.model.param_names)
+
+    @property
+    def pvalues(self) -> pd.Series | np.ndarray:
+        """Two-sided normal p-values of ``tvalues``."""
+        return self._vector(2 * norm.sf(np.abs(np.asarray(self.tvalues))),
+                            self.model.param_names)
+
+    def conf_int(self, alpha: float = 0.05, cols=None) -> pd.DataFrame | np.ndarray:
+        """Wald intervals ``params -+ z bse`` (columns 0 and 1, as statsmodels)."""
+        q = -norm.ppf(alpha / 2)
+        est, se = np.asarray(self.params), np.asarray(self.bse)
+        out = np.column_stack([est - q * se, est + q * se])
+        if cols is not None:
+            out = out[list(cols)]
+        if self.model.layout.pandas:
+            names = np.asarray(self.model.param_names)
+            return pd.DataFrame(out, index=names if cols is None else names[list(cols)])
+        return out
+
+    # -- random effects, fitted values ----------------------------------------------------
+    @cached_property
+    def _group_design(self) -> list[tuple[np.ndarray, list[str], np.ndarray, np.ndarray]]:
+        """Per group: rows, names, random-effects design and prior relative covariance factor."""
+        layout, model = self.model.layout, self.model
+        theta = self._theta
+        lam_re = self.pmap.factor(theta)
+        out = []
+        for i in range(model.n_groups):
+            rows = np.flatnonzero(layout.groups == i)
+            names = list(model.exog_re_names)
+            mats, diag = [layout.exog_re[rows]], []
+            for vc, t in zip(layout.vcs, theta[self.pmap.vc_theta]):
+                levels = np.unique(vc.level[rows][vc.value[rows] != 0])
+                z = (vc.level[rows][:, None] == levels[None, :]) * vc.value[rows][:, None]
+                mats.append(z)
+                diag.extend([t] * levels.size)
+                names.extend(f"{vc.name}[{vc.level_column[lv]}]" for lv in levels)
+            z_all = np.hstack(mats)
+            lam = np.zeros((z_all.shape[1], z_all.shape[1]))
+            lam[: model.k_re, : model.k_re] = lam_re
+            idx = np.arange(model.k_re, z_all.shape[1])
+            lam[idx, idx] = diag
+            out.append((rows, names, z_all, lam))
+        return out
+
+    @cached_property
+    def random_effects(self) -> dict:
+        """Conditional means of the random effects, one Series per group label."""
+        beta = np.asarray(self.fe_params, dtype=float)
+        layout = self.model.layout
+        resid = layout.endog - layout.exog @ beta
+        out = {}
+        for label, (rows, names, z, lam) in zip(self.model.group_labels, self._group_design):
+            zl = z @ lam
+            m = zl.T @ zl + np.eye(lam.shape[0])
+            b = lam @ np.linalg.solve(m, zl.T @ resid[rows])
+            out[label] = pd.Series(b, index=names)
+        return out
+
+    @cached_property
+    def random_effects_cov(self) -> dict:
+        """Conditional covariance of every group's random effects."""
+        out = {}
+        for label, (_, names, z, lam) in zip(self.model.group_labels, self._group_design):
+            zl = z @ lam
+            m = zl.T @ zl + np.eye(lam.shape[0])
+            cov = self.scale * lam @ np.linalg.solve(m, lam.T)
+            out[label] = pd.DataFrame(cov, index=names, columns=names)
+        return out
+
+    @cached_property
+    def fittedvalues(self) -> pd.Series | np.ndarray:
+        """Fixed part plus the predicted random effects, per row."""
+        return self._rows(self.lmer_result.fitted.to_numpy())
+
+    @cached_property
+    def resid(self) -> pd.Series | np.ndarray:
+        """``endog - fittedvalues``."""
+        return self._rows(self.model.layout.endog - np.asarray(self.fittedvalues))
+
+    def predict(self, exog=None, transform: bool = True, *args, **kwargs):
+        """Fixed-effects predictions ``exog @ fe_params`` (new data through the formula)."""
+        fe = np.asarray(self.fe_params, dtype=float)
+        layout = self.model.layout
+        if exog is None:
+            return self._rows(layout.exog @ fe)
+        if transform and layout.fixed_spec is not None and isinstance(exog, pd.DataFrame):
+            matrix = np.asarray(layout.fixed_spec.get_model_matrix(exog, na_action="ignore"),
+                                dtype=float)
+        else:
+            matrix = np.asarray(exog, dtype=float)
+            matrix = matrix[:, None] if matrix.ndim == 1 else matrix
+        values = matrix @ fe
+        if isinstance(exog, pd.DataFrame | pd.Series):
+            return pd.Series(values, index=exog.index)
+        return values
+
+    # -- reports and profiles -------------------------------------------------------------
+    def summary(self, yname=None, xname_fe=None, xname_re=None, title=None,
+                alpha: float = 0.05) -> MixedLMSummary:
+        """One table of fixed effects and variance parameters, in statsmodels' layout."""
+        return build_summary(self, yname, xname_fe, xname_re, title, alpha)
+
+    def profile_re(self, re_ix, vtype: str = "re", num_low: int = 5, dist_low: float = 1.0,
+                   num_high: int = 5, dist_high: float = 1.0, **fit_kwargs) -> np.ndarray:
+        """Profile log-likelihood of one variance on the data scale.
+
+        Parameters
+        ----------
+        re_ix
+            Index into ``cov_re`` (``vtype="re"``) or name of a variance component
+            (``vtype="vc"``).
+        vtype
+            ``"re"`` (default, may be omitted as in older statsmodels) or ``"vc"``.
+        num_low, dist_low, num_high, dist_high
+            ``num_low + 1`` equally spaced values from ``estimate - dist_low`` to the
+            estimate and ``num_high`` more up to ``estimate + dist_high``.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(num_low + num_high + 1, 2)``: the variance and the largest log-likelihood of
+            any fit with that variance (every other parameter re-estimated).
+        """
+        if vtype == "re":
+            k = int(re_ix)
+            if not 0 <= k < self.k_re:
+                raise DesignError(f"re_ix must be in 0..{self.k_re - 1}, got {re_ix!r}")
+            if k in self._fixed_re:
+                raise DesignError(f"the variance of column {k} was held fixed in the fit")
+            rows, estimate = self.pmap.variance_row(k), float(self.cov_re.iloc[k, k])
+        elif vtype == "vc":
+            names = self.model.vc_names
+            j = names.index(re_ix) if re_ix in names else int(re_ix)
+            rows, estimate = self.pmap.vc_theta[[j]], float(self.vcomp[j])
+        else:
+            raise DesignError(f"vtype must be 're' or 'vc', got {vtype!r}")
+        if estimate - dist_low <= 0:
+            raise DesignError(
+                "dist_low is too large and would result in a negative variance. "
+                "Try a smaller value."
+            )
+        grid = np.concatenate([
+            np.linspace(estimate - dist_low, estimate, num_low + 1),
+            np.linspace(estimate, estimate + dist_high, num_high + 1)[1:],
+        ])
+        return profile_variance(self.lmer_result.model, self._theta, self.reml, rows,
+                                self.fixed, grid)
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def __repr__(self) -> str:
+        return f"<MixedLMResults {self.method}: llf {self.llf:.4f}, nobs {self.nobs}>"
