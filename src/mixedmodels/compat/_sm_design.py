@@ -127,7 +127,7 @@ def _component(name, groups, column, value, colnames_by_group) -> VarianceCompon
     used, level = np.unique(key, return_inverse=True)
     level_group = (used // width).astype(np.intp)
     level_col = (used % width).astype(np.intp)
-    names = tuple(str(colnames_by_group[g][c]) for g, c in zip(level_group, level_col))
+    names = tuple(str(colnames_by_group[g][c]) for g, c in zip(level_group, level_col, strict=True))
     return VarianceComponent(name, level.astype(np.intp), value, level_group, names)
 
 
@@ -154,8 +154,10 @@ def _vc_from_group_matrices(exog_vc, group_labels, groups, n) -> list[VarianceCo
         names = sorted(exog_vc)
         mats = [[np.asarray(exog_vc[nm][g], dtype=float) for g in group_labels] for nm in names]
         colnames = [
-            [list(getattr(exog_vc[nm][g], "columns", range(np.shape(exog_vc[nm][g])[1])))
-             for g in group_labels]
+            [
+                list(getattr(exog_vc[nm][g], "columns", range(np.shape(exog_vc[nm][g])[1])))
+                for g in group_labels
+            ]
             for nm in names
         ]
     elif isinstance(exog_vc, VCSpec):
@@ -199,8 +201,9 @@ def layout_from_arrays(
         x_names = _default_exog_names(X)
     g = np.asarray(groups)
     if exog_re is None:
-        Z, z_names = (np.ones((y.size, 1)), ["Group"]) if exog_vc is None else (
-            np.zeros((y.size, 0)), [])
+        Z, z_names = (
+            (np.ones((y.size, 1)), ["Group"]) if exog_vc is None else (np.zeros((y.size, 0)), [])
+        )
     else:
         Z, z_names = _matrix_and_names(exog_re, None, "exog_re")
         if z_names is None:
@@ -223,9 +226,17 @@ def layout_from_arrays(
     codes, labels = _group_codes(g)
     vcs = [] if exog_vc is None else _vc_from_group_matrices(exog_vc, labels, codes, y.size)
     return Layout(
-        endog=y, exog=X, groups=codes, group_labels=labels, exog_re=Z, vcs=tuple(vcs),
-        endog_name=endog_name, exog_names=tuple(x_names), exog_re_names=tuple(z_names),
-        row_index=row_index, pandas=pandas,
+        endog=y,
+        exog=X,
+        groups=codes,
+        group_labels=labels,
+        exog_re=Z,
+        vcs=tuple(vcs),
+        endog_name=endog_name,
+        exog_names=tuple(x_names),
+        exog_re_names=tuple(z_names),
+        row_index=row_index,
+        pandas=pandas,
     )
 
 
@@ -315,9 +326,17 @@ def layout_from_formula(
         names = [str(c) for c in mm.columns] or ["0"]
         vcs.append(_component(key, codes, column, value, [names] * len(labels)))
     return Layout(
-        endog=y.ravel(), exog=X, groups=codes, group_labels=labels, exog_re=Z, vcs=tuple(vcs),
-        endog_name=str(both.lhs.columns[0]), exog_names=tuple(str(c) for c in both.rhs.columns),
-        exog_re_names=tuple(z_names), row_index=frame.index, pandas=True,
+        endog=y.ravel(),
+        exog=X,
+        groups=codes,
+        group_labels=labels,
+        exog_re=Z,
+        vcs=tuple(vcs),
+        endog_name=str(both.lhs.columns[0]),
+        exog_names=tuple(str(c) for c in both.rhs.columns),
+        exog_re_names=tuple(z_names),
+        row_index=frame.index,
+        pandas=True,
         fixed_spec=both.rhs.model_spec,
     )
 

@@ -68,8 +68,12 @@ def _hessian(f, x: np.ndarray, h: np.ndarray) -> np.ndarray:
     for i in range(k):
         hess[i, i] = (fp[i] - 2 * f0 + fm[i]) / h[i] ** 2
         for j in range(i):
-            value = (f(x + unit[i] + unit[j]) - f(x + unit[i] - unit[j])
-                     - f(x - unit[i] + unit[j]) + f(x - unit[i] - unit[j])) / (4 * h[i] * h[j])
+            value = (
+                f(x + unit[i] + unit[j])
+                - f(x + unit[i] - unit[j])
+                - f(x - unit[i] + unit[j])
+                + f(x - unit[i] - unit[j])
+            ) / (4 * h[i] * h[j])
             hess[i, j] = hess[j, i] = value
     return hess
 
@@ -98,7 +102,15 @@ def _jacobian(f, x: np.ndarray, h: np.ndarray) -> np.ndarray:
 
 
 def information(
-    engine, pmap, theta, reml: bool, scale: float, fixed, estimated, fe_free
+    engine,
+    pmap,
+    theta,
+    reml: bool,
+    scale: float,
+    fixed,
+    estimated,
+    fe_free,
+    singular: bool = False,
 ) -> Information:
     """Observed information at the fit (see the module notes).
 
@@ -110,6 +122,8 @@ def information(
     ----------
     fixed
         Theta entries held fixed in the fit.
+    singular
+        A boundary fit: the variance standard errors are undefined (NaN).
     estimated
         Mask over the packed variance parameters that were estimated (as many as the free
         theta entries).
@@ -157,6 +171,9 @@ def information(
     g = np.hstack([scale * jac_v, scale * packed[:, None]])
     cov_abs = np.zeros((k_var, k_var))
     cov_abs[np.ix_(index, index)] = g @ c @ g.T
+    if singular:
+        pcov[np.ix_(var, var)] = np.nan
+        cov_abs[np.ix_(index, index)] = np.nan
     return Information(pcov=pcov, cov_abs=cov_abs)
 
 

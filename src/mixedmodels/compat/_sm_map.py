@@ -89,8 +89,9 @@ class ParamMap:
     @property
     def var_mask(self) -> np.ndarray:
         """Which packed variance entries (cov_re lower triangle, vcomp) are parameters."""
-        return np.concatenate([self.structural[np.tril_indices(self.k_re)],
-                               np.ones(self.k_vc, dtype=bool)])
+        return np.concatenate(
+            [self.structural[np.tril_indices(self.k_re)], np.ones(self.k_vc, dtype=bool)]
+        )
 
     def _term_lambda(self, term: _ReTerm, theta: np.ndarray) -> np.ndarray:
         size = term.columns.size

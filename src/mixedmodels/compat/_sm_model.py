@@ -43,7 +43,7 @@ def covariance_structure(k_re: int, k_vc: int, free: MixedLMParams | None):
         raise DesignError(f"free.cov_re must be {k_re} x {k_re}, got {pattern.shape}")
     linked = (pattern | pattern.T) & ~np.eye(k_re, dtype=bool)
     label = list(range(k_re))
-    for i, j in zip(*np.nonzero(linked)):
+    for i, j in zip(*np.nonzero(linked), strict=True):
         a, b = label[i], label[j]
         label = [a if x == b else x for x in label]
     components, fixed_re = [], []
@@ -93,9 +93,14 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
     x[free] = x_free
     theta = engine.scaling.to_theta(x)
     summary = OptSummary(
-        initial=tuple(theta0), final=tuple(theta), fmin=engine.objective(theta, reml),
-        evaluations=evaluations, optimizer=str(DEFAULT_CONTROL["optimizer"]),
-        return_value=status, seconds=time.perf_counter() - began, messages=messages,
+        initial=tuple(theta0),
+        final=tuple(theta),
+        fmin=engine.objective(theta, reml),
+        evaluations=evaluations,
+        optimizer=str(DEFAULT_CONTROL["optimizer"]),
+        return_value=status,
+        seconds=time.perf_counter() - began,
+        messages=messages,
     )
     return engine._result(theta, reml, summary)
 
@@ -132,8 +137,15 @@ class MixedLM:
     """
 
     def __init__(
-        self, endog, exog, groups, exog_re=None, exog_vc=None, use_sqrt: bool = True,
-        missing: str = "none", **kwargs,
+        self,
+        endog,
+        exog,
+        groups,
+        exog_re=None,
+        exog_vc=None,
+        use_sqrt: bool = True,
+        missing: str = "none",
+        **kwargs,
     ) -> None:
         unknown = set(kwargs) - {"missing_idx", "formula", "model_spec"}
         if unknown:
@@ -165,9 +177,16 @@ class MixedLM:
 
     @classmethod
     def from_formula(
-        cls, formula: str, data, re_formula: str | None = None,
-        vc_formula: Mapping[str, str] | None = None, subset=None, use_sparse: bool = False,
-        missing: str = "none", *args, **kwargs,
+        cls,
+        formula: str,
+        data,
+        re_formula: str | None = None,
+        vc_formula: Mapping[str, str] | None = None,
+        subset=None,
+        use_sparse: bool = False,
+        missing: str = "none",
+        *args,
+        **kwargs,
     ) -> MixedLM:
         """Create a model from patsy-style formulas (evaluated by formulaic).
 
@@ -194,8 +213,7 @@ class MixedLM:
         kwargs.pop("eval_env", None)
         if args or kwargs:
             raise TypeError(f"unexpected argument(s): {', '.join(sorted(kwargs)) or args}")
-        layout = layout_from_formula(formula, data, groups, re_formula, vc_formula, subset,
-                                     missing)
+        layout = layout_from_formula(formula, data, groups, re_formula, vc_formula, subset, missing)
         model = cls.__new__(cls)
         model._setup(layout)
         model.formula = formula
@@ -239,14 +257,23 @@ class MixedLM:
         sizes = {self.k_fe + self.k_re2 + self.k_vc: True, self.k_re2 + self.k_vc: False}
         if packed.size not in sizes:
             raise DesignError(f"start_params has {packed.size} entries; expected one of {sizes}")
-        pa = MixedLMParams.from_packed(packed, self.k_fe, self.k_re, self.use_sqrt,
-                                       has_fe=sizes[packed.size])
+        pa = MixedLMParams.from_packed(
+            packed, self.k_fe, self.k_re, self.use_sqrt, has_fe=sizes[packed.size]
+        )
         return pa.cov_re, pa.vcomp
 
     def fit(
-        self, start_params=None, reml: bool = True, niter_sa: int = 0, do_cg: bool = True,
-        fe_pen=None, cov_pen=None, free: MixedLMParams | None = None,
-        full_output: bool = False, method=None, **fit_kwargs,
+        self,
+        start_params=None,
+        reml: bool = True,
+        niter_sa: int = 0,
+        do_cg: bool = True,
+        fe_pen=None,
+        cov_pen=None,
+        free: MixedLMParams | None = None,
+        full_output: bool = False,
+        method=None,
+        **fit_kwargs,
     ):
         """Fit by REML (default) or ML on our engine (BOBYQA on the profiled criterion).
 
@@ -292,8 +319,18 @@ class MixedLM:
         return f"<MixedLM nobs={self.nobs}, groups={self.n_groups}, k_re={self.k_re}>"
 
 
-def mixedlm(formula: str, data, re_formula=None, vc_formula=None, subset=None,
-            use_sparse: bool = False, missing: str = "none", *args, **kwargs) -> MixedLM:
+def mixedlm(
+    formula: str,
+    data,
+    re_formula=None,
+    vc_formula=None,
+    subset=None,
+    use_sparse: bool = False,
+    missing: str = "none",
+    *args,
+    **kwargs,
+) -> MixedLM:
     """``MixedLM.from_formula`` (statsmodels.formula.api.mixedlm)."""
-    return MixedLM.from_formula(formula, data, re_formula, vc_formula, subset, use_sparse,
-                                missing, *args, **kwargs)
+    return MixedLM.from_formula(
+        formula, data, re_formula, vc_formula, subset, use_sparse, missing, *args, **kwargs
+    )

@@ -164,7 +164,7 @@ class MixedLMResults:
 
     @cached_property
     def params(self) -> pd.Series | np.ndarray:
-        """Packed parameters: fixed effects, ``cov_re / scale`` (lower triangle), ``vcomp / scale``."""
+        """Packed: fixed effects, ``cov_re / scale`` (lower triangle), ``vcomp / scale``."""
         packed = np.concatenate([np.asarray(self.fe_params), self.pmap.packed_var(self._theta)])
         return self._vector(packed, self.model.param_names)
 
@@ -195,10 +195,22 @@ class MixedLMResults:
 
     @cached_property
     def _information(self) -> Information:
-        fe_free = (np.ones(self.k_fe, dtype=bool) if self.freepat is None
-                   else np.asarray(self.freepat.fe_params, dtype=float) != 0)
-        return information(self.lmer_result.model, self.pmap, self._theta, self.reml,
-                           self.scale, self.fixed, self._estimated, fe_free)
+        fe_free = (
+            np.ones(self.k_fe, dtype=bool)
+            if self.freepat is None
+            else np.asarray(self.freepat.fe_params, dtype=float) != 0
+        )
+        return information(
+            self.lmer_result.model,
+            self.pmap,
+            self._theta,
+            self.reml,
+            self.scale,
+            self.fixed,
+            self._estimated,
+            fe_free,
+            singular=bool(self.lmer_result.is_singular),
+        )
 
     def cov_params(self) -> pd.DataFrame | np.ndarray:
         """Covariance of ``params`` from the observed information (statsmodels' layout)."""
@@ -228,14 +240,14 @@ class MixedLMResults:
     def tvalues(self) -> pd.Series | np.ndarray:
         """``params / bse``."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self._vector(np.asarray(self.params) / np.asarray(self.bse),
-                                self.model.param_names)
+            return self._vector(
+                np.asarray(self.params) / np.asarray(self.bse), self.model.param_names
+            )
 
     @property
     def pvalues(self) -> pd.Series | np.ndarray:
         """Two-sided normal p-values of ``tvalues``."""
-        return self._vector(2 * norm.sf(np.abs(np.asarray(self.tvalues))),
-                            self.model.param_names)
+        return self._vector(2 * norm.sf(np.abs(np.asarray(self.tvalues))), self.model.param_names)
 
     def conf_int(self, alpha: float = 0.05, cols=None) -> pd.DataFrame | np.ndarray:
         """Wald intervals ``params -+ z bse`` (columns 0 and 1, as statsmodels)."""
@@ -261,7 +273,7 @@ class MixedLMResults:
             rows = np.flatnonzero(layout.groups == i)
             names = list(model.exog_re_names)
             mats, diag = [layout.exog_re[rows]], []
-            for vc, t in zip(layout.vcs, theta[self.pmap.vc_theta]):
+            for vc, t in zip(layout.vcs, theta[self.pmap.vc_theta], strict=True):
                 levels = np.unique(vc.level[rows][vc.value[rows] != 0])
                 z = (vc.level[rows][:, None] == levels[None, :]) * vc.value[rows][:, None]
                 mats.append(z)
@@ -282,7 +294,9 @@ class MixedLMResults:
         layout = self.model.layout
         resid = layout.endog - layout.exog @ beta
         out = {}
-        for label, (rows, names, z, lam) in zip(self.model.group_labels, self._group_design):
+        for label, (rows, names, z, lam) in zip(
+            self.model.group_labels, self._group_design, strict=True
+        ):
             zl = z @ lam
             m = zl.T @ zl + np.eye(lam.shape[0])
             b = lam @ np.linalg.solve(m, zl.T @ resid[rows])
@@ -293,7 +307,9 @@ class MixedLMResults:
     def random_effects_cov(self) -> dict:
         """Conditional covariance of every group's random effects."""
         out = {}
-        for label, (_, names, z, lam) in zip(self.model.group_labels, self._group_design):
+        for label, (_, names, z, lam) in zip(
+            self.model.group_labels, self._group_design, strict=True
+        ):
             zl = z @ lam
             m = zl.T @ zl + np.eye(lam.shape[0])
             cov = self.scale * lam @ np.linalg.solve(m, lam.T)
@@ -317,8 +333,9 @@ class MixedLMResults:
         if exog is None:
             return self._rows(layout.exog @ fe)
         if transform and layout.fixed_spec is not None and isinstance(exog, pd.DataFrame):
-            matrix = np.asarray(layout.fixed_spec.get_model_matrix(exog, na_action="ignore"),
-                                dtype=float)
+            matrix = np.asarray(
+                layout.fixed_spec.get_model_matrix(exog, na_action="ignore"), dtype=float
+            )
         else:
             matrix = np.asarray(exog, dtype=float)
             matrix = matrix[:, None] if matrix.ndim == 1 else matrix
@@ -328,13 +345,22 @@ class MixedLMResults:
         return values
 
     # -- reports and profiles -------------------------------------------------------------
-    def summary(self, yname=None, xname_fe=None, xname_re=None, title=None,
-                alpha: float = 0.05) -> MixedLMSummary:
+    def summary(
+        self, yname=None, xname_fe=None, xname_re=None, title=None, alpha: float = 0.05
+    ) -> MixedLMSummary:
         """One table of fixed effects and variance parameters, in statsmodels' layout."""
         return build_summary(self, yname, xname_fe, xname_re, title, alpha)
 
-    def profile_re(self, re_ix, vtype: str = "re", num_low: int = 5, dist_low: float = 1.0,
-                   num_high: int = 5, dist_high: float = 1.0, **fit_kwargs) -> np.ndarray:
+    def profile_re(
+        self,
+        re_ix,
+        vtype: str = "re",
+        num_low: int = 5,
+        dist_low: float = 1.0,
+        num_high: int = 5,
+        dist_high: float = 1.0,
+        **fit_kwargs,
+    ) -> np.ndarray:
         """Profile log-likelihood of one variance on the data scale.
 
         Parameters
@@ -372,12 +398,15 @@ class MixedLMResults:
                 "dist_low is too large and would result in a negative variance. "
                 "Try a smaller value."
             )
-        grid = np.concatenate([
-            np.linspace(estimate - dist_low, estimate, num_low + 1),
-            np.linspace(estimate, estimate + dist_high, num_high + 1)[1:],
-        ])
-        return profile_variance(self.lmer_result.model, self._theta, self.reml, rows,
-                                self.fixed, grid)
+        grid = np.concatenate(
+            [
+                np.linspace(estimate - dist_low, estimate, num_low + 1),
+                np.linspace(estimate, estimate + dist_high, num_high + 1)[1:],
+            ]
+        )
+        return profile_variance(
+            self.lmer_result.model, self._theta, self.reml, rows, self.fixed, grid
+        )
 
     def __str__(self) -> str:
         return str(self.summary())

@@ -36,33 +36,52 @@ class MixedLMSummary:
         half = (len(self.info) + 1) // 2
         left, right = list(self.info[:half]), list(self.info[half:])
         right += [("", "")] * (len(left) - len(right))
-        rows = [(a, b, c, d) for (a, b), (c, d) in zip(left, right)]
+        rows = [(a, b, c, d) for (a, b), (c, d) in zip(left, right, strict=True)]
         return [pd.DataFrame(rows), self.table]
 
     def as_text(self) -> str:
         """Plain text, laid out like statsmodels' ``summary2``."""
         info = self.tables[0].to_numpy()
         info_widths = [max(len(str(v)) for v in info[:, j]) for j in range(4)]
-        info_lines = [" ".join(str(v).ljust(w) for v, w in zip(row, info_widths))
-                      for row in info]
+        info_lines = [
+            " ".join(str(v).ljust(w) for v, w in zip(row, info_widths, strict=True)) for row in info
+        ]
         names = [str(i) for i in self.table.index]
         name_width = max(len(n) for n in names)
         widths = [max(len(str(c)), *(len(v) for v in self.table[c])) for c in self.table.columns]
-        header = " " * name_width + " " + " ".join(
-            str(c).rjust(w) for c, w in zip(self.table.columns, widths))
-        rows = [name.ljust(name_width) + " " + " ".join(v.rjust(w) for v, w in zip(vals, widths))
-                for name, vals in zip(names, self.table.to_numpy())]
+        header = (
+            " " * name_width
+            + " "
+            + " ".join(str(c).rjust(w) for c, w in zip(self.table.columns, widths, strict=True))
+        )
+        rows = [
+            name.ljust(name_width)
+            + " "
+            + " ".join(v.rjust(w) for v, w in zip(vals, widths, strict=True))
+            for name, vals in zip(names, self.table.to_numpy(), strict=True)
+        ]
         width = max(len(header), *(len(line) for line in info_lines))
-        return "\n".join([
-            self.title.center(width).rstrip(), "=" * width, *info_lines, "-" * width,
-            header, "-" * width, *rows, "=" * width, "",
-        ])
+        return "\n".join(
+            [
+                self.title.center(width).rstrip(),
+                "=" * width,
+                *info_lines,
+                "-" * width,
+                header,
+                "-" * width,
+                *rows,
+                "=" * width,
+                "",
+            ]
+        )
 
     def as_html(self) -> str:
         """HTML tables (for notebooks)."""
         info = self.tables[0].to_html(index=False, header=False, escape=True)
-        return (f"<div><strong>{html.escape(self.title)}</strong>{info}"
-                f"{self.table.to_html(escape=True)}</div>")
+        return (
+            f"<div><strong>{html.escape(self.title)}</strong>{info}"
+            f"{self.table.to_html(escape=True)}</div>"
+        )
 
     def _repr_html_(self) -> str:
         return self.as_html()
@@ -77,8 +96,9 @@ def _fmt(value: float) -> str:
     return f"{value:.3f}" if np.isfinite(value) else ""
 
 
-def build_summary(result, yname=None, xname_fe=None, xname_re=None, title=None,
-                  alpha: float = 0.05) -> MixedLMSummary:
+def build_summary(
+    result, yname=None, xname_fe=None, xname_re=None, title=None, alpha: float = 0.05
+) -> MixedLMSummary:
     """statsmodels' ``MixedLMResults.summary`` for a facade result."""
     model = result.model
     names = list(model.param_names)
@@ -109,11 +129,13 @@ def build_summary(result, yname=None, xname_fe=None, xname_re=None, title=None,
     se = np.asarray(result.bse_fe, dtype=float)
     z = fe / np.where(se > 0, se, np.nan)
     q = -norm.ppf(alpha / 2)
-    rows = [[c, s, zz, 2 * norm.sf(abs(zz)), c - q * s, c + q * s]
-            for c, s, zz in zip(fe, se, z)]
+    rows = [
+        [c, s, zz, 2 * norm.sf(abs(zz)), c - q * s, c + q * s]
+        for c, s, zz in zip(fe, se, z, strict=True)
+    ]
     cov_re = np.asarray(result.cov_re, dtype=float)
     estimates = list(cov_re[np.tril_indices(model.k_re)]) + list(np.asarray(result.vcomp))
-    for value, err in zip(estimates, np.asarray(result.bse_re, dtype=float)):
+    for value, err in zip(estimates, np.asarray(result.bse_re, dtype=float), strict=True):
         rows.append([value, err, np.nan, np.nan, np.nan, np.nan])
     columns = ["Coef.", "Std.Err.", "z", "P>|z|", f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"]
     table = pd.DataFrame([[_fmt(v) for v in row] for row in rows], index=names, columns=columns)
