@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from facade_fits import notebook_fits
 
 import mixedmodels.compat.statsmodels as sm
 from mixedmodels import ConvergenceWarning, DesignError, SingularFitWarning, datasets
@@ -23,8 +24,8 @@ def reference(name: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def fits(sm_notebook_fits) -> dict:
-    return sm_notebook_fits
+def fits() -> dict:
+    return notebook_fits()
 
 
 NOTEBOOK = ["dietox_ri", "dietox_rs", "dietox_indep", "sitka_ri", "sitka_rs"]
@@ -285,3 +286,18 @@ def test_unsupported_and_invalid_requests(fits):
     assert dropped.nobs == len(data) - 1
     with pytest.raises(TypeError, match="groups"):
         sm.MixedLM.from_formula("Weight ~ Time", data)
+
+
+def test_fixed_variance_and_start_values():
+    """A zero diagonal in free holds that variance / scale at its start value (statsmodels)."""
+    data = datasets.load("dietox")
+    model = sm.mixedlm("Weight ~ Time", data, re_formula="Time", groups="Pig")
+    free = MixedLMParams.from_components(np.ones(2), np.diag([0.0, 1.0]))
+    start = MixedLMParams.from_components(np.zeros(2), np.diag([3.0, 0.07]))
+    held = model.fit(free=free, start_params=start)
+    assert held.params["Group Var"] == pytest.approx(3.0, rel=1e-12)
+    assert held.bse["Group Var"] == 0.0
+    assert held.bse["Time Var"] > 0
+    unfit = model.fit(do_cg=False)
+    assert not unfit.converged
+    np.testing.assert_allclose(np.asarray(unfit.params)[2:], [1.0, 0.0, 1.0], atol=1e-12)

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from facade_fits import notebook_fits
 
 from mixedmodels import datasets
 
@@ -45,8 +46,8 @@ def statsmodels_fits() -> dict:
 
 
 @pytest.fixture(scope="module")
-def both(sm_notebook_fits):
-    return sm_notebook_fits, statsmodels_fits()
+def both():
+    return notebook_fits(), statsmodels_fits()
 
 
 @pytest.mark.parametrize("name", NOTEBOOK)

@@ -76,8 +76,9 @@ class MixedLMResults:
 
     @property
     def converged(self) -> bool:
-        """True when the engine's convergence checks passed."""
-        return bool(self.lmer_result.converged)
+        """True when the fit was optimised and the engine's convergence checks passed."""
+        optsum = self.lmer_result.optsum
+        return bool(self.lmer_result.converged) and optsum.return_value != "NOT_OPTIMIZED"
 
     @property
     def nobs(self) -> int:

@@ -1,19 +1,23 @@
-"""Fits shared by the statsmodels-facade tests (fitted once per session)."""
+"""Fits shared by the statsmodels-facade test modules (fitted once per process).
+
+A helper module rather than a conftest.py: tests/test_reference.py imports ``conftest`` by
+name, and a second conftest.py would shadow it.
+"""
 
 from __future__ import annotations
 
 import warnings
+from functools import cache
 
 import numpy as np
-import pytest
 
 import mixedmodels.compat.statsmodels as sm
 from mixedmodels import datasets
 from mixedmodels.compat.statsmodels import MixedLMParams
 
 
-@pytest.fixture(scope="session")
-def sm_notebook_fits() -> dict:
+@cache
+def notebook_fits() -> dict:
     """The five fits of statsmodels' MixedLM notebook (old-statsmodels spelling)."""
     out = {}
     data = datasets.load("dietox")
