@@ -295,8 +295,8 @@ def test_fixed_variance_and_start_values():
     free = MixedLMParams.from_components(np.ones(2), np.diag([0.0, 1.0]))
     start = MixedLMParams.from_components(np.zeros(2), np.diag([3.0, 0.07]))
     held = model.fit(free=free, start_params=start)
-    assert held.params["Group Var"] == pytest.approx(3.0, rel=1e-12)
-    assert held.bse["Group Var"] == 0.0
+    assert held.params["Pig Var"] == pytest.approx(3.0, rel=1e-12)
+    assert held.bse["Pig Var"] == 0.0
     assert held.bse["Time Var"] > 0
     unfit = model.fit(do_cg=False)
     assert not unfit.converged
