@@ -13,6 +13,7 @@ built during optimisation. The cost depends on the numbers of levels, never on n
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,9 +127,13 @@ def update_factor(
         X that is numerically rank deficient).
     """
     workspace = stats._workspace
-    if workspace.evaluate(first_lambda, rest_lambdas) is None:
+    if workspace.evaluate(first_lambda, rest_lambdas, conditioned=True) is None:
         raise np.linalg.LinAlgError("the Schur complement is not positive definite")
     L11, Lrr = workspace.current_factor()
+    # factored for the response y - X b0 (accurate r); the factor of A itself differs only
+    # in its last row: L = T'^-1 L_t adds b0' times the X rows to the response row
+    qr, p = stats.q_rest, stats.p
+    Lrr[-1, :-1] += workspace.b0 @ Lrr[qr : qr + p, :-1]
     return BlockedFactor(L11=L11, Lrr=Lrr)
 
 
@@ -143,7 +148,7 @@ def evaluate_objective(
     Same value as ``profiled_objective(update_factor(...), stats, reml)``; ``inf`` where
     the factorisation fails. This is the optimiser's hot path.
     """
-    ev = stats._workspace.evaluate(first_lambda, rest_lambdas)
+    ev = stats._workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
     if ev is None:
         return np.inf
     return objective_from_parts(ev.logdet_z, ev.logdet_x, ev.r2, stats, reml)
@@ -153,13 +158,13 @@ def objective_from_parts(
     logdet_z: float, logdet_x: float, r2: float, stats: SufficientStats, reml: bool
 ) -> float:
     """ML deviance or REML criterion from ``log|L_Z|^2``, ``log|R_X|^2`` and ``r^2``."""
-    if not (r2 > 0.0 and np.isfinite(r2)):
+    if not (r2 > 0.0 and math.isfinite(r2)):
         return np.inf
     if reml:
         dof = stats.n - stats.p
-        value = logdet_z + logdet_x + dof * (1.0 + LOG_2PI + np.log(r2 / dof))
+        value = logdet_z + logdet_x + dof * (1.0 + LOG_2PI + math.log(r2 / dof))
     else:
-        value = logdet_z + stats.n * (1.0 + LOG_2PI + np.log(r2 / stats.n))
+        value = logdet_z + stats.n * (1.0 + LOG_2PI + math.log(r2 / stats.n))
     return float(value - stats.sum_log_weights)
 
 

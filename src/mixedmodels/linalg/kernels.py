@@ -23,6 +23,7 @@ __all__ = [
     "log_diagonal",
     "gather_quadratic",
     "schur_lower_by_rows",
+    "evaluate_one_block",
 ]
 
 
@@ -94,12 +95,17 @@ def first_block(A11, lam, L11, W):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def schur_lower(S, Arr, ptr, rows, C, W):  # pragma: no cover - compiled
-    """Lower triangle of ``S = Arr - Ar1 blockdiag(W) Ar1'``, written into ``S``."""
+def schur_lower(S, Arr, last, ptr, rows, C, W):  # pragma: no cover - compiled
+    """Lower triangle of ``S = Arr - Ar1 blockdiag(W) Ar1'``, written into ``S``.
+
+    ``last`` replaces Arr's last row (the response's; see ``Workspace``'s conditioning).
+    """
     m = S.shape[0]
-    for i in range(m):
+    for i in range(m - 1):
         for j in range(i + 1):
             S[i, j] = Arr[i, j]
+    for j in range(m):
+        S[m - 1, j] = last[j]
     levels = ptr.shape[0] - 1
     p = C.shape[1]
     if p == 1:
@@ -251,7 +257,7 @@ def gather_quadratic(Q, ptr, rows, C, H):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def schur_lower_by_rows(S, Arr, ptr, rows, C, W, row_ptr, row_entry, row_level):  # pragma: no cover
+def schur_lower_by_rows(S, Arr, last, ptr, rows, C, W, row_ptr, row_entry, row_level):  # noqa: E501 # pragma: no cover
     """:func:`schur_lower`, organised by target row and run in parallel over rows.
 
     ``row_entry[row_ptr[r]:row_ptr[r + 1]]`` are the positions ``k`` (in ``rows``/``C``) with
@@ -262,7 +268,7 @@ def schur_lower_by_rows(S, Arr, ptr, rows, C, W, row_ptr, row_entry, row_level):
     p = C.shape[1]
     for r in prange(m):
         for j in range(r + 1):
-            S[r, j] = Arr[r, j]
+            S[r, j] = last[j] if r == m - 1 else Arr[r, j]
         for t in range(row_ptr[r], row_ptr[r + 1]):
             b = row_entry[t]
             g = row_level[t]
@@ -283,3 +289,18 @@ def schur_lower_by_rows(S, Arr, ptr, rows, C, W, row_ptr, row_entry, row_level):
                     for k in range(p):
                         s += d[k] * C[a, k]
                     S[r, rows[a]] -= s
+
+
+@njit(cache=True, nogil=True)
+def evaluate_one_block(A11, lam, Arr, last, ptr, rows, C, L11, W, S, p):  # pragma: no cover
+    """One whole evaluation for a single grouping factor and a small ``[X y]`` block.
+
+    Returns ``(status, log|L_Z|^2, log|R_X|^2, r^2)``; status 1 when not positive definite.
+    """
+    logdet1 = first_block(A11, lam, L11, W)
+    schur_lower(S, Arr, last, ptr, rows, C, W)
+    if small_cholesky(S) != 0:
+        return 1, 0.0, 0.0, 0.0
+    m = S.shape[0]
+    r = S[m - 1, m - 1]
+    return 0, logdet1, log_diagonal(S, 0, p), r * r

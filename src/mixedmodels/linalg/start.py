@@ -61,13 +61,13 @@ def _swamy(zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int) -> np.nda
     ``Sigma_b ~ mean(b_g b_g') - sigma^2 mean((Z_g'Z_g)^-1)``, clipped to be positive definite.
     """
     size = zz.shape[1]
-    try:
-        sign, _ = np.linalg.slogdet(zz)
-        usable = sign > 0
-        cond = np.linalg.cond(zz[usable]) if usable.any() else np.zeros(0)
-    except np.linalg.LinAlgError:
-        return None
-    idx = np.flatnonzero(usable)[cond < 1e10]
+    # usable levels: Z_g'Z_g well conditioned, judged by its normalised determinant
+    diag = np.einsum("laa->la", zz)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sign, logdet = np.linalg.slogdet(zz)
+        ok = (sign > 0) & np.all(diag > 0, axis=1)
+        ok[ok] = logdet[ok] - np.log(diag[ok]).sum(axis=1) > np.log(1e-10)
+    idx = np.flatnonzero(ok)
     if idx.size <= size:
         return None
     inv = np.linalg.inv(zz[idx])

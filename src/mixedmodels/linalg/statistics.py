@@ -125,6 +125,22 @@ def _per_level_crossproducts(codes: np.ndarray, matrix: np.ndarray, n_levels: in
     return out
 
 
+def _xy_crossproduct(XY: np.ndarray) -> np.ndarray:
+    """``[X y]'[X y]`` with the response's column summed around its mean.
+
+    A response with a large mean makes ``y'y`` and ``X'y`` large numbers whose rounding
+    errors survive into the tiny penalised residual sum of squares; summing ``y - c`` and
+    adding ``c`` times exact-ish totals back keeps them within an ulp or two.
+    """
+    out = XY.T @ XY
+    y = XY[:, -1]
+    c = float(np.mean(y))
+    yc = y - c
+    out[:-1, -1] = out[-1, :-1] = XY[:, :-1].T @ yc + c * XY[:, :-1].sum(axis=0)
+    out[-1, -1] = float(yc @ yc) + c * (2.0 * float(yc.sum()) + y.size * c)
+    return out
+
+
 def compute_statistics(
     blocks: list[tuple[np.ndarray, np.ndarray, int]],
     X: np.ndarray,
@@ -179,7 +195,7 @@ def compute_statistics(
             shapes=shapes,
             A11=A11,
             Ar1=Ar1,
-            Arr=np.ascontiguousarray(XY.T @ XY),
+            Arr=np.ascontiguousarray(_xy_crossproduct(XY)),
         )
     Z1 = random_effects_matrix(codes1, matrix1, levels1)
     rest_Z = [random_effects_matrix(c, m, k) for c, m, k in blocks[1:]]
@@ -194,9 +210,11 @@ def compute_statistics(
     if Zr is not None:
         ZrZr = (Zr.T @ Zr).toarray()
         ZrXY = np.asarray(Zr.T @ XY)
-        Arr = np.block([[ZrZr, ZrXY], [ZrXY.T, XY.T @ XY]])
+        c = float(np.mean(y))
+        ZrXY[:, -1] = np.asarray(Zr.T @ (y - c)).ravel() + c * np.asarray(Zr.sum(axis=0)).ravel()
+        Arr = np.block([[ZrZr, ZrXY], [ZrXY.T, _xy_crossproduct(XY)]])
     else:
-        Arr = XY.T @ XY
+        Arr = _xy_crossproduct(XY)
     return SufficientStats(
         n=n,
         p=X.shape[1],

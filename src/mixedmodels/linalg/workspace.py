@@ -116,15 +116,45 @@ class Workspace:
         self.scalar_rest = all(s.size == 1 for s in rest)
         self.stats = stats
         self._local = threading.local()
+        self._condition()
+        self.fused = not rest and self.m <= SMALL_CHOLESKY
         # large scatters run by target row, in parallel: the transposed pattern
         self.pairs = int(np.sum(np.diff(self.ptr) ** 2) // 2)
-        self.by_rows = self.pairs >= BY_ROWS_MIN
+        self.by_rows = self.pairs >= BY_ROWS_MIN and not self.fused
         if self.by_rows:
             order = np.argsort(self.rows, kind="stable")
             self.row_entry = order.astype(np.int64)
             self.row_level = np.repeat(np.arange(self.levels1), np.diff(self.ptr))[order]
             self.row_ptr = np.zeros(self.m + 1, dtype=np.int64)
             np.cumsum(np.bincount(self.rows, minlength=self.m), out=self.row_ptr[1:])
+
+    def _condition(self) -> None:
+        """The response's row of A for ``y - X b0`` (``b0``: least squares), for the optimiser.
+
+        ``r^2`` and the log determinants do not change when a multiple of X is taken from y,
+        but forming them from ``y'y`` and ``Z'y`` of a response with a large mean cancels
+        most digits, afresh at every theta: noise that stalls BOBYQA. With ``y - X b0`` the
+        cancellation happens once, here, and the objective is smooth in theta.
+        """
+        stats, qr, p, m = self.stats, self.q_rest, self.p, self.m
+        Arr = stats.Arr
+        XX, Xy = Arr[qr : qr + p, qr : qr + p], Arr[qr : qr + p, m - 1]
+        b0 = np.linalg.lstsq(XX, Xy, rcond=None)[0] if p else np.zeros(0)
+        last = Arr[m - 1].copy()
+        last[: m - 1] -= b0 @ Arr[qr : qr + p, : m - 1]
+        last[m - 1] = Arr[m - 1, m - 1] - 2.0 * b0 @ Xy + b0 @ XX @ b0
+        self.b0 = b0
+        self.last_plain = np.ascontiguousarray(Arr[m - 1])
+        self.last_conditioned = last
+        values = self.values.copy()
+        y_at = self.rows == m - 1
+        x_at = (self.rows >= qr) & (self.rows < qr + p)
+        # per level, the response's entries minus b0' times the X rows' entries
+        level_of = np.repeat(np.arange(self.levels1), np.diff(self.ptr))
+        shift = np.zeros((self.levels1, self.size1))
+        np.add.at(shift, level_of[x_at], b0[self.rows[x_at] - qr][:, None] * self.values[x_at])
+        values[y_at] -= shift
+        self.values_conditioned = values
 
     def with_response(self, stats: SufficientStats, ar1_y: np.ndarray) -> Workspace:
         """The workspace of ``stats``, which differ from ours only in the response's row.
@@ -147,31 +177,54 @@ class Workspace:
 
     # -- evaluation -------------------------------------------------------------------------
     def evaluate(
-        self, lam1: np.ndarray, rest_lambdas: list[np.ndarray] | tuple[np.ndarray, ...]
+        self,
+        lam1: np.ndarray,
+        rest_lambdas: list[np.ndarray] | tuple[np.ndarray, ...],
+        conditioned: bool = False,
     ) -> Evaluation | None:
         """Factor at the given lambdas; None when the rest's matrix is not positive definite.
 
-        The factor stays in this thread's buffers until the next call (see :meth:`factor`).
+        The factor stays in this thread's buffers until the next call (see
+        :meth:`current_factor`). ``conditioned``: factor A with the response ``y - X b0``
+        instead (same objective, smooth in theta; its factor's last row differs).
         """
+        last = self.last_conditioned if conditioned else self.last_plain
+        values = self.values_conditioned if conditioned else self.values
         from mixedmodels.linalg import kernels
 
         S, L11, W = self._buffers()
         lam1 = np.ascontiguousarray(lam1, dtype=float)
+        if self.fused:  # one compiled call does it all
+            status, logdet_z, logdet_x, r2 = kernels.evaluate_one_block(
+                self.stats.A11,
+                lam1,
+                self.stats.Arr,
+                last,
+                self.ptr,
+                self.rows,
+                values,
+                L11,
+                W,
+                S,
+                self.p,
+            )
+            return None if status else Evaluation(logdet_z, logdet_x, r2)
         logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
         if self.by_rows:
             kernels.schur_lower_by_rows(
                 S,
                 self.stats.Arr,
+                last,
                 self.ptr,
                 self.rows,
-                self.values,
+                values,
                 W,
                 self.row_ptr,
                 self.row_entry,
                 self.row_level,
             )
         else:
-            kernels.schur_lower(S, self.stats.Arr, self.ptr, self.rows, self.values, W)
+            kernels.schur_lower(S, self.stats.Arr, last, self.ptr, self.rows, values, W)
         qr = self.q_rest
         if qr:
             if self.scalar_rest:
