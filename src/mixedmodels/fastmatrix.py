@@ -55,7 +55,8 @@ def required_variables(spec_text: str) -> frozenset[str]:
 
     formula = formulaic.Formula(spec_text)
     names = {str(v) for v in formula.required_variables}
-    for term in formula:
+    sides = [formula.lhs, formula.rhs] if hasattr(formula, "rhs") else [formula]
+    for term in itertools.chain.from_iterable(sides):
         for factor in term.factors:
             method = str(getattr(factor.eval_method, "value", factor.eval_method)).lower()
             if method == "lookup":
