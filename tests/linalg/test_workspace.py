@@ -158,3 +158,24 @@ def test_scalar_pattern_matches_the_general_one():
     general = level_pattern(dense, 1)
     for a, b in zip(fast, general, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_threads_share_a_workspace_safely(monkeypatch):
+    """Per-thread buffers; the parallel kernel is entered by one thread at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mixedmodels.linalg import workspace
+
+    monkeypatch.setattr(workspace, "BY_ROWS_MIN", 0)
+    rng = np.random.default_rng(21)
+    problem = random_problem(rng, 300, [(40, 1), (12, 2)], p=2)
+    stats = _stats(problem)
+    lam_sets = [random_lambdas(rng, problem) for _ in range(16)]
+    expected = [dense_fit(problem, lams, True)["objective"] for lams in lam_sets]
+
+    def run(lams):
+        return evaluate_objective(stats, lams[0], lams[1:], True)
+
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(run, lam_sets * 4))
+    np.testing.assert_allclose(got, expected * 4, rtol=1e-10)

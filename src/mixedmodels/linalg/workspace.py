@@ -18,12 +18,14 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from mixedmodels.linalg.statistics import SufficientStats
-from mixedmodels.linalg.threads import blas_limit
+from mixedmodels.linalg.threads import blas_limit, machine_busy
 
 __all__ = ["Workspace", "Evaluation", "level_pattern"]
 
 SMALL_CHOLESKY = 48  # below this dimension our compiled loop beats a LAPACK call
-BY_ROWS_MIN = 20_000_000  # scatter pairs from which the row-wise parallel kernel pays
+BY_ROWS_MIN = 20_000_000  # scatter pairs from which the row-wise parallel kernel is used
+BY_ROWS_IDLE = 1_000_000  # ... and from which it is used while the machine is not busy
+_PARALLEL = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class Workspace:
         self.fused = not rest and self.m <= SMALL_CHOLESKY
         # large scatters run by target row, in parallel: the transposed pattern
         self.pairs = int(np.sum(np.diff(self.ptr) ** 2) // 2)
-        self.by_rows = self.pairs >= BY_ROWS_MIN and not self.fused
+        self.by_rows = self.pairs >= min(BY_ROWS_MIN, BY_ROWS_IDLE) and not self.fused
         if self.by_rows:
             order = np.argsort(self.rows, kind="stable")
             self.row_entry = order.astype(np.int64)
@@ -210,19 +212,24 @@ class Workspace:
             )
             return None if status else Evaluation(logdet_z, logdet_x, r2)
         logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
-        if self.by_rows:
-            kernels.schur_lower_by_rows(
-                S,
-                self.stats.Arr,
-                last,
-                self.ptr,
-                self.rows,
-                values,
-                W,
-                self.row_ptr,
-                self.row_entry,
-                self.row_level,
-            )
+        parallel = self.by_rows and (self.pairs >= BY_ROWS_MIN or not machine_busy())
+        # numba's default threading layer must not be entered from two threads at once
+        if parallel and _PARALLEL.acquire(blocking=False):
+            try:
+                kernels.schur_lower_by_rows(
+                    S,
+                    self.stats.Arr,
+                    last,
+                    self.ptr,
+                    self.rows,
+                    values,
+                    W,
+                    self.row_ptr,
+                    self.row_entry,
+                    self.row_level,
+                )
+            finally:
+                _PARALLEL.release()
         else:
             kernels.schur_lower(S, self.stats.Arr, last, self.ptr, self.rows, values, W)
         qr = self.q_rest
