@@ -5,9 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from dense_reference import dense_objective, dense_solution
+from gls_reference import Problem, dense_fit
 
 import mixedmodels as mm
+
+
+def model_problem(model) -> Problem:
+    """The dense yardstick's view of a model built from a formula and a data frame."""
+    design = model.design
+    y = design.y if design.offset is None else design.y - design.offset
+    blocks = [(b.codes, b.matrix, b.n_levels) for b in design.blocks]
+    return Problem(blocks=blocks, X=design.X, y=y, weights=design.weights)
+
+
+def dense_objective(model, theta, reml: bool) -> float:
+    """Profiled objective of ``model`` at ``theta`` by plain GLS."""
+    return dense_fit(model_problem(model), model.lambdas(theta), reml)["objective"]
+
 
 FORMULAS = [
     "y ~ x + (1|g)",
@@ -85,7 +99,9 @@ def test_unit_weights_equal_no_weights():
 def test_solution_matches_dense(formula):
     data = random_data(hash(formula) % 977)
     fit = mm.lmer(formula, data)
-    beta, b, beta_cov, u_cov = dense_solution(fit.model, fit.theta, True)
+    dense = dense_fit(model_problem(fit.model), fit.model.lambdas(fit.theta), True)
+    beta, b = dense["beta"], dense["b"]
+    beta_cov, u_cov = dense["beta_cov_unscaled"], dense["u_cov_unscaled"]
     assert np.allclose(fit.fixef.to_numpy(), beta, rtol=1e-7, atol=1e-9)
     stacked = np.concatenate([frame.to_numpy().ravel() for frame in fit.ranef.values()])
     assert np.allclose(stacked, b, rtol=1e-6, atol=1e-8)
