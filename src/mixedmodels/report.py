@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["Section", "Report", "format_number", "latex_escape"]
+__all__ = ["Rendered", "Section", "Report", "format_number", "latex_escape"]
 
 _LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -63,6 +63,22 @@ def format_number(value, digits: int = 4) -> str:
     if abs(value) != 0 and (abs(value) < 1e-3 or abs(value) >= 1e7):
         return f"{value:.{digits - 1}e}"
     return f"{value:.{digits}g}" if abs(value) < 1 else f"{value:.{max(digits - 1, 0)}f}"
+
+
+class Rendered:
+    """Mixin: ``print``, ``repr`` and Jupyter go through ``to_text``/``to_html``/``to_markdown``."""
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
 
 
 @dataclass(frozen=True)
@@ -110,8 +126,8 @@ class Section:
         return header, body
 
 
-@dataclass(frozen=True)
-class Report:
+@dataclass(frozen=True, repr=False)
+class Report(Rendered):
     """An ordered list of sections with a heading and notes, rendered to text, HTML, Markdown
     or LaTeX.
 
@@ -236,15 +252,3 @@ class Report:
         for note in self.notes:
             out.append(rf"\medskip\textbf{{Note:}} {latex_escape(note)}\par")
         return "\n".join(out)
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()

@@ -16,7 +16,7 @@ import pandas as pd
 from mixedmodels.errors import DesignError, InferenceError
 from mixedmodels.inference.terms import term_columns, type1_contrasts, type3_contrasts
 from mixedmodels.inference.tests import f_table_row, validate_ddf
-from mixedmodels.report import Report
+from mixedmodels.report import Rendered, Report
 
 __all__ = ["AnovaTable", "anova", "REFIT_MESSAGE"]
 
@@ -26,8 +26,8 @@ _TYPES = {1: 1, 3: 3, "1": 1, "3": 3, "I": 1, "III": 3, "i": 1, "iii": 3}
 _F_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
 
 
-@dataclass(frozen=True)
-class AnovaTable:
+@dataclass(frozen=True, repr=False)
+class AnovaTable(Rendered):
     """An ANOVA or likelihood-ratio table that prints as text, HTML and Markdown.
 
     Attributes
@@ -89,18 +89,6 @@ class AnovaTable:
     def to_latex(self) -> str:
         """LaTeX rendering."""
         return self.report.to_latex()
-
-    def __str__(self) -> str:
-        return self.to_text()
-
-    def __repr__(self) -> str:
-        return self.to_text()
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def _repr_markdown_(self) -> str:
-        return self.to_markdown()
 
 
 _COUNT_COLUMNS = ("npar", "Df", "NumDF")
