@@ -4,7 +4,7 @@
 >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
 """
 
-from mixedmodels import datasets
+from mixedmodels import datasets, sources
 from mixedmodels.errors import (
     ConvergenceWarning,
     DesignError,
@@ -37,4 +37,5 @@ __all__ = [
     "anova",
     "datasets",
     "lmer",
+    "sources",
 ]

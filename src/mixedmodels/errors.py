@@ -13,6 +13,7 @@ __all__ = [
     "MissingColumnError",
     "FittingError",
     "InferenceError",
+    "RowDataUnavailableError",
     "ConvergenceWarning",
     "SingularFitWarning",
     "RankDeficiencyWarning",
@@ -64,6 +65,10 @@ class FittingError(MixedModelsError, RuntimeError):
 
 class InferenceError(MixedModelsError, ValueError):
     """An inference request that cannot be carried out (unknown method, level outside (0, 1))."""
+
+
+class RowDataUnavailableError(MixedModelsError):
+    """A per-row quantity was asked of a fit that holds no rows (an out-of-core fit)."""
 
 
 class ConvergenceWarning(UserWarning):

@@ -77,6 +77,7 @@ class LinearMixedModel:
         contrasts: dict[str, str] | None = None,
         _design: Design | None = None,
         _stats: SufficientStats | None = None,
+        _scaling: ThetaScaling | None = None,
     ) -> None:
         self.design = (
             _design
@@ -93,7 +94,9 @@ class LinearMixedModel:
                 self.design.weights,
             )
         )
-        self.scaling: ThetaScaling = make_scaling(self.design.blocks, self.design.terms)
+        self.scaling: ThetaScaling = (
+            _scaling if _scaling is not None else make_scaling(self.design.blocks, self.design.terms)
+        )
         self.lower_bounds = theta_lower_bounds(self.design.terms)
 
     # -- set-up helpers -------------------------------------------------------------------
@@ -342,7 +345,9 @@ def lmer(
         e.g. ``"Reaction ~ Days + (Days | Subject)"``; see
         :func:`mixedmodels.formula.parse_formula`.
     data
-        pandas DataFrame.
+        pandas DataFrame; or, for a fit out of core (see :mod:`mixedmodels.sources`), a DuckDB
+        relation, a Parquet path or glob, a dask DataFrame or a
+        :class:`~mixedmodels.sources.Source`.
     REML
         REML (default) or maximum likelihood.
     weights, offset
@@ -363,5 +368,12 @@ def lmer(
     >>> fit.fixef.round(3).to_dict()
     {'(Intercept)': 251.405, 'Days': 10.467}
     """
+    if not isinstance(data, pd.DataFrame):
+        from mixedmodels.sources import as_source
+
+        source = as_source(data)
+        if source is not None:
+            model = source.model(formula, weights=weights, offset=offset, contrasts=contrasts)
+            return model.fit(REML=REML, start=start, control=control)
     model = LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
     return model.fit(REML=REML, start=start, control=control)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mixedmodels.errors import RowDataUnavailableError
 from mixedmodels.report import Report, Section
 
 __all__ = ["build_summary", "random_effects_table"]
@@ -70,16 +71,20 @@ def build_summary(result, ddf: str | None = None) -> Report:
         f"deviance {result.deviance:.4f}"
     )
     design = result.design
-    scaled = result.residuals.to_numpy() / result.sigma
-    quantiles = np.quantile(scaled, [0, 0.25, 0.5, 0.75, 1.0])
-    resid = pd.DataFrame([quantiles], columns=["Min", "1Q", "Median", "3Q", "Max"])
+    try:
+        scaled = result.residuals.to_numpy() / result.sigma
+    except RowDataUnavailableError:  # an out-of-core fit keeps no rows
+        scaled = None
+    if scaled is not None:
+        quantiles = np.quantile(scaled, [0, 0.25, 0.5, 0.75, 1.0])
+        resid = pd.DataFrame([quantiles], columns=["Min", "1Q", "Median", "3Q", "Max"])
     groups = ", ".join(f"{name}, {count}" for name, count in result.ngrps.items())
     obs_line = f"Number of obs: {result.nobs}, groups:  {groups}"
     if design.n_dropped:
         obs_line += f" ({design.n_dropped} rows with missing values dropped)"
     sections = [
         Section(lines=(f"Formula: {result.model.formula}", criterion)),
-        Section(title="Scaled residuals", table=resid, index=False),
+        *([] if scaled is None else [Section(title="Scaled residuals", table=resid, index=False)]),
         Section(title="Random effects", table=random_effects_table(result), index=False, lines=()),
         Section(lines=(obs_line,)),
         Section(title="Fixed effects", table=_fixed_table(result, ddf)),

@@ -1,0 +1,165 @@
+"""What every out-of-core data source shares: options, the two passes, the memory check."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import numpy as np
+
+from mixedmodels.errors import DesignError, RankDeficiencyWarning
+from mixedmodels.sources.accumulate import PartialStats, estimate_bytes
+from mixedmodels.sources.plan import Backend, StreamPlan, build_plan
+
+__all__ = ["Source", "progress_bar", "default_memory_limit"]
+
+
+def default_memory_limit() -> int:
+    """Half the machine's physical memory (4 GiB when it cannot be read)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(progress: bool | None, total: int | None, desc: str):
+    """A tqdm bar when ``progress`` is True (or None in an interactive session), else a no-op.
+
+    Raises
+    ------
+    ImportError
+        When ``progress=True`` and tqdm is not installed.
+    """
+    enabled = progress if progress is not None else sys.stderr.isatty()
+    if not enabled:
+        return _NoBar()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError as exc:
+        if progress:
+            raise ImportError(
+                "progress=True needs tqdm: pip install 'mixedmodels[progress]'"
+            ) from exc
+        return _NoBar()
+    return tqdm(total=total, desc=desc, unit="chunk")
+
+
+class Source:
+    """A data source too large for memory, fitted by streaming (base class).
+
+    Parameters
+    ----------
+    progress
+        Show a progress bar over chunks: True, False, or None (default) for "when the session
+        is interactive" (stderr is a terminal).
+    factors
+        Numeric columns to treat as factors (grouping factors are always factors).
+    max_memory
+        Bytes the accumulated blocks may take (default half the physical memory); a model whose
+        per-level blocks need more raises :class:`~mixedmodels.errors.DesignError` before the
+        second pass.
+    """
+
+    def __init__(
+        self,
+        *,
+        progress: bool | None = None,
+        factors: Sequence[str] = (),
+        max_memory: int | None = None,
+    ) -> None:
+        self.progress = progress
+        self.factors = tuple(factors)
+        self.max_memory = max_memory
+
+    # -- to be provided by a backend ------------------------------------------------------
+    def backend(self) -> Backend:
+        """The first-pass questions answered by this source."""
+        raise NotImplementedError
+
+    def accumulate(self, plan: StreamPlan) -> PartialStats:
+        """The second pass: sums over every complete row."""
+        raise NotImplementedError
+
+    def write_fitted(self, result, path, columns=None) -> str:
+        """Stream fitted values and residuals of ``result`` to Parquet at ``path``."""
+        raise NotImplementedError
+
+    # -- shared ---------------------------------------------------------------------------
+    def plan(self, formula, *, weights=None, offset=None, contrasts=None) -> StreamPlan:
+        """Run the first pass and check that the model's blocks fit in memory."""
+        plan = build_plan(
+            formula,
+            self.backend(),
+            weights=weights,
+            offset=offset,
+            factors=self.factors,
+            contrasts=contrasts,
+        )
+        check_memory(plan, self.max_memory)
+        return plan
+
+    def model(self, formula, *, weights=None, offset=None, contrasts=None):
+        """Both passes: a :class:`~mixedmodels.sources.model.StreamedLinearMixedModel`."""
+        import warnings
+
+        from mixedmodels.sources.model import StreamedDesign, StreamedLinearMixedModel
+
+        plan = self.plan(formula, weights=weights, offset=offset, contrasts=contrasts)
+        partial = self.accumulate(plan)
+        if partial.n != plan.n:
+            raise DesignError(
+                f"the second pass read {partial.n} complete rows, the first "
+                f"{plan.n}: did the data change between the passes?"
+            )
+        keep = partial.kept_columns(plan.fixed_names)
+        dropped = tuple(n for j, n in enumerate(plan.fixed_names) if j not in set(keep.tolist()))
+        if dropped:
+            warnings.warn(
+                "fixed-effect model matrix is rank deficient so dropping "
+                f"{len(dropped)} column(s): {', '.join(dropped)}",
+                RankDeficiencyWarning,
+                stacklevel=3,
+            )
+        stats = partial.finish(keep)
+        design = StreamedDesign(
+            formula=plan.formula,
+            fixed_names=tuple(plan.fixed_names[j] for j in keep),
+            dropped_names=dropped,
+            fixed_spec=plan.fixed_spec,
+            kept_columns=np.asarray(keep, dtype=np.intp),
+            terms=plan.terms,
+            blocks=plan.blocks,
+            term_specs=plan.term_specs,
+            n_dropped=plan.n_dropped,
+            nobs=plan.n,
+            weights_column=plan.weights,
+            offset_column=plan.offset,
+            plan=plan,
+        )
+        return StreamedLinearMixedModel(design, stats, partial.scaling(plan), self)
+
+
+def check_memory(plan: StreamPlan, limit: int | None) -> None:
+    """Raise a :class:`DesignError` when the per-level blocks would not fit in ``limit`` bytes."""
+    limit = default_memory_limit() if limit is None else int(limit)
+    need = estimate_bytes(plan)
+    if need > limit:
+        first = plan.blocks[0]
+        rest = ", ".join(f"{b.group_name!r} ({b.n_random_effects})" for b in plan.blocks[1:])
+        raise DesignError(
+            f"this model needs about {need / 2**30:.2f} GiB for its sufficient statistics, more "
+            f"than the limit of {limit / 2**30:.2f} GiB (max_memory). The grouping factor with "
+            f"most levels ({first.group_name!r}, {first.n_levels} levels) costs memory linear in "
+            "its levels; the random effects of the others"
+            + (f" ({rest})" if rest else "")
+            + " and the fixed effects form a dense square block. See docs/out-of-core.md."
+        )

@@ -1,0 +1,270 @@
+"""DuckDB source: a relation, or Parquet files read through DuckDB (the embedded default).
+
+The first pass is SQL (counts, ``SELECT DISTINCT``, aggregates); the second either streams
+Arrow record batches of ``chunk_size`` rows through :mod:`mixedmodels.sources.accumulate`
+(``method="chunks"``), or lets DuckDB compute every block of A with ``GROUP BY`` when each
+model-matrix column is a plain numeric column or the intercept (``method="sql"``, see
+:mod:`mixedmodels.sources.sql`); ``method="auto"`` picks SQL when it can.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+
+import pandas as pd
+
+from mixedmodels.errors import DesignError
+from mixedmodels.sources.accumulate import PartialStats, chunk_arrays
+from mixedmodels.sources.base import Source, progress_bar
+from mixedmodels.sources.plan import ColumnKind, ScanResult, StreamPlan
+
+__all__ = ["DuckDBSource", "quote"]
+
+DEFAULT_CHUNK_SIZE = 1_000_000
+_INTEGER = {
+    "tinyint",
+    "smallint",
+    "integer",
+    "bigint",
+    "hugeint",
+    "utinyint",
+    "usmallint",
+    "uinteger",
+    "ubigint",
+    "uhugeint",
+    "decimal",
+}
+_FLOAT = {"float", "double"}
+
+
+def quote(name: str) -> str:
+    """A SQL identifier for a column name."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
+def _import_duckdb():
+    try:
+        import duckdb
+    except ImportError as exc:
+        raise ImportError(
+            "fitting a DuckDB relation or Parquet files needs duckdb and pyarrow: "
+            "pip install 'mixedmodels[duckdb]'"
+        ) from exc
+    return duckdb
+
+
+def _parquet_files(path) -> list[str]:
+    import glob
+
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    files: list[str] = []
+    for p in paths:
+        p = os.fspath(p)
+        if os.path.isdir(p):
+            files.extend(sorted(glob.glob(os.path.join(p, "**", "*.parquet"), recursive=True)))
+        elif any(ch in p for ch in "*?["):
+            files.extend(sorted(glob.glob(p, recursive=True)))
+        else:
+            files.append(p)
+    if not files:
+        raise FileNotFoundError(f"no Parquet files match {path!r}")
+    for f in files:
+        if not os.path.exists(f):
+            raise FileNotFoundError(f"Parquet file not found: {f!r}")
+    return files
+
+
+def _pandas_categoricals(files: list[str]) -> set[str]:
+    """Columns that pandas wrote as categoricals (DuckDB reads them as plain values)."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        return set()
+    meta = pq.read_schema(files[0]).pandas_metadata or {}
+    return {c["name"] for c in meta.get("columns", []) if c.get("pandas_type") == "categorical"}
+
+
+class DuckDBSource(Source):
+    """Fit from a DuckDB relation or from Parquet files, without loading the data.
+
+    Parameters
+    ----------
+    data
+        A ``duckdb.DuckDBPyRelation``, or a Parquet path, directory, glob or list of paths.
+    chunk_size
+        Rows per Arrow record batch in the chunked pass (default 1,000,000).
+    method
+        ``"auto"`` (default), ``"chunks"`` or ``"sql"``: how the second pass sums A.
+    threads
+        DuckDB threads for Parquet sources (default DuckDB's own choice).
+    progress, factors, max_memory
+        See :class:`~mixedmodels.sources.base.Source`.
+
+    Examples
+    --------
+    >>> import mixedmodels as mm                                       # doctest: +SKIP
+    >>> fit = mm.lmer("y ~ x + (1 + x | g)", "data/*.parquet")           # doctest: +SKIP
+    >>> fit.write_fitted("fitted.parquet", columns=["id"])               # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        data,
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        method: str = "auto",
+        threads: int | None = None,
+        progress: bool | None = None,
+        factors: Sequence[str] = (),
+        max_memory: int | None = None,
+    ) -> None:
+        super().__init__(progress=progress, factors=factors, max_memory=max_memory)
+        duckdb = _import_duckdb()
+        if method not in ("auto", "chunks", "sql"):
+            raise ValueError(f"method must be 'auto', 'chunks' or 'sql', got {method!r}")
+        if int(chunk_size) < 1:
+            raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+        self.chunk_size = int(chunk_size)
+        self.method = method
+        self.implied_factors: set[str] = set()
+        if isinstance(data, duckdb.DuckDBPyRelation):
+            self.relation = data
+        else:
+            files = _parquet_files(data)
+            self.implied_factors = _pandas_categoricals(files)
+            con = duckdb.connect()
+            if threads is not None:
+                con.execute(f"SET threads = {int(threads)}")
+            self.relation = con.read_parquet(files)
+        self._used: tuple[str, ...] = ()
+
+    # -- SQL helpers ----------------------------------------------------------------------
+    def query(self, sql: str):
+        """Run ``sql`` with the source visible as the table ``src``; a DuckDB relation."""
+        return self.relation.query("src", sql)
+
+    def condition(self, used: Sequence[str]) -> str:
+        """SQL condition selecting complete rows (no NULL, no NaN in a used column)."""
+        kinds = self.column_kinds()
+        parts = []
+        for name in used:
+            parts.append(f"{quote(name)} IS NOT NULL")
+            if kinds[name].is_float:
+                parts.append(f"NOT isnan({quote(name)})")
+        return " AND ".join(parts) if parts else "TRUE"
+
+    def reader(self, columns: Sequence[str], used: Sequence[str]):
+        """Arrow record batches of ``columns`` of the complete rows, ``chunk_size`` at a time."""
+        select = ", ".join(quote(c) for c in columns)
+        rel = self.query(f"SELECT {select} FROM src WHERE {self.condition(used)}")
+        if hasattr(rel, "to_arrow_reader"):
+            return rel.to_arrow_reader(self.chunk_size)
+        return rel.fetch_record_batch(self.chunk_size)  # duckdb < 1.4
+
+    # -- Backend --------------------------------------------------------------------------
+    def column_kinds(self) -> dict[str, ColumnKind]:
+        """Kind of every column, from DuckDB's types (and pandas' Parquet metadata)."""
+        kinds = {}
+        for name, dtype in zip(self.relation.columns, self.relation.types, strict=True):
+            tid = str(dtype.id).lower()
+            if tid in _FLOAT:
+                kind = ColumnKind("numeric", None, True)
+            elif tid in _INTEGER:
+                kind = ColumnKind("numeric")
+            elif tid == "enum":
+                kind = ColumnKind("factor", tuple(dict(dtype.children)["values"]))
+            elif tid in ("varchar", "boolean"):
+                kind = ColumnKind("factor")
+            else:
+                kind = ColumnKind("other")
+            if name in self.implied_factors and kind.kind == "numeric":
+                kind = ColumnKind("factor", None, kind.is_float)
+            kinds[name] = kind
+        return kinds
+
+    def backend(self):
+        """The source answers the first-pass questions itself."""
+        return self
+
+    def scan(self, used, float_columns, moment_columns, weights) -> ScanResult:
+        """One aggregate query: counts, infinite values, smallest weight, moments."""
+        cond = self.condition(used)
+        exprs = ["count(*)", f"count(*) FILTER (WHERE {cond})"]
+        exprs += [f"count(*) FILTER (WHERE {cond} AND isinf({quote(c)}))" for c in float_columns]
+        exprs.append(f"min({quote(weights)}) FILTER (WHERE {cond})" if weights else "NULL")
+        for c in moment_columns:
+            x = f"{quote(c)}::DOUBLE"
+            exprs += [f"avg({x}) FILTER (WHERE {cond})", f"avg({x} * {x}) FILTER (WHERE {cond})"]
+        row = self.query(f"SELECT {', '.join(exprs)} FROM src").fetchall()[0]
+        n_total, n_complete = int(row[0]), int(row[1])
+        k = 2 + len(float_columns)
+        infinite = tuple(c for c, count in zip(float_columns, row[2:k], strict=True) if count)
+        min_weight = None if row[k] is None else float(row[k])
+        moments = {
+            c: (float(row[k + 1 + 2 * i]), float(row[k + 2 + 2 * i]), n_complete)
+            for i, c in enumerate(moment_columns)
+        }
+        return ScanResult(n_total, n_complete, infinite, min_weight, moments)
+
+    def distinct(self, used, columns) -> pd.DataFrame:
+        """``SELECT DISTINCT`` of ``columns`` over the complete rows."""
+        select = ", ".join(quote(c) for c in columns)
+        return self.query(f"SELECT DISTINCT {select} FROM src WHERE {self.condition(used)}").df()
+
+    def head(self, used, k: int) -> pd.DataFrame:
+        """The first ``k`` complete rows."""
+        select = ", ".join(quote(c) for c in used)
+        return self.query(
+            f"SELECT {select} FROM src WHERE {self.condition(used)} LIMIT {int(k)}"
+        ).df()
+
+    # -- second pass ----------------------------------------------------------------------
+    def accumulate(self, plan: StreamPlan) -> PartialStats:
+        """Sum A over every complete row: in SQL when possible (and asked), else in chunks."""
+        if self.method != "chunks":
+            from mixedmodels.sources.sql import sql_statistics
+
+            partial = sql_statistics(self, plan, required=self.method == "sql")
+            if partial is not None:
+                return partial
+        partial = PartialStats(plan)
+        bar = progress_bar(self.progress, math.ceil(plan.n / self.chunk_size), "accumulating A")
+        try:
+            for batch in self.reader(plan.used, plan.used):
+                partial.add(chunk_arrays(plan, batch.to_pandas()))
+                bar.update(1)
+        finally:
+            bar.close()
+        return partial
+
+    def write_fitted(self, result, path, columns=None) -> str:
+        """Stream fitted values and residuals to one Parquet file, chunk by chunk."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        plan = result.design.plan
+        columns = list(plan.used if columns is None else columns)
+        missing = [c for c in columns if c not in self.relation.columns]
+        if missing:
+            raise DesignError(f"column(s) not in the source: {', '.join(missing)}")
+        predictor = result.row_predictor()
+        read = list(dict.fromkeys(columns + list(plan.used)))
+        path = os.fspath(path)
+        writer = None
+        bar = progress_bar(self.progress, math.ceil(plan.n / self.chunk_size), "writing fitted")
+        try:
+            for batch in self.reader(read, plan.used):
+                table = pa.Table.from_pandas(
+                    predictor.frame(batch.to_pandas(), columns), preserve_index=False
+                )
+                if writer is None:
+                    writer = pq.ParquetWriter(path, table.schema)
+                writer.write_table(table)
+                bar.update(1)
+        finally:
+            bar.close()
+            if writer is not None:
+                writer.close()
+        return path

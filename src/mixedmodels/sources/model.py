@@ -1,0 +1,176 @@
+"""Models and results built from streamed sufficient statistics: no rows are kept.
+
+:class:`StreamedDesign` carries everything of :class:`~mixedmodels.design.Design` that does not
+depend on rows (names, specs, levels, counts); asking it for rows (``y``, ``X``, weights,
+offset) raises :class:`~mixedmodels.errors.RowDataUnavailableError`. The model and result
+classes are thin subclasses of the in-memory ones: the optimisation and every statistic that
+needs only A (estimates, variance components, random effects, likelihood, summary) work as is;
+fitted values and residuals stream back to Parquet with :meth:`StreamedLmerResult.write_fitted`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import pandas as pd
+
+from mixedmodels.errors import RowDataUnavailableError
+from mixedmodels.formula import ParsedFormula
+from mixedmodels.model import LinearMixedModel
+from mixedmodels.results import LmerResult
+from mixedmodels.terms import ReBlock, ReTerm
+
+__all__ = ["RowPredictor", "StreamedDesign", "StreamedLinearMixedModel", "StreamedLmerResult"]
+
+_HOW = (
+    "an out-of-core fit keeps no rows; stream fitted values and residuals to Parquet with "
+    "result.write_fitted(path), or fit an in-memory pandas DataFrame"
+)
+
+
+def _no_rows(what: str):
+    def getter(self):
+        raise RowDataUnavailableError(f"{what} is not available: {_HOW}")
+
+    getter.__doc__ = f"Not available out of core: raises RowDataUnavailableError ({what})."
+    return property(getter)
+
+
+@dataclass(frozen=True, eq=False)
+class StreamedDesign:
+    """The row-free part of a :class:`~mixedmodels.design.Design`.
+
+    Attributes
+    ----------
+    nobs
+        Number of observations used.
+    weights_column, offset_column
+        Names of the weights and offset columns, or None.
+    plan
+        The first-pass plan (:class:`~mixedmodels.sources.plan.StreamPlan`) that turns chunks
+        of rows into model matrices.
+
+    The other attributes are those of :class:`~mixedmodels.design.Design`.
+    """
+
+    formula: ParsedFormula
+    fixed_names: tuple[str, ...]
+    dropped_names: tuple[str, ...]
+    fixed_spec: object
+    kept_columns: np.ndarray
+    terms: tuple[ReTerm, ...]
+    blocks: tuple[ReBlock, ...]
+    term_specs: tuple
+    n_dropped: int
+    nobs: int
+    weights_column: str | None
+    offset_column: str | None
+    plan: object
+
+    y = _no_rows("the response vector")
+    X = _no_rows("the fixed-effects model matrix")
+    weights = _no_rows("the per-row weights")
+    offset = _no_rows("the per-row offset")
+    row_index = _no_rows("the row index")
+
+    @property
+    def n(self) -> int:
+        """Number of observations used."""
+        return self.nobs
+
+
+class StreamedLinearMixedModel(LinearMixedModel):
+    """A :class:`~mixedmodels.model.LinearMixedModel` set up from streamed statistics.
+
+    Built by :meth:`mixedmodels.sources.Source.model`; holds the sufficient statistics, the
+    row-free design and a reference to the source (for :meth:`StreamedLmerResult.write_fitted`).
+    """
+
+    def __init__(self, design: StreamedDesign, stats, scaling, source) -> None:
+        super().__init__(design.formula, None, _design=design, _stats=stats, _scaling=scaling)
+        self.source = source
+
+    def with_response(self, y) -> LinearMixedModel:
+        """Not available out of core: a new response needs the rows."""
+        raise RowDataUnavailableError(f"refitting to a new response needs the rows: {_HOW}")
+
+    def _result(self, theta: np.ndarray, REML: bool, summary):
+        result = super()._result(theta, REML, summary)
+        values = {f.name: getattr(result, f.name) for f in fields(LmerResult)}
+        return StreamedLmerResult(**values)
+
+    def __repr__(self) -> str:
+        return f"StreamedLinearMixedModel({self.formula!r}, nobs={self.design.n})"
+
+
+@dataclass(frozen=True, eq=False)
+class StreamedLmerResult(LmerResult):
+    """An :class:`~mixedmodels.results.LmerResult` of an out-of-core fit (no rows kept)."""
+
+    @property
+    def n_fixed(self) -> int:
+        """Number of fixed-effect coefficients (rank of X)."""
+        return len(self.design.fixed_names)
+
+    fitted = _no_rows("fitted")
+    residuals = _no_rows("residuals")
+
+    def write_fitted(self, path, columns=None) -> str:
+        """Stream fitted values and residuals of every used row to Parquet.
+
+        Parameters
+        ----------
+        path
+            Output: a Parquet file for a DuckDB source, a directory of Parquet files (one per
+            partition) for a dask source.
+        columns
+            Source columns written beside ``fitted`` and ``residual`` (e.g. an id column);
+            default all columns the model uses.
+
+        Returns
+        -------
+        str
+            The path written.
+        """
+        return self.model.source.write_fitted(self, path, columns)
+
+    def row_predictor(self) -> RowPredictor:
+        """A small picklable object computing fitted values of chunks of rows."""
+        return RowPredictor(
+            plan=self.design.plan,
+            kept_columns=self.design.kept_columns,
+            beta=np.asarray(self.solution.beta),
+            effects=tuple(self._block_effects),
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class RowPredictor:
+    """Fitted values and residuals of chunks of rows, from the plan and the estimates."""
+
+    plan: object
+    kept_columns: np.ndarray
+    beta: np.ndarray
+    effects: tuple[np.ndarray, ...]
+
+    def values(self, chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Fitted values and residuals of a chunk of complete rows."""
+        from mixedmodels.sources.accumulate import chunk_arrays
+
+        arrays = chunk_arrays(self.plan, chunk)
+        fitted = arrays.X[:, self.kept_columns] @ self.beta
+        for (codes, matrix), b in zip(arrays.blocks, self.effects, strict=True):
+            fitted = fitted + np.einsum("nk,nk->n", matrix, b[codes])
+        y = arrays.y
+        if arrays.offset is not None:
+            fitted = fitted + arrays.offset
+            y = y + arrays.offset
+        return fitted, y - fitted
+
+    def frame(self, chunk: pd.DataFrame, columns) -> pd.DataFrame:
+        """``columns`` of ``chunk`` with ``fitted`` and ``residual`` appended."""
+        fitted, resid = self.values(chunk)
+        out = chunk[list(columns)].reset_index(drop=True)
+        out = out.assign(fitted=fitted, residual=resid)
+        return out

@@ -1,0 +1,428 @@
+"""First pass of an out-of-core fit: what the whole data fixes before any row is accumulated.
+
+A :class:`StreamPlan` holds everything that in the in-memory path is read off the full data
+frame: which rows are complete, the levels of every factor and grouping factor, the state of
+formulaic's stateful transforms and so the model specs that turn any chunk of rows into model
+matrices that agree with those of every other chunk. Backends (DuckDB, dask) answer a few
+aggregate questions through the :class:`Backend` protocol; this module turns the answers into
+the plan, mirroring :func:`mixedmodels.design.build_design` check by check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import numpy as np
+import pandas as pd
+
+from mixedmodels.design import (
+    TermSpec,
+    _required_variables,
+    apply_contrasts,
+    group_codes,
+    lme4_column_names,
+)
+from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
+from mixedmodels.formula import ParsedFormula, parse_formula
+from mixedmodels.terms import ReBlock, ReTerm, build_blocks
+
+__all__ = ["Backend", "ColumnKind", "GroupCoding", "ScanResult", "StreamPlan", "build_plan"]
+
+SAMPLE_ROWS = 1000  # rows used to let formulaic build its model specs
+_STATEFUL = re.compile(r"^(center|scale|standardize)\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*(,.*)?\)$")
+
+
+@dataclass(frozen=True)
+class ColumnKind:
+    """How a source column enters the model.
+
+    ``kind`` is ``"numeric"``, ``"factor"`` (strings, booleans, categoricals, columns named in
+    ``factors``) or ``"other"`` (types we cannot model). ``categories`` is the declared level
+    order of a categorical column (pandas categorical, DuckDB ENUM), or None when the levels
+    are the sorted distinct values. ``is_float`` says whether NaN counts as missing.
+    """
+
+    kind: str
+    categories: tuple | None = None
+    is_float: bool = False
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Answers of the first aggregate pass over the data."""
+
+    n_total: int
+    n_complete: int
+    infinite: tuple[str, ...]
+    min_weight: float | None
+    moments: dict[str, tuple[float, float, int]]  # column -> (mean, mean of squares, count)
+
+
+class Backend(Protocol):
+    """Aggregate questions a data source answers for the first pass (over complete rows)."""
+
+    def column_kinds(self) -> dict[str, ColumnKind]:
+        """Kind of every column of the source."""
+
+    def scan(
+        self,
+        used: Sequence[str],
+        float_columns: Sequence[str],
+        moment_columns: Sequence[str],
+        weights: str | None,
+    ) -> ScanResult:
+        """Counts, infinite-value checks, the smallest weight and moments of some columns."""
+
+    def distinct(self, used: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
+        """Distinct combinations of ``columns`` among the complete rows."""
+
+    def head(self, used: Sequence[str], k: int) -> pd.DataFrame:
+        """Up to ``k`` complete rows."""
+
+
+@dataclass(frozen=True, eq=False)
+class GroupCoding:
+    """Codes of a grouping factor (or an interaction ``a:b``) for any chunk of rows.
+
+    Levels are those of :func:`mixedmodels.design.group_codes` on the whole data: each part's
+    used levels in their order, combinations sorted lexicographically by part position.
+    """
+
+    columns: tuple[str, ...]
+    part_levels: tuple[pd.Index, ...]
+    keys: np.ndarray  # sorted mixed-radix keys of the used combinations (None-free)
+    labels: tuple[str, ...]
+
+    def codes(self, frame: pd.DataFrame) -> np.ndarray:
+        """Level index of every row of ``frame`` (complete rows only)."""
+        key = np.zeros(len(frame), dtype=np.int64)
+        for name, levels in zip(self.columns, self.part_levels, strict=True):
+            pos = pd.Categorical(frame[name], categories=levels).codes.astype(np.int64)
+            if (pos < 0).any():
+                raise DesignError(f"a chunk has a level of {name!r} not seen in the first pass")
+            key = key * len(levels) + pos
+        if len(self.columns) == 1:
+            return key.astype(np.intp)
+        codes = np.searchsorted(self.keys, key)
+        return codes.astype(np.intp)
+
+
+@dataclass(frozen=True, eq=False)
+class StreamPlan:
+    """Everything fixed by the first pass.
+
+    Attributes
+    ----------
+    formula
+        The parsed formula.
+    used
+        Every column the fit reads (formula variables, weights, offset).
+    factors
+        Categories (formulaic's level order) of every factor column.
+    response_spec, fixed_spec
+        formulaic specs of the response and of the fixed part (all columns, aliased included).
+    fixed_names
+        lme4 names of every fixed-effect column.
+    term_specs
+        Per formula term, how to build its columns.
+    codings
+        Grouping factor name -> coding.
+    terms, blocks
+        lme4 terms and engine blocks (blocks without rows).
+    block_members
+        For each block, the formula-term indices whose columns it stacks.
+    weights, offset
+        Column names or None.
+    n, n_dropped
+        Complete rows and rows dropped for missing values.
+    """
+
+    formula: ParsedFormula
+    used: tuple[str, ...]
+    factors: dict[str, tuple]
+    response_spec: object
+    fixed_spec: object
+    fixed_names: tuple[str, ...]
+    term_specs: tuple[TermSpec, ...]
+    codings: dict[str, GroupCoding]
+    terms: tuple[ReTerm, ...]
+    blocks: tuple[ReBlock, ...]
+    block_members: tuple[tuple[int, ...], ...]
+    weights: str | None
+    offset: str | None
+    n: int
+    n_dropped: int
+
+    @property
+    def p_full(self) -> int:
+        """Fixed-effect columns before dropping aliased ones."""
+        return len(self.fixed_names)
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Give factor columns their full categories, so formulaic codes every chunk alike."""
+        frame = frame.copy() if self.factors else frame
+        for name, categories in self.factors.items():
+            frame[name] = pd.Categorical(frame[name], categories=list(categories))
+        return frame
+
+
+def _needed_variables(parsed: ParsedFormula) -> dict[str, str]:
+    text = parsed.formula
+    needed: dict[str, str] = {}
+    for var in _required_variables(parsed.response, "the response", text):
+        needed.setdefault(var, "the response")
+    for var in _required_variables(parsed.fixed, "the fixed part", text):
+        needed.setdefault(var, "the fixed part")
+    for term in parsed.random:
+        for var in _required_variables(term.lhs, f"term {term.text}", text):
+            needed.setdefault(var, f"term {term.text}")
+        for var in term.group:
+            needed.setdefault(var, f"term {term.text}")
+    return needed
+
+
+def _sorted_levels(values: pd.Series, categories: tuple | None) -> pd.Index:
+    """Used levels in lme4's order: declared category order, else sorted."""
+    used = pd.unique(values.dropna())
+    if categories is not None:
+        present = set(used.tolist())
+        return pd.Index([c for c in categories if c in present])
+    return pd.Index(sorted(used.tolist()))
+
+
+def _materialize_spec(spec_text: str, frame: pd.DataFrame, where: str, formula: str):
+    import formulaic
+
+    try:
+        return formulaic.model_matrix(spec_text, frame, na_action="raise")
+    except Exception as exc:
+        raise FormulaError(f"cannot evaluate {where} {spec_text!r}: {exc}", formula) from exc
+
+
+def _stateful_columns(specs: Sequence[object], formula: str) -> set[str]:
+    """Columns whose moments the stateful transforms need; raise for unsupported transforms."""
+    columns = set()
+    for spec in specs:
+        for key in getattr(spec, "transform_state", {}) or {}:
+            match = _STATEFUL.match(str(key))
+            if match is None:
+                raise DesignError(
+                    f"an out-of-core fit cannot compute the state of the transform {key!r} "
+                    "from the whole data; precompute the column, or use center(x), scale(x) or "
+                    "standardize(x) of a plain column x"
+                )
+            columns.add(match.group(2))
+    return columns
+
+
+def _fix_state(spec, moments: dict[str, tuple[float, float, int]]):
+    """Replace sample-based transform state by state computed from whole-data moments."""
+    state = dict(getattr(spec, "transform_state", {}) or {})
+    if not state:
+        return spec
+    for key, value in state.items():
+        column = _STATEFUL.match(str(key)).group(2)
+        mean, mean_sq, count = moments[column]
+        value = dict(value)
+        ddof = int(value.get("ddof", 1))
+        if value.get("center") is not None:
+            value["center"] = np.float64(mean)
+            if value.get("scale") is not None:
+                var = max(mean_sq - mean * mean, 0.0) * count / (count - ddof)
+                value["scale"] = np.float64(np.sqrt(var))
+        elif value.get("scale") is not None:
+            value["scale"] = np.float64(np.sqrt(mean_sq * count / (count - ddof)))
+        state[key] = value
+    return spec.update(transform_state=state)
+
+
+def build_plan(
+    formula: str | ParsedFormula,
+    backend: Backend,
+    *,
+    weights: str | None = None,
+    offset: str | None = None,
+    factors: Sequence[str] = (),
+    contrasts: dict[str, str] | None = None,
+) -> StreamPlan:
+    """Run the first pass over a data source and fix levels, transforms and specs.
+
+    Parameters
+    ----------
+    formula
+        lme4 formula.
+    backend
+        The data source's answers to aggregate questions.
+    weights, offset
+        Column names (an out-of-core fit cannot take per-row arrays).
+    factors
+        Numeric columns to treat as factors (R's ``factor()``), e.g. integer codes.
+    contrasts
+        Coding of factors in the fixed part, as for :func:`mixedmodels.lmer`.
+
+    Returns
+    -------
+    StreamPlan
+    """
+    parsed = parse_formula(formula) if isinstance(formula, str) else formula
+    text = parsed.formula
+    if contrasts:
+        parsed = replace(parsed, fixed=apply_contrasts(parsed.fixed, contrasts, text))
+    for value, what in ((weights, "weights"), (offset, "offset")):
+        if value is not None and not isinstance(value, str):
+            raise DesignError(
+                f"{what} of an out-of-core fit must be a column name, got {type(value).__name__}"
+            )
+    needed = _needed_variables(parsed)
+    for value, what in ((weights, "weights"), (offset, "offset")):
+        if value is not None:
+            needed.setdefault(value, what)
+    kinds = backend.column_kinds()
+    missing = [name for name in needed if name not in kinds]
+    if missing:
+        details = ", ".join(f"{name!r} (in {needed[name]})" for name in missing)
+        raise MissingColumnError(f"column(s) not found in the data: {details}")
+    kinds = {name: kinds[name] for name in needed}
+    for name in factors:
+        if name in kinds and kinds[name].kind == "numeric":
+            kinds[name] = ColumnKind("factor", None, kinds[name].is_float)
+    for name, kind in kinds.items():
+        if kind.kind == "other":
+            raise DesignError(f"column {name!r} ({needed[name]}) has a type the model cannot use")
+    if kinds.get(parsed.response, ColumnKind("numeric")).kind != "numeric":
+        raise DesignError(f"the response {parsed.response!r} must be numeric")
+    for value, what in ((weights, "weights"), (offset, "offset")):
+        if value is not None and kinds[value].kind != "numeric":
+            raise DesignError(f"{what} column {value!r} must be numeric")
+    used = tuple(needed)
+    floats = [n for n, k in kinds.items() if k.is_float]
+    numeric = [n for n, k in kinds.items() if k.kind == "numeric"]
+    factor_names = [n for n, k in kinds.items() if k.kind == "factor"]
+
+    # levels of every factor (formulaic order) and a sample for the specs
+    factor_levels = {}
+    for name in factor_names:
+        values = backend.distinct(used, [name])[name]
+        factor_levels[name] = _sorted_levels(values, kinds[name].categories)
+    sample = backend.head(used, SAMPLE_ROWS)
+    if len(sample) == 0:
+        raise DesignError("no complete rows: every row has a missing value in a used column")
+    categories = {
+        name: tuple(kinds[name].categories)
+        if kinds[name].categories is not None
+        else tuple(factor_levels[name])
+        for name in factor_names
+    }
+    prototype = sample.copy()
+    for name, cats in categories.items():
+        prototype[name] = pd.Categorical(prototype[name], categories=list(cats))
+
+    both = _materialize_spec(f"{parsed.response} ~ {parsed.fixed}", prototype, "the formula", text)
+    response_spec, fixed_spec = both.lhs.model_spec, both.rhs.model_spec
+    lhs_specs = [_materialize_spec(t.lhs, prototype, f"term {t.text}", text) for t in parsed.random]
+    moment_columns = _stateful_columns(
+        [response_spec, fixed_spec] + [m.model_spec for m in lhs_specs], text
+    )
+    bad = sorted(c for c in moment_columns if c not in numeric)
+    if bad:
+        raise DesignError(f"stateful transforms need numeric columns, not {', '.join(bad)}")
+
+    scan = backend.scan(used, floats, sorted(moment_columns), weights)
+    if scan.infinite:
+        name = scan.infinite[0]
+        raise DesignError(f"column {name!r} ({needed[name]}) has infinite values")
+    if scan.n_complete == 0:
+        raise DesignError("no complete rows: every row has a missing value in a used column")
+    if weights is not None and scan.min_weight is not None and scan.min_weight <= 0:
+        raise DesignError("weights must be positive")
+    n = scan.n_complete
+    response_spec = _fix_state(response_spec, scan.moments)
+    fixed_spec = _fix_state(fixed_spec, scan.moments)
+
+    fixed_names = lme4_column_names(list(both.rhs.columns))
+    if len(fixed_names) >= n:
+        raise DesignError(
+            f"fewer observations ({n}) than fixed-effect parameters ({len(fixed_names)})"
+        )
+    codings: dict[str, GroupCoding] = {}
+    term_specs, raw_terms = [], []
+    for index, (term, mm) in enumerate(zip(parsed.random, lhs_specs, strict=True)):
+        columns = lme4_column_names(list(mm.columns))
+        if len(columns) == 0:
+            raise FormulaError(f"random-effects term {term.text} has no columns", text)
+        coding = codings.get(term.group_name)
+        if coding is None:
+            coding = _group_coding(backend, used, term.group, kinds)
+            codings[term.group_name] = coding
+        n_levels = len(coding.labels)
+        if n_levels < 2:
+            raise DesignError(
+                f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
+                f" it has {n_levels}"
+            )
+        if n_levels >= n:
+            raise DesignError(
+                f"number of levels of grouping factor {term.group_name!r} in {term.text} "
+                f"({n_levels}) must be less than the number of observations ({n})"
+            )
+        spec = _fix_state(mm.model_spec, scan.moments)
+        term_specs.append(TermSpec(term=term, model_spec=spec, columns=columns))
+        marker = np.full((1, len(columns)), float(index))
+        raw_terms.append((term.group_name, coding.labels, np.zeros(1, np.intp), marker, columns))
+    terms, marked = build_blocks(raw_terms)
+    blocks, members = [], []
+    for block in marked:
+        order = list(dict.fromkeys(int(i) for i in block.matrix[0]))
+        members.append(tuple(order))
+        blocks.append(
+            replace(block, codes=np.zeros(0, np.intp), matrix=np.zeros((0, block.matrix.shape[1])))
+        )
+        if block.n_random_effects >= n:
+            raise DesignError(
+                f"number of random effects for grouping factor {block.group_name!r} "
+                f"({block.n_random_effects}) must be less than the number of observations ({n})"
+            )
+    return StreamPlan(
+        formula=parsed,
+        used=used,
+        factors=categories,
+        response_spec=response_spec,
+        fixed_spec=fixed_spec,
+        fixed_names=fixed_names,
+        term_specs=tuple(term_specs),
+        codings=codings,
+        terms=terms,
+        blocks=tuple(blocks),
+        block_members=tuple(members),
+        weights=weights,
+        offset=offset,
+        n=n,
+        n_dropped=scan.n_total - n,
+    )
+
+
+def _group_coding(
+    backend: Backend, used: Sequence[str], group: tuple[str, ...], kinds: dict[str, ColumnKind]
+) -> GroupCoding:
+    """Coding of a grouping factor from the distinct combinations among complete rows."""
+    combos = backend.distinct(used, list(group))
+    part_levels = tuple(_sorted_levels(combos[g], kinds[g].categories) for g in group)
+    ordered = combos.copy()
+    for g, levels in zip(group, part_levels, strict=True):
+        ordered[g] = pd.Categorical(ordered[g], categories=levels)
+    codes, labels = group_codes(ordered, group)
+    key = np.zeros(len(combos), dtype=np.int64)
+    radix = 1.0
+    for g, levels in zip(group, part_levels, strict=True):
+        radix *= len(levels)
+        key = key * len(levels) + pd.Categorical(ordered[g], categories=levels).codes
+    if radix >= 2.0**62:
+        raise DesignError(f"too many level combinations in grouping factor {':'.join(group)!r}")
+    keys = np.empty(len(labels), dtype=np.int64)
+    keys[codes] = key
+    return GroupCoding(
+        columns=tuple(group), part_levels=part_levels, keys=keys, labels=tuple(labels)
+    )
