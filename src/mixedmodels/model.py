@@ -95,7 +95,9 @@ class LinearMixedModel:
             )
         )
         self.scaling: ThetaScaling = (
-            _scaling if _scaling is not None else make_scaling(self.design.blocks, self.design.terms)
+            _scaling
+            if _scaling is not None
+            else make_scaling(self.design.blocks, self.design.terms)
         )
         self.lower_bounds = theta_lower_bounds(self.design.terms)
 
