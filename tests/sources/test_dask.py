@@ -8,10 +8,12 @@ import pytest
 
 import mixedmodels as mm
 
-from .conftest import MODELS, assert_same_fit
+from .conftest import MODEL_PARAMS, assert_same_fit, frame, in_memory_at, pandas_fit
 
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
+
+_FITS: dict[str, object] = {}
 
 
 @pytest.fixture(scope="module")
@@ -25,38 +27,36 @@ def client():
         yield c
 
 
-@pytest.fixture(scope="module")
-def dask_fits(frames, client):
-    return {
-        name: mm.lmer(formula, dd.from_pandas(data, npartitions=4))
-        for name, (formula, data) in frames.items()
-    }
+def dask_fit(name: str):
+    """The model fitted from a dask DataFrame of 4 partitions (needs the client fixture)."""
+    if name not in _FITS:
+        formula, data = frame(name)
+        _FITS[name] = mm.lmer(formula, dd.from_pandas(data, npartitions=4))
+    return _FITS[name]
 
 
-@pytest.mark.parametrize("name", list(MODELS))
-def test_dask_partitions_match_pandas(name, dask_fits, pandas_fits):
-    assert_same_fit(dask_fits[name], pandas_fits[name])
+@pytest.mark.parametrize("name", MODEL_PARAMS)
+def test_dask_partitions_match_pandas(name, client):
+    assert_same_fit(dask_fit(name), pandas_fit(name))
 
 
-def test_write_fitted_per_partition(dask_fits, pandas_fits, tmp_path):
-    out = dask_fits["sleepstudy"].write_fitted(tmp_path / "fitted", columns=["row_id"])
+def test_write_fitted_per_partition(client, tmp_path):
+    fit = dask_fit("sleepstudy")
+    out = fit.write_fitted(tmp_path / "fitted", columns=["row_id"])
     written = pd.read_parquet(out).sort_values("row_id")
-    expected = pandas_fits["sleepstudy"]
-    np.testing.assert_allclose(written["fitted"], expected.fitted.to_numpy(), rtol=1e-6)
+    expected = in_memory_at(fit, "sleepstudy")
+    np.testing.assert_allclose(written["fitted"], expected.fitted.to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(
-        written["residual"], expected.residuals.to_numpy(), rtol=1e-6, atol=1e-6
+        written["residual"], expected.residuals.to_numpy(), rtol=1e-8, atol=1e-9
     )
 
 
-def test_without_a_client_partitions_are_merged_in_batches(frames, pandas_fits):
-    formula, data = frames["sleepstudy"]
-    source = mm.sources.DaskSource(dd.from_pandas(data, npartitions=5), batch=2)
+def test_without_a_client_partitions_are_merged_in_batches():
     import dask
 
+    formula, data = frame("sleepstudy")
+    source = mm.sources.DaskSource(dd.from_pandas(data, npartitions=5), batch=2)
     with dask.config.set(scheduler="synchronous"):
         model = source.model(formula)
-    np.testing.assert_allclose(
-        model.objective(pandas_fits["sleepstudy"].theta),
-        pandas_fits["sleepstudy"].objective,
-        rtol=1e-12,
-    )
+    expected = pandas_fit("sleepstudy")
+    np.testing.assert_allclose(model.objective(expected.theta), expected.objective, rtol=1e-12)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,46 +11,40 @@ import pytest
 import mixedmodels as mm
 from mixedmodels.errors import RowDataUnavailableError
 
-from .conftest import MODELS, assert_same_fit
+from .conftest import MODEL_PARAMS, assert_same_fit, frame, in_memory_at, pandas_fit, parquet_file
 
 duckdb = pytest.importorskip("duckdb")
 pytest.importorskip("pyarrow")
 
 
-@pytest.fixture(scope="module")
-def chunked_fits(frames, parquet_files):
-    """Every model fitted from its Parquet file in chunks of 10,000 rows."""
-    return {
-        name: mm.lmer(
-            frames[name][0], mm.sources.DuckDBSource(path, chunk_size=10_000, method="chunks")
-        )
-        for name, path in parquet_files.items()
-    }
+@cache
+def chunked_fit(folder, name: str):
+    """The model fitted from its Parquet file, read through DuckDB in chunks of 10,000 rows."""
+    source = mm.sources.DuckDBSource(parquet_file(folder, name), chunk_size=10_000, method="chunks")
+    return mm.lmer(frame(name)[0], source)
 
 
-@pytest.mark.parametrize("name", list(MODELS))
-def test_parquet_in_chunks_matches_pandas(name, chunked_fits, pandas_fits):
-    assert_same_fit(chunked_fits[name], pandas_fits[name])
+@pytest.mark.parametrize("name", MODEL_PARAMS)
+def test_parquet_in_chunks_matches_pandas(name, parquet_dir):
+    assert_same_fit(chunked_fit(parquet_dir, name), pandas_fit(name))
 
 
-def test_relation_and_path_are_accepted_by_lmer(frames, parquet_files, pandas_fits):
-    formula, data = frames["sleepstudy"]
-    con = duckdb.connect()
-    relation = con.read_parquet(str(parquet_files["sleepstudy"]))
-    assert_same_fit(mm.lmer(formula, relation), pandas_fits["sleepstudy"])
-    assert_same_fit(mm.lmer(formula, str(parquet_files["sleepstudy"])), pandas_fits["sleepstudy"])
+def test_relation_and_path_are_accepted_by_lmer(parquet_dir):
+    formula, _ = frame("sleepstudy")
+    path = str(parquet_file(parquet_dir, "sleepstudy"))
+    assert_same_fit(mm.lmer(formula, duckdb.connect().read_parquet(path)), pandas_fit("sleepstudy"))
+    assert_same_fit(mm.lmer(formula, path), pandas_fit("sleepstudy"))
 
 
-def test_enum_relation_from_pandas(frames, pandas_fits):
-    formula, data = frames["dietox"]
+def test_enum_relation_from_pandas():
+    formula, data = frame("dietox")
     relation = duckdb.connect().from_df(data)  # categoricals become ENUM columns
-    assert_same_fit(
-        mm.lmer(formula, mm.sources.DuckDBSource(relation, chunk_size=100)), pandas_fits["dietox"]
-    )
+    source = mm.sources.DuckDBSource(relation, chunk_size=100)
+    assert_same_fit(mm.lmer(formula, source), pandas_fit("dietox"))
 
 
-def test_rows_are_not_kept(chunked_fits):
-    fit = chunked_fits["sleepstudy"]
+def test_rows_are_not_kept(parquet_dir):
+    fit = chunked_fit(parquet_dir, "sleepstudy")
     for attribute in ("fitted", "residuals"):
         with pytest.raises(RowDataUnavailableError, match="write_fitted"):
             getattr(fit, attribute)
@@ -61,20 +57,22 @@ def test_rows_are_not_kept(chunked_fits):
     assert "Random effects" in text
 
 
-def test_predict_newdata_works_without_rows(chunked_fits, pandas_fits, frames):
-    _, data = frames["sleepstudy"]
-    new = data.head(20)
+def test_predict_newdata_works_without_rows(parquet_dir):
+    new = frame("sleepstudy")[1].head(20)
     np.testing.assert_allclose(
-        chunked_fits["sleepstudy"].predict(new), pandas_fits["sleepstudy"].predict(new), rtol=1e-8
+        chunked_fit(parquet_dir, "sleepstudy").predict(new),
+        pandas_fit("sleepstudy").predict(new),
+        rtol=1e-6,
     )
 
 
-def test_write_fitted_streams_fitted_and_residuals(chunked_fits, pandas_fits, tmp_path):
-    out = chunked_fits["dietox"].write_fitted(tmp_path / "fitted.parquet", columns=["row_id"])
+def test_write_fitted_streams_fitted_and_residuals(parquet_dir, tmp_path):
+    fit = chunked_fit(parquet_dir, "dietox")
+    out = fit.write_fitted(tmp_path / "fitted.parquet", columns=["row_id"])
     written = pd.read_parquet(out).sort_values("row_id")
-    expected = pandas_fits["dietox"]
+    expected = in_memory_at(fit, "dietox")
     assert list(written.columns) == ["row_id", "fitted", "residual"]
-    np.testing.assert_allclose(written["fitted"], expected.fitted.to_numpy(), rtol=1e-6)
+    np.testing.assert_allclose(written["fitted"], expected.fitted.to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(
-        written["residual"], expected.residuals.to_numpy(), rtol=1e-6, atol=1e-6
+        written["residual"], expected.residuals.to_numpy(), rtol=1e-8, atol=1e-9
     )
