@@ -76,3 +76,15 @@ def test_write_fitted_streams_fitted_and_residuals(parquet_dir, tmp_path):
     np.testing.assert_allclose(
         written["residual"], expected.residuals.to_numpy(), rtol=1e-8, atol=1e-9
     )
+
+
+@cache
+def sql_fit(folder, name: str):
+    """The model fitted with every block of A summed by DuckDB (GROUP BY)."""
+    source = mm.sources.DuckDBSource(parquet_file(folder, name), method="sql")
+    return mm.lmer(frame(name)[0], source)
+
+
+@pytest.mark.parametrize("name", MODEL_PARAMS)
+def test_sql_group_by_matches_pandas(name, parquet_dir):
+    assert_same_fit(sql_fit(parquet_dir, name), pandas_fit(name))
