@@ -14,6 +14,7 @@ from mixedmodels.errors import (
     MissingColumnError,
     MixedModelsError,
     RankDeficiencyWarning,
+    RowDataUnavailableError,
     SingularFitWarning,
 )
 from mixedmodels.inference.anova import anova
@@ -33,6 +34,7 @@ __all__ = [
     "MissingColumnError",
     "MixedModelsError",
     "RankDeficiencyWarning",
+    "RowDataUnavailableError",
     "SingularFitWarning",
     "anova",
     "datasets",
