@@ -133,8 +133,16 @@ class DaskSource(Source):
         return self.complete(used)[list(columns)].drop_duplicates(split_out=1).compute()
 
     def head(self, used, k: int) -> pd.DataFrame:
-        """The first ``k`` complete rows."""
-        return self.complete(used).head(k, npartitions=-1)
+        """Up to ``k`` complete rows, from the first partition if it has any."""
+        import warnings
+
+        complete = self.complete(used)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "fewer rows than requested"
+            sample = complete.head(k, npartitions=1)
+            if len(sample) == 0:
+                sample = complete.head(k, npartitions=-1)
+        return sample
 
     # -- second pass ----------------------------------------------------------------------
     def accumulate(self, plan: StreamPlan) -> PartialStats:

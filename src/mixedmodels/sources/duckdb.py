@@ -138,7 +138,6 @@ class DuckDBSource(Source):
             if threads is not None:
                 con.execute(f"SET threads = {int(threads)}")
             self.relation = con.read_parquet(files)
-        self._used: tuple[str, ...] = ()
 
     # -- SQL helpers ----------------------------------------------------------------------
     def query(self, sql: str):
