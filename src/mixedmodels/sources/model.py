@@ -95,8 +95,8 @@ class StreamedLinearMixedModel(LinearMixedModel):
         """Not available out of core: a new response needs the rows."""
         raise RowDataUnavailableError(f"refitting to a new response needs the rows: {_HOW}")
 
-    def _result(self, theta: np.ndarray, REML: bool, summary):
-        result = super()._result(theta, REML, summary)
+    def _result(self, *args, **kwargs):
+        result = super()._result(*args, **kwargs)
         values = {f.name: getattr(result, f.name) for f in fields(LmerResult)}
         return StreamedLmerResult(**values)
 
