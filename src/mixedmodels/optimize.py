@@ -107,7 +107,12 @@ def _bobyqa(f, x0, lower, control, step: np.ndarray):
     opt.set_maxeval(int(control["maxeval"]))
     opt.set_initial_step(np.broadcast_to(np.asarray(step, dtype=float), (k,)).copy())
     start = np.maximum(x0, lower)
-    x = opt.optimize(start)
+    try:
+        x = opt.optimize(start)
+    except nlopt.RoundoffLimited:
+        # BOBYQA can give up at once (e.g. one parameter starting on its bound); minimize()
+        # keeps the best point evaluated anyway
+        return start, f(start), "ROUNDOFF_LIMITED"
     return x, opt.last_optimum_value(), _RETURN_NAMES.get(opt.last_optimize_result(), "FAILURE")
 
 

@@ -122,3 +122,14 @@ def test_bootstrap_bad_inputs():
         bootstrap(fit, n=0)
     with pytest.raises(InferenceError):
         bootstrap(fit, n=2, n_jobs=0)
+
+
+def test_bootstrap_of_a_singular_fit():
+    # Dyestuff2's batch SD is estimated as 0: refits start on the bound, where BOBYQA may
+    # give up at once; every replicate must still be refitted, some of them singular too
+    fit = fit_reference("dyestuff2")
+    boot = bootstrap(fit, n=20, seed=5, progress=False)
+    assert boot.notna().all().all()
+    assert (boot["Batch.(Intercept)"] >= 0).all()
+    assert (boot["Batch.(Intercept)"] == 0).any()
+    assert (boot["Batch.(Intercept)"] > 0).any()
