@@ -14,8 +14,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from mixedmodels.inference._params import SdCorMap
-from mixedmodels.linalg import BlockedFactor, SufficientStats, profiled_objective, update_factor
-from mixedmodels.linalg.factor import LOG_2PI, log_determinants
+from mixedmodels.linalg import BlockedFactor, SufficientStats, evaluate_objective, update_factor
+from mixedmodels.linalg.factor import LOG_2PI, objective_parts
 from mixedmodels.optimize import minimize
 
 __all__ = ["Evaluator", "fixed_effect_statistics", "walk", "variance_point", "fixed_point"]
@@ -40,14 +40,13 @@ class Evaluator:
         theta = self.params.to_theta(pars)
         if theta is None:
             return np.inf
-        try:
-            factor = self.factor(theta)
-        except np.linalg.LinAlgError:
+        lams = self.model.lambdas(theta)
+        parts = objective_parts(self.stats, lams[0], lams[1:])
+        if parts is None:
             return np.inf
-        logdet_z, _ = log_determinants(factor, self.stats)
+        logdet_z, _, r2 = parts
         s2 = pars[-1] ** 2
-        n = self.stats.n
-        value = logdet_z + factor.r2 / s2 + n * (LOG_2PI + np.log(s2))
+        value = logdet_z + r2 / s2 + self.stats.n * (LOG_2PI + np.log(s2))
         return float(value - self.stats.sum_log_weights)
 
     def beta(self, theta: np.ndarray, stats: SufficientStats | None = None) -> np.ndarray:
@@ -57,13 +56,16 @@ class Evaluator:
         qr, p = stats.q_rest, stats.p
         return np.linalg.solve(lrr[qr : qr + p, qr : qr + p].T, lrr[-1, qr : qr + p])
 
-    def fixed_deviance(self, stats: SufficientStats, theta: np.ndarray) -> tuple[float, float]:
-        """Sigma-profiled ML deviance and penalised RSS for the reduced model."""
-        try:
-            factor = self.factor(theta, stats)
-        except np.linalg.LinAlgError:
-            return np.inf, np.nan
-        return profiled_objective(factor, stats, False), factor.r2
+    def fixed_deviance(self, stats: SufficientStats, theta: np.ndarray) -> float:
+        """Sigma-profiled ML deviance of the reduced model."""
+        lams = self.model.lambdas(theta)
+        return evaluate_objective(stats, lams[0], lams[1:], False)
+
+    def fixed_r2(self, stats: SufficientStats, theta: np.ndarray) -> float:
+        """Penalised residual sum of squares of the reduced model."""
+        lams = self.model.lambdas(theta)
+        parts = objective_parts(stats, lams[0], lams[1:])
+        return np.nan if parts is None else parts[2]
 
 
 def fixed_effect_statistics(stats: SufficientStats, j: int, value: float) -> SufficientStats:
@@ -220,11 +222,11 @@ def fixed_point(
             start = np.maximum(s1 + (s1 - s0) * (x - x1) / (x1 - x0), model.lower_bounds)
 
         def objective(s: np.ndarray) -> float:
-            return ev.fixed_deviance(stats, scaling.to_theta(s))[0]
+            return ev.fixed_deviance(stats, scaling.to_theta(s))
 
         s, value, _, _ = minimize(objective, start, model.lower_bounds, control)
         theta = scaling.to_theta(s)
-        _, r2 = ev.fixed_deviance(stats, theta)
+        r2 = ev.fixed_r2(stats, theta)
         sigma = float(np.sqrt(r2 / stats.n))
         row = np.empty(1 + optimum.size)
         row[0] = zeta_of(x, optimum[nv + j], value)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from mixedmodels.errors import ConvergenceWarning, InferenceError
 from mixedmodels.inference._params import SdCorMap
-from mixedmodels.inference._threads import single_threaded_blas
+from mixedmodels.linalg.threads import blas_limit
 
 __all__ = ["simulate", "bootstrap"]
 
@@ -112,14 +112,19 @@ class _Job:
     reml: bool
     columns: tuple[str, ...]
     statistics: Callable | None
+    params: SdCorMap
 
 
 _JOB: _Job | None = None
 
 
-def _init_worker(job: _Job) -> None:
+def _init_worker(job: _Job, limit_blas: bool = False) -> None:
     global _JOB
     _JOB = job
+    if limit_blas:
+        # a worker process: one BLAS thread for good (many small factorisations, and the
+        # workers already occupy the cores)
+        blas_limit(0).__enter__()
 
 
 def _statistic_values(value) -> dict[str, float]:
@@ -147,9 +152,8 @@ def _replicate(job: _Job, seed: np.random.SeedSequence) -> tuple[np.ndarray, dic
             )
     except (ArithmeticError, ValueError, RuntimeError, np.linalg.LinAlgError):
         return row, extra
-    params = SdCorMap(model.design.terms)
     row[:] = np.concatenate(
-        [fit.theta, params.to_sdcor(fit.theta, fit.sigma), fit.solution.beta, [fit.objective]]
+        [fit.theta, job.params.to_sdcor(fit.theta, fit.sigma), fit.solution.beta, [fit.objective]]
     )
     if job.statistics is not None:
         extra = _statistic_values(job.statistics(fit))
@@ -158,8 +162,7 @@ def _replicate(job: _Job, seed: np.random.SeedSequence) -> tuple[np.ndarray, dic
 
 def _run_chunk(seeds: list[np.random.SeedSequence]) -> list[tuple[np.ndarray, dict]]:
     assert _JOB is not None
-    with single_threaded_blas():
-        return [_replicate(_JOB, s) for s in seeds]
+    return [_replicate(_JOB, s) for s in seeds]
 
 
 def _progress_bar(progress, total: int):
@@ -249,6 +252,7 @@ def bootstrap(
         reml=bool(result.reml),
         columns=columns,
         statistics=statistics,
+        params=SdCorMap(model.design.terms),
     )
     chunks = [seeds[i : i + _CHUNK] for i in range(0, n, _CHUNK)]
     bar = _progress_bar(progress, n)
@@ -256,10 +260,11 @@ def bootstrap(
     try:
         if workers == 1 or len(chunks) == 1:
             _init_worker(job)
-            for chunk in chunks:
-                outputs.extend(_run_chunk(chunk))
-                if bar is not None:
-                    bar.update(len(chunk))
+            with blas_limit(0):  # many small factorisations: one BLAS thread is fastest
+                for chunk in chunks:
+                    outputs.extend(_run_chunk(chunk))
+                    if bar is not None:
+                        bar.update(len(chunk))
         else:
             outputs = _run_parallel(job, chunks, min(workers, len(chunks)), bar)
     finally:
@@ -279,7 +284,7 @@ def _run_parallel(job: _Job, chunks, workers: int, bar) -> list[tuple[np.ndarray
     method = "fork" if "fork" in mp.get_all_start_methods() else None
     context = mp.get_context(method)
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(job,)
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(job, True)
     ) as pool:
         futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
         results = []

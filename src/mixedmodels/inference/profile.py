@@ -40,7 +40,7 @@ from mixedmodels.inference._spline import (
     inverse_spline,
     natural_spline,
 )
-from mixedmodels.inference._threads import single_threaded_blas
+from mixedmodels.linalg.threads import blas_limit
 
 __all__ = ["Profile", "profile", "check_level", "PROFILE_CONTROL"]
 
@@ -232,7 +232,7 @@ def profile(
     if not 0.0 < alpha_max < 1.0:
         raise InferenceError(f"alpha_max must be in (0, 1), got {alpha_max!r}")
     ctl = {**PROFILE_CONTROL, **(control or {})}
-    with single_threaded_blas():
+    with blas_limit(0):  # many small factorisations: one BLAS thread is fastest
         return _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl)
 
 

@@ -183,3 +183,15 @@ def profiled_objective(factor: BlockedFactor, stats: SufficientStats, reml: bool
     """ML deviance or REML criterion (lme4's ``deviance()`` / ``REMLcrit()``)."""
     logdet_z, logdet_x = log_determinants(factor, stats)
     return objective_from_parts(logdet_z, logdet_x, factor.r2, stats, reml)
+
+
+def objective_parts(
+    stats: SufficientStats, first_lambda: np.ndarray, rest_lambdas: list[np.ndarray]
+) -> tuple[float, float, float] | None:
+    """``log|L_Z|^2``, ``log|R_X|^2`` and ``r^2`` at the given lambdas; None where it fails.
+
+    For criteria other than the profiled ones (the likelihood profile's deviance at a given
+    sigma), at the cost of :func:`evaluate_objective`.
+    """
+    ev = stats._workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
+    return None if ev is None else (ev.logdet_z, ev.logdet_x, ev.r2)
