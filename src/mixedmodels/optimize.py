@@ -32,7 +32,7 @@ DEFAULT_CONTROL: dict[str, float | int | str] = {
     "ftol_rel": 0.0,  # relative tolerance would stop early on large objectives (InstEval)
     "ftol_abs": 1e-8,
     "xtol_abs": 1e-8,
-    "initial_step": 0.2,
+    "initial_step": 0.15,
     "step_floor": 0.1,
     "start": "moments",
     "maxeval": 100_000,
