@@ -141,3 +141,17 @@ def test_unused_data_types_do_not_matter_but_used_ones_do(data):
         streamed("y ~ x + (1 | g)", frame)
     with pytest.raises(DesignError, match="when"):
         streamed("y ~ when + (1 | g)", frame)
+
+
+def test_decimal_columns_are_numeric(data):
+    expected = mm.LinearMixedModel("y ~ x + (1 | g)", data)
+    relation = (
+        duckdb.connect()
+        .from_df(data)
+        .project("CAST(x AS DECIMAL(18, 6)) AS x, CAST(y AS DECIMAL(18, 6)) AS y, g")
+    )
+    for method in ("chunks", "sql"):
+        model = mm.sources.DuckDBSource(relation, method=method).model("y ~ x + (1 | g)")
+        assert model.design.fixed_names == expected.design.fixed_names
+        theta = np.array([0.8])
+        assert model.objective(theta) == pytest.approx(expected.objective(theta), rel=1e-6)
