@@ -129,6 +129,7 @@ class DuckDBSource(Source):
         self.chunk_size = int(chunk_size)
         self.method = method
         self.implied_factors: set[str] = set()
+        self._no_missing: set[tuple[str, ...]] = set()
         if isinstance(data, duckdb.DuckDBPyRelation):
             self.relation = data
         else:
@@ -146,6 +147,8 @@ class DuckDBSource(Source):
 
     def condition(self, used: Sequence[str]) -> str:
         """SQL condition selecting complete rows (no NULL, no NaN in a used column)."""
+        if tuple(sorted(used)) in self._no_missing:
+            return "TRUE"
         kinds = self.column_kinds()
         parts = []
         for name in used:
@@ -154,9 +157,21 @@ class DuckDBSource(Source):
                 parts.append(f"NOT isnan({quote(name)})")
         return " AND ".join(parts) if parts else "TRUE"
 
+    def select_list(self, columns: Sequence[str]) -> str:
+        """SQL select list of ``columns``, DECIMAL and HUGEINT read as DOUBLE."""
+        wide = {"decimal", "hugeint", "uhugeint"}
+        types = {
+            n: str(t.id).lower()
+            for n, t in zip(self.relation.columns, self.relation.types, strict=True)
+        }
+        return ", ".join(
+            f"CAST({quote(c)} AS DOUBLE) AS {quote(c)}" if types[c] in wide else quote(c)
+            for c in columns
+        )
+
     def reader(self, columns: Sequence[str], used: Sequence[str]):
         """Arrow record batches of ``columns`` of the complete rows, ``chunk_size`` at a time."""
-        select = ", ".join(quote(c) for c in columns)
+        select = self.select_list(columns)
         rel = self.query(f"SELECT {select} FROM src WHERE {self.condition(used)}")
         if hasattr(rel, "to_arrow_reader"):
             return rel.to_arrow_reader(self.chunk_size)
@@ -198,6 +213,8 @@ class DuckDBSource(Source):
             exprs += [f"avg({x}) FILTER (WHERE {cond})", f"avg({x} * {x}) FILTER (WHERE {cond})"]
         row = self.query(f"SELECT {', '.join(exprs)} FROM src").fetchall()[0]
         n_total, n_complete = int(row[0]), int(row[1])
+        if n_total == n_complete:  # later queries need no filter
+            self._no_missing.add(tuple(sorted(used)))
         k = 2 + len(float_columns)
         infinite = tuple(c for c, count in zip(float_columns, row[2:k], strict=True) if count)
         min_weight = None if row[k] is None else float(row[k])
@@ -209,12 +226,12 @@ class DuckDBSource(Source):
 
     def distinct(self, used, columns) -> pd.DataFrame:
         """``SELECT DISTINCT`` of ``columns`` over the complete rows."""
-        select = ", ".join(quote(c) for c in columns)
+        select = self.select_list(columns)
         return self.query(f"SELECT DISTINCT {select} FROM src WHERE {self.condition(used)}").df()
 
     def head(self, used, k: int) -> pd.DataFrame:
         """The first ``k`` complete rows."""
-        select = ", ".join(quote(c) for c in used)
+        select = self.select_list(used)
         return self.query(
             f"SELECT {select} FROM src WHERE {self.condition(used)} LIMIT {int(k)}"
         ).df()

@@ -64,6 +64,24 @@ def column_expressions(names, plan: StreamPlan, quote) -> list[str] | None:
     return out
 
 
+def _sum(expr: str) -> str:
+    """SQL aggregate summing ``expr`` over rows (compensated summation)."""
+    return "count(*)" if expr == "1.0" else f"fsum({expr})"
+
+
+class _Select:
+    """Distinct aggregate expressions of one query (repeated products are computed once)."""
+
+    def __init__(self) -> None:
+        self.exprs: dict[str, int] = {}
+
+    def add(self, sql: str) -> int:
+        return self.exprs.setdefault(sql, len(self.exprs))
+
+    def clause(self) -> str:
+        return ", ".join(f"{e} AS __s{i}" for e, i in self.exprs.items())
+
+
 def _product(*factors: str) -> str:
     kept = [f for f in factors if f.replace("(", "").replace(")", "").strip() != "1.0"]
     return " * ".join(kept) if kept else "1.0"
@@ -94,7 +112,7 @@ class _Expressions:
 
 def _check_sample(source, plan: StreamPlan, ex: _Expressions, quote) -> bool:
     """Whether the SQL expressions reproduce formulaic's matrices on a sample of rows."""
-    raw = ", ".join(quote(c) for c in plan.used)
+    raw = source.select_list(plan.used)
     exprs = ex.xy + [e for b in ex.blocks for e in b]
     select = ", ".join(f"{e} AS __e{i}" for i, e in enumerate(exprs))
     frame = source.query(
@@ -126,9 +144,13 @@ def sql_statistics(source, plan: StreamPlan, *, required: bool) -> PartialStats 
 
     def grouped(columns, sums):
         keys = ", ".join(quote(c) for c in columns)
-        select = ", ".join(f"fsum({s}) AS __s{i}" for i, s in enumerate(sums))
-        frame = source.query(f"SELECT {keys}, {select} FROM src WHERE {cond} GROUP BY {keys}").df()
-        return frame, frame[[f"__s{i}" for i in range(len(sums))]].to_numpy(dtype=float)
+        select = _Select()
+        index = [select.add(_sum(s)) for s in sums]
+        frame = source.query(
+            f"SELECT {keys}, {select.clause()} FROM src WHERE {cond} GROUP BY {keys}"
+        ).df()
+        values = frame[[f"__s{i}" for i in range(len(select.exprs))]].to_numpy(dtype=float)
+        return frame, values[:, index]
 
     def level_block(b, out_cross, out_xy):
         """Per-level Zb'Zb (levels, p, p) and Zb'[X y] (levels * p, k)."""
@@ -176,37 +198,40 @@ def _cross_block(grouped, ex, plan, partial, i: int, j: int) -> None:
 def _totals(source, plan, ex, partial, cond, quote) -> None:
     """n, sum of log weights, [X y]'[X y], X'X (unweighted) and the column moments."""
     k, p = len(ex.xy), len(ex.x)
-    sums = ["count(*)", f"fsum(ln({ex.w}))"]
-    sums += [
-        f"fsum({_product(ex.w, f'({ex.xy[a]})', f'({ex.xy[b]})')})"
+    select = _Select()
+    count = select.add("count(*)")
+    log_w = None if plan.weights is None else select.add(f"fsum(ln({ex.w}))")
+    xy = {
+        (a, b): select.add(_sum(_product(ex.w, f"({ex.xy[a]})", f"({ex.xy[b]})")))
         for a in range(k)
         for b in range(a + 1)
-    ]
-    sums += [
-        f"fsum({_product(f'({ex.x[a]})', f'({ex.x[b]})')})" for a in range(p) for b in range(a + 1)
-    ]
+    }
+    gram = {
+        (a, b): select.add(_sum(_product(f"({ex.x[a]})", f"({ex.x[b]})")))
+        for a in range(p)
+        for b in range(a + 1)
+    }
+    moments = []
     for z in ex.blocks:
         for e in z:
-            sums += [f"avg({e})", f"var_pop({e})", f"min({e})", f"max({e})"]
-    row = np.array(
-        source.query(f"SELECT {', '.join(sums)} FROM src WHERE {cond}").fetchall()[0], dtype=float
-    )
-    partial.n = int(row[0])
-    partial.sum_log_weights = 0.0 if plan.weights is None else float(row[1])
-    at = 2
-    for a in range(k):
-        for b in range(a + 1):
-            partial.xy_xy[a, b] = partial.xy_xy[b, a] = row[at]
-            at += 1
-    gram = np.zeros((p, p))
-    for a in range(p):
-        for b in range(a + 1):
-            gram[a, b] = gram[b, a] = row[at]
-            at += 1
-    values, vectors = np.linalg.eigh(gram)
+            if _product(e) == "1.0":
+                moments.append(None)
+            else:
+                moments.append([select.add(f"{f}({e})") for f in ("avg", "var_pop", "min", "max")])
+    row = source.query(f"SELECT {select.clause()} FROM src WHERE {cond}").fetchall()[0]
+    row = np.array([np.nan if v is None else v for v in row], dtype=float)
+    partial.n = int(row[count])
+    partial.sum_log_weights = 0.0 if log_w is None else float(row[log_w])
+    for (a, b), i in xy.items():
+        partial.xy_xy[a, b] = partial.xy_xy[b, a] = row[i]
+    G = np.zeros((p, p))
+    for (a, b), i in gram.items():
+        G[a, b] = G[b, a] = row[i]
+    values, vectors = np.linalg.eigh(G)
     partial.R = np.sqrt(np.clip(values, 0.0, None))[:, None] * vectors.T
+    columns = iter(moments)
     for m in partial.moments:
         for col in range(m.shape[1]):
-            mean, var, low, high = row[at : at + 4]
+            which = next(columns)
+            mean, var, low, high = (1.0, 0.0, 1.0, 1.0) if which is None else row[which]
             m[:, col] = (partial.n, mean, var * partial.n, low, high)
-            at += 4
