@@ -60,3 +60,33 @@ def test_without_a_client_partitions_are_merged_in_batches():
         model = source.model(formula)
     expected = pandas_fit("sleepstudy")
     np.testing.assert_allclose(model.objective(expected.theta), expected.objective, rtol=1e-12)
+
+
+def test_weights_offset_strings_and_missing_values_match_pandas():
+    import dask
+
+    rng = np.random.default_rng(3)
+    n = 400
+    data = pd.DataFrame(
+        {
+            "g": rng.choice([f"s{i}" for i in range(15)], n),
+            "f": pd.Categorical(rng.choice(["b", "a", "c"], n), categories=["c", "b", "a"]),
+            "x": rng.normal(size=n),
+            "w": rng.uniform(0.5, 2.0, n),
+            "off": rng.normal(size=n),
+        }
+    )
+    data["y"] = data["x"] + rng.normal(size=n)
+    data.loc[[2, 9], "x"] = np.nan
+    formula = "y ~ x + f + (1 + x | g)"
+    expected = mm.LinearMixedModel(formula, data, weights="w", offset="off")
+    source = mm.sources.DaskSource(dd.from_pandas(data, npartitions=3))
+    with dask.config.set(scheduler="synchronous"):
+        model = source.model(formula, weights="w", offset="off")
+    assert model.design.fixed_names == expected.design.fixed_names  # category order kept
+    assert model.design.n_dropped == expected.design.n_dropped == 2
+    theta = np.array([0.8, 0.1, 0.5])
+    for reml in (True, False):
+        assert model.objective(theta, reml) == pytest.approx(
+            expected.objective(theta, reml), rel=1e-11
+        )

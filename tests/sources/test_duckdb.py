@@ -88,3 +88,12 @@ def sql_fit(folder, name: str):
 @pytest.mark.parametrize("name", MODEL_PARAMS)
 def test_sql_group_by_matches_pandas(name, parquet_dir):
     assert_same_fit(sql_fit(parquet_dir, name), pandas_fit(name))
+
+
+def test_csv_files_are_read_by_duckdb(tmp_path):
+    formula, data = frame("sleepstudy")
+    path = tmp_path / "sleepstudy.csv"
+    data.to_csv(path, index=False)
+    model = mm.sources.DuckDBSource(str(path)).model(formula)
+    expected = pandas_fit("sleepstudy")
+    assert model.objective(expected.theta) == pytest.approx(expected.objective, rel=1e-11)

@@ -92,7 +92,9 @@ class DuckDBSource(Source):
     Parameters
     ----------
     data
-        A ``duckdb.DuckDBPyRelation``, or a Parquet path, directory, glob or list of paths.
+        A ``duckdb.DuckDBPyRelation``, or a Parquet path, directory, glob or list of paths
+        (CSV files, named ``*.csv``, ``*.csv.gz`` or ``*.tsv``, are read with DuckDB's CSV
+        reader).
     chunk_size
         Rows per Arrow record batch in the chunked pass (default 1,000,000).
     method
@@ -134,11 +136,14 @@ class DuckDBSource(Source):
             self.relation = data
         else:
             files = _parquet_files(data)
-            self.implied_factors = _pandas_categoricals(files)
             con = duckdb.connect()
             if threads is not None:
                 con.execute(f"SET threads = {int(threads)}")
-            self.relation = con.read_parquet(files)
+            if all(f.lower().endswith((".csv", ".csv.gz", ".tsv")) for f in files):
+                self.relation = con.read_csv(files)
+            else:
+                self.implied_factors = _pandas_categoricals(files)
+                self.relation = con.read_parquet(files)
 
     # -- SQL helpers ----------------------------------------------------------------------
     def query(self, sql: str):
