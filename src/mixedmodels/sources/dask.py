@@ -132,6 +132,14 @@ class DaskSource(Source):
         """Distinct combinations of ``columns`` among the complete rows."""
         return self.complete(used)[list(columns)].drop_duplicates(split_out=1).compute()
 
+    def distinct_many(self, used, column_sets) -> dict[tuple[str, ...], pd.DataFrame]:
+        """Distinct combinations of several column sets, computed together."""
+        import dask
+
+        complete = self.complete(used)
+        tasks = [complete[list(cols)].drop_duplicates(split_out=1) for cols in column_sets]
+        return dict(zip(column_sets, dask.compute(*tasks), strict=True))
+
     def head(self, used, k: int) -> pd.DataFrame:
         """Up to ``k`` complete rows, from the first partition if it has any."""
         import warnings

@@ -234,6 +234,24 @@ class DuckDBSource(Source):
         select = self.select_list(columns)
         return self.query(f"SELECT DISTINCT {select} FROM src WHERE {self.condition(used)}").df()
 
+    def distinct_many(self, used, column_sets) -> dict[tuple[str, ...], pd.DataFrame]:
+        """Distinct combinations of several column sets in one scan (GROUPING SETS)."""
+        if len(column_sets) <= 1:
+            return {cols: self.distinct(used, cols) for cols in column_sets}
+        columns = list(dict.fromkeys(c for cols in column_sets for c in cols))
+        keys = ", ".join(quote(c) for c in columns)
+        sets = ", ".join("(" + ", ".join(quote(c) for c in cols) + ")" for cols in column_sets)
+        frame = self.query(
+            f"SELECT {self.select_list(columns)}, GROUPING_ID({keys}) AS __gid FROM src "
+            f"WHERE {self.condition(used)} GROUP BY GROUPING SETS ({sets})"
+        ).df()
+        out = {}
+        for cols in column_sets:
+            gid = sum(1 << (len(columns) - 1 - i) for i, c in enumerate(columns) if c not in cols)
+            part = frame.loc[frame["__gid"] == gid, list(cols)]
+            out[cols] = part.drop_duplicates().reset_index(drop=True)
+        return out
+
     def head(self, used, k: int) -> pd.DataFrame:
         """The first ``k`` complete rows."""
         select = self.select_list(used)

@@ -77,7 +77,11 @@ class Backend(Protocol):
         """Counts, infinite-value checks, the smallest weight and moments of some columns."""
 
     def distinct(self, used: Sequence[str], columns: Sequence[str]) -> pd.DataFrame:
-        """Distinct combinations of ``columns`` among the complete rows."""
+        """Distinct combinations of ``columns`` among the complete rows.
+
+        A backend may also offer ``distinct_many(used, column_sets)``, a dict from each tuple
+        of columns to its distinct combinations, computed in one pass.
+        """
 
     def head(self, used: Sequence[str], k: int) -> pd.DataFrame:
         """Up to ``k`` complete rows."""
@@ -302,11 +306,13 @@ def build_plan(
     numeric = [n for n, k in kinds.items() if k.kind == "numeric"]
     factor_names = [n for n, k in kinds.items() if k.kind == "factor"]
 
-    # levels of every factor (formulaic order) and a sample for the specs
-    factor_levels = {}
-    for name in factor_names:
-        values = backend.distinct(used, [name])[name]
-        factor_levels[name] = _sorted_levels(values, kinds[name].categories)
+    # levels of every factor (formulaic order) and of every grouping factor, in one go
+    column_sets = [(name,) for name in factor_names] + [tuple(t.group) for t in parsed.random]
+    distinct = _distinct_all(backend, used, list(dict.fromkeys(column_sets)))
+    factor_levels = {
+        name: _sorted_levels(distinct[(name,)][name], kinds[name].categories)
+        for name in factor_names
+    }
     sample = backend.head(used, SAMPLE_ROWS)
     if len(sample) == 0:
         raise DesignError("no complete rows: every row has a missing value in a used column")
@@ -355,7 +361,7 @@ def build_plan(
             raise FormulaError(f"random-effects term {term.text} has no columns", text)
         coding = codings.get(term.group_name)
         if coding is None:
-            coding = _group_coding(backend, used, term.group, kinds)
+            coding = _group_coding(distinct[tuple(term.group)], term.group, kinds)
             codings[term.group_name] = coding
         n_levels = len(coding.labels)
         if n_levels < 2:
@@ -404,11 +410,18 @@ def build_plan(
     )
 
 
+def _distinct_all(backend: Backend, used: Sequence[str], column_sets: list[tuple[str, ...]]):
+    """Distinct combinations of every column set, in one pass when the backend can."""
+    many = getattr(backend, "distinct_many", None)
+    if many is not None:
+        return many(used, column_sets)
+    return {cols: backend.distinct(used, list(cols)) for cols in column_sets}
+
+
 def _group_coding(
-    backend: Backend, used: Sequence[str], group: tuple[str, ...], kinds: dict[str, ColumnKind]
+    combos: pd.DataFrame, group: tuple[str, ...], kinds: dict[str, ColumnKind]
 ) -> GroupCoding:
-    """Coding of a grouping factor from the distinct combinations among complete rows."""
-    combos = backend.distinct(used, list(group))
+    """Coding of a grouping factor from its distinct combinations among complete rows."""
     part_levels = tuple(_sorted_levels(combos[g], kinds[g].categories) for g in group)
     ordered = combos.copy()
     for g, levels in zip(group, part_levels, strict=True):
