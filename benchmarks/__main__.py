@@ -314,7 +314,13 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"name": "many_sleepstudy", "ours": many})
         print(_line(rows[-1]), flush=True)
     text = _markdown(rows, args)
-    Path(args.out).write_text(text)
+    out = Path(args.out)
+    if out.exists():  # keep hand-written sections (## ...) that follow the generated table
+        old = out.read_text()
+        at = old.find("\n## ")
+        if at >= 0:
+            text = text.rstrip("\n") + "\n" + old[at:]
+    out.write_text(text)
     print(f"\nwritten to {args.out}")
     return 0
 

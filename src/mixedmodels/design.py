@@ -303,19 +303,19 @@ def build_design(
     w = _as_row_vector(weights, data, "weights")
     off = _as_row_vector(offset, data, "offset")
     used = list(needed)
+    complete = np.ones(len(data), dtype=bool)
     for name in used:
         col = data[name]
-        if len(col) and col.isna().all():
+        missing = np.asarray(col.isna().to_numpy(), dtype=bool)
+        if len(col) and missing.all():
             raise DesignError(f"column {name!r} ({needed[name]}) has only missing values")
         if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
             values = col.to_numpy(dtype=float, na_value=np.nan)
             if np.isinf(values).any():
                 raise DesignError(f"column {name!r} ({needed[name]}) has infinite values")
+        complete &= ~missing
     if parsed.response in data.columns:
         _check_numeric(data, parsed.response, "response")
-    complete = np.ones(len(data), dtype=bool)
-    for name in used:
-        complete &= data[name].notna().to_numpy()
     for arr, what in ((w, "weights"), (off, "offset")):
         if arr is not None:
             if np.isinf(arr).any():
@@ -323,7 +323,8 @@ def build_design(
             complete &= ~np.isnan(arr)
     if w is not None and (w[complete] <= 0).any():
         raise DesignError("weights must be positive")
-    frame = data[used] if complete.all() else data.loc[complete, used]
+    # all rows complete: the data itself (no copy); only the used columns are ever read
+    frame = data if complete.all() else data.loc[complete, used]
     n_dropped = int((~complete).sum())
     if len(frame) == 0:
         raise DesignError("no complete rows: every row has a missing value in a used column")
