@@ -73,8 +73,11 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
     """Fit the engine model with the theta entries in ``fixed`` held at ``start``."""
     if not fixed.any() and optimize:
         return engine.fit(REML=reml, start=start)
-    theta0 = engine.start_theta() if start is None else np.asarray(start, dtype=float)
-    x0 = engine.scaling.to_scaled(theta0)
+    # start_theta() is already on the optimiser's (scaled) side; a user start is lme4's theta
+    if start is None:
+        x0 = engine.start_theta()
+    else:
+        x0 = engine.scaling.to_scaled(np.asarray(start, dtype=float))
     free = ~fixed
     lower = engine.lower_bounds[free]
 
@@ -93,7 +96,7 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
     x[free] = x_free
     theta = engine.scaling.to_theta(x)
     summary = OptSummary(
-        initial=tuple(theta0),
+        initial=tuple(engine.scaling.to_theta(x0)),
         final=tuple(theta),
         fmin=engine.objective(theta, reml),
         evaluations=evaluations,
