@@ -26,7 +26,14 @@ from mixedmodels.errors import (
 from mixedmodels.formula import ParsedFormula, RandomTerm, parse_formula
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
 
-__all__ = ["Design", "TermSpec", "build_design", "lme4_column_names", "group_codes"]
+__all__ = [
+    "Design",
+    "TermSpec",
+    "build_design",
+    "group_codes",
+    "lme4_column_names",
+    "needed_variables",
+]
 
 RANK_TOLERANCE = 1e-7
 
@@ -177,6 +184,22 @@ def _required_variables(spec_text: str, where: str, formula: str) -> set[str]:
         raise FormulaError(f"cannot parse {where} {spec_text!r}: {exc}", formula) from exc
 
 
+def needed_variables(parsed: ParsedFormula) -> dict[str, str]:
+    """Every data column the formula reads, mapped to where it is read (for messages)."""
+    text = parsed.formula
+    needed: dict[str, str] = {}
+    for var in _required_variables(parsed.response, "the response", text):
+        needed.setdefault(var, "the response")
+    for var in _required_variables(parsed.fixed, "the fixed part", text):
+        needed.setdefault(var, "the fixed part")
+    for term in parsed.random:
+        for var in _required_variables(term.lhs, f"term {term.text}", text):
+            needed.setdefault(var, f"term {term.text}")
+        for var in term.group:
+            needed.setdefault(var, f"term {term.text}")
+    return needed
+
+
 def _check_columns(data: pd.DataFrame, needed: dict[str, str], formula: str) -> None:
     missing = [name for name in needed if name not in data.columns]
     for name in missing:
@@ -289,16 +312,7 @@ def build_design(
             raise DesignError(
                 f"data must be a pandas DataFrame, got {type(data).__name__}"
             ) from exc
-    needed: dict[str, str] = {}
-    for var in _required_variables(parsed.response, "the response", text):
-        needed.setdefault(var, "the response")
-    for var in _required_variables(parsed.fixed, "the fixed part", text):
-        needed.setdefault(var, "the fixed part")
-    for term in parsed.random:
-        for var in _required_variables(term.lhs, f"term {term.text}", text):
-            needed.setdefault(var, f"term {term.text}")
-        for var in term.group:
-            needed.setdefault(var, f"term {term.text}")
+    needed = needed_variables(parsed)
     _check_columns(data, needed, text)
     w = _as_row_vector(weights, data, "weights")
     off = _as_row_vector(offset, data, "offset")

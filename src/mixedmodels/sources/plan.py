@@ -20,10 +20,10 @@ import pandas as pd
 
 from mixedmodels.design import (
     TermSpec,
-    _required_variables,
     apply_contrasts,
     group_codes,
     lme4_column_names,
+    needed_variables,
 )
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
@@ -173,21 +173,6 @@ class StreamPlan:
         return frame
 
 
-def _needed_variables(parsed: ParsedFormula) -> dict[str, str]:
-    text = parsed.formula
-    needed: dict[str, str] = {}
-    for var in _required_variables(parsed.response, "the response", text):
-        needed.setdefault(var, "the response")
-    for var in _required_variables(parsed.fixed, "the fixed part", text):
-        needed.setdefault(var, "the fixed part")
-    for term in parsed.random:
-        for var in _required_variables(term.lhs, f"term {term.text}", text):
-            needed.setdefault(var, f"term {term.text}")
-        for var in term.group:
-            needed.setdefault(var, f"term {term.text}")
-    return needed
-
-
 def _sorted_levels(values: pd.Series, categories: tuple | None) -> pd.Index:
     """Used levels in lme4's order: declared category order, else sorted."""
     used = pd.unique(values.dropna())
@@ -280,7 +265,7 @@ def build_plan(
             raise DesignError(
                 f"{what} of an out-of-core fit must be a column name, got {type(value).__name__}"
             )
-    needed = _needed_variables(parsed)
+    needed = needed_variables(parsed)
     for value, what in ((weights, "weights"), (offset, "offset")):
         if value is not None:
             needed.setdefault(value, what)
