@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from scipy.linalg import lapack
 
 from mixedmodels.linalg.statistics import SufficientStats
-from mixedmodels.linalg.threads import blas_limit, machine_busy
+from mixedmodels.linalg.threads import blas_limit
 
 __all__ = ["Workspace", "Evaluation", "level_pattern"]
 
@@ -212,7 +212,9 @@ class Workspace:
             )
             return None if status else Evaluation(logdet_z, logdet_x, r2)
         logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
-        parallel = self.by_rows and (self.pairs >= BY_ROWS_MIN or not machine_busy())
+        # by size only: the row-wise kernel sums in another order, so choosing it by the
+        # machine's load would make results depend on the load
+        parallel = self.by_rows and self.pairs >= BY_ROWS_MIN
         # numba's default threading layer must not be entered from two threads at once
         if parallel and _PARALLEL.acquire(blocking=False):
             try:
