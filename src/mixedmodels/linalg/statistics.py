@@ -22,7 +22,13 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["BlockShape", "SufficientStats", "compute_statistics", "random_effects_matrix"]
+__all__ = [
+    "BlockShape",
+    "SufficientStats",
+    "compute_statistics",
+    "per_level_crossproducts",
+    "random_effects_matrix",
+]
 
 DENSE_LIMIT = 400_000  # entries of Ar1 below which it is kept dense
 DENSE_FILL = 0.25  # ... or above this fill ratio
@@ -114,7 +120,8 @@ def random_effects_matrix(codes: np.ndarray, matrix: np.ndarray, n_levels: int) 
     return sp.csr_matrix((matrix.ravel(), cols, indptr), shape=(n, n_levels * size))
 
 
-def _per_level_crossproducts(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> np.ndarray:
+def per_level_crossproducts(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> np.ndarray:
+    """``(n_levels, p, p)``: the sum of ``matrix[j]' matrix[j]`` over the rows of each level."""
     size = matrix.shape[1]
     out = np.empty((n_levels, size, size))
     for a in range(size):
@@ -174,7 +181,7 @@ def compute_statistics(
         sum_log_weights = float(np.sum(np.log(weights)))
     codes1, matrix1, levels1 = blocks[0]
     shapes = tuple(BlockShape(k, m.shape[1]) for _, m, k in blocks)
-    A11 = _per_level_crossproducts(codes1, matrix1, levels1)
+    A11 = per_level_crossproducts(codes1, matrix1, levels1)
     if len(blocks) == 1 and (X.shape[1] + 1) * matrix1.shape[1] <= 64:
         # one grouping factor: Ar1 = [X y]' Z1 is dense, by per-level sums (no sparse algebra)
         XY = np.column_stack([X, y])

@@ -22,7 +22,12 @@ import scipy.sparse as sp
 from mixedmodels.design import _drop_aliased
 from mixedmodels.errors import DesignError
 from mixedmodels.linalg import SufficientStats
-from mixedmodels.linalg.statistics import DENSE_FILL, DENSE_LIMIT, BlockShape
+from mixedmodels.linalg.statistics import (
+    DENSE_FILL,
+    DENSE_LIMIT,
+    BlockShape,
+    per_level_crossproducts,
+)
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.sources.plan import StreamPlan
 
@@ -125,17 +130,6 @@ def _level_sums(codes, z, other, n_levels):
     return out.reshape(n_levels * pz, k)
 
 
-def _per_level_cross(codes, z, n_levels):
-    size = z.shape[1]
-    out = np.empty((n_levels, size, size))
-    for a in range(size):
-        for b in range(a + 1):
-            s = np.bincount(codes, weights=z[:, a] * z[:, b], minlength=n_levels)
-            out[:, a, b] = s
-            out[:, b, a] = s
-    return out
-
-
 class PartialStats:
     """Sums over some rows of every block of A, plus moments and the R factor of X."""
 
@@ -181,13 +175,13 @@ class PartialStats:
             self.sum_log_weights += float(np.sum(np.log(chunk.weights)))
         self.n += n
         (c1, z1), (l1, _) = blocks[0], self.shapes[0]
-        self.A11 += _per_level_cross(c1, z1, l1)
+        self.A11 += per_level_crossproducts(c1, z1, l1)
         self.xy_z1 += _level_sums(c1, z1, XY, l1).T
         self.xy_xy += XY.T @ XY
         for i in range(1, len(blocks)):
             ci, zi = blocks[i]
             li = self.shapes[i][0]
-            self.diag[i - 1] += _per_level_cross(ci, zi, li)
+            self.diag[i - 1] += per_level_crossproducts(ci, zi, li)
             self.z_xy[i - 1] += _level_sums(ci, zi, XY, li)
             for j in range(i):
                 cj, zj = blocks[j]
