@@ -120,6 +120,16 @@ def random_effects_matrix(codes: np.ndarray, matrix: np.ndarray, n_levels: int) 
     return sp.csr_matrix((matrix.ravel(), cols, indptr), shape=(n, n_levels * size))
 
 
+def _ar1_storage(Ar1: np.ndarray | sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
+    """Ar1 dense when small or filled (:data:`DENSE_LIMIT`, :data:`DENSE_FILL`), else sorted CSR."""
+    nnz = Ar1.nnz if sp.issparse(Ar1) else np.count_nonzero(Ar1)
+    if Ar1.shape[0] * Ar1.shape[1] <= DENSE_LIMIT or nnz > DENSE_FILL * Ar1.shape[0] * Ar1.shape[1]:
+        return Ar1.toarray() if sp.issparse(Ar1) else Ar1
+    out = sp.csr_matrix(Ar1)
+    out.sort_indices()
+    return out
+
+
 def per_level_crossproducts(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> np.ndarray:
     """``(n_levels, p, p)``: the sum of ``matrix[j]' matrix[j]`` over the rows of each level."""
     size = matrix.shape[1]
@@ -192,16 +202,13 @@ def compute_statistics(
                 Ar1[c, a::size] = np.bincount(
                     codes1, weights=XY[:, c] * matrix1[:, a], minlength=levels1
                 )
-        nnz = np.count_nonzero(Ar1)
-        if not (Ar1.size <= DENSE_LIMIT or nnz > DENSE_FILL * Ar1.size):
-            Ar1 = sp.csr_matrix(Ar1)  # the same storage rule as below
         return SufficientStats(
             n=n,
             p=X.shape[1],
             sum_log_weights=sum_log_weights,
             shapes=shapes,
             A11=A11,
-            Ar1=Ar1,
+            Ar1=_ar1_storage(Ar1),
             Arr=np.ascontiguousarray(_xy_crossproduct(XY)),
         )
     Z1 = random_effects_matrix(codes1, matrix1, levels1)
@@ -209,11 +216,7 @@ def compute_statistics(
     XY = np.column_stack([X, y])
     Zr = sp.hstack(rest_Z, format="csr") if rest_Z else None
     R = sp.hstack([Zr, sp.csr_matrix(XY)], format="csr") if Zr is not None else sp.csr_matrix(XY)
-    Ar1 = (R.T @ Z1).tocsr()
-    Ar1.sort_indices()
-    m, q1 = Ar1.shape
-    if m * q1 <= DENSE_LIMIT or Ar1.nnz > DENSE_FILL * m * q1:
-        Ar1 = Ar1.toarray()
+    Ar1 = _ar1_storage((R.T @ Z1).tocsr())
     if Zr is not None:
         ZrZr = (Zr.T @ Zr).toarray()
         ZrXY = np.asarray(Zr.T @ XY)
