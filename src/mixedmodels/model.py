@@ -170,8 +170,7 @@ class LinearMixedModel:
     def _block_maps(self) -> tuple:
         scaling = self.scaling
         transforms = {
-            term.theta_offset: T
-            for term, T in zip(scaling.terms, scaling.transforms, strict=True)
+            term.theta_offset: T for term, T in zip(scaling.terms, scaling.transforms, strict=True)
         }
         maps = []
         for block in self.design.blocks:
@@ -181,8 +180,13 @@ class LinearMixedModel:
                     term.theta_offset
                 ]
             maps.append(
-                (block.lambda_rows, block.lambda_cols, block.theta_index, block.size,
-                 None if np.array_equal(T, np.eye(block.size)) else T)
+                (
+                    block.lambda_rows,
+                    block.lambda_cols,
+                    block.theta_index,
+                    block.size,
+                    None if np.array_equal(T, np.eye(block.size)) else T,
+                )
             )
         return tuple(maps)
 

@@ -127,7 +127,7 @@ def update_factor(
         X that is numerically rank deficient).
     """
     workspace = stats._workspace
-    if workspace.evaluate(first_lambda, rest_lambdas, conditioned=True) is None:
+    if workspace.evaluate(first_lambda, rest_lambdas, conditioned=True, dense=True) is None:
         raise np.linalg.LinAlgError("the Schur complement is not positive definite")
     L11, Lrr = workspace.current_factor()
     # factored for the response y - X b0 (accurate r); the factor of A itself differs only

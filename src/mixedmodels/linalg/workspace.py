@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
+from mixedmodels.linalg import sparse_rest
 from mixedmodels.linalg.statistics import SufficientStats
 from mixedmodels.linalg.threads import blas_limit
 
@@ -101,7 +102,12 @@ class Workspace:
         The model's sufficient statistics.
     """
 
-    def __init__(self, stats: SufficientStats, _pattern: tuple | None = None) -> None:
+    def __init__(
+        self,
+        stats: SufficientStats,
+        _pattern: tuple | None = None,
+        _sparse: sparse_rest.SparseRest | None | bool = False,
+    ) -> None:
         self.m = stats.m
         self.q_rest = stats.q_rest
         self.p = stats.p
@@ -129,6 +135,19 @@ class Workspace:
             self.row_level = np.repeat(np.arange(self.levels1), np.diff(self.ptr))[order]
             self.row_ptr = np.zeros(self.m + 1, dtype=np.int64)
             np.cumsum(np.bincount(self.rows, minlength=self.m), out=self.row_ptr[1:])
+        self.sparse = self._sparse_rest() if _sparse is False else _sparse
+
+    def _sparse_rest(self) -> sparse_rest.SparseRest | None:
+        """CHOLMOD's route for the rest's random effects, where its pattern makes it pay."""
+        qr = self.q_rest
+        if qr < sparse_rest.SPARSE_MIN or not sparse_rest.available():
+            return None
+        I, J = sparse_rest.rest_pattern(
+            self.ptr, self.rows, self.stats.Arr, self.offsets, self.rest_levels, self.rest_sizes
+        )
+        if not sparse_rest.worth_it(I.size, qr):
+            return None
+        return sparse_rest.SparseRest(I, J, self.m, qr)
 
     def _condition(self) -> None:
         """The response's row of A for ``y - X b0`` (``b0``: least squares), for the optimiser.
@@ -165,7 +184,7 @@ class Workspace:
         """
         values = self.values.copy()
         values[self.rows == self.m - 1] = np.asarray(ar1_y, dtype=float).reshape(-1, self.size1)
-        return Workspace(stats, _pattern=(self.ptr, self.rows, values))
+        return Workspace(stats, _pattern=(self.ptr, self.rows, values), _sparse=self.sparse)
 
     # -- scratch ----------------------------------------------------------------------------
     def _buffers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -183,12 +202,15 @@ class Workspace:
         lam1: np.ndarray,
         rest_lambdas: list[np.ndarray] | tuple[np.ndarray, ...],
         conditioned: bool = False,
+        dense: bool = False,
     ) -> Evaluation | None:
         """Factor at the given lambdas; None when the rest's matrix is not positive definite.
 
         The factor stays in this thread's buffers until the next call (see
         :meth:`current_factor`). ``conditioned``: factor A with the response ``y - X b0``
-        instead (same objective, smooth in theta; its factor's last row differs).
+        instead (same objective, smooth in theta; its factor's last row differs). ``dense``:
+        factor the rest densely even where the sparse route would be taken, so that
+        :meth:`current_factor` holds the factor (the sparse route leaves the buffer as it was).
         """
         last = self.last_conditioned if conditioned else self.last_plain
         values = self.values_conditioned if conditioned else self.values
@@ -247,6 +269,12 @@ class Workspace:
                 for k, lam in enumerate(rest_lambdas):
                     lams[k, : lam.shape[0], : lam.shape[1]] = lam
                 kernels.transform_rest(S, self.offsets, self.rest_levels, self.rest_sizes, lams, qr)
+        if self.sparse is not None and not dense:
+            parts = self.sparse.evaluate(S, self.p)
+            if parts is None:
+                return None
+            logdet_rest, logdet_x, r = parts
+            return Evaluation(logdet_z=logdet1 + logdet_rest, logdet_x=logdet_x, r2=r * r)
         if self.m <= SMALL_CHOLESKY:
             info = kernels.small_cholesky(S)
         else:
