@@ -37,10 +37,45 @@ SPARSE_MAX_DENSITY = 0.4  # filled share of S_zz's lower triangle above which de
 def available() -> bool:
     """Whether cvxopt's CHOLMOD can be imported."""
     try:
-        import cvxopt.cholmod  # noqa: F401
+        _import_cholmod()
     except ImportError:
         return False
     return True
+
+
+def _import_cholmod():
+    """cvxopt's CHOLMOD module, its OpenBLAS told to use AVX2 kernels where the CPU has them.
+
+    cvxopt's wheels bundle their own OpenBLAS (0.3.15), which does not know recent CPUs and
+    falls back to its SSE3 kernels on them (measured on an AMD EPYC with AVX-512: InstEval's
+    supernodal factor 10.8 ms against 7.0 ms with the Haswell kernels). The core type is read
+    once, when that library loads, so it is set only around this import, only where the user
+    has not set it, and only on CPUs with AVX2 and FMA; numpy's own OpenBLAS, already
+    loaded, is not affected.
+    """
+    import os
+    import sys
+
+    if "cvxopt.cholmod" in sys.modules:
+        return sys.modules["cvxopt.cholmod"]
+    override = "OPENBLAS_CORETYPE" not in os.environ and _has_avx2()
+    if override:
+        os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+    try:
+        from cvxopt import cholmod
+    finally:
+        if override:
+            del os.environ["OPENBLAS_CORETYPE"]
+    return cholmod
+
+
+def _has_avx2() -> bool:
+    """Whether numpy reports AVX2 and FMA3 on this CPU."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:  # pragma: no cover - numpy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as features
+    return bool(features.get("AVX2")) and bool(features.get("FMA3"))
 
 
 def rest_pattern(
@@ -125,6 +160,9 @@ def worth_it(n_entries: int, q_rest: int) -> bool:
 class SparseRest:
     """CHOLMOD's factor of ``S_zz`` on a fixed pattern, and the objective's three numbers.
 
+    The rest's matrix is passed as a *compact* vector (see
+    :mod:`mixedmodels.linalg.sparse_kernels`): the pattern's values, then the rows of X and y.
+
     Parameters
     ----------
     I, J
@@ -138,9 +176,12 @@ class SparseRest:
     def __init__(self, I: np.ndarray, J: np.ndarray, m: int, q_rest: int) -> None:
         self.I = np.ascontiguousarray(I, dtype=np.int64)
         self.J = np.ascontiguousarray(J, dtype=np.int64)
-        self.flat = self.I * m + self.J  # positions in the dense C-ordered buffer
+        self.col_ptr = np.zeros(q_rest + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.J, minlength=q_rest), out=self.col_ptr[1:])
         self.m = m
         self.q_rest = q_rest
+        self.h = m - q_rest  # rows of X and y
+        self.size = self.I.size + m * self.h  # length of the compact vector
         self._local = threading.local()
 
     @property
@@ -148,59 +189,89 @@ class SparseRest:
         """Stored entries of the lower triangle of ``S_zz``."""
         return int(self.I.size)
 
+    def gather(self, S: np.ndarray) -> np.ndarray:
+        """The compact vector of the lower triangle of the dense buffer ``S``."""
+        from mixedmodels.linalg import sparse_kernels
+
+        out = self._buffer()
+        sparse_kernels.gather_compact(out, S, self.I, self.J, self.I.size, self.q_rest)
+        return out
+
+    def _buffer(self) -> np.ndarray:
+        """This thread's compact vector."""
+        local = self._local
+        if not hasattr(local, "compact"):
+            local.compact = np.empty(self.size)
+        return local.compact
+
     def _factor_objects(self):
         """This thread's matrix and symbolic factor (analysed on first use)."""
         local = self._local
         if not hasattr(local, "F"):
-            from cvxopt import cholmod, matrix, spmatrix
+            from cvxopt import matrix, spmatrix
 
+            cholmod = _import_cholmod()
             A = spmatrix(
                 matrix(np.ones(self.I.size)),
                 matrix(self.I),
                 matrix(self.J),
                 (self.q_rest, self.q_rest),
             )
-            saved = dict(cholmod.options)
-            cholmod.options["supernodal"] = 2  # always supernodal: diag() needs it
-            try:
+            with _supernodal(cholmod):
                 local.F = cholmod.symbolic(A, uplo="L")
-            finally:
-                cholmod.options.clear()
-                cholmod.options.update(saved)
             local.A = A
         return local.A, local.F
 
-    def evaluate(self, S: np.ndarray, p: int) -> tuple[float, float, float] | None:
-        """``log|L_zz|^2``, ``log|R_X|^2`` and ``r`` from the lower triangle of ``S``.
+    def evaluate(self, compact: np.ndarray, p: int) -> tuple[float, float, float] | None:
+        """``log|L_zz|^2``, ``log|R_X|^2`` and ``r`` from the compact vector.
 
-        None when ``S`` is not positive definite.
+        None when the matrix is not positive definite.
         """
-        from cvxopt import cholmod, matrix
+        from cvxopt import matrix
 
+        cholmod = _import_cholmod()
         A, F = self._factor_objects()
-        qr, m = self.q_rest, self.m
-        A.V = matrix(np.take(S, self.flat))
-        saved = dict(cholmod.options)
-        cholmod.options["supernodal"] = 2
+        qr, m, n_pattern = self.q_rest, self.m, self.I.size
+        A.V = matrix(compact[:n_pattern])
         try:
-            cholmod.numeric(A, F)
+            with _supernodal(cholmod):
+                cholmod.numeric(A, F)
         except ArithmeticError:
             return None
-        finally:
-            cholmod.options.clear()
-            cholmod.options.update(saved)
         diag = np.asarray(cholmod.diag(F)).ravel()
         logdet_z = 2.0 * float(np.sum(np.log(diag)))
-        B = matrix(np.asfortranarray(S[qr:, :qr].T))
+        T = compact[n_pattern:].reshape(m, self.h)  # S[q_rest:, :] transposed
+        B = matrix(np.asfortranarray(T[:qr]))
         cholmod.solve(F, B, sys=7)  # P S_zx
         cholmod.solve(F, B, sys=4)  # L^-1 P S_zx
         Y = np.asarray(B)
-        C = np.tril(S[qr:m, qr:m])
-        C = C + np.tril(C, -1).T - Y.T @ Y
+        upper = np.triu(T[qr:])  # S_xx's lower triangle, transposed
+        C = upper + np.triu(upper, 1).T - Y.T @ Y
         try:
             R = np.linalg.cholesky(C)
         except np.linalg.LinAlgError:
             return None
         d = np.diag(R)
+        if not np.all(np.isfinite(d)):
+            return None
         logdet_x = 2.0 * float(np.sum(np.log(d[:p])))
         return logdet_z, logdet_x, float(d[p])
+
+
+class _supernodal:
+    """CHOLMOD's options set to a supernodal factor for the duration of a call.
+
+    cvxopt keeps CHOLMOD's options in one module-level dict; it is restored afterwards so
+    that other users of cvxopt see their own settings.
+    """
+
+    def __init__(self, cholmod) -> None:
+        self.options = cholmod.options
+
+    def __enter__(self) -> None:
+        self.saved = dict(self.options)
+        self.options["supernodal"] = 2  # diag() needs a supernodal factor
+
+    def __exit__(self, *exc) -> None:
+        self.options.clear()
+        self.options.update(self.saved)

@@ -270,11 +270,7 @@ class Workspace:
                     lams[k, : lam.shape[0], : lam.shape[1]] = lam
                 kernels.transform_rest(S, self.offsets, self.rest_levels, self.rest_sizes, lams, qr)
         if self.sparse is not None and not dense:
-            parts = self.sparse.evaluate(S, self.p)
-            if parts is None:
-                return None
-            logdet_rest, logdet_x, r = parts
-            return Evaluation(logdet_z=logdet1 + logdet_rest, logdet_x=logdet_x, r2=r * r)
+            return self._sparse_evaluation(logdet1, self.sparse.gather(S))
         if self.m <= SMALL_CHOLESKY:
             info = kernels.small_cholesky(S)
         else:
@@ -286,6 +282,13 @@ class Workspace:
         logdet_x = kernels.log_diagonal(S, qr, qr + self.p)
         r = S[self.m - 1, self.m - 1]
         return Evaluation(logdet_z=logdet_z, logdet_x=logdet_x, r2=r * r)
+
+    def _sparse_evaluation(self, logdet1: float, compact: np.ndarray) -> Evaluation | None:
+        parts = self.sparse.evaluate(compact, self.p)
+        if parts is None:
+            return None
+        logdet_rest, logdet_x, r = parts
+        return Evaluation(logdet_z=logdet1 + logdet_rest, logdet_x=logdet_x, r2=r * r)
 
     def current_factor(self) -> tuple[np.ndarray, np.ndarray]:
         """Copies of this thread's ``L11`` and lower-triangular ``Lrr`` from the last evaluate."""
