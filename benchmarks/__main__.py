@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.peers import installed as installed_peers
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DATA = ROOT / "src" / "mixedmodels" / "datasets" / "data"
@@ -225,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", help="case names to run")
     parser.add_argument("--no-lme4", action="store_true")
     parser.add_argument("--no-statsmodels", action="store_true")
+    parser.add_argument("--no-peers", action="store_true", help="skip mixedlm and lme-python")
     parser.add_argument(
         "--timeout", type=float, default=120.0, help="time limit per statsmodels fit, seconds"
     )
@@ -291,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     lme4 = {} if args.no_lme4 else _lme4(lme4_specs, timeout=3600)
+    peers = [] if args.no_peers else installed_peers()
     for name, spec, sm in cases:
         ours = _run({**spec, "runner": "ours"}, timeout=3600)
         row = {"name": name, "ours": ours, "lme4": lme4.get(name)}
@@ -304,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                 },
                 timeout=args.timeout,
             )
+        row["peers"] = {
+            package: _run({**spec, "runner": "peer", "package": package}, timeout=args.timeout)
+            for package in peers
+        }
         rows.append(row)
         print(_line(row), flush=True)
     if wanted("many_sleepstudy"):
@@ -392,6 +400,47 @@ def _markdown(rows: list[dict], args) -> str:
             f"{(f'{lme4_t / t:.1f}x' if lme4_t else '-')} | {sm_text} | {sm_ratio} | {evals} | "
             f"{peak} | {('-' if diff is None else f'{diff:+.1e}')} |"
         )
+    return "\n".join(head + lines) + "\n" + _peer_table(rows, args)
+
+
+def _peer_table(rows: list[dict], args) -> str:
+    """Our time beside the peer packages' (mixedlm, lme-python) on the same cases."""
+    packages = sorted({p for row in rows for p in row.get("peers", {})})
+    if not packages:
+        return ""
+    head = [
+        "",
+        "### Python peers in the same run",
+        "",
+        "From DataFrame to fitted result (median of up to 5 repeats after a warm-up fit), each "
+        f"package in its own process, time limit {args.timeout:g} s. Ratio: the peer's time over "
+        "ours (above 1: we are faster). Objective: the peer's REML criterion or deviance minus "
+        "ours (positive: the peer stopped at a worse optimum).",
+        "",
+        "| model | ours | "
+        + " | ".join(f"{p} | {p}/ours | {p} objective - ours" for p in packages)
+        + " |",
+        "|---|---:|" + "---:|---:|---:|" * len(packages),
+    ]
+    lines = []
+    for row in rows:
+        ours = row["ours"]
+        if "error" in ours or not row.get("peers"):
+            continue
+        cells = [row["name"], _fmt_time(ours["seconds"])]
+        for package in packages:
+            peer = row["peers"].get(package)
+            if peer is None:
+                cells += ["-", "-", "-"]
+            elif "error" in peer:
+                cells += [peer["error"], "-", "-"]
+            else:
+                cells += [
+                    _fmt_time(peer["seconds"]),
+                    f"{peer['seconds'] / ours['seconds']:.1f}x",
+                    f"{peer['objective'] - ours['objective']:+.1e}",
+                ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(head + lines) + "\n"
 
 

@@ -156,13 +156,25 @@ def run_statsmodels(spec: dict) -> dict:
     return {"seconds": seconds, "objective": float(-2 * result.llf)}
 
 
+def run_peer(spec: dict) -> dict:
+    """Time a peer package (mixedlm, lme-python) on the same case."""
+    from benchmarks.peers import run_peer as fit_peer
+
+    data, formula, reml, facts = load_case(spec)
+    out = fit_peer(spec["package"], formula, data, reml, min(int(spec.get("repeats", 1)), 5))
+    if "reference" in facts:
+        out["objective_diff"] = out["objective"] - facts["reference"]
+    return out
+
+
 def main() -> None:
     spec = json.loads(sys.argv[1])
     limit_gb = spec.get("memory_limit_gb")
     if limit_gb:
         limit = int(limit_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    runner = {"ours": run_ours, "many": run_many, "statsmodels": run_statsmodels}[spec["runner"]]
+    runners = {"ours": run_ours, "many": run_many, "statsmodels": run_statsmodels, "peer": run_peer}
+    runner = runners[spec["runner"]]
     print(json.dumps(runner(spec)))
 
 
