@@ -5,6 +5,7 @@
 """
 
 from mixedmodels import datasets, sources
+from mixedmodels.batch import lmer_many
 from mixedmodels.errors import (
     ConvergenceWarning,
     DesignError,
@@ -39,5 +40,6 @@ __all__ = [
     "anova",
     "datasets",
     "lmer",
+    "lmer_many",
     "sources",
 ]

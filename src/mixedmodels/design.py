@@ -8,6 +8,7 @@ the column or term at fault.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from mixedmodels.errors import (
     MissingColumnError,
     RankDeficiencyWarning,
 )
+from mixedmodels.fastmatrix import ColumnCache
 from mixedmodels.formula import ParsedFormula, RandomTerm, parse_formula
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
 
@@ -36,6 +38,7 @@ __all__ = [
 ]
 
 RANK_TOLERANCE = 1e-7
+SMALL_X = 50_000  # entries of X below which the rank check runs without a BLAS thread limit
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,14 +122,23 @@ def lme4_column_names(names: Sequence[str]) -> tuple[str, ...]:
 
 def _sort_levels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Integer codes and labels of a factor, levels in lme4's order (sorted / categorical order)."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":  # integers: numpy sorts as pandas
+        uniques, codes = np.unique(values.to_numpy(), return_inverse=True)
+        return codes.astype(np.intp), [str(u) for u in uniques.tolist()]
+    if isinstance(dtype, pd.StringDtype):  # pandas' hash table on str objects: no Arrow detour
+        codes, uniques = pd.factorize(values.to_numpy(dtype=object), sort=True)
+        return codes.astype(np.intp), [str(u) for u in uniques]
+    if isinstance(dtype, pd.CategoricalDtype):
         cat = values.cat.remove_unused_categories()
         return cat.cat.codes.to_numpy(np.intp), [str(c) for c in cat.cat.categories]
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.intp), [str(u) for u in uniques]
 
 
-def group_codes(frame: pd.DataFrame, group: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+def group_codes(
+    frame: pd.DataFrame | ColumnCache, group: tuple[str, ...]
+) -> tuple[np.ndarray, list[str]]:
     """Codes and level labels of a grouping factor or an interaction of factors (``a:b``)."""
     codes, labels = _sort_levels(frame[group[0]])
     for name in group[1:]:
@@ -213,14 +225,15 @@ def _check_columns(data: pd.DataFrame, needed: dict[str, str], formula: str) -> 
         raise MissingColumnError(f"column(s) not found in the data: {details}")
 
 
-def _materialize(spec_text: str, frame: pd.DataFrame, where: str, formula: str):
+def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str):
     import formulaic
 
     from mixedmodels.fastmatrix import cached_model_matrix, remember
 
-    fast = cached_model_matrix(spec_text, frame)  # formulas seen before: numpy only
+    fast = cached_model_matrix(spec_text, columns)  # formulas seen before: numpy only
     if fast is not None:
         return fast
+    frame = columns.frame
     try:
         result = formulaic.model_matrix(spec_text, frame, na_action="raise")
     except Exception as exc:
@@ -236,7 +249,10 @@ def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     keep: list[int] = []
     basis = np.empty((X.shape[1], X.shape[0]))  # orthonormal rows, preallocated
     k = 0
-    with blas_limit(0):  # long thin products: threads only add overhead
+    # long thin products: threads only add overhead; below SMALL_X BLAS uses one thread anyway
+    # and limiting it would cost more than the products
+    limit = blas_limit(0) if X.size >= SMALL_X else contextlib.nullcontext()
+    with limit:
         for j in range(X.shape[1]):
             col = np.ascontiguousarray(X[:, j])
             norm = np.linalg.norm(col)
@@ -270,10 +286,34 @@ def _as_row_vector(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
     return arr
 
 
-def _check_numeric(frame: pd.DataFrame, name: str, role: str) -> None:
+def _check_numeric(frame: pd.DataFrame | ColumnCache, name: str, role: str) -> None:
     col = frame[name]
     if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
         raise DesignError(f"the {role} {name!r} must be numeric, it has dtype {col.dtype}")
+
+
+def _missing(col: pd.Series, name: str, where: str) -> np.ndarray | None:
+    """Which rows of a used column are missing (None: none can be); errors for unusable columns."""
+    dtype = col.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":  # numpy integers and bools
+        return None
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        values = col.to_numpy()
+        missing = np.isnan(values)
+    else:
+        missing = np.asarray(col.isna().to_numpy(), dtype=bool)
+        values = None
+    if len(col) and missing.all():
+        raise DesignError(f"column {name!r} ({where}) has only missing values")
+    if (
+        values is None
+        and pd.api.types.is_numeric_dtype(col)
+        and not pd.api.types.is_bool_dtype(col)
+    ):
+        values = col.to_numpy(dtype=float, na_value=np.nan)
+    if values is not None and np.isinf(values).any():
+        raise DesignError(f"column {name!r} ({where}) has infinite values")
+    return missing if missing.any() else None
 
 
 def build_design(
@@ -317,19 +357,14 @@ def build_design(
     w = _as_row_vector(weights, data, "weights")
     off = _as_row_vector(offset, data, "offset")
     used = list(needed)
+    view = ColumnCache(data)
     complete = np.ones(len(data), dtype=bool)
     for name in used:
-        col = data[name]
-        missing = np.asarray(col.isna().to_numpy(), dtype=bool)
-        if len(col) and missing.all():
-            raise DesignError(f"column {name!r} ({needed[name]}) has only missing values")
-        if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-            values = col.to_numpy(dtype=float, na_value=np.nan)
-            if np.isinf(values).any():
-                raise DesignError(f"column {name!r} ({needed[name]}) has infinite values")
-        complete &= ~missing
+        missing = _missing(view[name], name, needed[name])
+        if missing is not None:
+            complete &= ~missing
     if parsed.response in data.columns:
-        _check_numeric(data, parsed.response, "response")
+        _check_numeric(view, parsed.response, "response")
     for arr, what in ((w, "weights"), (off, "offset")):
         if arr is not None:
             if np.isinf(arr).any():
@@ -338,11 +373,13 @@ def build_design(
     if w is not None and (w[complete] <= 0).any():
         raise DesignError("weights must be positive")
     # all rows complete: the data itself (no copy); only the used columns are ever read
-    frame = data if complete.all() else data.loc[complete, used]
+    if not complete.all():
+        view = ColumnCache(data.loc[complete, used])
+    frame = view.frame
     n_dropped = int((~complete).sum())
     if len(frame) == 0:
         raise DesignError("no complete rows: every row has a missing value in a used column")
-    both = _materialize(f"{parsed.response} ~ {parsed.fixed}", frame, "the formula", text)
+    both = _materialize(f"{parsed.response} ~ {parsed.fixed}", view, "the formula", text)
     y = np.asarray(both.lhs, dtype=float)
     if y.ndim == 2:
         if y.shape[1] != 1:
@@ -366,12 +403,12 @@ def build_design(
     n = len(frame)
     term_specs, raw_terms = [], []
     for term in parsed.random:
-        mm = _materialize(term.lhs, frame, f"term {term.text}", text)
+        mm = _materialize(term.lhs, view, f"term {term.text}", text)
         columns = lme4_column_names(list(mm.columns))
         matrix = np.asarray(mm, dtype=float)
         if matrix.shape[1] == 0:
             raise FormulaError(f"random-effects term {term.text} has no columns", text)
-        codes, labels = group_codes(frame, term.group)
+        codes, labels = group_codes(view, term.group)
         if len(labels) < 2:
             raise DesignError(
                 f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"

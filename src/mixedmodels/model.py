@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 
@@ -18,6 +19,7 @@ from mixedmodels.linalg import (
     SufficientStats,
     compute_statistics,
     evaluate_objective,
+    objective_from_parts,
     profiled_objective,
     response_statistics,
     solve_at_optimum,
@@ -195,6 +197,36 @@ class LinearMixedModel:
         lams = self._scaled_lambdas(x)
         return evaluate_objective(self.stats, lams[0], lams[1:], REML)
 
+    def _objective_function(self, REML: bool) -> Callable[[np.ndarray], float]:
+        """:meth:`_scaled_objective` as one closure over preallocated lambdas (the hot path).
+
+        Same arithmetic as :meth:`_scaled_objective` (so the same values to the last bit),
+        without building the small matrices and looking up the workspace at every call.
+        """
+        stats = self.stats
+        evaluate = stats._workspace.evaluate
+        fills = []
+        lams = []
+        for rows, cols, index, size, T in self._block_maps:
+            raw = np.zeros((size, size))
+            flat = np.ravel_multi_index((rows, cols), (size, size))
+            lam = raw if T is None else np.empty((size, size))
+            fills.append((raw.reshape(-1), flat, index, T, lam))
+            lams.append(lam)
+        first, rest = lams[0], lams[1:]
+
+        def objective(x: np.ndarray) -> float:
+            for raw, flat, index, T, lam in fills:
+                raw[flat] = x[index]
+                if T is not None:
+                    np.matmul(T, raw.reshape(lam.shape), out=lam)
+            ev = evaluate(first, rest, True)
+            if ev is None:
+                return np.inf
+            return objective_from_parts(ev.logdet_z, ev.logdet_x, ev.r2, stats, REML)
+
+        return objective
+
     def start_theta(self, method: str = "moments") -> np.ndarray:
         """Starting theta of the internally scaled columns.
 
@@ -247,9 +279,7 @@ class LinearMixedModel:
             x0 = self.scaling.to_scaled(start)
         lower = self.lower_bounds
 
-        def scaled_objective(x: np.ndarray) -> float:
-            return self._scaled_objective(x, REML)
-
+        scaled_objective = self._objective_function(REML)
         began = time.perf_counter()
         x, fmin_scaled, evaluations, status = minimize(scaled_objective, x0, lower, ctl)
         messages: tuple[str, ...] = ()
@@ -330,6 +360,12 @@ class LinearMixedModel:
 
     def __repr__(self) -> str:
         return f"LinearMixedModel({self.formula!r}, nobs={self.design.n})"
+
+    def __getstate__(self) -> dict:
+        """Pickle the set-up only: caches (scratch buffers, block maps) are rebuilt lazily."""
+        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+        state["stats"] = replace(self.stats)  # a copy without the cached workspace
+        return state
 
 
 def lmer(

@@ -9,6 +9,7 @@ Warnings are raised only when those checks fail.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -133,14 +134,14 @@ def minimize(
     best = [np.inf, None]
 
     def counted(x: np.ndarray) -> float:
-        if best[1] is not None and count[0] == 1 and np.array_equal(x, best[1]):
+        if count[0] == 1 and best[1] is not None and np.array_equal(x, best[1]):
             return best[0]  # BOBYQA's first point is the start we just evaluated
         count[0] += 1
         value = objective(x)
-        if not np.isfinite(value):
+        if not math.isfinite(value):
             return 1e300
         if value < best[0]:
-            best[0], best[1] = value, np.array(x, copy=True)
+            best[0], best[1] = value, x.copy()
         return value
 
     if x0.size == 0:
@@ -180,26 +181,28 @@ def _finite_difference(f, x, lower, step=1e-4, f0=None):
     components ``2k + k(k-1)/2`` evaluations (plus one when ``f0`` is not given).
     """
     free = ~(np.isfinite(lower) & (x - lower < 1e-4))
-    idx = np.flatnonzero(free)
-    k = idx.size
+    idx = np.flatnonzero(free).tolist()
+    k = len(idx)
     if f0 is None:
         f0 = f(x)
-    h = step * np.maximum(1.0, np.abs(x))
+    h = (step * np.maximum(1.0, np.abs(x))).tolist()
     grad = np.zeros(k)
     hess = np.zeros((k, k))
-    fp, fm = np.zeros(k), np.zeros(k)
+    fp, fm = [0.0] * k, [0.0] * k
     for a, i in enumerate(idx):
-        e = np.zeros_like(x)
-        e[i] = h[i]
-        fp[a], fm[a] = f(x + e), f(x - e)
+        plus, minus = x.copy(), x.copy()
+        plus[i] += h[i]  # x + h_i e_i, as x + e with e zero but for h_i
+        minus[i] -= h[i]
+        fp[a], fm[a] = f(plus), f(minus)
         grad[a] = (fp[a] - fm[a]) / (2 * h[i])
-        hess[a, a] = (fp[a] - 2 * f0 + fm[a]) / h[i] ** 2
+        hess[a, a] = (fp[a] - 2 * f0 + fm[a]) / (h[i] * h[i])
     for a in range(k):
         for b in range(a):
             i, j = idx[a], idx[b]
-            e = np.zeros_like(x)
-            e[i], e[j] = h[i], h[j]
-            value = (f(x + e) - fp[a] - fp[b] + f0) / (h[i] * h[j])
+            corner = x.copy()
+            corner[i] += h[i]
+            corner[j] += h[j]
+            value = (f(corner) - fp[a] - fp[b] + f0) / (h[i] * h[j])
             hess[a, b] = hess[b, a] = value
     return grad, hess
 

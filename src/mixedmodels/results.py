@@ -7,7 +7,7 @@ named as lme4 users know them (``fixef``, ``ranef``, ``vcov``, ``varcorr``, ``si
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,23 @@ class LmerResult:
     factor: BlockedFactor
     solution: Solution
     optsum: OptSummary
+
+    def __reduce__(self):
+        """Pickle the fit's inputs and estimates; caches and lazy closures are rebuilt."""
+        solution = self.solution
+        return (
+            _restore,
+            (
+                self.model,
+                self.reml,
+                self.theta,
+                self.factor,
+                solution.beta,
+                solution.u,
+                solution.beta_cov_unscaled,
+                self.optsum,
+            ),
+        )
 
     # -- scalars --------------------------------------------------------------------------
     @property
@@ -442,3 +459,24 @@ class LmerResult:
 
     def _repr_html_(self) -> str:
         return self.summary().to_html()
+
+
+def _conditional_covariances(model, theta: np.ndarray, factor: BlockedFactor):
+    """``u_cov_unscaled`` of a restored fit, solved again on first use (same arithmetic)."""
+    from mixedmodels.linalg import solve_at_optimum
+
+    lams = model.lambdas(theta)
+    return solve_at_optimum(model.stats, factor, lams[0], lams[1:]).u_cov_unscaled
+
+
+def _restore(model, reml, theta, factor, beta, u, beta_cov, optsum) -> LmerResult:
+    """Rebuild an :class:`LmerResult` from what :meth:`LmerResult.__reduce__` pickled."""
+    solution = Solution(
+        beta=beta,
+        u=u,
+        beta_cov_unscaled=beta_cov,
+        _u_cov=partial(_conditional_covariances, model, theta, factor),
+    )
+    return LmerResult(
+        model=model, reml=reml, theta=theta, factor=factor, solution=solution, optsum=optsum
+    )

@@ -11,6 +11,7 @@ Single-column terms (including each piece of ``(x || g)``) are only scaled.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -26,12 +27,20 @@ class ThetaScaling:
     terms: tuple[ReTerm, ...]
     transforms: tuple[np.ndarray, ...]
 
-    def _map(self, theta: np.ndarray, forward: bool) -> np.ndarray:
-        out = np.empty_like(theta, dtype=float)
-        for term, T in zip(self.terms, self.transforms):
+    @cached_property
+    def _positions(self) -> tuple[tuple[np.ndarray, np.ndarray, slice, int], ...]:
+        """Per term: rows and columns of its theta entries, its slice of theta, its size."""
+        out = []
+        for term in self.terms:
             rows, cols = term.theta_positions()
             sl = slice(term.theta_offset, term.theta_offset + term.n_theta)
-            lam = np.zeros((term.size, term.size))
+            out.append((rows, cols, sl, term.size))
+        return tuple(out)
+
+    def _map(self, theta: np.ndarray, forward: bool) -> np.ndarray:
+        out = np.empty_like(theta, dtype=float)
+        for (rows, cols, sl, size), T in zip(self._positions, self.transforms):
+            lam = np.zeros((size, size))
             lam[rows, cols] = theta[sl]
             mapped = (T @ lam) if forward else np.linalg.solve(T, lam)
             out[sl] = _lower_factor(mapped)[rows, cols]

@@ -1,0 +1,128 @@
+"""lmer_many: one formula, many data frames, the same results as one lmer call per frame."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixedmodels as mm
+from mixedmodels.errors import DesignError, MissingColumnError
+
+SLEEP = mm.datasets.load("sleepstudy")
+FORMULA = "Reaction ~ Days + (Days | Subject)"
+
+
+def resamples(count: int, seed: int = 7) -> list[pd.DataFrame]:
+    """Bootstrap resamples of sleepstudy's subjects, each drawn subject a new level (str)."""
+    rng = np.random.default_rng(seed)
+    subjects = SLEEP["Subject"].unique()
+    frames = []
+    for _ in range(count):
+        pick = rng.choice(subjects, subjects.size, replace=True)
+        parts = [
+            SLEEP[SLEEP["Subject"] == s].assign(Subject=f"{s}_{i}") for i, s in enumerate(pick)
+        ]
+        frames.append(pd.concat(parts, ignore_index=True))
+    return frames
+
+
+def assert_same_fit(a: mm.LmerResult, b: mm.LmerResult) -> None:
+    """Bit-for-bit the same estimates, criterion, optimiser story and random effects."""
+    assert np.array_equal(a.theta, b.theta)
+    assert a.objective == b.objective
+    assert a.sigma == b.sigma
+    pd.testing.assert_series_equal(a.fixef, b.fixef, check_exact=True)
+    pd.testing.assert_frame_equal(a.vcov, b.vcov, check_exact=True)
+    pd.testing.assert_frame_equal(a.ranef_table, b.ranef_table, check_exact=True)
+    assert a.optsum.evaluations == b.optsum.evaluations
+    assert a.optsum.check_evaluations == b.optsum.check_evaluations
+    assert a.optsum.final == b.optsum.final
+    assert a.optsum.messages == b.optsum.messages
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[pd.DataFrame]:
+    return resamples(24)
+
+
+@pytest.fixture(scope="module")
+def separate(frames) -> list[mm.LmerResult]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [mm.lmer(FORMULA, frame) for frame in frames]
+
+
+def test_serial_results_equal_separate_fits(frames, separate):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = mm.lmer_many(FORMULA, frames)
+    assert len(fits) == len(frames)
+    for a, b in zip(fits, separate, strict=True):
+        assert_same_fit(a, b)
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1, 5, 100])
+def test_two_processes_give_the_serial_results(frames, separate, chunk_size):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = mm.lmer_many(FORMULA, frames, n_jobs=2, chunk_size=chunk_size)
+    for a, b in zip(fits, separate, strict=True):
+        assert_same_fit(a, b)
+        assert a.nobs == b.nobs
+        assert a.design.blocks[0].levels == b.design.blocks[0].levels
+
+
+def test_a_parsed_formula_and_ml_and_a_generator_of_frames(frames):
+    parsed = mm.LinearMixedModel(FORMULA, frames[0]).design.formula
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fits = mm.lmer_many(parsed, (f for f in frames[:3]), REML=False)
+        want = [mm.lmer(FORMULA, f, REML=False) for f in frames[:3]]
+    for a, b in zip(fits, want, strict=True):
+        assert not a.reml
+        assert_same_fit(a, b)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_warnings_come_per_frame_in_frame_order(n_jobs):
+    frames = [mm.datasets.load("dyestuff"), mm.datasets.load("dyestuff2")] * 3
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fits = mm.lmer_many("Yield ~ 1 + (1|Batch)", frames, n_jobs=n_jobs, chunk_size=1)
+    singular = [w for w in caught if issubclass(w.category, mm.SingularFitWarning)]
+    assert len(singular) == 3
+    assert [f.is_singular for f in fits] == [False, True] * 3
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_the_first_failing_frame_raises_its_error(frames, n_jobs):
+    bad = [frames[0], frames[1], frames[2].drop(columns="Days"), frames[3]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(MissingColumnError, match="Days"):
+            mm.lmer_many(FORMULA, bad, n_jobs=n_jobs, chunk_size=1)
+
+
+def test_bad_options_are_rejected(frames):
+    with pytest.raises(DesignError, match="n_jobs"):
+        mm.lmer_many(FORMULA, frames[:2], n_jobs=0)
+    with pytest.raises(DesignError, match="chunk_size"):
+        mm.lmer_many(FORMULA, frames[:2], n_jobs=2, chunk_size=0)
+
+
+def test_no_frames_no_results():
+    assert mm.lmer_many(FORMULA, [], n_jobs=2) == []
+
+
+def test_a_fit_survives_pickling(separate):
+    fit = separate[0]
+    back = pickle.loads(pickle.dumps(fit))
+    assert_same_fit(fit, back)
+    assert str(back.summary()) == str(fit.summary())
+    assert np.array_equal(back.predict(), fit.predict())
+    again = back.model.fit()
+    assert np.array_equal(again.theta, fit.theta)
