@@ -337,10 +337,16 @@ def _line(row: dict) -> str:
     ours = row["ours"]
     if "error" in ours:
         return f"{row['name']:22s} ours: {ours['error']}"
-    return (
+    line = (
         f"{row['name']:22s} n={ours.get('n', '-'):>9} ours {_fmt_time(ours['seconds']):>10}"
         f"  evals {ours.get('evaluations')}"
     )
+    if "per_fit_ms" in ours:
+        line += (
+            f"  ({ours['n_jobs']} processes, {ours['per_fit_ms']:.2f} ms per fit; one process"
+            f" {_fmt_time(ours['serial_seconds'])}, {ours['serial_per_fit_ms']:.2f} ms per fit)"
+        )
+    return line
 
 
 def _markdown(rows: list[dict], args) -> str:
@@ -384,17 +390,19 @@ def _markdown(rows: list[dict], args) -> str:
         if lme4:
             evals += f" / {lme4['feval']}"
         if row["name"] == "many_sleepstudy":
-            evals = f"{ours['evaluations']:.1f} per fit"
+            evals = f"{ours['evaluations']:.1f}+{ours.get('check_evaluations', 0):.1f} per fit"
         diff = ours.get("objective_diff")
         best = f" ({_fmt_time(ours['min_seconds'])})" if "min_seconds" in ours else ""
         peak = (
             f"{ours['peak_mb']:.0f} ({ours.get('input_mb', 0):.0f})" if ours.get("peak_mb") else "-"
         )
-        name = (
-            row["name"]
-            if row["name"] != "many_sleepstudy"
-            else (f"sleepstudy x {ours['count']} resamples (total)")
-        )
+        name = row["name"]
+        if name == "many_sleepstudy":
+            name = (
+                f"sleepstudy x {ours['count']} resamples, `lmer_many` with {ours['n_jobs']}"
+                f" processes (total; {ours['per_fit_ms']:.2f} ms per fit; one process "
+                f"{_fmt_time(ours['serial_seconds'])}, {ours['serial_per_fit_ms']:.2f} ms per fit)"
+            )
         lines.append(
             f"| {name} | {ours['n']} | {_fmt_time(t)}{best} | {_fmt_time(lme4_t)} | "
             f"{(f'{lme4_t / t:.1f}x' if lme4_t else '-')} | {sm_text} | {sm_ratio} | {evals} | "

@@ -51,7 +51,7 @@ def test_strict_build_executes_examples_and_documents_the_api(tmp_path):
     assert f"REML criterion at convergence: {reference['objective']:.4f}" in sleep
 
     page = (site / "api" / "models" / "index.html").read_text(encoding="utf-8")
-    for name in ("lmer", "LinearMixedModel", "LmerResult", "ranef_table", "predict"):
+    for name in ("lmer", "lmer_many", "LinearMixedModel", "LmerResult", "ranef_table", "predict"):
         assert name in page
     plots = (site / "api" / "plots" / "index.html").read_text(encoding="utf-8")
     for name in ("caterpillar", "profile_zeta", "profile_pairs", "trajectories"):

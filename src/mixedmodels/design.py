@@ -108,6 +108,11 @@ def lme4_column_names(names: Sequence[str]) -> tuple[str, ...]:
 
     ``Intercept`` becomes ``(Intercept)`` and ``f[T.b]`` becomes ``fb``.
     """
+    return _lme4_names(tuple(names))
+
+
+@lru_cache(maxsize=1024)
+def _lme4_names(names: tuple[str, ...]) -> tuple[str, ...]:
     out = []
     for name in names:
         if name == "Intercept":
@@ -300,8 +305,8 @@ def _missing(col: pd.Series, name: str, where: str) -> np.ndarray | None:
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         values = col.to_numpy()
         missing = np.isnan(values)
-    else:
-        missing = np.asarray(col.isna().to_numpy(), dtype=bool)
+    else:  # the array's own test: Series.isna() builds a Series around the same answer
+        missing = np.asarray(pd.isna(col.array), dtype=bool)
         values = None
     if len(col) and missing.all():
         raise DesignError(f"column {name!r} ({where}) has only missing values")
