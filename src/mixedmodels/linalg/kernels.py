@@ -12,7 +12,7 @@ that level's columns and the values there (``C[k, a] = Ar1[rows[k], g * p1 + a]`
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = [
     "first_block",
@@ -22,7 +22,7 @@ __all__ = [
     "small_cholesky",
     "log_diagonal",
     "gather_quadratic",
-    "schur_lower_by_rows",
+    "schur_lower_rows",
     "evaluate_one_block",
 ]
 
@@ -256,19 +256,25 @@ def gather_quadratic(Q, ptr, rows, C, H):  # pragma: no cover - compiled
                         H[g, i, j] += ci * C[b, j]
 
 
-@njit(cache=True, nogil=True, parallel=True)
-def schur_lower_by_rows(S, Arr, last, ptr, rows, C, W, row_ptr, row_entry, row_level):  # noqa: E501 # pragma: no cover
-    """:func:`schur_lower`, organised by target row and run in parallel over rows.
+@njit(cache=True, nogil=True)
+def schur_lower_rows(S, Arr, last, ptr, rows, C, W, row_ptr, row_entry, row_level, r0, r1):  # noqa: E501 # pragma: no cover
+    """:func:`schur_lower` for the rows ``r0 <= r < r1`` of ``S`` only, organised by target row.
 
     ``row_entry[row_ptr[r]:row_ptr[r + 1]]`` are the positions ``k`` (in ``rows``/``C``) with
-    ``rows[k] == r`` and ``row_level`` their levels. Each row of ``S`` is written by one thread
-    only, and all writes of a task go to one row (cache friendly for large ``S``).
+    ``rows[k] == r`` and ``row_level`` their levels. All writes of a call go to its own rows,
+    one row at a time (cache friendly for a large ``S``), so disjoint row ranges can run on
+    different threads; each entry is summed in the same order whatever the ranges are.
     """
     m = S.shape[0]
     p = C.shape[1]
-    for r in prange(m):
-        for j in range(r + 1):
-            S[r, j] = last[j] if r == m - 1 else Arr[r, j]
+    d = np.empty(p)
+    for r in range(r0, r1):
+        if r == m - 1:
+            for j in range(r + 1):
+                S[r, j] = last[j]
+        else:
+            for j in range(r + 1):
+                S[r, j] = Arr[r, j]
         for t in range(row_ptr[r], row_ptr[r + 1]):
             b = row_entry[t]
             g = row_level[t]
@@ -278,7 +284,6 @@ def schur_lower_by_rows(S, Arr, last, ptr, rows, C, W, row_ptr, row_entry, row_l
                 for a in range(start, b + 1):
                     S[r, rows[a]] -= cb * C[a, 0]
             else:
-                d = np.zeros(p)
                 for j in range(p):
                     s = 0.0
                     for k in range(p):

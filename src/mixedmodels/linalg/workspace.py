@@ -17,16 +17,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
-from mixedmodels.linalg import sparse_rest
+from mixedmodels.linalg import sparse_rest, tiled
 from mixedmodels.linalg.statistics import SufficientStats
 from mixedmodels.linalg.threads import blas_limit
 
 __all__ = ["Workspace", "Evaluation", "level_pattern"]
 
+ROW_RANGES = 16  # row ranges of the row-wise scatter (tasks on the pool; any number gives
+#                 the same sums: every row is summed whole, in one order)
 SMALL_CHOLESKY = 48  # below this dimension our compiled loop beats a LAPACK call
-BY_ROWS_MIN = 20_000_000  # scatter pairs from which the row-wise parallel kernel is used
-BY_ROWS_IDLE = 1_000_000  # ... and from which it is used while the machine is not busy
-_PARALLEL = threading.Lock()
+BY_ROWS_MIN = 1_000_000  # scatter pairs from which row ranges are scattered on the tile pool
 
 
 @dataclass(frozen=True)
@@ -128,13 +128,9 @@ class Workspace:
         self.fused = not rest and self.m <= SMALL_CHOLESKY
         # large scatters run by target row, in parallel: the transposed pattern
         self.pairs = int(np.sum(np.diff(self.ptr) ** 2) // 2)
-        self.by_rows = self.pairs >= min(BY_ROWS_MIN, BY_ROWS_IDLE) and not self.fused
+        self.by_rows = self.pairs >= BY_ROWS_MIN and not self.fused
         if self.by_rows:
-            order = np.argsort(self.rows, kind="stable")
-            self.row_entry = order.astype(np.int64)
-            self.row_level = np.repeat(np.arange(self.levels1), np.diff(self.ptr))[order]
-            self.row_ptr = np.zeros(self.m + 1, dtype=np.int64)
-            np.cumsum(np.bincount(self.rows, minlength=self.m), out=self.row_ptr[1:])
+            self._row_pattern()
         self.sparse = self._sparse_rest() if _sparse is False else _sparse
 
     def _sparse_rest(self) -> sparse_rest.SparseRest | None:
@@ -148,6 +144,22 @@ class Workspace:
         if not sparse_rest.worth_it(I.size, qr):
             return None
         return sparse_rest.SparseRest(I, J, self.m, qr)
+
+    def _row_pattern(self) -> None:
+        """The transposed pattern for the row-wise scatter, and row ranges of equal work."""
+        order = np.argsort(self.rows, kind="stable")
+        self.row_entry = order.astype(np.int64)
+        level_of = np.repeat(np.arange(self.levels1), np.diff(self.ptr))
+        self.row_level = level_of[order]
+        self.row_ptr = np.zeros(self.m + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.rows, minlength=self.m), out=self.row_ptr[1:])
+        # work per target row: its copy from Arr plus one pair per entry up to the entry
+        pairs = self.row_entry - self.ptr[self.row_level] + 1
+        work = np.arange(1, self.m + 1, dtype=float)
+        work += np.bincount(self.rows[order], weights=pairs, minlength=self.m)
+        edges = np.searchsorted(np.cumsum(work), np.linspace(0, work.sum(), ROW_RANGES + 1))
+        edges[0], edges[-1] = 0, self.m
+        self.row_ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
     def _condition(self) -> None:
         """The response's row of A for ``y - X b0`` (``b0``: least squares), for the optimiser.
@@ -234,26 +246,17 @@ class Workspace:
             )
             return None if status else Evaluation(logdet_z, logdet_x, r2)
         logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
-        # by size only: the row-wise kernel sums in another order, so choosing it by the
-        # machine's load would make results depend on the load
-        parallel = self.by_rows and self.pairs >= BY_ROWS_MIN
-        # numba's default threading layer must not be entered from two threads at once
-        if parallel and _PARALLEL.acquire(blocking=False):
-            try:
-                kernels.schur_lower_by_rows(
-                    S,
-                    self.stats.Arr,
-                    last,
-                    self.ptr,
-                    self.rows,
-                    values,
-                    W,
-                    self.row_ptr,
-                    self.row_entry,
-                    self.row_level,
-                )
-            finally:
-                _PARALLEL.release()
+        if self.by_rows:  # the same sums as schur_lower, row ranges on the tile pool
+            arr, ptr, rows = self.stats.Arr, self.ptr, self.rows
+            rp, re_, rl = self.row_ptr, self.row_entry, self.row_level
+            tiled.run_tasks(
+                [
+                    lambda a=a, b=b: kernels.schur_lower_rows(
+                        S, arr, last, ptr, rows, values, W, rp, re_, rl, a, b
+                    )
+                    for a, b in self.row_ranges
+                ]
+            )
         else:
             kernels.schur_lower(S, self.stats.Arr, last, self.ptr, self.rows, values, W)
         qr = self.q_rest
@@ -273,6 +276,8 @@ class Workspace:
             return self._sparse_evaluation(logdet1, self.sparse.gather(S))
         if self.m <= SMALL_CHOLESKY:
             info = kernels.small_cholesky(S)
+        elif self.m >= tiled.TILED_MIN:  # fixed tiles: the same rounding on any machine load
+            info = tiled.cholesky_lower(S)
         else:
             with blas_limit(self.m):
                 _, info = lapack.dpotrf(S.T, lower=0, clean=0, overwrite_a=1)
