@@ -1,4 +1,4 @@
-"""Run the benchmark suite: ``python -m benchmarks [--quick] [--only NAME ...]``.
+"""Run the benchmark suite: ``python -m benchmarks [--quick] [--large] [--only NAME ...]``.
 
 Prints a table and writes it to ``benchmarks/results.md``: per model the rows, our time from
 DataFrame to fitted result, statsmodels' time in the same run (within a time limit), lme4's
@@ -168,6 +168,8 @@ SYNTHETIC_CASES = [
         1,
     ),
 ]
+# scaling cases that take minutes or gigabytes: run with --large or by name with --only
+LARGE = {"one_factor_1e6x1e7", "crossed_1e4x1e4", "slopes3_1e5x1e6"}
 QUICK = {"dyestuff", "sleepstudy_rs", "dietox_rs", "penicillin", "insteval", "many_sleepstudy"}
 
 
@@ -225,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few representative models")
     parser.add_argument("--only", nargs="*", help="case names to run")
+    parser.add_argument(
+        "--large", action="store_true", help=f"also the large cases: {', '.join(sorted(LARGE))}"
+    )
     parser.add_argument("--no-lme4", action="store_true")
     parser.add_argument("--no-statsmodels", action="store_true")
     parser.add_argument("--no-peers", action="store_true", help="skip mixedlm and lme-python")
@@ -243,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
     def wanted(name: str) -> bool:
         if args.only:
             return name in args.only
+        if name in LARGE and not args.large:
+            return False
         return name in QUICK if args.quick else True
 
     rows = []

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 __all__ = [
@@ -142,20 +143,66 @@ def per_level_crossproducts(codes: np.ndarray, matrix: np.ndarray, n_levels: int
     return out
 
 
-def _xy_crossproduct(XY: np.ndarray) -> np.ndarray:
-    """``[X y]'[X y]`` with the response's column summed around its mean.
+def _xy_crossproduct(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``[X y]'[X y]`` with the response's column summed around its mean (no stacked copy).
 
     A response with a large mean makes ``y'y`` and ``X'y`` large numbers whose rounding
     errors survive into the tiny penalised residual sum of squares; summing ``y - c`` and
     adding ``c`` times exact-ish totals back keeps them within an ulp or two.
     """
-    out = XY.T @ XY
-    y = XY[:, -1]
+    p = X.shape[1]
+    out = np.empty((p + 1, p + 1))
+    out[:p, :p] = X.T @ X
     c = float(np.mean(y))
     yc = y - c
-    out[:-1, -1] = out[-1, :-1] = XY[:, :-1].T @ yc + c * XY[:, :-1].sum(axis=0)
-    out[-1, -1] = float(yc @ yc) + c * (2.0 * float(yc.sum()) + y.size * c)
+    out[:p, p] = out[p, :p] = X.T @ yc + c * X.sum(axis=0)
+    out[p, p] = float(yc @ yc) + c * (2.0 * float(yc.sum()) + y.size * c)
     return out
+
+
+def _level_sums(codes: np.ndarray, matrix: np.ndarray, column: np.ndarray, n_levels: int):
+    """``Z' column`` of one block: the sums of ``matrix[:, a] * column`` per level, level-major."""
+    size = matrix.shape[1]
+    out = np.empty((n_levels, size))
+    for a in range(size):
+        out[:, a] = np.bincount(codes, weights=matrix[:, a] * column, minlength=n_levels)
+    return out.ravel()
+
+
+def _response_sums(codes: np.ndarray, matrix: np.ndarray, y: np.ndarray, n_levels: int):
+    """``Z' y`` summed around the response's mean (see :func:`_xy_crossproduct`)."""
+    c = float(np.mean(y))
+    return _level_sums(codes, matrix, y - c, n_levels) + c * _column_sums(codes, matrix, n_levels)
+
+
+def _column_sums(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> np.ndarray:
+    """The column sums of one block's Z (per level and column, level-major)."""
+    size = matrix.shape[1]
+    out = np.empty((n_levels, size))
+    for a in range(size):
+        out[:, a] = np.bincount(codes, weights=matrix[:, a], minlength=n_levels)
+    return out.ravel()
+
+
+def _pair_block(block_a, block_b) -> sp.coo_matrix:
+    """``Za' Zb`` of two blocks, summed per co-occurring level pair, with no duplicates."""
+    codes_a, za, levels_a = block_a
+    codes_b, zb, levels_b = block_b
+    key = codes_a.astype(np.int64) * levels_b + codes_b
+    inverse, uniques = pd.factorize(key)
+    del key
+    la, lb = uniques // levels_b, uniques % levels_b
+    pa, pb = za.shape[1], zb.shape[1]
+    rows, cols, vals = [], [], []
+    for a in range(pa):
+        for b in range(pb):
+            rows.append(la * pa + a)
+            cols.append(lb * pb + b)
+            vals.append(np.bincount(inverse, weights=za[:, a] * zb[:, b], minlength=uniques.size))
+    shape = (levels_a * pa, levels_b * pb)
+    return sp.coo_matrix(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape
+    )
 
 
 def compute_statistics(
@@ -165,6 +212,11 @@ def compute_statistics(
     weights: np.ndarray | None = None,
 ) -> SufficientStats:
     """Compute the sufficient statistics of a model from its arrays.
+
+    Every piece is a sum per level (or per pair of levels) over the rows, formed by
+    ``bincount`` straight from the factor codes; no sparse Z, no stacked ``[X y]`` and no
+    intermediate dense copy of ``Arr`` is made, so the memory beyond the inputs is a few
+    vectors of length n plus the result.
 
     Parameters
     ----------
@@ -181,7 +233,7 @@ def compute_statistics(
     -------
     SufficientStats
     """
-    n = X.shape[0]
+    n, p = X.shape
     sum_log_weights = 0.0
     if weights is not None:
         root = np.sqrt(weights)
@@ -192,47 +244,56 @@ def compute_statistics(
     codes1, matrix1, levels1 = blocks[0]
     shapes = tuple(BlockShape(k, m.shape[1]) for _, m, k in blocks)
     A11 = per_level_crossproducts(codes1, matrix1, levels1)
-    if len(blocks) == 1 and (X.shape[1] + 1) * matrix1.shape[1] <= 64:
-        # one grouping factor: Ar1 = [X y]' Z1 is dense, by per-level sums (no sparse algebra)
-        XY = np.column_stack([X, y])
-        size = matrix1.shape[1]
-        Ar1 = np.empty((XY.shape[1], levels1 * size))
-        for c in range(XY.shape[1]):
-            for a in range(size):
-                Ar1[c, a::size] = np.bincount(
-                    codes1, weights=XY[:, c] * matrix1[:, a], minlength=levels1
-                )
+    # [X y]' Z1: dense rows
+    xy_z1 = np.empty((p + 1, levels1 * matrix1.shape[1]))
+    for c in range(p):
+        xy_z1[c] = _level_sums(codes1, matrix1, X[:, c], levels1)
+    xy_z1[p] = _level_sums(codes1, matrix1, y, levels1)
+    if len(blocks) == 1:
         return SufficientStats(
             n=n,
-            p=X.shape[1],
+            p=p,
             sum_log_weights=sum_log_weights,
             shapes=shapes,
             A11=A11,
-            Ar1=_ar1_storage(Ar1),
-            Arr=np.ascontiguousarray(_xy_crossproduct(XY)),
+            Ar1=_ar1_storage(xy_z1),
+            Arr=_xy_crossproduct(X, y),
         )
-    Z1 = random_effects_matrix(codes1, matrix1, levels1)
-    rest_Z = [random_effects_matrix(c, m, k) for c, m, k in blocks[1:]]
-    XY = np.column_stack([X, y])
-    Zr = sp.hstack(rest_Z, format="csr") if rest_Z else None
-    R = sp.hstack([Zr, sp.csr_matrix(XY)], format="csr") if Zr is not None else sp.csr_matrix(XY)
-    Ar1 = _ar1_storage((R.T @ Z1).tocsr())
-    if Zr is not None:
-        ZrZr = (Zr.T @ Zr).toarray()
-        ZrXY = np.asarray(Zr.T @ XY)
-        c = float(np.mean(y))
-        ZrXY[:, -1] = np.asarray(Zr.T @ (y - c)).ravel() + c * np.asarray(Zr.sum(axis=0)).ravel()
-        Arr = np.block([[ZrZr, ZrXY], [ZrXY.T, _xy_crossproduct(XY)]])
-    else:
-        Arr = _xy_crossproduct(XY)
+    rest = blocks[1:]
+    sizes = [s.n_random_effects for s in shapes[1:]]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    q_rest = int(offsets[-1])
+    Ar1 = sp.vstack(
+        [_pair_block(block, blocks[0]).tocsr() for block in rest] + [sp.csr_matrix(xy_z1)],
+        format="csr",
+    )
+    del xy_z1
+    m = q_rest + p + 1
+    Arr = np.zeros((m, m))
+    for i, block in enumerate(rest):
+        codes, matrix, levels = block
+        size = matrix.shape[1]
+        at = offsets[i] + np.arange(levels * size).reshape(levels, size)
+        Arr[at[:, :, None], at[:, None, :]] = per_level_crossproducts(codes, matrix, levels)
+        for c in range(p):
+            Arr[offsets[i] : offsets[i + 1], q_rest + c] = _level_sums(
+                codes, matrix, X[:, c], levels
+            )
+        Arr[offsets[i] : offsets[i + 1], m - 1] = _response_sums(codes, matrix, y, levels)
+        for j in range(i):
+            pair = _pair_block(block, rest[j])
+            Arr[offsets[i] + pair.row, offsets[j] + pair.col] = pair.data
+            Arr[offsets[j] + pair.col, offsets[i] + pair.row] = pair.data
+    Arr[q_rest:, :q_rest] = Arr[:q_rest, q_rest:].T
+    Arr[q_rest:, q_rest:] = _xy_crossproduct(X, y)
     return SufficientStats(
         n=n,
-        p=X.shape[1],
+        p=p,
         sum_log_weights=sum_log_weights,
         shapes=shapes,
         A11=A11,
-        Ar1=Ar1,
-        Arr=np.ascontiguousarray(Arr),
+        Ar1=_ar1_storage(Ar1),
+        Arr=Arr,
     )
 
 
