@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.linalg as sla
-from scipy.linalg import lapack
+from scipy.linalg import blas, lapack
 
 from mixedmodels.linalg.factor import BlockedFactor
 from mixedmodels.linalg.statistics import SufficientStats
@@ -73,6 +73,24 @@ def _ar1_transpose_times(stats: SufficientStats, z: np.ndarray) -> np.ndarray:
     return np.asarray(stats.Ar1.T @ z).reshape(shape1.n_levels, shape1.size)
 
 
+def _rest_unknowns(Lrr: np.ndarray) -> np.ndarray:
+    """``L^-T l`` for the rest's factor ``[[L, 0], [l', r]]`` (``l``: the response's row).
+
+    Solved with the whole factor, ``[[L, 0], [l', r]]' x = (0, ..., 0, -r)``, whose solution is
+    ``x = (L^-T l, -1)``: one BLAS ``dtrsv`` on the C-ordered factor's transpose, which is
+    Fortran-ordered, so nothing is copied (a solve with the leading block would copy it).
+    """
+    r = Lrr[-1, -1]
+    if r == 0.0 or not Lrr.flags.c_contiguous:  # an exact fit, or a view: the plain solve
+        return sla.solve_triangular(
+            Lrr[:-1, :-1], Lrr[-1, :-1], lower=True, trans="T", check_finite=False
+        )
+    rhs = np.zeros(Lrr.shape[0])
+    rhs[-1] = -r
+    x = blas.dtrsv(Lrr.T, rhs, lower=0, trans=0)
+    return x[:-1]
+
+
 def solve_at_optimum(
     stats: SufficientStats,
     factor: BlockedFactor,
@@ -85,7 +103,7 @@ def solve_at_optimum(
     Lrr = factor.Lrr
     qr, p = stats.q_rest, stats.p
     # rest unknowns (u_rest, beta): upper-triangular solve with the rest's factor
-    v = sla.solve_triangular(Lrr[:-1, :-1], Lrr[-1, :-1], lower=True, trans="T", check_finite=False)
+    v = _rest_unknowns(Lrr)
     # first block: u1 = L11^-T (c1 - Lr1[:-1]' v) with Lr1' w = L11^-1 Lam1' Ar1' Lr w
     z = _apply_rest_lambda(np.append(-v, 1.0), stats, rest_lambdas)
     t = _ar1_transpose_times(stats, z) @ lam1  # rows: Lam1' (Ar1' z)_g

@@ -9,9 +9,10 @@ pair of a level, was measured no faster than the dense scatter followed by this 
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
-__all__ = ["gather_compact"]
+__all__ = ["gather_compact", "build_grouped", "grouped_compact"]
 
 
 @njit(cache=True, nogil=True)
@@ -26,3 +27,75 @@ def gather_compact(out, S, I, J, n_pattern, q_rest):  # pragma: no cover - compi
         for r in range(h):
             i = q_rest + r
             out[row + r] = S[i, j] if j <= i else S[j, i]
+
+
+@njit(cache=True, nogil=True)
+def build_grouped(ptr, rows, c, order, key_of_level, position, n_compact):  # pragma: no cover
+    """``G`` of :mod:`mixedmodels.linalg.grouped_schur` in CSR form by compact position.
+
+    Levels are visited in ``order`` (sorted by their key, the index of their row count);
+    the pairs ``c[a] c[b]`` of every level are summed per (position, key), in level order,
+    into a dense accumulator that is swept once per key (an exact zero sum is not stored).
+    Two passes: the first counts the entries per position, the second stores them, so the
+    writes go forward through the output. Returns ``indptr, keys, values``;
+    ``indptr[-1] == -1`` when a pair has no position.
+    """
+    acc = np.zeros(n_compact)
+    indptr = np.zeros(n_compact + 1, dtype=np.int64)
+    if _sweep(ptr, rows, c, order, key_of_level, position, acc, indptr[1:], None, None, None):
+        bad = np.zeros(1, dtype=np.int64)
+        bad[0] = -1
+        return bad, np.zeros(0, dtype=np.int32), np.zeros(0)
+    for e in range(n_compact):
+        indptr[e + 1] += indptr[e]
+    keys = np.empty(indptr[n_compact], dtype=np.int32)
+    values = np.empty(indptr[n_compact])
+    cursor = indptr[:-1].copy()
+    _sweep(ptr, rows, c, order, key_of_level, position, acc, cursor, keys, values, cursor)
+    return indptr, keys, values
+
+
+@njit(cache=True, nogil=True)
+def _sweep(ptr, rows, c, order, key_of_level, position, acc, count, keys, values, cursor):
+    """One pass of :func:`build_grouped`: count entries (``keys`` None) or store them.
+
+    Returns True when a pair has no position.
+    """  # pragma: no cover - compiled
+    n_levels = order.shape[0]
+    n_compact = acc.shape[0]
+    o = 0
+    while o < n_levels:  # one run of levels with the same key at a time
+        k = key_of_level[order[o]]
+        while o < n_levels and key_of_level[order[o]] == k:
+            g = order[o]
+            for b in range(ptr[g], ptr[g + 1]):
+                rb = rows[b]
+                cb = c[b]
+                for a in range(ptr[g], b + 1):
+                    e = position[rb, rows[a]]
+                    if e < 0:
+                        return True
+                    acc[e] += cb * c[a]
+            o += 1
+        for e in range(n_compact):
+            if acc[e] != 0.0:
+                if keys is None:
+                    count[e] += 1
+                else:
+                    keys[cursor[e]] = k
+                    values[cursor[e]] = acc[e]
+                    cursor[e] += 1
+                acc[e] = 0.0
+    return False
+
+
+@njit(cache=True, nogil=True)
+def grouped_compact(
+    out, base, indptr, keys, values, weights, pair_class, factors, on_diagonal, start, stop
+):  # pragma: no cover - compiled
+    """Positions ``start:stop`` of the compact vector from ``G`` (see grouped_schur)."""
+    for e in range(start, stop):
+        acc = 0.0
+        for t in range(indptr[e], indptr[e + 1]):
+            acc += values[t] * weights[keys[t]]
+        out[e] = (base[e] - acc) * factors[pair_class[e]] + on_diagonal[e]

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
-from mixedmodels.linalg import sparse_rest, tiled
+from mixedmodels.linalg import grouped_schur, sparse_rest, tiled
 from mixedmodels.linalg.statistics import SufficientStats
 from mixedmodels.linalg.threads import blas_limit
 
@@ -145,6 +145,12 @@ class Workspace:
             return None
         return sparse_rest.SparseRest(I, J, self.m, qr)
 
+    def _grouped(self) -> grouped_schur.GroupedSchur | None:
+        """The sparse route's per-count sums (built on first use; None where they do not apply)."""
+        if not hasattr(self, "_grouped_schur"):
+            self._grouped_schur = grouped_schur.grouped_schur(self, self.sparse)
+        return self._grouped_schur
+
     def _row_pattern(self) -> None:
         """The transposed pattern for the row-wise scatter, and row ranges of equal work."""
         order = np.argsort(self.rows, kind="stable")
@@ -230,6 +236,11 @@ class Workspace:
 
         S, L11, W = self._buffers()
         lam1 = np.ascontiguousarray(lam1, dtype=float)
+        if conditioned and not dense and self.sparse is not None:
+            grouped = self._grouped()
+            if grouped is not None:  # the compact vector straight from per-count sums
+                logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
+                return self._sparse_evaluation(logdet1, grouped.compact(lam1[0, 0], rest_lambdas))
         if self.fused:  # one compiled call does it all
             status, logdet_z, logdet_x, r2 = kernels.evaluate_one_block(
                 self.stats.A11,

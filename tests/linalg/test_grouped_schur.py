@@ -1,0 +1,165 @@
+"""The sparse route's compact vector from per-count sums against the dense scatter."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixedmodels as mm
+from mixedmodels.linalg import grouped_schur, kernels, sparse_rest
+
+pytest.importorskip("cvxopt")
+
+
+@pytest.fixture
+def always_sparse(monkeypatch):
+    """Take the sparse route for any rest, however small or dense."""
+    monkeypatch.setattr(sparse_rest, "SPARSE_MIN", 1)
+    monkeypatch.setattr(sparse_rest, "SPARSE_MAX_DENSITY", 1.0)
+
+
+def ratings(students: int = 300, teachers: int = 40, depts: int = 5, seed: int = 0):
+    """InstEval's shape: 1-6 ratings per student (shared counts), teachers in departments."""
+    rng = np.random.default_rng(seed)
+    per_student = rng.integers(1, 7, students)
+    s = np.repeat(np.arange(students), per_student)
+    d = rng.integers(0, teachers, s.size)
+    dept = d % depts
+    y = (
+        rng.normal(size=students)[s] * 0.6
+        + rng.normal(size=teachers)[d] * 0.4
+        + rng.normal(size=depts)[dept] * 0.3
+        + 3.0
+        + rng.normal(size=s.size)
+    )
+    return pd.DataFrame(
+        {
+            "y": y,
+            "x": rng.normal(size=s.size),
+            "c": rng.choice(["a", "b", "c"], s.size),
+            "s": s,
+            "d": d,
+            "dept": dept,
+            "w": rng.uniform(0.5, 2.0, s.size),
+        }
+    )
+
+
+FORMULA = "y ~ x + c + (1|s) + (1|d) + (1|dept:c)"
+
+
+def dense_compact(workspace, lams) -> np.ndarray:
+    """The compact vector by the dense scatter, scaling and gather."""
+    S, L11, W = workspace._buffers()
+    kernels.first_block(workspace.stats.A11, np.ascontiguousarray(lams[0]), L11, W)
+    kernels.schur_lower(
+        S,
+        workspace.stats.Arr,
+        workspace.last_conditioned,
+        workspace.ptr,
+        workspace.rows,
+        workspace.values_conditioned,
+        W,
+    )
+    scale = np.ones(workspace.m)
+    for off, lev, lam in zip(workspace.offsets, workspace.rest_levels, lams[1:], strict=True):
+        scale[off : off + lev] = lam[0, 0]
+    kernels.scale_rest(S, scale, workspace.q_rest)
+    return workspace.sparse.gather(S).copy()
+
+
+def used_entries(route: sparse_rest.SparseRest) -> np.ndarray:
+    """Positions the sparse route reads: the pattern, S_zx, and S_xx's lower triangle."""
+    h, qr = route.h, route.q_rest
+    used = np.ones(route.size, dtype=bool)
+    strip = used[route.n_entries :].reshape(route.m, h)
+    rows = qr + np.arange(h)
+    strip[qr:] = np.arange(qr, route.m)[:, None] <= rows[None, :]
+    return used
+
+
+@pytest.mark.usefixtures("always_sparse")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_grouped_compact_equals_dense_gather(seed):
+    model = mm.LinearMixedModel(FORMULA, ratings(seed=seed))
+    workspace = model.stats._workspace
+    grouped = workspace._grouped()
+    assert grouped is not None
+    assert grouped.counts.size == 6  # one weight per row count, not per student
+    rng = np.random.default_rng(seed)
+    used = used_entries(workspace.sparse)
+    for _ in range(3):
+        lams = model.lambdas(rng.uniform(0.05, 2.0, model.n_theta))
+        fast = grouped.compact(lams[0][0, 0], lams[1:]).copy()
+        slow = dense_compact(workspace, lams)
+        scale = np.abs(slow[used]).max()
+        assert np.max(np.abs(fast[used] - slow[used])) <= 1e-13 * scale
+
+
+@pytest.mark.usefixtures("always_sparse")
+def test_grouped_objective_equals_ungrouped(monkeypatch):
+    data = ratings(seed=4)
+    grouped = mm.LinearMixedModel(FORMULA, data)
+    assert grouped.stats._workspace._grouped() is not None
+    monkeypatch.setattr(grouped_schur, "MAX_SHARE_OF_LEVELS", 0.0)
+    plain = mm.LinearMixedModel(FORMULA, data)
+    assert plain.stats._workspace._grouped() is None
+    assert plain.stats._workspace.sparse is not None
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        theta = rng.uniform(0.05, 2.0, grouped.n_theta)
+        for reml in (True, False):
+            assert grouped.objective(theta, reml) == pytest.approx(
+                plain.objective(theta, reml), rel=1e-12
+            )
+
+
+@pytest.mark.usefixtures("always_sparse")
+def test_grouped_fit_equals_ungrouped_fit(monkeypatch):
+    data = ratings(seed=6)
+    fast = mm.lmer(FORMULA, data)
+    monkeypatch.setattr(grouped_schur, "MAX_SHARE_OF_LEVELS", 0.0)
+    slow = mm.lmer(FORMULA, data)
+    assert fast.model.stats._workspace._grouped() is not None
+    assert slow.model.stats._workspace._grouped() is None
+    assert fast.reml_criterion == pytest.approx(slow.reml_criterion, abs=1e-8)
+    assert np.allclose(fast.theta, slow.theta, atol=1e-4)
+    assert np.allclose(fast.fixef, slow.fixef, atol=1e-6)
+
+
+@pytest.mark.usefixtures("always_sparse")
+def test_same_bits_for_any_partition(monkeypatch):
+    model = mm.LinearMixedModel(FORMULA, ratings(seed=7))
+    lams = model.lambdas(np.array([0.8, 0.5, 0.3]))
+    shared = model.stats._workspace._grouped().compact(lams[0][0, 0], lams[1:]).copy()
+    monkeypatch.setattr(grouped_schur, "RANGES", 1)
+    whole = mm.LinearMixedModel(FORMULA, ratings(seed=7))
+    one = whole.stats._workspace._grouped()
+    assert len(one.ranges) == 1
+    assert np.array_equal(one.compact(lams[0][0, 0], lams[1:]), shared)
+
+
+@pytest.mark.usefixtures("always_sparse")
+@pytest.mark.parametrize(
+    ("formula", "weights"),
+    [
+        (FORMULA, "w"),  # prior weights: every student's weight is its own
+        ("y ~ x + (1 + x|s) + (1|d)", None),  # a vector first block
+        ("y ~ x + (1|s) + (1 + x|d)", None),  # a vector rest block
+    ],
+)
+def test_not_grouped_where_it_does_not_apply(formula, weights):
+    model = mm.LinearMixedModel(formula, ratings(seed=8), weights=weights)
+    workspace = model.stats._workspace
+    assert workspace.sparse is not None
+    assert workspace._grouped() is None
+
+
+def test_insteval_shape_takes_the_grouped_route():
+    data = ratings(students=3000, teachers=700, depts=14, seed=9)
+    workspace = mm.LinearMixedModel(FORMULA, data).stats._workspace
+    assert workspace.sparse is not None
+    grouped = workspace._grouped()
+    assert grouped is not None
+    assert grouped.n_entries < workspace.pairs
