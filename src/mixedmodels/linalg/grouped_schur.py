@@ -116,30 +116,17 @@ def grouped_schur(workspace, sparse: SparseRest) -> GroupedSchur | None:
     counts, key_of_level = np.unique(a11, return_inverse=True)
     if counts.size > MAX_SHARE_OF_LEVELS * a11.size:
         return None
-    m, qr, h = workspace.m, workspace.q_rest, sparse.h
-    n_pattern = sparse.n_entries
+    m, qr = workspace.m, workspace.q_rest
     n_blocks = workspace.rest_levels.size
     block_of_row = np.full(m, n_blocks, dtype=np.int64)
     block_of_row[:qr] = np.repeat(np.arange(n_blocks), workspace.rest_levels)
-    # every stored position: its row and column of S (i >= j), for the base and the scale
-    strip_j = np.repeat(np.arange(m, dtype=np.int64), h)
-    strip_i = qr + np.tile(np.arange(h, dtype=np.int64), m)
-    row = np.concatenate([sparse.I, strip_i])
-    col = np.concatenate([sparse.J, strip_j])
-    used = col <= row  # the strip's entries above S's diagonal are never read
-    row, col = np.where(used, row, col), np.where(used, col, row)
-    Arr = stats.Arr
+    row, col = sparse.I, sparse.J  # every stored position's row and column of S (row >= col)
     last = workspace.last_conditioned
-    base = np.where(row == m - 1, last[col], Arr[row, col])
-    base[~used] = 0.0
+    base = np.where(row == m - 1, last[col], stats.Arr[row, col])
     pair_class = (block_of_row[row] * (n_blocks + 1) + block_of_row[col]).astype(np.int64)
     on_diagonal = ((row == col) & (row < qr)).astype(float)
     position = np.full((m, m), -1, dtype=np.int32 if base.size < 2**31 else np.int64)
-    position[sparse.I, sparse.J] = np.arange(n_pattern)
-    strip_positions = n_pattern + np.arange(strip_i.size)
-    position[strip_i[used[n_pattern:]], strip_j[used[n_pattern:]]] = strip_positions[
-        used[n_pattern:]
-    ]
+    position[row, col] = np.arange(base.size)
     order = np.argsort(key_of_level, kind="stable").astype(np.int64)
     indptr, keys, values = sparse_kernels.build_grouped(
         workspace.ptr,

@@ -9,13 +9,16 @@ Cholesky's work. CHOLMOD does that; we reach it through cvxopt, whose wheels bun
 (scikit-sparse needs SuiteSparse's headers to build). The symbolic analysis is done once per
 thread and reused at every evaluation; only the values change.
 
-The objective needs three numbers from the factor, each of which this module gets without
-forming the factor of the whole rest:
+The objective needs three numbers from the factor, and all three are on its diagonal when X
+and y are ordered last: the whole rest, ``S_zz`` with its dense rows of X and y, is factored
+under the permutation ``(P, X, y)``, with ``P`` the fill-reducing (AMD) ordering of ``S_zz``
+alone, and then
 
-- ``log|L_zz|^2``: twice the sum of the logs of CHOLMOD's diagonal;
-- with ``Y = L_zz^-1 P S_zx`` (P the fill-reducing permutation), the dense
-  ``(p + 1) x (p + 1)`` Schur complement ``S_xx - Y'Y`` whose Cholesky factor holds
-  ``log|R_X|^2`` (its first p diagonal entries) and ``r`` (its last).
+- ``log|L_zz|^2`` is twice the sum of the logs of the first ``q_rest`` diagonal entries,
+- ``log|R_X|^2`` that of the next ``p``, and ``r`` is the last.
+
+(The dense rows add one trailing supernode; measured on InstEval this is cheaper than
+solving with ``L_zz`` for the X and y columns and factoring their Schur complement apart.)
 
 Whether the sparse route is taken depends on the pattern only (its size and density), never
 on timing, so the same data always get the same arithmetic.
@@ -158,43 +161,45 @@ def worth_it(n_entries: int, q_rest: int) -> bool:
 
 
 class SparseRest:
-    """CHOLMOD's factor of ``S_zz`` on a fixed pattern, and the objective's three numbers.
+    """CHOLMOD's factor of the whole rest on a fixed pattern, and the objective's three numbers.
 
-    The rest's matrix is passed as a *compact* vector (see
-    :mod:`mixedmodels.linalg.sparse_kernels`): the pattern's values, then the rows of X and y.
+    The rest's matrix is passed as a *compact* vector: the values of its lower triangle on
+    :attr:`I`, :attr:`J` (CHOLMOD's column-major order): the pattern of ``S_zz`` and every
+    entry of the rows of X and y.
 
     Parameters
     ----------
     I, J
-        The pattern from :func:`rest_pattern`.
+        The pattern of ``S_zz`` from :func:`rest_pattern`.
     m
-        Rows of the rest's dense buffer (``q_rest + p + 1``).
+        Rows of the rest's matrix (``q_rest + p + 1``).
     q_rest
         Random effects in the rest.
     """
 
     def __init__(self, I: np.ndarray, J: np.ndarray, m: int, q_rest: int) -> None:
-        self.I = np.ascontiguousarray(I, dtype=np.int64)
-        self.J = np.ascontiguousarray(J, dtype=np.int64)
-        self.col_ptr = np.zeros(q_rest + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self.J, minlength=q_rest), out=self.col_ptr[1:])
+        self.n_entries = int(np.asarray(I).size)
         self.m = m
         self.q_rest = q_rest
         self.h = m - q_rest  # rows of X and y
-        self.size = self.I.size + m * self.h  # length of the compact vector
+        strip_col = np.repeat(np.arange(m, dtype=np.int64), self.h)
+        strip_row = q_rest + np.tile(np.arange(self.h, dtype=np.int64), m)
+        lower = strip_row >= strip_col
+        rows = np.concatenate([np.asarray(I, dtype=np.int64), strip_row[lower]])
+        cols = np.concatenate([np.asarray(J, dtype=np.int64), strip_col[lower]])
+        order = np.lexsort((rows, cols))
+        self.I = np.ascontiguousarray(rows[order])
+        self.J = np.ascontiguousarray(cols[order])
+        self.size = int(self.I.size)  # length of the compact vector
+        self._zz = (np.asarray(I, dtype=np.int64), np.asarray(J, dtype=np.int64))
         self._local = threading.local()
 
-    @property
-    def n_entries(self) -> int:
-        """Stored entries of the lower triangle of ``S_zz``."""
-        return int(self.I.size)
-
     def gather(self, S: np.ndarray) -> np.ndarray:
-        """The compact vector of the lower triangle of the dense buffer ``S``."""
+        """The compact vector of the symmetric matrix whose lower triangle is in ``S``."""
         from mixedmodels.linalg import sparse_kernels
 
         out = self._buffer()
-        sparse_kernels.gather_compact(out, S, self.I, self.J, self.I.size, self.q_rest)
+        sparse_kernels.gather_pattern(out, S, self.I, self.J)
         return out
 
     def _buffer(self) -> np.ndarray:
@@ -208,17 +213,19 @@ class SparseRest:
         """This thread's matrix and symbolic factor (analysed on first use)."""
         local = self._local
         if not hasattr(local, "F"):
-            from cvxopt import matrix, spmatrix
+            from cvxopt import amd, matrix, spmatrix
 
             cholmod = _import_cholmod()
+            I_zz, J_zz = self._zz
+            zz = spmatrix(
+                matrix(np.ones(I_zz.size)), matrix(I_zz), matrix(J_zz), (self.q_rest,) * 2
+            )
+            order = list(amd.order(zz, uplo="L")) + list(range(self.q_rest, self.m))
             A = spmatrix(
-                matrix(np.ones(self.I.size)),
-                matrix(self.I),
-                matrix(self.J),
-                (self.q_rest, self.q_rest),
+                matrix(np.ones(self.size)), matrix(self.I), matrix(self.J), (self.m, self.m)
             )
             with _supernodal(cholmod):
-                local.F = cholmod.symbolic(A, uplo="L")
+                local.F = cholmod.symbolic(A, p=matrix(order), uplo="L")
             local.A = A
         return local.A, local.F
 
@@ -231,31 +238,19 @@ class SparseRest:
 
         cholmod = _import_cholmod()
         A, F = self._factor_objects()
-        qr, m, n_pattern = self.q_rest, self.m, self.I.size
-        A.V = matrix(compact[:n_pattern])
+        A.V = matrix(compact)
         try:
             with _supernodal(cholmod):
                 cholmod.numeric(A, F)
         except ArithmeticError:
             return None
-        diag = np.asarray(cholmod.diag(F)).ravel()
-        logdet_z = 2.0 * float(np.sum(np.log(diag)))
-        T = compact[n_pattern:].reshape(m, self.h)  # S[q_rest:, :] transposed
-        B = matrix(np.asfortranarray(T[:qr]))
-        cholmod.solve(F, B, sys=7)  # P S_zx
-        cholmod.solve(F, B, sys=4)  # L^-1 P S_zx
-        Y = np.asarray(B)
-        upper = np.triu(T[qr:])  # S_xx's lower triangle, transposed
-        C = upper + np.triu(upper, 1).T - Y.T @ Y
-        try:
-            R = np.linalg.cholesky(C)
-        except np.linalg.LinAlgError:
+        d = np.asarray(cholmod.diag(F)).ravel()  # in the factor's order: P, then X and y
+        if not np.all(np.isfinite(d)) or not np.all(d > 0.0):
             return None
-        d = np.diag(R)
-        if not np.all(np.isfinite(d)):
-            return None
-        logdet_x = 2.0 * float(np.sum(np.log(d[:p])))
-        return logdet_z, logdet_x, float(d[p])
+        qr = self.q_rest
+        logdet_z = 2.0 * float(np.sum(np.log(d[:qr])))
+        logdet_x = 2.0 * float(np.sum(np.log(d[qr : qr + p])))
+        return logdet_z, logdet_x, float(d[qr + p])
 
 
 class _supernodal:
@@ -271,6 +266,7 @@ class _supernodal:
     def __enter__(self) -> None:
         self.saved = dict(self.options)
         self.options["supernodal"] = 2  # diag() needs a supernodal factor
+        self.options["postorder"] = False  # keep X and y last, where the permutation puts them
 
     def __exit__(self, *exc) -> None:
         self.options.clear()
