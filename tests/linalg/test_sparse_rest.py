@@ -143,3 +143,24 @@ def test_not_positive_definite_is_none():
     Szz = np.array([[1.0, 0.5], [0.5, 1.0]])
     b = np.array([0.5, 0.5])
     assert r**2 == pytest.approx(3.0 - b @ np.linalg.solve(Szz, b))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_scalar_pattern_by_marks_equals_the_sparse_products(monkeypatch, seed):
+    data = sparse_crossed(students=400, teachers=150, per_student=3, seed=seed)
+    data["e"] = data["d"] % 7
+    workspace = mm.LinearMixedModel("y ~ x + (1|s) + (1|d) + (1|e)", data).stats._workspace
+    args = (
+        workspace.ptr,
+        workspace.rows,
+        workspace.stats.Arr,
+        workspace.offsets,
+        workspace.rest_levels,
+        workspace.rest_sizes,
+    )
+    by_marks = sparse_rest.rest_pattern(*args)
+    monkeypatch.setattr(sparse_rest, "DENSE_MARKS_MAX", 0)
+    by_products = sparse_rest.rest_pattern(*args)
+    assert by_marks[0].size > workspace.q_rest
+    assert np.array_equal(by_marks[0], by_products[0])
+    assert np.array_equal(by_marks[1], by_products[1])

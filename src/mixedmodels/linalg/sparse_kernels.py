@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["gather_pattern", "build_grouped", "grouped_compact"]
+__all__ = ["gather_pattern", "build_grouped", "grouped_compact", "scalar_rest_pattern"]
 
 
 @njit(cache=True, nogil=True)
@@ -92,3 +92,40 @@ def grouped_compact(
         for t in range(indptr[e], indptr[e + 1]):
             acc += values[t] * weights[keys[t]]
         out[e] = (base[e] - acc) * factors[pair_class[e]] + on_diagonal[e]
+
+
+@njit(cache=True, nogil=True)
+def scalar_rest_pattern(ptr, rows, Arr, q_rest):  # pragma: no cover - compiled
+    """:func:`~mixedmodels.linalg.sparse_rest.rest_pattern` for scalar rest blocks.
+
+    Marks every pair of rest rows met by a level of the first block, every non-zero of
+    ``A_zz`` and the diagonal in a ``q x q`` byte array (column-major lower triangle), then
+    lists the marks column by column: CHOLMOD's order.
+    """
+    marks = np.zeros((q_rest, q_rest), dtype=np.uint8)  # marks[j, i]: entry (i, j), i >= j
+    for g in range(ptr.shape[0] - 1):
+        for b in range(ptr[g], ptr[g + 1]):
+            rb = rows[b]
+            if rb >= q_rest:  # rows are sorted: X and y come last
+                break
+            for a in range(ptr[g], b + 1):
+                marks[rows[a], rb] = 1
+    for i in range(q_rest):
+        marks[i, i] = 1
+        for j in range(i):
+            if Arr[i, j] != 0.0 or Arr[j, i] != 0.0:
+                marks[j, i] = 1
+    n = 0
+    for j in range(q_rest):
+        for i in range(j, q_rest):
+            n += marks[j, i]
+    I = np.empty(n, dtype=np.int64)
+    J = np.empty(n, dtype=np.int64)
+    n = 0
+    for j in range(q_rest):
+        for i in range(j, q_rest):
+            if marks[j, i]:
+                I[n] = i
+                J[n] = j
+                n += 1
+    return I, J

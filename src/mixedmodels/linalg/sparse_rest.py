@@ -35,6 +35,7 @@ __all__ = ["SparseRest", "available", "rest_pattern", "worth_it"]
 
 SPARSE_MIN = 300  # random effects in the rest below which the dense factor always wins
 SPARSE_MAX_DENSITY = 0.4  # filled share of S_zz's lower triangle above which dense wins
+DENSE_MARKS_MAX = 8192  # scalar rests up to this size find their pattern with q^2 byte marks
 
 
 def available() -> bool:
@@ -112,6 +113,10 @@ def rest_pattern(
         Row and column indices (``I >= J``) in column-major order, as CHOLMOD stores them.
     """
     q_rest = int(np.sum(levels * sizes))
+    if np.all(sizes == 1) and q_rest <= DENSE_MARKS_MAX:  # one pass over the pairs
+        from mixedmodels.linalg import sparse_kernels
+
+        return sparse_kernels.scalar_rest_pattern(ptr, rows, np.ascontiguousarray(Arr), q_rest)
     unit_of_row = np.concatenate(
         [np.repeat(np.arange(n_lev), size) for n_lev, size in zip(levels, sizes, strict=True)]
     )
@@ -191,7 +196,6 @@ class SparseRest:
         self.I = np.ascontiguousarray(rows[order])
         self.J = np.ascontiguousarray(cols[order])
         self.size = int(self.I.size)  # length of the compact vector
-        self._zz = (np.asarray(I, dtype=np.int64), np.asarray(J, dtype=np.int64))
         self._local = threading.local()
 
     def gather(self, S: np.ndarray) -> np.ndarray:
@@ -216,14 +220,11 @@ class SparseRest:
             from cvxopt import amd, matrix, spmatrix
 
             cholmod = _import_cholmod()
-            I_zz, J_zz = self._zz
-            zz = spmatrix(
-                matrix(np.ones(I_zz.size)), matrix(I_zz), matrix(J_zz), (self.q_rest,) * 2
-            )
-            order = list(amd.order(zz, uplo="L")) + list(range(self.q_rest, self.m))
+            qr = self.q_rest
             A = spmatrix(
                 matrix(np.ones(self.size)), matrix(self.I), matrix(self.J), (self.m, self.m)
             )
+            order = list(amd.order(A[:qr, :qr], uplo="L")) + list(range(qr, self.m))
             with _supernodal(cholmod):
                 local.F = cholmod.symbolic(A, p=matrix(order), uplo="L")
             local.A = A
