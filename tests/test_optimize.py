@@ -101,3 +101,25 @@ def test_polish_keeps_a_worse_trial_out():
     assert used == 1
     assert polished is x
     assert value == quadratic(OPT)
+
+
+def test_a_start_flagged_near_its_bound_reaches_the_bound_sooner():
+    def f(x):  # minimum on the bound x = 0
+        return float((x[0] + 1.0) ** 2 + (x[1] - 0.5) ** 2)
+
+    lower = np.zeros(2)
+    x0 = np.array([0.01, 0.4])
+    plain = minimize(f, x0, lower)
+    flagged = minimize(f, x0, lower, near_bound=np.array([True, False]))
+    for x, fmin, _, _ in (plain, flagged):
+        assert x[0] == pytest.approx(0.0, abs=1e-8)
+        assert fmin == pytest.approx(1.0, abs=1e-10)
+    assert flagged[2] < plain[2]
+
+
+def test_zero_variance_fit_needs_no_more_evaluations_than_lme4():
+    import mixedmodels as mm
+
+    fit = mm.lmer("Yield ~ 1 + (1|Batch)", mm.datasets.load("dyestuff2"))
+    assert fit.theta[0] == 0.0
+    assert fit.optsum.evaluations <= 10  # lme4 1.1-31 (bobyqa) takes 10 on this model

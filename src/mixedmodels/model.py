@@ -270,8 +270,13 @@ class LinearMixedModel:
         unknown = set(ctl) - set(DEFAULT_CONTROL)
         if unknown:
             raise DesignError(f"unknown control setting(s): {', '.join(sorted(unknown))}")
+        near_bound = None
         if start is None:
             x0 = self.start_theta(str(ctl["start"]))
+            if ctl["start"] == "moments":  # a variance the moments put at zero
+                from mixedmodels.linalg.start import FLOOR
+
+                near_bound = (x0 == FLOOR) & (self.lower_bounds == 0.0)
         else:
             start = np.asarray(start, dtype=float)
             if start.shape != (self.n_theta,):
@@ -281,7 +286,7 @@ class LinearMixedModel:
 
         scaled_objective = self._objective_function(REML)
         began = time.perf_counter()
-        x, fmin_scaled, evaluations, status = minimize(scaled_objective, x0, lower, ctl)
+        x, fmin_scaled, evaluations, status = minimize(scaled_objective, x0, lower, ctl, near_bound)
         messages: tuple[str, ...] = ()
         checks = [0]
         if ctl["check_convergence"]:

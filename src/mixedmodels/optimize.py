@@ -122,8 +122,14 @@ def minimize(
     x0: np.ndarray,
     lower: np.ndarray,
     control: dict | None = None,
+    near_bound: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, int, str]:
     """Minimise ``objective`` from ``x0`` subject to ``x >= lower``.
+
+    BOBYQA's initial step per component is ``initial_step * max(|x0_i|, step_floor)``;
+    components flagged in ``near_bound`` (a start that already says "no variance here", just
+    inside the bound) take half their distance to the bound instead, so that the first
+    probes reach the boundary where such optima lie.
 
     Returns
     -------
@@ -150,6 +156,9 @@ def minimize(
     if counted(x0) >= 1e300:
         raise FittingError("the objective is not finite at the starting values")
     step = float(ctl["initial_step"]) * np.maximum(np.abs(x0), float(ctl["step_floor"]))
+    if near_bound is not None:
+        inside = np.asarray(near_bound, dtype=bool) & (x0 > lower)
+        step[inside] = 0.5 * (x0[inside] - lower[inside])
     x, fmin, status = _bobyqa(counted, x0, lower, ctl, step)
     if best[1] is not None and best[0] < fmin:
         x, fmin = best[1], best[0]
