@@ -151,3 +151,30 @@ def test_insteval_shape_takes_the_grouped_route():
     grouped = workspace._grouped()
     assert grouped is not None
     assert grouped.n_entries < workspace.pairs
+
+
+@pytest.mark.usefixtures("always_sparse")
+def test_halves_joined_equal_one_pass():
+    from mixedmodels.linalg import sparse_kernels
+
+    model = mm.LinearMixedModel(FORMULA, ratings(seed=10))
+    workspace = model.stats._workspace
+    grouped = workspace._grouped()
+    sparse = workspace.sparse
+    a11 = np.asarray(model.stats.A11).reshape(-1)
+    _, key_of_level = np.unique(a11, return_inverse=True)
+    order = np.argsort(key_of_level, kind="stable").astype(np.int64)
+    position = np.full((workspace.m, workspace.m), -1, dtype=np.int32)
+    position[sparse.I, sparse.J] = np.arange(sparse.size)
+    indptr, keys, values = sparse_kernels.build_grouped(
+        workspace.ptr,
+        workspace.rows,
+        np.ascontiguousarray(workspace.values_conditioned[:, 0]),
+        order,
+        key_of_level.astype(np.int64),
+        position,
+        sparse.size,
+    )
+    assert np.array_equal(grouped.indptr, indptr)
+    assert np.array_equal(grouped.keys, keys)
+    assert np.array_equal(grouped.values, values)

@@ -128,17 +128,38 @@ def grouped_schur(workspace, sparse: SparseRest) -> GroupedSchur | None:
     position = np.full((m, m), -1, dtype=np.int32 if base.size < 2**31 else np.int64)
     position[row, col] = np.arange(base.size)
     order = np.argsort(key_of_level, kind="stable").astype(np.int64)
-    indptr, keys, values = sparse_kernels.build_grouped(
-        workspace.ptr,
-        workspace.rows,
-        np.ascontiguousarray(workspace.values_conditioned[:, 0]),
-        order,
-        key_of_level.astype(np.int64),
-        position,
-        base.size,
-    )
-    if indptr[-1] < 0:  # a pair outside the pattern: cannot happen for a valid pattern
+    parts = _build(workspace, order, key_of_level.astype(np.int64), position, base.size)
+    if parts is None:  # a pair outside the pattern: cannot happen for a valid pattern
         return None
+    indptr, keys, values = parts
     return GroupedSchur(
         sparse, counts, indptr, keys, values, base, pair_class, on_diagonal, n_blocks
     )
+
+
+def _build(workspace, order, key_of_level, position, n_compact):
+    """``G`` in CSR form: two halves of the keys built on the tile pool, then joined.
+
+    The halves are cut at a key (by pair count, a function of the data only); joining puts
+    the first half's keys before the second's in every row, so the result is the same as one
+    pass over all keys, on any number of threads.
+    """
+    c = np.ascontiguousarray(workspace.values_conditioned[:, 0])
+    ptr, rows = workspace.ptr, workspace.rows
+    pairs = np.diff(ptr)[order] ** 2
+    cut = int(np.searchsorted(np.cumsum(pairs), pairs.sum() / 2))
+    keys_sorted = key_of_level[order]
+    while 0 < cut < order.size and keys_sorted[cut] == keys_sorted[cut - 1]:
+        cut += 1  # never split one key's levels
+    halves = [order[:cut], order[cut:]]
+    built = tiled.run_tasks(
+        [
+            lambda part=part: sparse_kernels.build_grouped(
+                ptr, rows, c, part, key_of_level, position, n_compact
+            )
+            for part in halves
+        ]
+    )
+    if any(indptr[-1] < 0 for indptr, _, _ in built):
+        return None
+    return sparse_kernels.merge_rows(*built[0], *built[1])

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["gather_pattern", "build_grouped", "grouped_compact", "scalar_rest_pattern"]
+__all__ = [
+    "gather_pattern",
+    "build_grouped",
+    "grouped_compact",
+    "scalar_rest_pattern",
+    "merge_rows",
+]
 
 
 @njit(cache=True, nogil=True)
@@ -129,3 +135,27 @@ def scalar_rest_pattern(ptr, rows, Arr, q_rest):  # pragma: no cover - compiled
                 J[n] = j
                 n += 1
     return I, J
+
+
+@njit(cache=True, nogil=True)
+def merge_rows(indptr_a, keys_a, values_a, indptr_b, keys_b, values_b):  # pragma: no cover
+    """Two CSR matrices over the same rows as one: row ``e`` is row ``e`` of a, then of b."""
+    n = indptr_a.shape[0] - 1
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(n):
+        indptr[e + 1] = (
+            indptr[e] + (indptr_a[e + 1] - indptr_a[e]) + (indptr_b[e + 1] - indptr_b[e])
+        )
+    keys = np.empty(indptr[n], dtype=keys_a.dtype)
+    values = np.empty(indptr[n])
+    for e in range(n):
+        t = indptr[e]
+        for s in range(indptr_a[e], indptr_a[e + 1]):
+            keys[t] = keys_a[s]
+            values[t] = values_a[s]
+            t += 1
+        for s in range(indptr_b[e], indptr_b[e + 1]):
+            keys[t] = keys_b[s]
+            values[t] = values_b[s]
+            t += 1
+    return indptr, keys, values

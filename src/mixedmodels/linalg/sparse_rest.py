@@ -175,7 +175,7 @@ class SparseRest:
     Parameters
     ----------
     I, J
-        The pattern of ``S_zz`` from :func:`rest_pattern`.
+        The pattern of ``S_zz`` from :func:`rest_pattern`: column by column, rows ascending.
     m
         Rows of the rest's matrix (``q_rest + p + 1``).
     q_rest
@@ -192,7 +192,8 @@ class SparseRest:
         lower = strip_row >= strip_col
         rows = np.concatenate([np.asarray(I, dtype=np.int64), strip_row[lower]])
         cols = np.concatenate([np.asarray(J, dtype=np.int64), strip_col[lower]])
-        order = np.lexsort((rows, cols))
+        # by column; within one, S_zz's sorted rows (all < q_rest) stay before X's and y's
+        order = np.argsort(cols, kind="stable")
         self.I = np.ascontiguousarray(rows[order])
         self.J = np.ascontiguousarray(cols[order])
         self.size = int(self.I.size)  # length of the compact vector
