@@ -35,9 +35,12 @@ __all__ = [
     "group_codes",
     "lme4_column_names",
     "needed_variables",
+    "shared_columns",
+    "shared_response",
 ]
 
 RANK_TOLERANCE = 1e-7
+CLEAR_RESIDUAL = 1e-2  # relative residual norms above which no column can be aliased
 SMALL_X = 50_000  # entries of X below which the rank check runs without a BLAS thread limit
 
 
@@ -135,10 +138,22 @@ def _sort_levels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
         codes, uniques = pd.factorize(values.to_numpy(dtype=object), sort=True)
         return codes.astype(np.intp), [str(u) for u in uniques]
     if isinstance(dtype, pd.CategoricalDtype):
-        cat = values.cat.remove_unused_categories()
-        return cat.cat.codes.to_numpy(np.intp), [str(c) for c in cat.cat.categories]
+        return _categorical_codes(values.cat.codes.to_numpy(), dtype.categories)
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.intp), [str(u) for u in uniques]
+
+
+def _categorical_codes(codes: np.ndarray, categories: pd.Index) -> tuple[np.ndarray, list[str]]:
+    """Codes and labels of the used categories (``remove_unused_categories`` without its copies).
+
+    ``codes`` are pandas' category codes of complete rows (no -1).
+    """
+    codes = codes.astype(np.intp)
+    used = np.bincount(codes, minlength=len(categories)) > 0
+    if used.all():
+        return codes, [str(c) for c in categories]
+    renumber = np.cumsum(used, dtype=np.intp) - 1
+    return renumber[codes], [str(c) for c in categories[used]]
 
 
 def group_codes(
@@ -247,10 +262,34 @@ def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str)
     return result
 
 
+def _clearly_full_rank(X: np.ndarray) -> bool:
+    """Whether every column of X is far from the span of the earlier ones (no n-length copies).
+
+    The Cholesky factor of the column-normalised ``X'X`` holds on its diagonal each column's
+    residual norm after projection on the earlier columns, relative to its own norm. When all
+    exceed :data:`CLEAR_RESIDUAL`, orders of magnitude above :data:`RANK_TOLERANCE` and the
+    rounding of the cross-product, :func:`_drop_aliased` would keep every column, so its
+    Gram-Schmidt pass (with an ``(p, n)`` basis and n-length temporaries) is skipped.
+    """
+    if X.shape[1] == 0:
+        return True
+    gram = X.T @ X
+    scale = np.sqrt(np.diag(gram))
+    if not np.all(scale > 0.0) or not np.all(np.isfinite(scale)):
+        return False
+    try:
+        L = np.linalg.cholesky(gram / np.outer(scale, scale))
+    except np.linalg.LinAlgError:
+        return False
+    return bool(np.all(np.diag(L) > CLEAR_RESIDUAL))
+
+
 def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     """Indices of columns to keep: a column is dropped when earlier kept ones span it."""
     from mixedmodels.linalg.threads import blas_limit
 
+    if X.size >= SMALL_X and _clearly_full_rank(X):
+        return np.arange(X.shape[1], dtype=np.intp)
     keep: list[int] = []
     basis = np.empty((X.shape[1], X.shape[0]))  # orthonormal rows, preallocated
     k = 0
@@ -274,6 +313,44 @@ def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
                 k += 1
                 keep.append(j)
     return np.array(keep, dtype=np.intp)
+
+
+def shared_response(y: np.ndarray, frame: ColumnCache, response: str) -> np.ndarray:
+    """The response as a view of its float64 data column when equal to ``y``, else ``y``.
+
+    formulaic evaluates the response into a new array; for a plain numeric column with
+    :data:`SMALL_X` or more rows the data's own (read-only) values serve instead.
+    """
+    if y.size < SMALL_X or response not in frame.columns:
+        return y
+    column = frame[response]
+    if column.dtype != np.float64:
+        return y
+    values = column.to_numpy()
+    if values.shape != y.shape or np.shares_memory(values, y) or not np.array_equal(values, y):
+        return y
+    return values
+
+
+def shared_columns(
+    matrix: np.ndarray, columns: Sequence[str], X: np.ndarray, fixed_names: Sequence[str]
+) -> np.ndarray:
+    """A random-effect term's matrix as a view of the same columns of X, when it has them.
+
+    ``(1 + x | g)`` with ``x`` in the fixed part repeats columns of X; with
+    :data:`SMALL_X` or more entries, a term whose columns are a run of X's columns (same names,
+    equal values) gets a view of X instead of its own copy. Otherwise ``matrix`` is returned.
+    """
+    k = len(columns)
+    if matrix.size < SMALL_X or k == 0 or matrix.shape != (X.shape[0], k):
+        return matrix
+    names = list(fixed_names)
+    for start in range(len(names) - k + 1):
+        if names[start : start + k] == list(columns):
+            view = X[:, start : start + k]
+            same = all(np.array_equal(view[:, j], matrix[:, j]) for j in range(k))
+            return view if same else matrix
+    return matrix
 
 
 def _as_row_vector(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
@@ -392,8 +469,11 @@ def build_design(
         y = y[:, 0]
     if not np.isfinite(y).all():
         raise DesignError(f"the response {parsed.response!r} has non-finite values")
+    y = shared_response(y, view, parsed.response)
     X_full = np.asarray(both.rhs, dtype=float)
     all_names = lme4_column_names(list(both.rhs.columns))
+    fixed_spec = both.rhs.model_spec
+    del both  # formulaic's columns, when X_full is a copy of them
     keep = _drop_aliased(X_full, all_names)
     dropped = tuple(n for j, n in enumerate(all_names) if j not in set(keep.tolist()))
     if dropped:
@@ -403,7 +483,10 @@ def build_design(
             RankDeficiencyWarning,
             stacklevel=3,
         )
-    X = X_full[:, keep]
+    # every column kept of a column-major X_full (formulaic's and the plans' layout): X_full
+    # itself, as X_full[:, keep] would be an identical column-major copy
+    whole = keep.size == X_full.shape[1] and X_full.flags.f_contiguous
+    X = X_full if whole else X_full[:, keep]
     fixed_names = tuple(all_names[j] for j in keep)
     n = len(frame)
     term_specs, raw_terms = [], []
@@ -411,6 +494,9 @@ def build_design(
         mm = _materialize(term.lhs, view, f"term {term.text}", text)
         columns = lme4_column_names(list(mm.columns))
         matrix = np.asarray(mm, dtype=float)
+        model_spec = mm.model_spec
+        del mm  # formulaic's columns, when matrix is a copy of them
+        matrix = shared_columns(matrix, columns, X, fixed_names)
         if matrix.shape[1] == 0:
             raise FormulaError(f"random-effects term {term.text} has no columns", text)
         codes, labels = group_codes(view, term.group)
@@ -424,7 +510,7 @@ def build_design(
                 f"number of levels of grouping factor {term.group_name!r} in {term.text} "
                 f"({len(labels)}) must be less than the number of observations ({n})"
             )
-        term_specs.append(TermSpec(term=term, model_spec=mm.model_spec, columns=columns))
+        term_specs.append(TermSpec(term=term, model_spec=model_spec, columns=columns))
         raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns))
     terms, blocks = build_blocks(raw_terms)
     for block in blocks:
@@ -441,7 +527,7 @@ def build_design(
         X=X,
         fixed_names=fixed_names,
         dropped_names=dropped,
-        fixed_spec=both.rhs.model_spec,
+        fixed_spec=fixed_spec,
         kept_columns=keep,
         terms=terms,
         blocks=blocks,

@@ -24,6 +24,7 @@ import pandas as pd
 __all__ = ["ColumnCache", "cached_model_matrix", "remember", "required_variables"]
 
 _MAX_PLANS = 256
+VERIFY_ROWS = 65_536  # rows per chunk when a new plan is checked against formulaic's matrix
 _lock = threading.Lock()
 _plans: dict[tuple, _Plan | None] = {}
 
@@ -233,7 +234,10 @@ def _build(plan: _Plan, frame: pd.DataFrame | ColumnCache) -> np.ndarray:
         columns.extend(_combine(parts, first_fastest, _join_values))
     if not columns:
         return np.zeros((n, 0))
-    return np.column_stack(columns)
+    out = np.empty((n, len(columns)), order="F")  # column-major, as formulaic's matrices
+    for j, column in enumerate(columns):
+        out[:, j] = column
+    return out
 
 
 def _make_plan(spec, response_spec) -> _Plan | None:
@@ -326,6 +330,34 @@ def cached_model_matrix(spec_text: str, frame: pd.DataFrame | ColumnCache):
     return _apply(plan, frame)
 
 
+def _plan_matches(plan: _Plan, frame: pd.DataFrame, result, has_lhs: bool) -> bool:
+    """Whether the plan rebuilds formulaic's ``result`` (to 1e-13 relative; the response exactly).
+
+    Compared :data:`VERIFY_ROWS` rows at a time, so the check holds a chunk of the plan's
+    matrix rather than a second full copy of the model matrix and its temporaries.
+    """
+    rhs = result.rhs if has_lhs else result
+    lhs = result.lhs if has_lhs else None
+    n = len(frame)
+    if np.shape(rhs) != (n, len(plan.columns)) or (lhs is not None and np.shape(lhs) != (n, 1)):
+        return False
+    for start in range(0, max(n, 1), VERIFY_ROWS):
+        rows = slice(start, start + VERIFY_ROWS)
+        fast = _apply(plan, frame.iloc[rows])
+        fast_rhs = np.asarray(fast.rhs if has_lhs else fast)
+        if not np.allclose(fast_rhs, _row_chunk(rhs, rows), rtol=1e-13, atol=0.0):
+            return False
+        if lhs is not None and not np.array_equal(np.asarray(fast.lhs), _row_chunk(lhs, rows)):
+            return False
+    return True
+
+
+def _row_chunk(matrix, rows: slice) -> np.ndarray:
+    """Rows of a formulaic model matrix (a data frame) or of an array, as floats."""
+    part = matrix.iloc[rows] if isinstance(matrix, pd.DataFrame) else matrix[rows]
+    return np.asarray(part, dtype=float)
+
+
 def remember(spec_text: str, frame: pd.DataFrame, result) -> None:
     """Derive, verify and store a plan from formulaic's ``result`` for this schema."""
     key = None
@@ -336,18 +368,8 @@ def remember(spec_text: str, frame: pd.DataFrame, result) -> None:
         has_lhs = hasattr(result, "lhs") and hasattr(result, "rhs")
         rhs = result.rhs if has_lhs else result
         plan = _make_plan(rhs.model_spec, result.lhs.model_spec if has_lhs else None)
-        if plan is not None:
-            fast = _apply(plan, frame)
-            fast_rhs = fast.rhs if has_lhs else fast
-            ok = np.asarray(fast_rhs).shape == np.asarray(rhs).shape and np.allclose(
-                np.asarray(fast_rhs), np.asarray(rhs, dtype=float), rtol=1e-13, atol=0.0
-            )
-            if has_lhs:
-                ok = ok and np.array_equal(
-                    np.asarray(fast.lhs), np.asarray(result.lhs, dtype=float)
-                )
-            if not ok:
-                plan = None
+        if plan is not None and not _plan_matches(plan, frame, result, has_lhs):
+            plan = None
     except Exception:  # a plan is an optimisation only
         plan = None
     if key is None:

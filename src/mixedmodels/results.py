@@ -282,16 +282,19 @@ class LmerResult:
         """Fitted values (conditional on the random effects) per used row."""
         values = self.design.X @ self.solution.beta
         for block, b in zip(self.design.blocks, self._block_effects):
-            values = values + np.einsum("nk,nk->n", block.matrix, b[block.codes])
+            values += np.einsum("nk,nk->n", block.matrix, b[block.codes])
         if self.design.offset is not None:
-            values = values + self.design.offset
-        return pd.Series(values, index=self.design.row_index, name="fitted")
+            values += self.design.offset
+        return pd.Series(values, index=self.design.row_index, name="fitted", copy=False)
 
     @cached_property
     def residuals(self) -> pd.Series:
         """Response residuals ``y - fitted``."""
         return pd.Series(
-            self.design.y - self.fitted.to_numpy(), index=self.design.row_index, name="residuals"
+            self.design.y - self.fitted.to_numpy(),
+            index=self.design.row_index,
+            name="residuals",
+            copy=False,
         )
 
     def predict(

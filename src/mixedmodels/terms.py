@@ -175,7 +175,7 @@ def build_blocks(
                 group_name=name,
                 levels=levels,
                 codes=codes,
-                matrix=np.column_stack(matrices),
+                matrix=matrices[0] if len(matrices) == 1 else np.column_stack(matrices),
                 terms=tuple(terms[m] for m in members),
                 column_offsets=tuple(int(o) for o in offsets),
             )
