@@ -26,6 +26,7 @@ from mixedmodels.linalg import (
     update_factor,
 )
 from mixedmodels.optimize import (
+    COARSE_FTOL_ABS,
     DEFAULT_CONTROL,
     OptSummary,
     check_convergence,
@@ -286,7 +287,15 @@ class LinearMixedModel:
 
         scaled_objective = self._objective_function(REML)
         began = time.perf_counter()
-        x, fmin_scaled, evaluations, status = minimize(scaled_objective, x0, lower, ctl, near_bound)
+        # With the convergence check, BOBYQA stops at a coarser tolerance and the check's
+        # Newton step sharpens the optimum (at least as close as BOBYQA at 1e-8 on every
+        # reference model, with fewer evaluations); where the check gives no step, BOBYQA
+        # goes on from there with the full tolerance.
+        coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in (control or {})
+        first = {**ctl, "ftol_abs": max(COARSE_FTOL_ABS, float(ctl["ftol_abs"]))} if coarse else ctl
+        x, fmin_scaled, evaluations, status = minimize(
+            scaled_objective, x0, lower, first, near_bound
+        )
         messages: tuple[str, ...] = ()
         checks = [0]
         if ctl["check_convergence"]:
@@ -295,9 +304,12 @@ class LinearMixedModel:
                 checks[0] += 1
                 return scaled_objective(x)
 
-            messages, newton = check_convergence(
-                checked, x, lower, float(ctl["gradient_tolerance"]), fmin=fmin_scaled
-            )
+            tolerance = float(ctl["gradient_tolerance"])
+            messages, newton = check_convergence(checked, x, lower, tolerance, fmin=fmin_scaled)
+            if coarse and (messages or newton is None):
+                x, fmin_scaled, more, status = minimize(scaled_objective, x, lower, ctl)
+                evaluations += more
+                messages, newton = check_convergence(checked, x, lower, tolerance, fmin=fmin_scaled)
             if not messages:  # one Newton step from the check's derivatives: sharper optimum
                 x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower)
         theta = self.scaling.to_theta(x)

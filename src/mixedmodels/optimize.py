@@ -26,7 +26,11 @@ __all__ = [
     "check_convergence",
     "polish",
     "DEFAULT_CONTROL",
+    "COARSE_FTOL_ABS",
 ]
+
+COARSE_FTOL_ABS = 1e-6
+"""BOBYQA's tolerance on the objective when the convergence check follows (see ``fit``)."""
 
 DEFAULT_CONTROL: dict[str, float | int | str] = {
     "optimizer": "bobyqa",
@@ -239,14 +243,17 @@ def check_convergence(
 ) -> tuple[tuple[str, ...], np.ndarray | None]:
     """The convergence messages and, when the Hessian is positive definite, the Newton step.
 
+    The step is zero when every component rests on its bound, None when the Hessian of the
+    free components is not positive definite.
+
     The Newton step ``-H^-1 g`` on the free components (zero elsewhere) is what lme4 calls
     the relative gradient; adding it to ``x`` polishes the optimum along flat directions.
     """
     if x.size == 0:
         return (), None
     grad, hess = _finite_difference(objective, x, lower, f0=fmin)
-    if grad.size == 0:
-        return (), None
+    if grad.size == 0:  # every component on its bound: nothing to step along
+        return (), np.zeros_like(x)
     messages = []
     try:
         chol = np.linalg.cholesky(hess)
