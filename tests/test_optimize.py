@@ -125,3 +125,43 @@ def test_zero_variance_fit_needs_no_more_evaluations_than_lme4():
         fit = mm.lmer("Yield ~ 1 + (1|Batch)", mm.datasets.load("dyestuff2"))
     assert fit.theta[0] == 0.0
     assert fit.optsum.evaluations <= 10  # lme4 1.1-31 (bobyqa) takes 10 on this model
+
+
+@pytest.mark.parametrize(
+    ("formula", "dataset"),
+    [
+        ("Reaction ~ Days + (Days | Subject)", "sleepstudy"),
+        ("diameter ~ 1 + (1|plate) + (1|sample)", "penicillin"),
+        ("size ~ Time + (Time | tree)", "sitka"),
+    ],
+)
+def test_coarse_stop_and_newton_step_reach_the_tight_optimum(formula, dataset):
+    import mixedmodels as mm
+
+    data = mm.datasets.load(dataset)
+    coarse = mm.lmer(formula, data)
+    tight = mm.lmer(formula, data, control={"ftol_abs": 1e-8})
+    assert coarse.objective <= tight.objective + 1e-9
+    assert coarse.optsum.evaluations <= tight.optsum.evaluations
+
+
+def test_without_a_newton_step_the_optimiser_goes_on_at_full_tolerance(monkeypatch):
+    import mixedmodels as mm
+    from mixedmodels import model as model_module
+
+    data = mm.datasets.load("sleepstudy")
+    formula = "Reaction ~ Days + (Days | Subject)"
+    plain = mm.lmer(formula, data)
+    real_check = model_module.check_convergence
+    calls = []
+
+    def no_step_first(*args, **kwargs):
+        calls.append(1)
+        messages, step = real_check(*args, **kwargs)
+        return (messages, None) if len(calls) == 1 else (messages, step)
+
+    monkeypatch.setattr(model_module, "check_convergence", no_step_first)
+    refined = mm.lmer(formula, data)
+    assert len(calls) == 2
+    assert refined.optsum.evaluations > plain.optsum.evaluations
+    assert refined.objective == pytest.approx(plain.objective, abs=1e-9)
