@@ -160,6 +160,18 @@ def test_scalar_pattern_matches_the_general_one():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("size", [1, 3])
+def test_full_pattern_matches_the_general_one(size):
+    from mixedmodels.linalg import workspace
+
+    rng = np.random.default_rng(10 + size)
+    dense = rng.normal(size=(5, 8 * size))  # every level has every row
+    full = workspace.level_pattern(dense, size)
+    general = workspace._general_pattern(dense, 5, 8, size)
+    for a, b in zip(full, general, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_threads_share_a_workspace_safely(monkeypatch):
     """Per-thread buffers; the parallel kernel is entered by one thread at a time."""
     from concurrent.futures import ThreadPoolExecutor

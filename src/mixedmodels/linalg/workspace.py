@@ -53,6 +53,13 @@ def level_pattern(Ar1, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     levels = cols // size
     if size == 1 and sp.issparse(Ar1):
         return _scalar_pattern(Ar1, m)
+    if not sp.issparse(Ar1) and np.count_nonzero(Ar1) == Ar1.size:
+        return _full_pattern(Ar1, m, levels, size)
+    return _general_pattern(Ar1, m, levels, size)
+
+
+def _general_pattern(Ar1, m: int, levels: int, size: int):
+    """:func:`level_pattern` for any storage and pattern of ``Ar1``."""
     if sp.issparse(Ar1):
         coo = Ar1.tocoo()
         r, c, v = coo.row.astype(np.int64), coo.col.astype(np.int64), coo.data
@@ -71,6 +78,19 @@ def level_pattern(Ar1, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     values = np.zeros((keys.size, size))
     pos = np.searchsorted(keys, lev * m + r)
     values[pos, c - lev * size] = v
+    return ptr, rows, values
+
+
+def _full_pattern(Ar1: np.ndarray, m: int, levels: int, size: int):
+    """:func:`level_pattern` when every level has every row: no index arrays to sort.
+
+    (The general path's sort keys and positions take about eight arrays of ``Ar1``'s size.)
+    """
+    ptr = np.arange(levels + 1, dtype=np.int64) * m
+    rows = np.tile(np.arange(m, dtype=np.int64), levels)
+    values = np.ascontiguousarray(
+        np.asarray(Ar1, dtype=float).reshape(m, levels, size).transpose(1, 0, 2)
+    ).reshape(levels * m, size)
     return ptr, rows, values
 
 
