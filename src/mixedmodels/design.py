@@ -24,7 +24,7 @@ from mixedmodels.errors import (
     MissingColumnError,
     RankDeficiencyWarning,
 )
-from mixedmodels.fastmatrix import ColumnCache
+from mixedmodels.fastmatrix import Column, ColumnCache
 from mixedmodels.formula import ParsedFormula, RandomTerm, parse_formula
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
 
@@ -128,18 +128,17 @@ def _lme4_names(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _sort_levels(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+def _sort_levels(values: pd.Series | Column) -> tuple[np.ndarray, list[str]]:
     """Integer codes and labels of a factor, levels in lme4's order (sorted / categorical order)."""
     dtype = values.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "iu":  # integers: numpy sorts as pandas
         uniques, codes = np.unique(values.to_numpy(), return_inverse=True)
         return codes.astype(np.intp), [str(u) for u in uniques.tolist()]
     if isinstance(dtype, pd.StringDtype):  # pandas' hash table on str objects: no Arrow detour
-        codes, uniques = pd.factorize(values.to_numpy(dtype=object), sort=True)
-        return codes.astype(np.intp), [str(u) for u in uniques]
+        return _sorted_codes(values.to_numpy(dtype=object))
     if isinstance(dtype, pd.CategoricalDtype):
         return _categorical_codes(values.cat.codes.to_numpy(), dtype.categories)
-    codes, uniques = pd.factorize(values, sort=True)
+    codes, uniques = pd.factorize(values.array if isinstance(values, Column) else values, sort=True)
     return codes.astype(np.intp), [str(u) for u in uniques]
 
 
@@ -154,6 +153,22 @@ def _categorical_codes(codes: np.ndarray, categories: pd.Index) -> tuple[np.ndar
         return codes, [str(c) for c in categories]
     renumber = np.cumsum(used, dtype=np.intp) - 1
     return renumber[codes], [str(c) for c in categories[used]]
+
+
+def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """``pd.factorize(values, sort=True)`` for an object array of str, codes as intp.
+
+    Factorised in order of appearance, then only the (few) distinct labels are sorted and
+    the codes renumbered: pandas' sorting of the whole factorisation costs twice as much.
+    """
+    codes, uniques = pd.factorize(values)
+    if codes.size and codes.min() < 0:  # missing labels: pandas' own ordering rules
+        codes, uniques = pd.factorize(values, sort=True)
+        return codes.astype(np.intp), [str(u) for u in uniques]
+    order = np.argsort(uniques)
+    rank = np.empty(order.size, dtype=np.intp)
+    rank[order] = np.arange(order.size, dtype=np.intp)
+    return rank[codes], [str(u) for u in uniques[order]]
 
 
 def group_codes(
@@ -218,6 +233,12 @@ def _required_variables(spec_text: str, where: str, formula: str) -> set[str]:
 
 def needed_variables(parsed: ParsedFormula) -> dict[str, str]:
     """Every data column the formula reads, mapped to where it is read (for messages)."""
+    return dict(_needed_variables(parsed))
+
+
+@lru_cache(maxsize=256)
+def _needed_variables(parsed: ParsedFormula) -> dict[str, str]:
+    """:func:`needed_variables`, once per parsed formula (callers get a copy)."""
     text = parsed.formula
     needed: dict[str, str] = {}
     for var in _required_variables(parsed.response, "the response", text):
@@ -370,11 +391,12 @@ def _as_row_vector(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
 
 def _check_numeric(frame: pd.DataFrame | ColumnCache, name: str, role: str) -> None:
     col = frame[name]
-    if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+    dtype = col.dtype
+    if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
         raise DesignError(f"the {role} {name!r} must be numeric, it has dtype {col.dtype}")
 
 
-def _missing(col: pd.Series, name: str, where: str) -> np.ndarray | None:
+def _missing(col: pd.Series | Column, name: str, where: str) -> np.ndarray | None:
     """Which rows of a used column are missing (None: none can be); errors for unusable columns."""
     dtype = col.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "iub":  # numpy integers and bools
@@ -389,8 +411,8 @@ def _missing(col: pd.Series, name: str, where: str) -> np.ndarray | None:
         raise DesignError(f"column {name!r} ({where}) has only missing values")
     if (
         values is None
-        and pd.api.types.is_numeric_dtype(col)
-        and not pd.api.types.is_bool_dtype(col)
+        and pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
     ):
         values = col.to_numpy(dtype=float, na_value=np.nan)
     if values is not None and np.isinf(values).any():
@@ -434,7 +456,7 @@ def build_design(
             raise DesignError(
                 f"data must be a pandas DataFrame, got {type(data).__name__}"
             ) from exc
-    needed = needed_variables(parsed)
+    needed = _needed_variables(parsed)  # read only here: the cached dict itself
     _check_columns(data, needed, text)
     w = _as_row_vector(weights, data, "weights")
     off = _as_row_vector(offset, data, "offset")
