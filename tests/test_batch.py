@@ -126,3 +126,48 @@ def test_a_fit_survives_pickling(separate):
     assert np.array_equal(back.predict(), fit.predict())
     again = back.model.fit()
     assert np.array_equal(again.theta, fit.theta)
+
+
+@pytest.mark.parametrize(("count", "jobs"), [(1000, 2), (37, 3), (5, 2), (1, 4), (0, 2)])
+def test_guided_chunks_cover_the_frames_in_order(count, jobs):
+    from mixedmodels.batch import MAX_CHUNK, _chunk_bounds
+
+    bounds = _chunk_bounds(count, jobs, None)
+    starts = [a for a, _ in bounds]
+    assert starts == sorted(starts)
+    assert [b for _, b in bounds][-1:] == ([count] if count else [])
+    assert all(b2 == a1 for (_, b2), (a1, _) in zip(bounds, bounds[1:]))
+    sizes = [b - a for a, b in bounds]
+    assert all(1 <= s <= MAX_CHUNK for s in sizes)
+    assert sizes == sorted(sizes, reverse=True)  # large first, single frames at the end
+    if count >= 4 * jobs:
+        assert sizes[-1] == 1
+    assert _chunk_bounds(10, 2, 4) == [(0, 4), (4, 8), (8, 10)]
+
+
+def test_the_collector_is_thawed_after_forked_fits(frames):
+    import gc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mm.lmer_many(FORMULA, frames[:4], n_jobs=2)
+        assert gc.get_freeze_count() == 0
+        gc.freeze()  # the caller's own freeze is left alone
+        try:
+            before = gc.get_freeze_count()
+            mm.lmer_many(FORMULA, frames[:4], n_jobs=2)
+            assert gc.get_freeze_count() > before // 2  # still frozen (some may have died)
+        finally:
+            gc.unfreeze()
+
+
+def test_the_objective_closure_equals_the_plain_objective(frames):
+    model = mm.LinearMixedModel(FORMULA, frames[0])
+    objective = model._objective_function(True)
+    assert model.stats._workspace.fused
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        x = np.abs(rng.normal(size=model.n_theta)) + 0.01
+        assert objective(x) == model._scaled_objective(x, True)
+    ml = model._objective_function(False)
+    assert ml(x) == model._scaled_objective(x, False)

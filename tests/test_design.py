@@ -165,3 +165,34 @@ def test_contrasts_argument_codes_the_fixed_part():
     assert summed.objective - treatment.objective == pytest.approx(np.log(4), abs=1e-6)
     with pytest.raises(FormulaError, match="'nope'"):
         mm.lmer("size ~ Time + (1|tree)", sitka, contrasts={"nope": "sum"})
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["b_1", "a_10", "a_2", "b_1", "Z", "ä", "a_2"],
+        ["x"] * 5 + ["w"],
+        ["b", None, "a", "b"],
+        [],
+    ],
+)
+def test_sorted_codes_are_pandas_sorted_factorisation(labels):
+    from mixedmodels.design import _sorted_codes
+
+    values = np.array(labels, dtype=object)
+    codes, uniques = pd.factorize(values, sort=True)
+    got_codes, got_labels = _sorted_codes(values)
+    np.testing.assert_array_equal(got_codes, codes)
+    assert got_codes.dtype == np.intp
+    assert got_labels == [str(u) for u in uniques]
+
+
+def test_string_grouping_levels_in_lme4_order():
+    frame = SLEEP.assign(Subject="s" + SLEEP["Subject"].astype(str))
+    assert isinstance(frame["Subject"].dtype, pd.StringDtype)
+    design = mm.LinearMixedModel("Reaction ~ Days + (1 | Subject)", frame).design
+    levels = design.blocks[0].levels
+    assert list(levels) == sorted(levels)
+    np.testing.assert_array_equal(
+        np.array(levels, dtype=object)[design.blocks[0].codes], frame["Subject"].to_numpy(object)
+    )

@@ -177,14 +177,15 @@ def _fit_chunk(
 ) -> _Outcome:
     """Fit frames in order, recording each one's warnings; stop at the first error."""
     fitted = []
-    for frame in frames:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as caught:  # once per chunk: entering is costly
+        warnings.simplefilter("always")
+        for frame in frames:
+            first = len(caught)  # this frame's warnings are those recorded from here on
             try:
                 result = _fit(parsed, frame, options)
             except Exception as exc:  # handed back and raised in frame order
                 return fitted, exc
-        fitted.append((result, [(w.category, str(w.message)) for w in caught]))
+            fitted.append((result, [(w.category, str(w.message)) for w in caught[first:]]))
     return fitted, None
 
 

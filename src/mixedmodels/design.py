@@ -9,6 +9,7 @@ the column or term at fault.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -320,7 +321,7 @@ def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     with limit:
         for j in range(X.shape[1]):
             col = np.ascontiguousarray(X[:, j])
-            norm = np.linalg.norm(col)
+            norm = math.sqrt(col @ col)  # np.linalg.norm's own formula, without its checks
             if norm == 0.0:
                 continue
             resid = col
@@ -328,7 +329,7 @@ def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
                 B = basis[:k]
                 resid = col - (B @ col) @ B
                 resid = resid - (B @ resid) @ B
-            size = np.linalg.norm(resid)
+            size = math.sqrt(resid @ resid)
             if size > RANK_TOLERANCE * norm:
                 basis[k] = resid / size
                 k += 1
