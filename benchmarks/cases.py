@@ -125,7 +125,8 @@ def run_many(spec: dict) -> dict:
 
     Timed through the public batch API, ``mm.lmer_many``: in one process and with
     ``n_jobs`` processes (default 2, this machine's cores; worker start-up and sending the
-    results back included). The two runs must give identical results.
+    results back included), each the fastest of ``repeats`` runs (default 3; the machine is
+    shared) on fresh copies of the frames. All runs must give identical results.
     """
     import mixedmodels as mm
 
@@ -142,19 +143,21 @@ def run_many(spec: dict) -> dict:
     n_jobs = int(spec.get("n_jobs", 2))
     times: dict[int, float] = {}
     fits: dict[int, list] = {}
-    for jobs in (1, n_jobs):  # fresh frames for each run: no pandas caches carried over
-        frames = [frame.copy() for frame in sets]
-        start = time.perf_counter()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fits[jobs] = mm.lmer_many(formula, frames, n_jobs=jobs)
-        times[jobs] = time.perf_counter() - start
-    identical = all(
-        np.array_equal(a.theta, b.theta) and a.objective == b.objective
-        for a, b in zip(fits[1], fits[n_jobs], strict=True)
-    )
-    if not identical:
-        raise RuntimeError(f"lmer_many with n_jobs={n_jobs} differs from the serial results")
+    for _ in range(int(spec.get("repeats", 3))):
+        for jobs in (1, n_jobs):  # fresh frames for each run: no pandas caches carried over
+            frames = [frame.copy() for frame in sets]
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = mm.lmer_many(formula, frames, n_jobs=jobs)
+            times[jobs] = min(times.get(jobs, np.inf), time.perf_counter() - start)
+            reference = fits.setdefault(1, fitted)
+            identical = all(
+                np.array_equal(a.theta, b.theta) and a.objective == b.objective
+                for a, b in zip(reference, fitted, strict=True)
+            )
+            if not identical:
+                raise RuntimeError(f"lmer_many with n_jobs={jobs} differs from the serial results")
     evaluations = sum(f.optsum.evaluations for f in fits[1]) / len(sets)
     checks = sum(f.optsum.check_evaluations for f in fits[1]) / len(sets)
     return {
