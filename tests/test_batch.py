@@ -150,8 +150,10 @@ def test_the_collector_is_thawed_after_forked_fits(frames):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mm.lmer_many(FORMULA, frames[:4], n_jobs=2)
-        assert gc.get_freeze_count() == 0
+        for n_jobs in (1, 2):
+            mm.lmer_many(FORMULA, frames[:4], n_jobs=n_jobs)
+            assert gc.get_freeze_count() == 0
+            assert gc.isenabled()
         gc.freeze()  # the caller's own freeze is left alone
         try:
             before = gc.get_freeze_count()
