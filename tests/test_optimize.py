@@ -165,3 +165,28 @@ def test_without_a_newton_step_the_optimiser_goes_on_at_full_tolerance(monkeypat
     assert len(calls) == 2
     assert refined.optsum.evaluations > plain.optsum.evaluations
     assert refined.objective == pytest.approx(plain.objective, abs=1e-9)
+
+
+def test_a_stop_just_inside_the_bound_is_moved_onto_it_when_better(monkeypatch):
+    from mixedmodels import optimize
+
+    def f(x):  # flat towards the bound x[0] = 0, where the minimum is
+        return float(1e-3 * x[0] + (x[1] - 1.0) ** 2)
+
+    stuck = np.array([4e-5, 1.0])
+    monkeypatch.setattr(optimize, "_bobyqa", lambda *args, **kwargs: (stuck, f(stuck), "SUCCESS"))
+    x, fmin, _, _ = minimize(f, np.array([0.5, 0.5]), np.array([0.0, -np.inf]))
+    assert x[0] == 0.0
+    assert fmin == pytest.approx(0.0, abs=1e-15)
+
+
+def test_a_stop_near_the_bound_stays_when_the_bound_is_worse(monkeypatch):
+    from mixedmodels import optimize
+
+    def f(x):  # minimum just inside the bound
+        return float((x[0] - 5e-4) ** 2)
+
+    inside = np.array([5e-4])
+    monkeypatch.setattr(optimize, "_bobyqa", lambda *args, **kwargs: (inside, f(inside), "SUCCESS"))
+    x, fmin, _, _ = minimize(f, np.array([0.5]), np.array([0.0]))
+    assert x[0] == 5e-4

@@ -15,6 +15,7 @@ the diagonal blocks, ``s_g`` from the cross-products with X and y.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from mixedmodels.linalg.statistics import SufficientStats
 
@@ -27,7 +28,7 @@ def _ols(stats: SufficientStats) -> tuple[np.ndarray, float]:
     qr, p = stats.q_rest, stats.p
     XX = stats.Arr[qr : qr + p, qr : qr + p]
     Xy = stats.Arr[qr : qr + p, -1]
-    beta = np.linalg.lstsq(XX, Xy, rcond=None)[0]
+    beta = stats.ols_beta
     rss = float(stats.Arr[-1, -1] - 2.0 * beta @ Xy + beta @ XX @ beta)
     return beta, rss
 
@@ -59,30 +60,100 @@ def _swamy(zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int) -> np.nda
 
     ``b_g = (Z_g'Z_g)^-1 Z_g' r`` has covariance ``Sigma_b + sigma^2 (Z_g'Z_g)^-1``, so
     ``Sigma_b ~ mean(b_g b_g') - sigma^2 mean((Z_g'Z_g)^-1)``, clipped to be positive definite.
+    Levels whose ``Z_g'Z_g`` is not well conditioned (normalised determinant below 1e-10) are
+    left out.
     """
     size = zz.shape[1]
-    # usable levels: Z_g'Z_g well conditioned, judged by its normalised determinant
-    diag = np.einsum("laa->la", zz)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sign, logdet = np.linalg.slogdet(zz)
-        ok = (sign > 0) & np.all(diag > 0, axis=1)
-        ok[ok] = logdet[ok] - np.log(diag[ok]).sum(axis=1) > np.log(1e-10)
-    idx = np.flatnonzero(ok)
-    if idx.size <= size:
+    count, bb, inv_sum, explained = _level_regressions(
+        np.ascontiguousarray(zz, dtype=float), np.ascontiguousarray(zr, dtype=float)
+    )
+    if count <= size:
         return None
-    inv = np.linalg.inv(zz[idx])
-    b = np.einsum("lab,lb->la", inv, zr[idx])
-    dof = n - p - idx.size * size
+    dof = n - p - count * size
     if dof <= 0:
         return None
-    sigma2 = (rss - float(np.einsum("la,la->", zr[idx], b))) / dof
+    sigma2 = (rss - explained) / dof
     if not sigma2 > 0:
         return None
-    cov = (b.T @ b) / idx.size / sigma2 - inv.mean(axis=0)
+    cov = bb / count / sigma2 - inv_sum / count
     values, vectors = np.linalg.eigh((cov + cov.T) / 2)
     values = np.maximum(values, FLOOR**2 * max(float(values.max()), 1.0))
     cov = (vectors * values) @ vectors.T
     return np.linalg.cholesky(cov)
+
+
+@njit(cache=True)
+def _level_regressions(zz, zr):  # pragma: no cover - compiled
+    """Sums over the well-conditioned levels of ``b b'``, ``(Z'Z)^-1`` and ``r'Z b``.
+
+    Per level a Cholesky factor of ``Z_g'Z_g``; a level is used when it exists and its
+    normalised determinant ``det / prod(diag)`` is above 1e-10. Returns the number of levels
+    used and the three sums.
+    """
+    levels, s, _ = zz.shape
+    bb = np.zeros((s, s))
+    inv_sum = np.zeros((s, s))
+    explained = 0.0
+    count = 0
+    L = np.empty((s, s))
+    Linv = np.empty((s, s))
+    inv = np.empty((s, s))
+    b = np.empty(s)
+    threshold = np.log(1e-10)
+    for g in range(levels):
+        ok = True
+        logdet = 0.0
+        for j in range(s):
+            d = zz[g, j, j]
+            if not d > 0.0:
+                ok = False
+                break
+            logdet -= np.log(d)
+        if not ok:
+            continue
+        for j in range(s):  # Cholesky of Z_g'Z_g
+            t = zz[g, j, j]
+            for k in range(j):
+                t -= L[j, k] * L[j, k]
+            if not t > 0.0:
+                ok = False
+                break
+            L[j, j] = np.sqrt(t)
+            logdet += np.log(t)
+            for i in range(j + 1, s):
+                t = zz[g, i, j]
+                for k in range(j):
+                    t -= L[i, k] * L[j, k]
+                L[i, j] = t / L[j, j]
+        if not ok or not logdet > threshold:
+            continue
+        for j in range(s):  # L^-1, lower triangular
+            Linv[j, j] = 1.0 / L[j, j]
+            for i in range(j + 1, s):
+                t = 0.0
+                for k in range(j, i):
+                    t -= L[i, k] * Linv[k, j]
+                Linv[i, j] = t / L[i, i]
+            for i in range(j):
+                Linv[i, j] = 0.0
+        for i in range(s):  # (Z'Z)^-1 = L^-T L^-1
+            for j in range(s):
+                t = 0.0
+                for k in range(max(i, j), s):
+                    t += Linv[k, i] * Linv[k, j]
+                inv[i, j] = t
+        for i in range(s):
+            t = 0.0
+            for j in range(s):
+                t += inv[i, j] * zr[g, j]
+            b[i] = t
+        for i in range(s):
+            explained += zr[g, i] * b[i]
+            for j in range(s):
+                bb[i, j] += b[i] * b[j]
+                inv_sum[i, j] += inv[i, j]
+        count += 1
+    return count, bb, inv_sum, explained
 
 
 def moment_start(
@@ -112,7 +183,7 @@ def moment_start(
     for k, T in enumerate(transforms):
         zz, zr = _block_moments(stats, k, beta)
         if T is not None:
-            zz = np.einsum("ba,lbc,cd->lad", T, zz, T)
+            zz = T.T @ zz @ T
             zr = zr @ T
         size = zz.shape[1]
         if unstructured is not None and unstructured[k] and size > 1:

@@ -90,6 +90,20 @@ class SufficientStats:
         return sp.issparse(self.Ar1)
 
     @cached_property
+    def ols_beta(self) -> np.ndarray:
+        """Least-squares coefficients of y on X (the fixed effects with no random effects)."""
+        qr, p = self.q_rest, self.p
+        if not p:
+            return np.zeros(0)
+        XX = self.Arr[qr : qr + p, qr : qr + p]
+        Xy = self.Arr[qr : qr + p, -1]
+        try:  # X has full column rank after aliased columns are dropped: a Cholesky solve
+            factor = np.linalg.cholesky(XX)
+            return np.linalg.solve(factor.T, np.linalg.solve(factor, Xy))
+        except np.linalg.LinAlgError:
+            return np.linalg.lstsq(XX, Xy, rcond=None)[0]
+
+    @cached_property
     def _workspace(self):
         """Private precomputed structure and scratch space for fast evaluations (lazy)."""
         from mixedmodels.linalg.workspace import Workspace

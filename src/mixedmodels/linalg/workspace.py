@@ -198,7 +198,7 @@ class Workspace:
         stats, qr, p, m = self.stats, self.q_rest, self.p, self.m
         Arr = stats.Arr
         XX, Xy = Arr[qr : qr + p, qr : qr + p], Arr[qr : qr + p, m - 1]
-        b0 = np.linalg.lstsq(XX, Xy, rcond=None)[0] if p else np.zeros(0)
+        b0 = stats.ols_beta
         last = Arr[m - 1].copy()
         last[: m - 1] -= b0 @ Arr[qr : qr + p, : m - 1]
         last[m - 1] = Arr[m - 1, m - 1] - 2.0 * b0 @ Xy + b0 @ XX @ b0
