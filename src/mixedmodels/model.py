@@ -25,6 +25,7 @@ from mixedmodels.linalg import (
     solve_at_optimum,
     update_factor,
 )
+from mixedmodels.linalg import workspace as workspace_module
 from mixedmodels.optimize import (
     COARSE_FTOL_ABS,
     DEFAULT_CONTROL,
@@ -421,6 +422,49 @@ def _parts_function(
             return None if status else (logdet_z, logdet_x, r2)
 
         return fused
+    small_rest = (
+        not workspace.fused
+        and workspace.sparse is None
+        and not workspace.by_rows
+        and workspace.m <= workspace_module.SMALL_CHOLESKY
+        and workspace.scalar_rest
+        and first.flags.c_contiguous
+        and first.dtype == float
+    )
+    if small_rest:  # the same steps as Workspace.evaluate's, in one compiled call
+        from mixedmodels.linalg import kernels
+
+        kernel = kernels.evaluate_small_rest
+        S, L11, W = workspace._buffers()
+        scale = np.ones(workspace.m)
+        stats = workspace.stats
+        args = (
+            stats.A11,
+            first,
+            stats.Arr,
+            workspace.last_conditioned,
+            workspace.ptr,
+            workspace.rows,
+            workspace.values_conditioned,
+            L11,
+            W,
+            S,
+            workspace.p,
+            scale,
+            workspace.q_rest,
+        )
+        spans = [
+            (int(off), int(off + lev), lam)
+            for off, lev, lam in zip(workspace.offsets, workspace.rest_levels, rest, strict=True)
+        ]
+
+        def small() -> tuple[float, float, float] | None:
+            for start, stop, lam in spans:
+                scale[start:stop] = lam[0, 0]
+            status, logdet_z, logdet_x, r2 = kernel(*args)
+            return None if status else (logdet_z, logdet_x, r2)
+
+        return small
     evaluate = workspace.evaluate
 
     def general() -> tuple[float, float, float] | None:

@@ -24,6 +24,7 @@ __all__ = [
     "gather_quadratic",
     "schur_lower_rows",
     "evaluate_one_block",
+    "evaluate_small_rest",
 ]
 
 
@@ -309,3 +310,22 @@ def evaluate_one_block(A11, lam, Arr, last, ptr, rows, C, L11, W, S, p):  # prag
     m = S.shape[0]
     r = S[m - 1, m - 1]
     return 0, logdet1, log_diagonal(S, 0, p), r * r
+
+
+@njit(cache=True, nogil=True)
+def evaluate_small_rest(A11, lam, Arr, last, ptr, rows, C, L11, W, S, p, scale, q_rest):  # noqa: E501 # pragma: no cover
+    """One whole evaluation for a small rest of scalar blocks (penicillin, pastes).
+
+    The steps of ``Workspace.evaluate`` for that case in one call: the first block, the
+    Schur complement, ``D S D + I_z`` with ``D = diag(scale)``, and the small Cholesky.
+    Returns ``(status, log|L_Z|^2, log|R_X|^2, r^2)``; status 1 when not positive definite.
+    """
+    logdet1 = first_block(A11, lam, L11, W)
+    schur_lower(S, Arr, last, ptr, rows, C, W)
+    scale_rest(S, scale, q_rest)
+    if small_cholesky(S) != 0:
+        return 1, 0.0, 0.0, 0.0
+    m = S.shape[0]
+    r = S[m - 1, m - 1]
+    logdet_z = logdet1 + log_diagonal(S, 0, q_rest)
+    return 0, logdet_z, log_diagonal(S, q_rest, q_rest + p), r * r
