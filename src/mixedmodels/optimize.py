@@ -32,7 +32,7 @@ __all__ = [
 NEAR_BOUND = 1e-3
 """Distance to a bound (theta of scaled columns) from which the bound itself is tried."""
 
-COARSE_FTOL_ABS = 1e-6
+COARSE_FTOL_ABS = 1e-5
 """BOBYQA's tolerance on the objective when the convergence check follows (see ``fit``)."""
 
 DEFAULT_CONTROL: dict[str, float | int | str] = {

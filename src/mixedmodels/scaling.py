@@ -10,6 +10,7 @@ Single-column terms (including each piece of ``(x || g)``) are only scaled.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -59,6 +60,12 @@ def _lower_factor(a: np.ndarray) -> np.ndarray:
     """Lower-triangular ``l`` with non-negative diagonal and ``l l' = a a'``."""
     if a.shape[0] == 1:
         return np.abs(a)
+    if a.shape[0] == 2:  # one Givens rotation of a': no LAPACK call for the common 2 x 2
+        (a11, a12), (a21, a22) = a.tolist()
+        rho = math.hypot(a11, a12)
+        if rho > 0.0:
+            c, s = a11 / rho, a12 / rho
+            return np.array([[rho, 0.0], [c * a21 + s * a22, abs(c * a22 - s * a21)]])
     r = np.linalg.qr(a.T, mode="r")
     lower = r.T
     signs = np.where(np.diag(lower) < 0, -1.0, 1.0)
