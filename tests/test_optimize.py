@@ -190,3 +190,19 @@ def test_a_stop_near_the_bound_stays_when_the_bound_is_worse(monkeypatch):
     monkeypatch.setattr(optimize, "_bobyqa", lambda *args, **kwargs: (inside, f(inside), "SUCCESS"))
     x, fmin, _, _ = minimize(f, np.array([0.5]), np.array([0.0]))
     assert x[0] == 5e-4
+
+
+def test_a_batch_evaluator_gives_the_same_check_as_one_point_at_a_time():
+    lower = np.array([0.0, -np.inf, 0.0])
+    x = OPT + np.array([2e-3, -1e-3, 1e-3])
+    batches = []
+
+    def batch(points):
+        batches.append(len(points))
+        return [quadratic(p) for p in reversed(points)][::-1]
+
+    serial = check_convergence(quadratic, x, lower, 2e-3, fmin=quadratic(x))
+    batched = check_convergence(quadratic, x, lower, 2e-3, fmin=quadratic(x), batch=batch)
+    assert batches == [2 * 3 + 3]  # every point of the check in one batch
+    assert serial[0] == batched[0]
+    np.testing.assert_array_equal(serial[1], batched[1])

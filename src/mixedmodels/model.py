@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from mixedmodels.linalg import (
     profiled_objective,
     response_statistics,
     solve_at_optimum,
+    tiled,
     update_factor,
 )
 from mixedmodels.linalg import workspace as workspace_module
@@ -230,6 +232,29 @@ class LinearMixedModel:
 
         return objective
 
+    def _parallel_objective(self, REML: bool) -> Callable[[list[np.ndarray]], list[float]] | None:
+        """Evaluate several points of the scaled objective at once on the tile pool, or None.
+
+        Only where one evaluation is long and runs mostly without the GIL: the sparse route
+        with CHOLMOD called directly. Each pool thread uses its own closure and the
+        workspace's per-thread buffers, so every value is the one a serial call gives.
+        """
+        sparse = self.stats._workspace.sparse
+        if sparse is None or not sparse.releases_gil or tiled.pool_size() < 2:
+            return None
+        local = threading.local()
+
+        def evaluate(x: np.ndarray) -> float:
+            objective = getattr(local, "objective", None)
+            if objective is None:
+                objective = local.objective = self._objective_function(REML)
+            return objective(x)
+
+        def parallel(points: list[np.ndarray]) -> list[float]:
+            return tiled.run_tasks([partial(evaluate, x) for x in points])
+
+        return parallel
+
     def start_theta(self, method: str = "moments") -> np.ndarray:
         """Starting theta of the internally scaled columns.
 
@@ -306,12 +331,24 @@ class LinearMixedModel:
                 checks[0] += 1
                 return scaled_objective(x)
 
+            parallel = self._parallel_objective(REML)
+            batch = None
+            if parallel is not None:
+
+                def batch(points: list[np.ndarray]) -> list[float]:
+                    checks[0] += len(points)
+                    return parallel(points)
+
             tolerance = float(ctl["gradient_tolerance"])
-            messages, newton = check_convergence(checked, x, lower, tolerance, fmin=fmin_scaled)
+            messages, newton = check_convergence(
+                checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
+            )
             if coarse and (messages or newton is None):
                 x, fmin_scaled, more, status = minimize(scaled_objective, x, lower, ctl)
                 evaluations += more
-                messages, newton = check_convergence(checked, x, lower, tolerance, fmin=fmin_scaled)
+                messages, newton = check_convergence(
+                    checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
+                )
             if not messages:  # one Newton step from the check's derivatives: sharper optimum
                 x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower)
         theta = self.scaling.to_theta(x)

@@ -198,12 +198,14 @@ def minimize(
     return np.asarray(x), float(fmin), count[0], status
 
 
-def _finite_difference(f, x, lower, step=1e-4, f0=None):
+def _finite_difference(f, x, lower, step=1e-4, f0=None, batch=None):
     """Central-difference gradient and Hessian on the components that are not at a bound.
 
     Diagonal curvature from the central differences; each off-diagonal entry from one more
     evaluation, ``f(x + h_i e_i + h_j e_j)`` (error O(h), ample for the checks): with ``k`` free
-    components ``2k + k(k-1)/2`` evaluations (plus one when ``f0`` is not given).
+    components ``2k + k(k-1)/2`` evaluations (plus one when ``f0`` is not given). ``batch``,
+    when given, evaluates a list of points at once (e.g. in parallel) and returns their values
+    in order; the points and the arithmetic are the same either way.
     """
     free = ~(np.isfinite(lower) & (x - lower < 1e-4))
     idx = np.flatnonzero(free).tolist()
@@ -211,23 +213,31 @@ def _finite_difference(f, x, lower, step=1e-4, f0=None):
     if f0 is None:
         f0 = f(x)
     h = (step * np.maximum(1.0, np.abs(x))).tolist()
-    grad = np.zeros(k)
-    hess = np.zeros((k, k))
-    fp, fm = [0.0] * k, [0.0] * k
-    for a, i in enumerate(idx):
+    points = []
+    for i in idx:
         plus, minus = x.copy(), x.copy()
         plus[i] += h[i]  # x + h_i e_i, as x + e with e zero but for h_i
         minus[i] -= h[i]
-        fp[a], fm[a] = f(plus), f(minus)
-        grad[a] = (fp[a] - fm[a]) / (2 * h[i])
-        hess[a, a] = (fp[a] - 2 * f0 + fm[a]) / (h[i] * h[i])
+        points += [plus, minus]
     for a in range(k):
         for b in range(a):
             i, j = idx[a], idx[b]
             corner = x.copy()
             corner[i] += h[i]
             corner[j] += h[j]
-            value = (f(corner) - fp[a] - fp[b] + f0) / (h[i] * h[j])
+            points.append(corner)
+    values = list(batch(points)) if batch is not None and points else [f(pt) for pt in points]
+    grad = np.zeros(k)
+    hess = np.zeros((k, k))
+    fp, fm = values[0 : 2 * k : 2], values[1 : 2 * k : 2]
+    for a, i in enumerate(idx):
+        grad[a] = (fp[a] - fm[a]) / (2 * h[i])
+        hess[a, a] = (fp[a] - 2 * f0 + fm[a]) / (h[i] * h[i])
+    corners = iter(values[2 * k :])
+    for a in range(k):
+        for b in range(a):
+            i, j = idx[a], idx[b]
+            value = (next(corners) - fp[a] - fp[b] + f0) / (h[i] * h[j])
             hess[a, b] = hess[b, a] = value
     return grad, hess
 
@@ -252,8 +262,11 @@ def check_convergence(
     lower: np.ndarray,
     tolerance: float,
     fmin: float | None = None,
+    batch: Callable[[list[np.ndarray]], list[float]] | None = None,
 ) -> tuple[tuple[str, ...], np.ndarray | None]:
     """The convergence messages and, when the Hessian is positive definite, the Newton step.
+
+    ``batch``: evaluates a list of points at once (see ``_finite_difference``).
 
     The step is zero when every component rests on its bound, None when the Hessian of the
     free components is not positive definite.
@@ -263,7 +276,7 @@ def check_convergence(
     """
     if x.size == 0:
         return (), None
-    grad, hess = _finite_difference(objective, x, lower, f0=fmin)
+    grad, hess = _finite_difference(objective, x, lower, f0=fmin, batch=batch)
     if grad.size == 0:  # every component on its bound: nothing to step along
         return (), np.zeros_like(x)
     messages = []

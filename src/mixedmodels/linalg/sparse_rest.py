@@ -5,9 +5,12 @@ After the first block is eliminated, the rest's matrix ``S = [[S_zz, S_zx], [S_x
 workspace accumulates it densely; when its random-effect part ``S_zz`` is large and mostly
 zero (InstEval: 1,156 instructor and department effects, 22% of the lower triangle filled),
 a fill-reducing ordering and a supernodal factorisation do a fraction of the dense
-Cholesky's work. CHOLMOD does that; we reach it through cvxopt, whose wheels bundle it
-(scikit-sparse needs SuiteSparse's headers to build). The symbolic analysis is done once per
-thread and reused at every evaluation; only the values change.
+Cholesky's work. CHOLMOD does that; we take it from cvxopt's wheels, which bundle it
+(scikit-sparse needs SuiteSparse's headers to build), and call it directly through ctypes
+(:mod:`mixedmodels.linalg.cholmod_direct`: no GIL held during a factorisation, the values
+written straight into CHOLMOD's array), or through cvxopt's binding where that cannot be
+done (same library, ordering and options: the same numbers). The symbolic analysis is done
+once per thread and reused at every evaluation; only the values change.
 
 The objective needs three numbers from the factor, and all three are on its diagonal when X
 and y are ordered last: the whole rest, ``S_zz`` with its dense rows of X and y, is factored
@@ -198,6 +201,9 @@ class SparseRest:
         self.J = np.ascontiguousarray(cols[order])
         self.size = int(self.I.size)  # length of the compact vector
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._order: np.ndarray | None = None
+        self._direct = _direct_available()  # CHOLMOD through ctypes, else cvxopt's binding
 
     def gather(self, S: np.ndarray) -> np.ndarray:
         """The compact vector of the symmetric matrix whose lower triangle is in ``S``."""
@@ -207,25 +213,66 @@ class SparseRest:
         sparse_kernels.gather_pattern(out, S, self.I, self.J)
         return out
 
+    @property
+    def releases_gil(self) -> bool:
+        """Whether factorisations run without the GIL (CHOLMOD called directly)."""
+        return self._direct
+
     def _buffer(self) -> np.ndarray:
-        """This thread's compact vector."""
+        """This thread's compact vector (with direct CHOLMOD: the factor's own value array)."""
         local = self._local
         if not hasattr(local, "compact"):
-            local.compact = np.empty(self.size)
+            if self._direct:
+                local.compact = self._direct_factor().values
+            else:
+                local.compact = np.empty(self.size)
         return local.compact
 
+    def _ordering(self) -> np.ndarray:
+        """AMD's ordering of ``S_zz``, then X and y (computed once, shared by threads)."""
+        with self._lock:
+            if self._order is None:
+                qr = self.q_rest
+                zz = self.I < qr  # noqa: SIM300 - rows of S_zz
+                order = None
+                if self._direct:
+                    from mixedmodels.linalg.cholmod_direct import amd_order
+
+                    order = amd_order(self.I[zz], self.J[zz], qr)
+                if order is None:
+                    from cvxopt import amd, matrix, spmatrix
+
+                    _import_cholmod()
+                    Azz = spmatrix(
+                        matrix(np.ones(int(zz.sum()))),
+                        matrix(self.I[zz]),
+                        matrix(self.J[zz]),
+                        (qr, qr),
+                    )
+                    order = np.array(list(amd.order(Azz, uplo="L")), dtype=np.int64)
+                self._order = np.concatenate([order, np.arange(qr, self.m, dtype=np.int64)])
+            return self._order
+
+    def _direct_factor(self):
+        """This thread's directly called CHOLMOD factor (analysed on first use)."""
+        local = self._local
+        if not hasattr(local, "direct"):
+            from mixedmodels.linalg.cholmod_direct import DirectFactor
+
+            local.direct = DirectFactor(self.I, self.J, self.m, self._ordering())
+        return local.direct
+
     def _factor_objects(self):
-        """This thread's matrix and symbolic factor (analysed on first use)."""
+        """This thread's cvxopt matrix and symbolic factor (analysed on first use)."""
         local = self._local
         if not hasattr(local, "F"):
-            from cvxopt import amd, matrix, spmatrix
+            from cvxopt import matrix, spmatrix
 
             cholmod = _import_cholmod()
-            qr = self.q_rest
             A = spmatrix(
                 matrix(np.ones(self.size)), matrix(self.I), matrix(self.J), (self.m, self.m)
             )
-            order = list(amd.order(A[:qr, :qr], uplo="L")) + list(range(qr, self.m))
+            order = [int(k) for k in self._ordering()]
             with _supernodal(cholmod):
                 local.F = cholmod.symbolic(A, p=matrix(order), uplo="L")
             local.A = A
@@ -236,6 +283,21 @@ class SparseRest:
 
         None when the matrix is not positive definite.
         """
+        d = self._factor_diagonal(compact)
+        if d is None:
+            return None
+        qr = self.q_rest
+        logdet_z = 2.0 * float(np.sum(np.log(d[:qr])))
+        logdet_x = 2.0 * float(np.sum(np.log(d[qr : qr + p])))
+        return logdet_z, logdet_x, float(d[qr + p])
+
+    def _factor_diagonal(self, compact: np.ndarray) -> np.ndarray | None:
+        """The factor's diagonal in its order (P, then X and y); None if not positive definite."""
+        if self._direct:
+            factor = self._direct_factor()
+            if compact is not factor.values:
+                factor.values[:] = compact
+            return factor.factorize()
         from cvxopt import matrix
 
         cholmod = _import_cholmod()
@@ -246,13 +308,16 @@ class SparseRest:
                 cholmod.numeric(A, F)
         except ArithmeticError:
             return None
-        d = np.asarray(cholmod.diag(F)).ravel()  # in the factor's order: P, then X and y
+        d = np.asarray(cholmod.diag(F)).ravel()
         if not np.all(np.isfinite(d)) or not np.all(d > 0.0):
             return None
-        qr = self.q_rest
-        logdet_z = 2.0 * float(np.sum(np.log(d[:qr])))
-        logdet_x = 2.0 * float(np.sum(np.log(d[qr : qr + p])))
-        return logdet_z, logdet_x, float(d[qr + p])
+        return d
+
+
+def _direct_available() -> bool:
+    from mixedmodels.linalg import cholmod_direct
+
+    return cholmod_direct.available()
 
 
 class _supernodal:

@@ -28,7 +28,7 @@ import scipy.linalg.cython_lapack as _cython_lapack
 
 from mixedmodels.linalg.threads import blas_limit
 
-__all__ = ["cholesky_lower", "run_tasks", "tile_size", "TILED_MIN"]
+__all__ = ["cholesky_lower", "pool_size", "run_tasks", "tile_size", "TILED_MIN"]
 
 TILED_MIN = 2000  # dimension from which the tiled factorisation is used (by size only)
 _pool_state: dict = {"pool": None, "lock": threading.Lock()}
@@ -63,6 +63,11 @@ def tile_size(n: int) -> int:
 
 def _workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+def pool_size() -> int:
+    """Threads of the tile pool (tasks run in the caller's thread when it is 1)."""
+    return _workers()
 
 
 def _pool() -> ThreadPoolExecutor:
