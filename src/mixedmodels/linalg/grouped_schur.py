@@ -138,11 +138,11 @@ def grouped_schur(workspace, sparse: SparseRest) -> GroupedSchur | None:
 
 
 def _build(workspace, order, key_of_level, position, n_compact):
-    """``G`` in CSR form: two halves of the keys built on the tile pool, then joined.
+    """``G`` in CSR form: two halves of the keys counted, then stored, on the tile pool.
 
-    The halves are cut at a key (by pair count, a function of the data only); joining puts
-    the first half's keys before the second's in every row, so the result is the same as one
-    pass over all keys, on any number of threads.
+    The halves are cut at a key (by pair count, a function of the data only). Each position's
+    entries of the first half are stored before those of the second, so the result is the
+    same as one pass over all keys, on any number of threads.
     """
     c = np.ascontiguousarray(workspace.values_conditioned[:, 0])
     ptr, rows = workspace.ptr, workspace.rows
@@ -152,14 +152,28 @@ def _build(workspace, order, key_of_level, position, n_compact):
     while 0 < cut < order.size and keys_sorted[cut] == keys_sorted[cut - 1]:
         cut += 1  # never split one key's levels
     halves = [order[:cut], order[cut:]]
-    built = tiled.run_tasks(
+    args = (ptr, rows, c)
+    counts = tiled.run_tasks(
         [
-            lambda part=part: sparse_kernels.build_grouped(
-                ptr, rows, c, part, key_of_level, position, n_compact
+            lambda part=part: sparse_kernels.count_grouped(
+                *args, part, key_of_level, position, n_compact
             )
             for part in halves
         ]
     )
-    if any(indptr[-1] < 0 for indptr, _, _ in built):
+    if any(count.size != n_compact for count in counts):
         return None
-    return sparse_kernels.merge_rows(*built[0], *built[1])
+    indptr = np.zeros(n_compact + 1, dtype=np.int64)
+    np.cumsum(counts[0] + counts[1], out=indptr[1:])
+    keys = np.empty(int(indptr[-1]), dtype=np.int32)
+    values = np.empty(int(indptr[-1]))
+    cursors = [indptr[:-1].copy(), indptr[:-1] + counts[0]]
+    tiled.run_tasks(
+        [
+            lambda part=part, cursor=cursor: sparse_kernels.store_grouped(
+                *args, part, key_of_level, position, cursor, keys, values
+            )
+            for part, cursor in zip(halves, cursors, strict=True)
+        ]
+    )
+    return indptr, keys, values

@@ -15,9 +15,10 @@ from numba import njit
 __all__ = [
     "gather_pattern",
     "build_grouped",
+    "count_grouped",
+    "store_grouped",
     "grouped_compact",
     "scalar_rest_pattern",
-    "merge_rows",
 ]
 
 
@@ -33,35 +34,58 @@ def build_grouped(ptr, rows, c, order, key_of_level, position, n_compact):  # pr
     """``G`` of :mod:`mixedmodels.linalg.grouped_schur` in CSR form by compact position.
 
     Levels are visited in ``order`` (sorted by their key, the index of their row count);
-    the pairs ``c[a] c[b]`` of every level are summed per (position, key), in level order,
-    into a dense accumulator that is swept once per key (an exact zero sum is not stored).
-    Two passes: the first counts the entries per position, the second stores them, so the
-    writes go forward through the output. Returns ``indptr, keys, values``;
-    ``indptr[-1] == -1`` when a pair has no position.
+    the pairs ``c[a] c[b]`` of every level are summed per (position, key), in level order
+    (an exact zero sum is not stored). Two passes: :func:`count_grouped` counts the entries
+    per position, :func:`store_grouped` stores them, so the writes go forward through the
+    output. Returns ``indptr, keys, values``; ``indptr[-1] == -1`` when a pair has no
+    position.
     """
-    acc = np.zeros(n_compact)
+    count = count_grouped(ptr, rows, c, order, key_of_level, position, n_compact)
     indptr = np.zeros(n_compact + 1, dtype=np.int64)
-    if _sweep(ptr, rows, c, order, key_of_level, position, acc, indptr[1:], None, None, None):
-        bad = np.zeros(1, dtype=np.int64)
-        bad[0] = -1
-        return bad, np.zeros(0, dtype=np.int32), np.zeros(0)
+    if count.shape[0] != n_compact:
+        indptr[-1] = -1
+        return indptr, np.zeros(0, dtype=np.int32), np.zeros(0)
     for e in range(n_compact):
-        indptr[e + 1] += indptr[e]
+        indptr[e + 1] = indptr[e] + count[e]
     keys = np.empty(indptr[n_compact], dtype=np.int32)
     values = np.empty(indptr[n_compact])
     cursor = indptr[:-1].copy()
-    _sweep(ptr, rows, c, order, key_of_level, position, acc, cursor, keys, values, cursor)
+    store_grouped(ptr, rows, c, order, key_of_level, position, cursor, keys, values)
     return indptr, keys, values
 
 
 @njit(cache=True, nogil=True)
-def _sweep(ptr, rows, c, order, key_of_level, position, acc, count, keys, values, cursor):
-    """One pass of :func:`build_grouped`: count entries (``keys`` None) or store them.
+def count_grouped(ptr, rows, c, order, key_of_level, position, n_compact):  # pragma: no cover
+    """Entries of ``G`` per compact position for the levels in ``order`` (first pass).
 
+    Returns an empty array when a pair has no position.
+    """
+    count = np.zeros(n_compact, dtype=np.int64)
+    dummy = np.zeros(0, dtype=np.int64)
+    if _sweep(ptr, rows, c, order, key_of_level, position, n_compact, count, dummy, None, None):
+        return dummy
+    return count
+
+
+@njit(cache=True, nogil=True)
+def store_grouped(ptr, rows, c, order, key_of_level, position, cursor, keys, values):
+    """Store the entries of ``G`` for the levels in ``order`` at ``cursor`` (second pass).
+
+    ``cursor[e]`` is where position ``e``'s next entry goes; it is advanced.
+    """  # pragma: no cover - compiled
+    _sweep(ptr, rows, c, order, key_of_level, position, cursor.shape[0], cursor, cursor,
+           keys, values)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _sweep(ptr, rows, c, order, key_of_level, position, n_compact, count, cursor, keys, values):
+    """One pass over the levels: count entries per position (``keys`` None) or store them.
+
+    The sums of one key are gathered in a dense accumulator, which is then swept once.
     Returns True when a pair has no position.
     """  # pragma: no cover - compiled
     n_levels = order.shape[0]
-    n_compact = acc.shape[0]
+    acc = np.zeros(n_compact)
     o = 0
     while o < n_levels:  # one run of levels with the same key at a time
         k = key_of_level[order[o]]
@@ -135,27 +159,3 @@ def scalar_rest_pattern(ptr, rows, Arr, q_rest):  # pragma: no cover - compiled
                 J[n] = j
                 n += 1
     return I, J
-
-
-@njit(cache=True, nogil=True)
-def merge_rows(indptr_a, keys_a, values_a, indptr_b, keys_b, values_b):  # pragma: no cover
-    """Two CSR matrices over the same rows as one: row ``e`` is row ``e`` of a, then of b."""
-    n = indptr_a.shape[0] - 1
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    for e in range(n):
-        indptr[e + 1] = (
-            indptr[e] + (indptr_a[e + 1] - indptr_a[e]) + (indptr_b[e + 1] - indptr_b[e])
-        )
-    keys = np.empty(indptr[n], dtype=keys_a.dtype)
-    values = np.empty(indptr[n])
-    for e in range(n):
-        t = indptr[e]
-        for s in range(indptr_a[e], indptr_a[e + 1]):
-            keys[t] = keys_a[s]
-            values[t] = values_a[s]
-            t += 1
-        for s in range(indptr_b[e], indptr_b[e + 1]):
-            keys[t] = keys_b[s]
-            values[t] = values_b[s]
-            t += 1
-    return indptr, keys, values
