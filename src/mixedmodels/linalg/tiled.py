@@ -30,7 +30,7 @@ from mixedmodels.linalg.threads import blas_limit
 
 __all__ = ["cholesky_lower", "pool_size", "run_tasks", "tile_size", "TILED_MIN"]
 
-TILED_MIN = 2000  # dimension from which the tiled factorisation is used (by size only)
+TILED_MIN = 1000  # dimension from which the tiled factorisation is used (by size only)
 _pool_state: dict = {"pool": None, "lock": threading.Lock()}
 
 
