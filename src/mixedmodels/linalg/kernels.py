@@ -329,3 +329,29 @@ def evaluate_small_rest(A11, lam, Arr, last, ptr, rows, C, L11, W, S, p, scale, 
     r = S[m - 1, m - 1]
     logdet_z = logdet1 + log_diagonal(S, 0, q_rest)
     return 0, logdet_z, log_diagonal(S, q_rest, q_rest + p), r * r
+
+
+@njit(cache=True, nogil=True)
+def condition_values(values, ptr, rows, b0, q_rest, p, last_row):  # pragma: no cover - compiled
+    """Per level, the response's entries minus ``b0'`` times the X rows' entries, in place.
+
+    ``values`` is a copy of the workspace's per-entry values (entries of a level in row order,
+    X rows before the response's row ``last_row``); the shift of a level is summed over its X
+    entries in that order.
+    """
+    size = values.shape[1]
+    shift = np.empty(size)
+    for g in range(ptr.shape[0] - 1):
+        shift[:] = 0.0
+        at_y = -1
+        for e in range(ptr[g], ptr[g + 1]):
+            r = rows[e]
+            if q_rest <= r < q_rest + p:
+                coef = b0[r - q_rest]
+                for j in range(size):
+                    shift[j] += coef * values[e, j]
+            elif r == last_row:
+                at_y = e
+        if at_y >= 0:
+            for j in range(size):
+                values[at_y, j] -= shift[j]

@@ -205,14 +205,11 @@ class Workspace:
         self.b0 = b0
         self.last_plain = np.ascontiguousarray(Arr[m - 1])
         self.last_conditioned = last
+        from mixedmodels.linalg import kernels
+
         values = self.values.copy()
-        y_at = self.rows == m - 1
-        x_at = (self.rows >= qr) & (self.rows < qr + p)
         # per level, the response's entries minus b0' times the X rows' entries
-        level_of = np.repeat(np.arange(self.levels1), np.diff(self.ptr))
-        shift = np.zeros((self.levels1, self.size1))
-        np.add.at(shift, level_of[x_at], b0[self.rows[x_at] - qr][:, None] * self.values[x_at])
-        values[y_at] -= shift
+        kernels.condition_values(values, self.ptr, self.rows, np.asarray(b0, float), qr, p, m - 1)
         self.values_conditioned = values
 
     def with_response(self, stats: SufficientStats, ar1_y: np.ndarray) -> Workspace:
