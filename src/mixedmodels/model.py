@@ -434,7 +434,8 @@ def _parts_function(
     directly with the same arguments, without the per-call look-ups (a fifth of a small
     model's evaluation). None where the factorisation fails.
     """
-    if workspace.fused and not rest and first.flags.c_contiguous and first.dtype == float:
+    direct = workspace.fused and workspace.level_chunks is None and not rest
+    if direct and first.flags.c_contiguous and first.dtype == float:
         from mixedmodels.linalg import kernels
 
         kernel = kernels.evaluate_one_block

@@ -56,13 +56,22 @@ def scatter(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["whole", "chunked"])
+def one_block(request, monkeypatch):
+    """Run one-block evaluations in one compiled call and cut in level chunks on the pool."""
+    from mixedmodels.linalg import workspace
+
+    monkeypatch.setattr(workspace, "CHUNKED_MIN_WORK", 0 if request.param == "chunked" else 10**18)
+    return request.param
+
+
 def _stats(problem):
     return compute_statistics(problem.blocks, problem.X, problem.y, problem.weights)
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 @pytest.mark.parametrize("weights", [False, True])
-def test_objective_matches_dense_gls(layout, weights, ar1_storage, scatter):
+def test_objective_matches_dense_gls(layout, weights, ar1_storage, scatter, one_block):
     rng = np.random.default_rng(abs(hash((layout, weights))) % 2**32)
     problem = random_problem(rng, 60, LAYOUTS[layout], p=3, weights=weights)
     stats = _stats(problem)
@@ -78,7 +87,7 @@ def test_objective_matches_dense_gls(layout, weights, ar1_storage, scatter):
 
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
-def test_solution_matches_dense_gls(layout, ar1_storage, scatter):
+def test_solution_matches_dense_gls(layout, ar1_storage, scatter, one_block):
     rng = np.random.default_rng(len(layout))
     problem = random_problem(rng, 70, LAYOUTS[layout], p=2, weights=True)
     stats = _stats(problem)
@@ -191,3 +200,18 @@ def test_threads_share_a_workspace_safely(monkeypatch):
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(run, lam_sets * 4))
     np.testing.assert_allclose(got, expected * 4, rtol=1e-10)
+
+
+@pytest.mark.parametrize("layout", ["one_scalar", "three_columns"])
+def test_chunked_one_block_gives_the_same_bits_on_any_pool(layout, monkeypatch):
+    from mixedmodels.linalg import tiled, workspace
+
+    monkeypatch.setattr(workspace, "CHUNKED_MIN_WORK", 0)
+    rng = np.random.default_rng(11)
+    problem = random_problem(rng, 200, [(40, LAYOUTS[layout][0][1])], p=2, weights=False)
+    lams = random_lambdas(rng, problem, triangular=True)
+    shared = evaluate_objective(_stats(problem), lams[0], lams[1:], True)
+    assert len(_stats(problem)._workspace.level_chunks) > 1
+    monkeypatch.setattr(tiled, "_workers", lambda: 1)
+    alone = evaluate_objective(_stats(problem), lams[0], lams[1:], True)
+    assert alone == shared

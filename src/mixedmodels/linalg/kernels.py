@@ -25,6 +25,10 @@ __all__ = [
     "schur_lower_rows",
     "evaluate_one_block",
     "evaluate_small_rest",
+    "first_block_levels",
+    "level_products",
+    "one_block_chunk",
+    "finish_one_block",
 ]
 
 
@@ -34,11 +38,17 @@ def first_block(A11, lam, L11, W):  # pragma: no cover - compiled
 
     Fills ``L11`` and ``W`` (both ``(l1, p1, p1)``) and returns ``sum_g log det M_g``.
     """
-    levels, p, _ = A11.shape
+    return first_block_levels(A11, lam, L11, W, 0, A11.shape[0])
+
+
+@njit(cache=True, nogil=True)
+def first_block_levels(A11, lam, L11, W, g0, g1):  # pragma: no cover - compiled
+    """:func:`first_block` for levels ``g0:g1``; returns their sum of ``log det M_g``."""
+    p = A11.shape[1]
     logdet = 0.0
     if p == 1:
         t2 = lam[0, 0] * lam[0, 0]
-        for g in range(levels):
+        for g in range(g0, g1):
             m = t2 * A11[g, 0, 0] + 1.0
             L11[g, 0, 0] = np.sqrt(m)
             W[g, 0, 0] = t2 / m
@@ -47,7 +57,7 @@ def first_block(A11, lam, L11, W):  # pragma: no cover - compiled
     AL = np.empty((p, p))
     M = np.empty((p, p))
     B = np.empty((p, p))
-    for g in range(levels):
+    for g in range(g0, g1):
         # AL = A11_g lam
         for i in range(p):
             for j in range(p):
@@ -107,10 +117,18 @@ def schur_lower(S, Arr, last, ptr, rows, C, W):  # pragma: no cover - compiled
             S[i, j] = Arr[i, j]
     for j in range(m):
         S[m - 1, j] = last[j]
-    levels = ptr.shape[0] - 1
+    level_products(S, ptr, rows, C, W, 0, ptr.shape[0] - 1, -1.0)
+
+
+@njit(cache=True, nogil=True)
+def level_products(T, ptr, rows, C, W, g0, g1, sign):  # pragma: no cover - compiled
+    """``T += sign * Ar1_g W_g Ar1_g'`` (lower triangle) for the levels ``g0:g1``, in order.
+
+    With ``sign = -1`` each term is subtracted (``x + (-1 * s)`` is ``x - s`` exactly).
+    """
     p = C.shape[1]
     if p == 1:
-        for g in range(levels):
+        for g in range(g0, g1):
             start = ptr[g]
             stop = ptr[g + 1]
             w = W[g, 0, 0]
@@ -118,13 +136,13 @@ def schur_lower(S, Arr, last, ptr, rows, C, W):  # pragma: no cover - compiled
                 rb = rows[b]
                 cb = w * C[b, 0]
                 for a in range(start, b + 1):
-                    S[rb, rows[a]] -= cb * C[a, 0]
+                    T[rb, rows[a]] += sign * (cb * C[a, 0])
         return
     width = 0
-    for g in range(levels):
+    for g in range(g0, g1):
         width = max(width, ptr[g + 1] - ptr[g])
     D = np.empty((width, p))
-    for g in range(levels):
+    for g in range(g0, g1):
         start = ptr[g]
         stop = ptr[g + 1]
         for b in range(stop - start):
@@ -139,7 +157,7 @@ def schur_lower(S, Arr, last, ptr, rows, C, W):  # pragma: no cover - compiled
                 s = 0.0
                 for k in range(p):
                     s += D[b - start, k] * C[a, k]
-                S[rb, rows[a]] -= s
+                T[rb, rows[a]] += sign * s
 
 
 @njit(cache=True, nogil=True)
@@ -355,3 +373,46 @@ def condition_values(values, ptr, rows, b0, q_rest, p, last_row):  # pragma: no 
         if at_y >= 0:
             for j in range(size):
                 values[at_y, j] -= shift[j]
+
+
+@njit(cache=True, nogil=True)
+def one_block_chunk(A11, lam, ptr, rows, C, L11, W, g0, g1, part):  # pragma: no cover
+    """Levels ``g0:g1`` of a chunked one-block evaluation (see ``finish_one_block``).
+
+    Fills those levels of ``L11`` and ``W``, sets ``part`` (lower triangle) to the sum of
+    their ``Ar1_g W_g Ar1_g'`` and returns the sum of their ``log det M_g``.
+    """
+    logdet = first_block_levels(A11, lam, L11, W, g0, g1)
+    m = part.shape[0]
+    local = np.zeros((m, m))  # this thread's own sums: no cache line shared with another chunk
+    level_products(local, ptr, rows, C, W, g0, g1, 1.0)
+    for i in range(m):
+        for j in range(i + 1):
+            part[i, j] = local[i, j]
+    return logdet
+
+
+@njit(cache=True, nogil=True)
+def finish_one_block(S, Arr, last, parts, logdets, p):  # pragma: no cover - compiled
+    """``S = Arr - sum_c parts[c]`` in chunk order, its Cholesky factor, and the three numbers.
+
+    Returns ``(status, log|L_Z|^2, log|R_X|^2, r^2)`` as ``evaluate_one_block``; the chunks'
+    log determinants are summed in chunk order.
+    """
+    m = S.shape[0]
+    for i in range(m - 1):
+        for j in range(i + 1):
+            S[i, j] = Arr[i, j]
+    for j in range(m):
+        S[m - 1, j] = last[j]
+    for c in range(parts.shape[0]):
+        for i in range(m):
+            for j in range(i + 1):
+                S[i, j] -= parts[c, i, j]
+    logdet1 = 0.0
+    for c in range(logdets.shape[0]):
+        logdet1 += logdets[c]
+    if small_cholesky(S) != 0:
+        return 1, 0.0, 0.0, 0.0
+    r = S[m - 1, m - 1]
+    return 0, logdet1, log_diagonal(S, 0, p), r * r

@@ -27,6 +27,8 @@ ROW_RANGES = 16  # row ranges of the row-wise scatter (tasks on the pool; any nu
 #                 the same sums: every row is summed whole, in one order)
 SMALL_CHOLESKY = 48  # below this dimension our compiled loop beats a LAPACK call
 BY_ROWS_MIN = 1_000_000  # scatter pairs from which row ranges are scattered on the tile pool
+LEVEL_CHUNKS = 8  # level ranges of a large one-block evaluation (tasks on the tile pool)
+CHUNKED_MIN_WORK = 1_000_000  # levels * p1^3 + entries * p1^2 from which it is cut in chunks
 
 
 @dataclass(frozen=True)
@@ -146,12 +148,54 @@ class Workspace:
         self._local = threading.local()
         self._condition()
         self.fused = not rest and self.m <= SMALL_CHOLESKY
+        self.level_chunks = self._level_chunks() if self.fused else None
         # large scatters run by target row, in parallel: the transposed pattern
         self.pairs = int(np.sum(np.diff(self.ptr) ** 2) // 2)
         self.by_rows = self.pairs >= BY_ROWS_MIN and not self.fused
         if self.by_rows:
             self._row_pattern()
         self.sparse = self._sparse_rest() if _sparse is False else _sparse
+
+    def _level_chunks(self) -> list[tuple[int, int]] | None:
+        """Level ranges of equal work for a large one-block evaluation, or None when small.
+
+        A function of the data's shape only, so the same data always get the same sums
+        (the chunks' sums are added in chunk order, whatever thread computed them).
+        """
+        p1 = self.size1
+        work = self.levels1 * p1**3 + int(self.ptr[-1]) * p1**2
+        if work < CHUNKED_MIN_WORK:
+            return None
+        per_level = p1**3 + np.diff(self.ptr) * p1**2
+        edges = np.searchsorted(
+            np.cumsum(per_level), np.linspace(0, work, LEVEL_CHUNKS + 1)[1:-1], side="right"
+        )
+        bounds = [0, *(int(e) for e in edges), self.levels1]
+        return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+    def _chunked_one_block(self, lam1: np.ndarray, last: np.ndarray, values: np.ndarray):
+        """``evaluate_one_block``'s numbers with the levels cut in chunks on the tile pool."""
+        from mixedmodels.linalg import kernels
+
+        S, L11, W = self._buffers()
+        local = self._local
+        chunks = self.level_chunks
+        if not hasattr(local, "parts"):
+            local.parts = np.empty((len(chunks), self.m, self.m))
+        parts = local.parts
+        A11, ptr, rows = self.stats.A11, self.ptr, self.rows
+        kernel = kernels.one_block_chunk
+        logdets = tiled.run_tasks(
+            [
+                lambda c=c, g0=g0, g1=g1: kernel(
+                    A11, lam1, ptr, rows, values, L11, W, g0, g1, parts[c]
+                )
+                for c, (g0, g1) in enumerate(chunks)
+            ]
+        )
+        return kernels.finish_one_block(
+            S, self.stats.Arr, last, parts, np.array(logdets, dtype=float), self.p
+        )
 
     def _sparse_rest(self) -> sparse_rest.SparseRest | None:
         """CHOLMOD's route for the rest's random effects, where its pattern makes it pay."""
@@ -258,6 +302,9 @@ class Workspace:
             if grouped is not None:  # the compact vector straight from per-count sums
                 logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
                 return self._sparse_evaluation(logdet1, grouped.compact(lam1[0, 0], rest_lambdas))
+        if self.fused and self.level_chunks is not None:  # levels in chunks, on the pool
+            status, logdet_z, logdet_x, r2 = self._chunked_one_block(lam1, last, values)
+            return None if status else Evaluation(logdet_z, logdet_x, r2)
         if self.fused:  # one compiled call does it all
             status, logdet_z, logdet_x, r2 = kernels.evaluate_one_block(
                 self.stats.A11,
