@@ -118,12 +118,15 @@ def solve_at_optimum(
         offset += q
     beta = v[qr:]
     LX = Lrr[qr : qr + p, qr : qr + p]
-    # dtrtri, not a triangular solve with an identity right-hand side: OpenBLAS may thread
-    # the latter even for tiny matrices, which costs milliseconds on a busy machine
-    LX_inv, info = lapack.dtrtri(LX, lower=1)
-    if info != 0:
-        raise np.linalg.LinAlgError("R_X is singular")
-    beta_cov = LX_inv.T @ LX_inv
+    if p:
+        # dtrtri, not a triangular solve with an identity right-hand side: OpenBLAS may
+        # thread the latter even for tiny matrices, which costs milliseconds on a busy machine
+        LX_inv, info = lapack.dtrtri(LX, lower=1)
+        if info != 0:
+            raise np.linalg.LinAlgError("R_X is singular")
+        beta_cov = LX_inv.T @ LX_inv
+    else:  # no fixed effects (``y ~ 0 + (1|g)``)
+        beta_cov = np.zeros((0, 0))
     ucov: Callable[[], tuple[np.ndarray, ...]] | tuple = ()
     if conditional_variances:
 
@@ -168,7 +171,8 @@ def _conditional_variances(
     Q = np.ascontiguousarray(Q[:qr, :qr])
     workspace = stats._workspace
     H = np.zeros((levels1, size1, size1))
-    kernels.gather_quadratic(Q, workspace.ptr, workspace.rows, workspace.values, H)
+    # only the random-effect rows are read: the conditioned values equal the plain ones there
+    kernels.gather_quadratic(Q, workspace.ptr, workspace.rows, workspace.values_conditioned, H)
     G = np.einsum("ba,lbc,cd->lad", lam1, H, lam1)
     first = M_inv + np.einsum("lab,lbc,lcd->lad", M_inv, G, M_inv)
     return (first, *out_rest)

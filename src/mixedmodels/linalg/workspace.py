@@ -136,9 +136,12 @@ class Workspace:
         self.levels1 = stats.shapes[0].n_levels
         self.size1 = stats.shapes[0].size
         if _pattern is None:
-            self.ptr, self.rows, self.values = level_pattern(stats.Ar1, self.size1)
+            self.ptr, self.rows, values = level_pattern(stats.Ar1, self.size1)
         else:
-            self.ptr, self.rows, self.values = _pattern
+            self.ptr, self.rows, values = _pattern
+        if not sp.issparse(stats.Ar1) and np.may_share_memory(values, stats.Ar1):
+            values = values.copy()  # a view of Ar1 (one row): never condition Ar1 itself
+        self.values_conditioned = values  # conditioned in place by _condition below
         rest = stats.shapes[1:]
         self.offsets = np.cumsum([0] + [s.n_random_effects for s in rest])[:-1].astype(np.int64)
         self.rest_levels = np.array([s.n_levels for s in rest], dtype=np.int64)
@@ -251,17 +254,27 @@ class Workspace:
         self.last_conditioned = last
         from mixedmodels.linalg import kernels
 
-        values = self.values.copy()
-        # per level, the response's entries minus b0' times the X rows' entries
+        # per level, the response's entries minus b0' times the X rows' entries (in place:
+        # the plain values differ only there and are rebuilt from Ar1 when asked for)
+        values = self.values_conditioned
         kernels.condition_values(values, self.ptr, self.rows, np.asarray(b0, float), qr, p, m - 1)
-        self.values_conditioned = values
+
+    @property
+    def values(self) -> np.ndarray:
+        """Per-entry values of ``Ar1`` with the plain response (built on demand, not kept)."""
+        values = self.values_conditioned.copy()
+        ar1 = self.stats.Ar1
+        last = ar1[self.m - 1]
+        last = np.asarray(last.toarray() if sp.issparse(last) else last, dtype=float)
+        values[self.rows == self.m - 1] = last.reshape(-1, self.size1)
+        return values
 
     def with_response(self, stats: SufficientStats, ar1_y: np.ndarray) -> Workspace:
         """The workspace of ``stats``, which differ from ours only in the response's row.
 
         ``ar1_y`` is the new last row of ``Ar1`` (dense, ``l1 * p1``).
         """
-        values = self.values.copy()
+        values = self.values_conditioned.copy()  # equal to the plain values but on y's entries
         values[self.rows == self.m - 1] = np.asarray(ar1_y, dtype=float).reshape(-1, self.size1)
         return Workspace(stats, _pattern=(self.ptr, self.rows, values), _sparse=self.sparse)
 
@@ -371,7 +384,10 @@ class Workspace:
         return Evaluation(logdet_z=logdet1 + logdet_rest, logdet_x=logdet_x, r2=r * r)
 
     def current_factor(self) -> tuple[np.ndarray, np.ndarray]:
-        """This thread's ``L11`` (a copy) and lower-triangular ``Lrr`` from the last evaluate.
+        """This thread's ``L11`` and lower-triangular ``Lrr`` from the last evaluate.
+
+        ``L11`` is a copy, except for a one-block model cut in level chunks, whose buffers no
+        compiled closure holds: it is handed over and the scratch ``W`` freed.
 
         Above the fused size, ``Lrr`` is the thread's buffer itself, its upper triangle
         zeroed, handed over rather than copied (for a 10^4 rest that saves a copy of 800 MB
@@ -379,6 +395,10 @@ class Workspace:
         buffers, which compiled closures may hold on to, are copied.
         """
         S, L11, _ = self._buffers()
+        if self.level_chunks is not None:  # large one-block buffers: no closure holds them
+            local = self._local
+            del local.S, local.L11, local.W  # L11 handed over, W freed; new ones next time
+            return L11, np.tril(S)
         if self.fused or self.m <= SMALL_CHOLESKY:
             return L11.copy(), np.tril(S)
         del self._local.S
