@@ -61,3 +61,20 @@ def test_no_variance_gives_the_floor_not_zero():
     (diag,) = moment_start(stats, [None], unstructured=[False])
     assert np.all(np.diag(diag) >= FLOOR)
     assert np.all(np.diag(diag) < 0.3)
+
+
+def test_two_by_two_clipped_cholesky_equals_the_eigen_route():
+    from mixedmodels.linalg import start
+
+    rng = np.random.default_rng(0)
+    for k in range(3000):
+        a = rng.normal(size=(2, 2)) * rng.choice([1e-3, 1.0, 1e3])
+        cov = a @ a.T
+        if k % 3 == 0:  # indefinite: the small eigenvalue is raised to the floor
+            cov -= np.eye(2) * rng.uniform(0.0, 2.0) * np.abs(cov).max()
+        values, vectors = np.linalg.eigh(cov)
+        values = np.maximum(values, start.FLOOR**2 * max(float(values.max()), 1.0))
+        expected = np.linalg.cholesky((vectors * values) @ vectors.T)
+        got = start._clipped_cholesky(cov)
+        assert got[0, 1] == 0.0
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 * np.abs(expected).max())

@@ -14,6 +14,8 @@ the diagonal blocks, ``s_g`` from the cross-products with X and y.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit
 
@@ -76,10 +78,30 @@ def _swamy(zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int) -> np.nda
     if not sigma2 > 0:
         return None
     cov = bb / count / sigma2 - inv_sum / count
-    values, vectors = np.linalg.eigh((cov + cov.T) / 2)
+    return _clipped_cholesky((cov + cov.T) / 2)
+
+
+def _clipped_cholesky(cov: np.ndarray) -> np.ndarray:
+    """Cholesky factor of ``cov`` with its eigenvalues raised to at least
+    ``FLOOR^2 * max(1, largest)`` (2 x 2 in closed form: numpy's wrappers cost more)."""
+    if cov.shape[0] == 2:
+        a, b, c = float(cov[0, 0]), float(cov[1, 0]), float(cov[1, 1])
+        mean, radius = (a + c) / 2.0, math.hypot((a - c) / 2.0, b)
+        low, high = mean - radius, mean + radius
+        floor = FLOOR**2 * max(high, 1.0)
+        if low < floor:  # rebuild from the raised eigenvalues
+            angle = 0.5 * math.atan2(2.0 * b, a - c)  # of the larger eigenvalue's vector
+            cos, sin = math.cos(angle), math.sin(angle)
+            low, high = max(low, floor), max(high, floor)
+            a = high * cos * cos + low * sin * sin
+            b = (high - low) * cos * sin
+            c = high * sin * sin + low * cos * cos
+        l11 = math.sqrt(a)
+        l21 = b / l11
+        return np.array([[l11, 0.0], [l21, math.sqrt(max(c - l21 * l21, 0.0))]])
+    values, vectors = np.linalg.eigh(cov)
     values = np.maximum(values, FLOOR**2 * max(float(values.max()), 1.0))
-    cov = (vectors * values) @ vectors.T
-    return np.linalg.cholesky(cov)
+    return np.linalg.cholesky((vectors * values) @ vectors.T)
 
 
 @njit(cache=True)

@@ -22,6 +22,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.linalg import lapack
 
 __all__ = [
     "BlockShape",
@@ -97,11 +98,14 @@ class SufficientStats:
             return np.zeros(0)
         XX = self.Arr[qr : qr + p, qr : qr + p]
         Xy = self.Arr[qr : qr + p, -1]
-        try:  # X has full column rank after aliased columns are dropped: a Cholesky solve
-            factor = np.linalg.cholesky(XX)
-            return np.linalg.solve(factor.T, np.linalg.solve(factor, Xy))
-        except np.linalg.LinAlgError:
-            return np.linalg.lstsq(XX, Xy, rcond=None)[0]
+        # X has full column rank after aliased columns are dropped: a Cholesky solve (LAPACK
+        # called directly: numpy's wrappers cost more than the solve for a small X)
+        factor, info = lapack.dpotrf(XX, lower=1, clean=0)
+        if info == 0:
+            beta, info = lapack.dpotrs(factor, Xy, lower=1)
+            if info == 0 and np.all(np.isfinite(beta)):
+                return beta
+        return np.linalg.lstsq(XX, Xy, rcond=None)[0]
 
     @cached_property
     def _workspace(self):
