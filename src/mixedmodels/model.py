@@ -349,6 +349,8 @@ class LinearMixedModel:
                 messages, newton = check_convergence(
                     checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
                 )
+            if parallel is not None:  # the pool threads' factors are not needed any more
+                self.stats._workspace.sparse.release_other_threads()
             if not messages:  # one Newton step from the check's derivatives: sharper optimum
                 x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower)
         theta = self.scaling.to_theta(x)

@@ -204,6 +204,7 @@ class SparseRest:
         self._lock = threading.Lock()
         self._order: np.ndarray | None = None
         self._direct = _direct_available()  # CHOLMOD through ctypes, else cvxopt's binding
+        self._factors: dict[int, object] = {}  # direct CHOLMOD factors by thread id
 
     def gather(self, S: np.ndarray) -> np.ndarray:
         """The compact vector of the symmetric matrix whose lower triangle is in ``S``."""
@@ -220,12 +221,11 @@ class SparseRest:
 
     def _buffer(self) -> np.ndarray:
         """This thread's compact vector (with direct CHOLMOD: the factor's own value array)."""
+        if self._direct:
+            return self._direct_factor().values
         local = self._local
         if not hasattr(local, "compact"):
-            if self._direct:
-                local.compact = self._direct_factor().values
-            else:
-                local.compact = np.empty(self.size)
+            local.compact = np.empty(self.size)
         return local.compact
 
     def _ordering(self) -> np.ndarray:
@@ -254,13 +254,26 @@ class SparseRest:
             return self._order
 
     def _direct_factor(self):
-        """This thread's directly called CHOLMOD factor (analysed on first use)."""
-        local = self._local
-        if not hasattr(local, "direct"):
+        """This thread's directly called CHOLMOD factor (analysed on first use).
+
+        Kept by thread id rather than in thread-local storage, so that
+        :meth:`release_other_threads` can free the factors of helper threads.
+        """
+        key = threading.get_ident()
+        factor = self._factors.get(key)
+        if factor is None:
             from mixedmodels.linalg.cholmod_direct import DirectFactor
 
-            local.direct = DirectFactor(self.I, self.J, self.m, self._ordering())
-        return local.direct
+            factor = DirectFactor(self.I, self.J, self.m, self._ordering())
+            with self._lock:
+                self._factors[key] = factor
+        return factor
+
+    def release_other_threads(self) -> None:
+        """Free the factors made by other threads than this one (e.g. after a parallel check)."""
+        key = threading.get_ident()
+        with self._lock:
+            self._factors = {k: v for k, v in self._factors.items() if k == key}
 
     def _factor_objects(self):
         """This thread's cvxopt matrix and symbolic factor (analysed on first use)."""
