@@ -67,7 +67,9 @@ class GroupedSchur:
         per_position = np.diff(indptr)
         n = per_position.size
         slots = -(-n // lanes) * lanes
-        order = np.argsort(per_position, kind="stable")  # fewest entries first
+        # fewest entries first (stable; a radix sort when the counts fit in 16 bits)
+        small = per_position.max(initial=0) < 2**16
+        order = np.argsort(per_position.astype(np.uint16) if small else per_position, kind="stable")
         self.position = np.full(slots, -1, dtype=np.int64)
         self.position[:n] = order
         slot_of = np.empty(n, dtype=np.int64)
