@@ -41,6 +41,10 @@ from mixedmodels.terms import lambda_of_block, theta_lower_bounds
 
 __all__ = ["LinearMixedModel", "lmer", "SINGULAR_TOLERANCE"]
 
+PARALLEL_CHECK_MIN_WORK = 100_000
+"""Work of one one-block evaluation (``levels * p1^3 + entries * p1^2``) from which the
+convergence check's points are evaluated two at a time."""
+
 SINGULAR_TOLERANCE = 1e-4
 
 
@@ -236,11 +240,20 @@ class LinearMixedModel:
         """Evaluate several points of the scaled objective at once on the tile pool, or None.
 
         Only where one evaluation is long and runs mostly without the GIL: the sparse route
-        with CHOLMOD called directly. Each pool thread uses its own closure and the
-        workspace's per-thread buffers, so every value is the one a serial call gives.
+        with CHOLMOD called directly, and one grouping factor evaluated in one compiled call
+        (not already cut in level chunks) of at least :data:`PARALLEL_CHECK_MIN_WORK`. Each
+        pool thread uses its own closure and the workspace's per-thread buffers, so every
+        value is the one a serial call gives.
         """
-        sparse = self.stats._workspace.sparse
-        if sparse is None or not sparse.releases_gil or tiled.pool_size() < 2:
+        workspace = self.stats._workspace
+        sparse = workspace.sparse
+        gil_free_sparse = sparse is not None and sparse.releases_gil
+        long_one_block = (
+            workspace.fused
+            and workspace.level_chunks is None
+            and workspace.work >= PARALLEL_CHECK_MIN_WORK
+        )
+        if not (gil_free_sparse or long_one_block) or tiled.pool_size() < 2:
             return None
         local = threading.local()
 
@@ -349,8 +362,8 @@ class LinearMixedModel:
                 messages, newton = check_convergence(
                     checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
                 )
-            if parallel is not None:  # the pool threads' factors are not needed any more
-                self.stats._workspace.sparse.release_other_threads()
+            if parallel is not None and self.stats._workspace.sparse is not None:
+                self.stats._workspace.sparse.release_other_threads()  # not needed any more
             if not messages:  # one Newton step from the check's derivatives: sharper optimum
                 x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower)
         theta = self.scaling.to_theta(x)

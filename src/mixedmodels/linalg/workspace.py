@@ -159,6 +159,11 @@ class Workspace:
             self._row_pattern()
         self.sparse = self._sparse_rest() if _sparse is False else _sparse
 
+    @property
+    def work(self) -> int:
+        """Size of the first block's part of one evaluation: ``levels * p1^3 + entries * p1^2``."""
+        return self.levels1 * self.size1**3 + int(self.ptr[-1]) * self.size1**2
+
     def _level_chunks(self) -> list[tuple[int, int]] | None:
         """Level ranges of equal work for a large one-block evaluation, or None when small.
 
@@ -166,7 +171,7 @@ class Workspace:
         (the chunks' sums are added in chunk order, whatever thread computed them).
         """
         p1 = self.size1
-        work = self.levels1 * p1**3 + int(self.ptr[-1]) * p1**2
+        work = self.work
         if work < CHUNKED_MIN_WORK:
             return None
         per_level = p1**3 + np.diff(self.ptr) * p1**2
