@@ -57,6 +57,8 @@ def test_a_model_without_fixed_effects_fits_as_lme4():
 
 
 def test_parallel_check_of_a_long_one_block_model_gives_the_serial_fit(monkeypatch):
+    from conftest import assert_parallel_check_gives_the_serial_fit
+
     from mixedmodels.model import LinearMixedModel
 
     rng = np.random.default_rng(4)
@@ -67,12 +69,5 @@ def test_parallel_check_of_a_long_one_block_model_gives_the_serial_fit(monkeypat
     y = 1.0 + 0.5 * x1 + b[g, 0] + b[g, 1] * x1 + b[g, 2] * x2 + rng.normal(size=g.size)
     data = pd.DataFrame({"y": y, "x1": x1, "x2": x2, "g": g})
     formula = "y ~ x1 + x2 + (1 + x1 + x2 | g)"
-    model = LinearMixedModel(formula, data)
-    assert model.stats._workspace.level_chunks is None
-    assert model._parallel_objective(True) is not None
-    parallel = model.fit()
-    monkeypatch.setattr(LinearMixedModel, "_parallel_objective", lambda self, REML: None)
-    serial = LinearMixedModel(formula, data).fit()
-    np.testing.assert_array_equal(parallel.theta, serial.theta)
-    assert parallel.objective == serial.objective
-    assert parallel.optsum.check_evaluations == serial.optsum.check_evaluations
+    assert LinearMixedModel(formula, data).stats._workspace.level_chunks is None
+    assert_parallel_check_gives_the_serial_fit(formula, data, monkeypatch)

@@ -117,16 +117,8 @@ def test_sparse_route_fit_is_the_same_through_cvxopt(monkeypatch):
 
 
 def test_parallel_convergence_check_gives_the_serial_fit(monkeypatch):
+    from conftest import assert_parallel_check_gives_the_serial_fit
     from test_grouped_schur import FORMULA, ratings
 
-    from mixedmodels.model import LinearMixedModel
-
     data = ratings(students=2500, teachers=500, depts=12, seed=6)
-    model = LinearMixedModel(FORMULA, data)
-    assert model._parallel_objective(True) is not None
-    parallel = model.fit()
-    monkeypatch.setattr(LinearMixedModel, "_parallel_objective", lambda self, REML: None)
-    serial = LinearMixedModel(FORMULA, data).fit()
-    np.testing.assert_array_equal(parallel.theta, serial.theta)
-    assert parallel.objective == serial.objective
-    assert parallel.optsum.check_evaluations == serial.optsum.check_evaluations
+    assert_parallel_check_gives_the_serial_fit(FORMULA, data, monkeypatch)

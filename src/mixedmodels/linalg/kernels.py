@@ -29,6 +29,7 @@ __all__ = [
     "level_products",
     "one_block_chunk",
     "finish_one_block",
+    "copy_lower",
 ]
 
 
@@ -111,13 +112,19 @@ def schur_lower(S, Arr, last, ptr, rows, C, W):  # pragma: no cover - compiled
 
     ``last`` replaces Arr's last row (the response's; see ``Workspace``'s conditioning).
     """
+    copy_lower(S, Arr, last)
+    level_products(S, ptr, rows, C, W, 0, ptr.shape[0] - 1, -1.0)
+
+
+@njit(cache=True, nogil=True)
+def copy_lower(S, Arr, last):  # pragma: no cover - compiled
+    """``S``'s lower triangle from ``Arr``'s, its last row from ``last``."""
     m = S.shape[0]
     for i in range(m - 1):
         for j in range(i + 1):
             S[i, j] = Arr[i, j]
     for j in range(m):
         S[m - 1, j] = last[j]
-    level_products(S, ptr, rows, C, W, 0, ptr.shape[0] - 1, -1.0)
 
 
 @njit(cache=True, nogil=True)
@@ -400,11 +407,7 @@ def finish_one_block(S, Arr, last, parts, logdets, p):  # pragma: no cover - com
     log determinants are summed in chunk order.
     """
     m = S.shape[0]
-    for i in range(m - 1):
-        for j in range(i + 1):
-            S[i, j] = Arr[i, j]
-    for j in range(m):
-        S[m - 1, j] = last[j]
+    copy_lower(S, Arr, last)
     for c in range(parts.shape[0]):
         for i in range(m):
             for j in range(i + 1):
