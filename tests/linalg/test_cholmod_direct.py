@@ -122,3 +122,21 @@ def test_parallel_convergence_check_gives_the_serial_fit(monkeypatch):
 
     data = ratings(students=2500, teachers=500, depts=12, seed=6)
     assert_parallel_check_gives_the_serial_fit(FORMULA, data, monkeypatch)
+
+
+def test_the_value_buffer_keeps_cholmod_memory_alive():
+    import gc
+    import weakref
+
+    a = random_sparse_spd(30, 0.1, 7)
+    rows, cols = lower_pattern(a)
+    factor = cholmod_direct.DirectFactor(rows, cols, 30, np.arange(30))
+    values = factor.values
+    owned = weakref.ref(factor._owned)
+    del factor
+    gc.collect()
+    assert owned() is not None  # a thread still writing its compact vector is safe
+    values[:] = a[rows, cols]
+    del values
+    gc.collect()
+    assert owned() is None  # and the memory goes with the last view

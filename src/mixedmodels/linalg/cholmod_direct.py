@@ -301,13 +301,8 @@ class DirectFactor:
         if rows.size > _INT32_MAX or n > _INT32_MAX:
             raise ValueError("pattern too large for CHOLMOD's int interface")
         self._lib = lib
-        self._common_buffer = ctypes.create_string_buffer(_COMMON_BYTES)
-        self._common = ctypes.cast(self._common_buffer, ctypes.c_void_p)
-        head = _CommonHead.from_buffer(self._common_buffer)
-        lib.cholmod_start(self._common)
-        self._started = True
-        self._A = None
-        self._L = None
+        owned = self._owned = _Owned(lib)
+        head = _CommonHead.from_buffer(owned.common_buffer)
         if not _defaults_read_back(head):
             raise RuntimeError("cholmod_common is not laid out as declared")
         head.print = 0  # no messages from the library: failures are reported by return values
@@ -315,22 +310,24 @@ class DirectFactor:
         head.nmethods = 1
         head.method[0].ordering = _GIVEN
         head.postorder = 0  # keep the permutation as given (X and y last)
+        self._common = owned.common
         nnz = rows.size
         A = lib.cholmod_allocate_sparse(n, n, nnz, 1, 1, -1, 1, self._common)  # lower, real
         if not A:
             raise MemoryError("CHOLMOD could not allocate the matrix")
-        self._A = A
+        owned.A = self._A = A
         colptr = np.zeros(n + 1, dtype=np.int32)
         np.cumsum(np.bincount(cols, minlength=n), out=colptr[1:])
         _view(A.contents.p, n + 1, np.int32)[:] = colptr
         _view(A.contents.i, nnz, np.int32)[:] = rows
-        self.values = _view(A.contents.x, nnz, np.float64)
+        # the view keeps CHOLMOD's memory alive, even after this object is dropped
+        self.values = _view(A.contents.x, nnz, np.float64, owner=owned)
         self.values[:] = 0.0
         perm32 = np.ascontiguousarray(perm, dtype=np.int32)
         L = lib.cholmod_analyze_p(A, perm32.ctypes.data, None, 0, self._common)
         if not L:
             raise RuntimeError("CHOLMOD's symbolic analysis failed")
-        self._L = L
+        owned.L = self._L = L
         f = L.contents
         if not (f.is_super == 1 and f.n == n and f.itype == 0 and f.dtype == 0):
             raise RuntimeError("CHOLMOD's factor is not laid out as declared")
@@ -362,21 +359,37 @@ class DirectFactor:
             return None
         return d
 
+
+class _Owned:
+    """One ``cholmod_common`` with the matrix and factor made through it; freed together."""
+
+    def __init__(self, lib) -> None:
+        self.lib = lib
+        self.common_buffer = ctypes.create_string_buffer(_COMMON_BYTES)
+        self.common = ctypes.cast(self.common_buffer, ctypes.c_void_p)
+        self.A = None
+        self.L = None
+        lib.cholmod_start(self.common)
+
     def __del__(self) -> None:
-        lib = getattr(self, "_lib", None)
-        if lib is None or not getattr(self, "_started", False):
-            return
+        lib = self.lib
         try:
-            if self._L is not None:
-                lib.cholmod_free_factor(ctypes.byref(self._L), self._common)
-            if self._A is not None:
-                lib.cholmod_free_sparse(ctypes.byref(self._A), self._common)
-            lib.cholmod_finish(self._common)
+            if self.L is not None:
+                lib.cholmod_free_factor(ctypes.byref(self.L), self.common)
+            if self.A is not None:
+                lib.cholmod_free_sparse(ctypes.byref(self.A), self.common)
+            lib.cholmod_finish(self.common)
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
 
 
-def _view(address, count: int, dtype) -> np.ndarray:
-    """A numpy array over ``count`` items of memory owned by CHOLMOD."""
+def _view(address, count: int, dtype, owner=None) -> np.ndarray:
+    """A numpy array over ``count`` items of memory owned by CHOLMOD.
+
+    With ``owner``, the array keeps that object (and so the memory) alive.
+    """
     ctype = {np.int32: ctypes.c_int32, np.float64: ctypes.c_double}[dtype]
-    return np.ctypeslib.as_array((ctype * count).from_address(address))
+    buffer = (ctype * count).from_address(address)
+    if owner is not None:
+        buffer.owner = owner  # the array's base is this buffer
+    return np.ctypeslib.as_array(buffer)
