@@ -173,3 +173,26 @@ def test_the_objective_closure_equals_the_plain_objective(frames):
         assert objective(x) == model._scaled_objective(x, True)
     ml = model._objective_function(False)
     assert ml(x) == model._scaled_objective(x, False)
+
+
+def test_forked_workers_start_their_own_thread_pool():
+    """After this process has used the tile pool (sparse route, parallel check), forked
+    workers must not wait for pool threads that fork did not copy."""
+    rng = np.random.default_rng(2)
+
+    def ratings(seed: int) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        students = np.repeat(np.arange(1500), rng.integers(1, 7, 1500))
+        teachers = rng.integers(0, 400, students.size)
+        y = rng.normal(size=1500)[students] * 0.5 + rng.normal(size=400)[teachers] * 0.3
+        return pd.DataFrame({"y": y + rng.normal(size=students.size), "s": students, "d": teachers})
+
+    formula = "y ~ 1 + (1|s) + (1|d)"
+    first = mm.LinearMixedModel(formula, ratings(0))
+    assert first.stats._workspace.sparse is not None  # the route that uses the pool
+    first.fit()
+    frames = [ratings(int(seed)) for seed in rng.integers(1, 1000, 4)]
+    forked = mm.lmer_many(formula, frames, n_jobs=2, chunk_size=1)
+    serial = mm.lmer_many(formula, frames)
+    for a, b in zip(forked, serial, strict=True):
+        np.testing.assert_array_equal(a.theta, b.theta)

@@ -65,6 +65,20 @@ def _workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
+def _forget_pool_in_child() -> None:
+    """After a fork the parent's pool threads do not exist in the child: start afresh there.
+
+    (Otherwise the child's first tasks would wait forever for threads that were not copied,
+    e.g. in ``lmer_many``'s workers once this process had used the pool.)
+    """
+    _pool_state["pool"] = None
+    _pool_state["lock"] = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
 def pool_size() -> int:
     """Threads of the tile pool (tasks run in the caller's thread when it is 1)."""
     return _workers()
