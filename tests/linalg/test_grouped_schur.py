@@ -153,10 +153,23 @@ def test_insteval_shape_takes_the_grouped_route():
     assert grouped.n_entries < workspace.pairs
 
 
-@pytest.mark.usefixtures("always_sparse")
-def test_halves_joined_equal_one_pass_and_slices_equal_rows():
+def one_pass_csr(workspace, order, key_of_level, position, n_compact):
+    """``G`` in CSR form from one count pass and one store pass over all levels."""
     from mixedmodels.linalg import sparse_kernels
 
+    c = np.ascontiguousarray(workspace.values_conditioned[:, 0])
+    args = (workspace.ptr, workspace.rows, c, order, key_of_level, position)
+    count = sparse_kernels.count_grouped(*args, n_compact)
+    assert count.size == n_compact  # every pair has a position
+    indptr = np.concatenate([[0], np.cumsum(count)])
+    keys = np.empty(indptr[-1], dtype=np.int32)
+    values = np.empty(indptr[-1])
+    sparse_kernels.store_grouped(*args, indptr[:-1].copy(), keys, values)
+    return indptr, keys, values
+
+
+@pytest.mark.usefixtures("always_sparse")
+def test_halves_joined_equal_one_pass_and_slices_equal_rows():
     model = mm.LinearMixedModel(FORMULA, ratings(seed=10))
     workspace = model.stats._workspace
     grouped = workspace._grouped()
@@ -167,12 +180,7 @@ def test_halves_joined_equal_one_pass_and_slices_equal_rows():
     position = np.full((workspace.m, workspace.m), -1, dtype=np.int32)
     position[sparse.I, sparse.J] = np.arange(sparse.size)
     args = (order, key_of_level.astype(np.int64), position, sparse.size)
-    one_pass = sparse_kernels.build_grouped(
-        workspace.ptr,
-        workspace.rows,
-        np.ascontiguousarray(workspace.values_conditioned[:, 0]),
-        *args,
-    )
+    one_pass = one_pass_csr(workspace, *args)
     halves = grouped_schur._build(workspace, *args)
     for a, b in zip(one_pass, halves, strict=True):
         assert np.array_equal(a, b)
@@ -191,9 +199,11 @@ def test_halves_joined_equal_one_pass_and_slices_equal_rows():
     t2 = lams[0][0, 0] ** 2
     weights = t2 / (t2 * grouped.counts + 1.0)
     scales = np.array([lams[1][0, 0], lams[2][0, 0], 1.0])
+    factors = np.multiply.outer(scales, scales).reshape(-1)
     by_rows = np.empty(sparse.size)
-    sparse_kernels.grouped_compact(
-        by_rows, base, indptr, keys, values, weights, pair_class.astype(np.int64),
-        np.multiply.outer(scales, scales).reshape(-1), diagonal, 0, sparse.size,
-    )  # fmt: skip
+    for e in range(sparse.size):  # row by row, each sum in CSR order
+        acc = 0.0
+        for t in range(indptr[e], indptr[e + 1]):
+            acc += values[t] * weights[keys[t]]
+        by_rows[e] = (base[e] - acc) * factors[int(pair_class[e])] + diagonal[e]
     assert np.array_equal(grouped.compact(lams[0][0, 0], lams[1:]), by_rows)

@@ -14,10 +14,8 @@ from numba import njit
 
 __all__ = [
     "gather_pattern",
-    "build_grouped",
     "count_grouped",
     "store_grouped",
-    "grouped_compact",
     "sliced_layout",
     "sliced_compact",
     "scalar_rest_pattern",
@@ -34,35 +32,15 @@ def gather_pattern(out, S, I, J):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def build_grouped(ptr, rows, c, order, key_of_level, position, n_compact):  # pragma: no cover
-    """``G`` of :mod:`mixedmodels.linalg.grouped_schur` in CSR form by compact position.
-
-    Levels are visited in ``order`` (sorted by their key, the index of their row count);
-    the pairs ``c[a] c[b]`` of every level are summed per (position, key), in level order
-    (an exact zero sum is not stored). Two passes: :func:`count_grouped` counts the entries
-    per position, :func:`store_grouped` stores them, so the writes go forward through the
-    output. Returns ``indptr, keys, values``; ``indptr[-1] == -1`` when a pair has no
-    position.
-    """
-    count = count_grouped(ptr, rows, c, order, key_of_level, position, n_compact)
-    indptr = np.zeros(n_compact + 1, dtype=np.int64)
-    if count.shape[0] != n_compact:
-        indptr[-1] = -1
-        return indptr, np.zeros(0, dtype=np.int32), np.zeros(0)
-    for e in range(n_compact):
-        indptr[e + 1] = indptr[e] + count[e]
-    keys = np.empty(indptr[n_compact], dtype=np.int32)
-    values = np.empty(indptr[n_compact])
-    cursor = indptr[:-1].copy()
-    store_grouped(ptr, rows, c, order, key_of_level, position, cursor, keys, values)
-    return indptr, keys, values
-
-
-@njit(cache=True, nogil=True)
 def count_grouped(ptr, rows, c, order, key_of_level, position, n_compact):  # pragma: no cover
     """Entries of ``G`` per compact position for the levels in ``order`` (first pass).
 
-    Returns an empty array when a pair has no position.
+    ``G`` of :mod:`mixedmodels.linalg.grouped_schur` in CSR form by compact position: levels
+    are visited in ``order`` (sorted by their key, the index of their row count) and the pairs
+    ``c[a] c[b]`` of every level summed per (position, key), in level order; an exact zero sum
+    is not stored. This pass counts the entries per position, :func:`store_grouped` then
+    stores them, so the writes go forward through the output. Returns an empty array when a
+    pair has no position.
     """
     count = np.zeros(n_compact, dtype=np.int64)
     dummy = np.zeros(0, dtype=np.int64)
@@ -117,18 +95,6 @@ def _sweep(ptr, rows, c, order, key_of_level, position, n_compact, count, cursor
 
 
 @njit(cache=True, nogil=True)
-def grouped_compact(
-    out, base, indptr, keys, values, weights, pair_class, factors, on_diagonal, start, stop
-):  # pragma: no cover - compiled
-    """Positions ``start:stop`` of the compact vector from ``G`` (see grouped_schur)."""
-    for e in range(start, stop):
-        acc = 0.0
-        for t in range(indptr[e], indptr[e + 1]):
-            acc += values[t] * weights[keys[t]]
-        out[e] = (base[e] - acc) * factors[pair_class[e]] + on_diagonal[e]
-
-
-@njit(cache=True, nogil=True)
 def sliced_layout(indptr, keys, values, slot_of, slice_ptr, out_keys, out_values):
     """Copy ``G`` from CSR into the sliced layout (see ``sliced_compact``).
 
@@ -155,7 +121,7 @@ def sliced_compact(
     The positions are sorted by their number of entries and cut into slices of ``LANES``;
     a slice stores its positions' ``j``-th entries side by side (padded with zeros to the
     longest), so the lanes are summed together. Each position's sum runs over its entries
-    in CSR order (plus exact zeros): the same bits as ``grouped_compact``. ``position[i]``
+    in CSR order (plus exact zeros): the same bits as a row-by-row sum. ``position[i]``
     is slot ``i``'s compact position (-1 for padding); ``base``, ``pair_class`` and
     ``on_diagonal`` are by slot.
     """
