@@ -215,3 +215,12 @@ def test_chunked_one_block_gives_the_same_bits_on_any_pool(layout, monkeypatch):
     monkeypatch.setattr(tiled, "_workers", lambda: 1)
     alone = evaluate_objective(_stats(problem), lams[0], lams[1:], True)
     assert alone == shared
+
+
+@pytest.mark.parametrize("shape", [(1, 12), (3, 12)])
+def test_level_pattern_values_are_never_a_view_of_ar1(shape):
+    from mixedmodels.linalg.workspace import level_pattern
+
+    ar1 = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)  # no zeros: the full pattern
+    _, _, values = level_pattern(ar1, 2)
+    assert not np.may_share_memory(values, ar1)

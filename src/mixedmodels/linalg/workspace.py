@@ -49,7 +49,8 @@ def level_pattern(Ar1, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     -------
     ptr, rows, values
         ``rows[ptr[g]:ptr[g + 1]]`` are the sorted rows of level ``g`` and
-        ``values[k, a] = Ar1[rows[k], g * size + a]``.
+        ``values[k, a] = Ar1[rows[k], g * size + a]``; ``values`` is a new array, never a
+        view of ``Ar1`` (the workspace conditions it in place).
     """
     m, cols = Ar1.shape
     levels = cols // size
@@ -90,8 +91,8 @@ def _full_pattern(Ar1: np.ndarray, m: int, levels: int, size: int):
     """
     ptr = np.arange(levels + 1, dtype=np.int64) * m
     rows = np.tile(np.arange(m, dtype=np.int64), levels)
-    values = np.ascontiguousarray(
-        np.asarray(Ar1, dtype=float).reshape(m, levels, size).transpose(1, 0, 2)
+    values = np.array(  # a copy even where the transpose is already contiguous (m = 1)
+        np.asarray(Ar1, dtype=float).reshape(m, levels, size).transpose(1, 0, 2), order="C"
     ).reshape(levels * m, size)
     return ptr, rows, values
 
@@ -139,8 +140,6 @@ class Workspace:
             self.ptr, self.rows, values = level_pattern(stats.Ar1, self.size1)
         else:
             self.ptr, self.rows, values = _pattern
-        if not sp.issparse(stats.Ar1) and np.may_share_memory(values, stats.Ar1):
-            values = values.copy()  # a view of Ar1 (one row): never condition Ar1 itself
         self.values_conditioned = values  # conditioned in place by _condition below
         rest = stats.shapes[1:]
         self.offsets = np.cumsum([0] + [s.n_random_effects for s in rest])[:-1].astype(np.int64)
