@@ -262,8 +262,7 @@ def amd_order(rows, cols, n: int, _lib=None) -> np.ndarray | None:
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     keep = rows != cols  # AMD ignores the diagonal
-    colptr = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(np.bincount(cols[keep], minlength=n), out=colptr[1:])
+    colptr = _column_pointers(cols[keep], n)
     index = np.ascontiguousarray(rows[keep], dtype=np.int32)
     perm = np.empty(n, dtype=np.int32)
     pointers = (colptr.ctypes.data, index.ctypes.data, perm.ctypes.data)
@@ -316,9 +315,7 @@ class DirectFactor:
         if not A:
             raise MemoryError("CHOLMOD could not allocate the matrix")
         owned.A = self._A = A
-        colptr = np.zeros(n + 1, dtype=np.int32)
-        np.cumsum(np.bincount(cols, minlength=n), out=colptr[1:])
-        _view(A.contents.p, n + 1, np.int32)[:] = colptr
+        _view(A.contents.p, n + 1, np.int32)[:] = _column_pointers(cols, n)
         _view(A.contents.i, nnz, np.int32)[:] = rows
         # the view keeps CHOLMOD's memory alive, even after this object is dropped
         self.values = _view(A.contents.x, nnz, np.float64, owner=owned)
@@ -381,6 +378,13 @@ class _Owned:
             lib.cholmod_finish(self.common)
         except Exception:  # pragma: no cover - interpreter shutdown
             pass
+
+
+def _column_pointers(cols: np.ndarray, n: int) -> np.ndarray:
+    """Compressed-column pointers (int32) of entries given column by column."""
+    colptr = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(cols, minlength=n), out=colptr[1:])
+    return colptr
 
 
 def _view(address, count: int, dtype, owner=None) -> np.ndarray:
