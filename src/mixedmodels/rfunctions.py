@@ -102,7 +102,7 @@ def _as_is(x):
     from formulaic.transforms import C
 
     values = getattr(x, "__wrapped__", x)
-    if getattr(values, "dtype", None) == bool:
+    if pd.api.types.is_bool_dtype(getattr(values, "dtype", None)):
         return C(values, levels=[False, True])
     return x
 
