@@ -302,7 +302,7 @@ def _needed_variables(parsed: ParsedFormula) -> dict[str, str]:
     for var in _required_variables(parsed.fixed, "the fixed part", text):
         needed.setdefault(var, "the fixed part")
     for expr in parsed.offsets:
-        for var in _required_variables(expr, f"offset({expr})", text):
+        for var in _required_variables(f"I({expr})", f"offset({expr})", text):
             needed.setdefault(var, f"offset({expr})")
     for term in parsed.random:
         for var in _required_variables(term.lhs, f"term {term.text}", text):

@@ -9,6 +9,8 @@ Formula text reaches these through :mod:`mixedmodels.rsyntax` (``as.numeric`` is
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
@@ -114,12 +116,12 @@ def ifelse(test, yes, no):
 
 def pmin(*args):
     """R's ``pmin``: the elementwise minimum."""
-    return np.minimum.reduce([_values(a) if np.ndim(a) else a for a in args])
+    return functools.reduce(np.minimum, [_values(a) for a in args])
 
 
 def pmax(*args):
     """R's ``pmax``: the elementwise maximum."""
-    return np.maximum.reduce([_values(a) if np.ndim(a) else a for a in args])
+    return functools.reduce(np.maximum, [_values(a) for a in args])
 
 
 def _stateful(function):
