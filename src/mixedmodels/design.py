@@ -391,6 +391,35 @@ def _formula_offset(expr: str, data: pd.DataFrame, formula: str):
     return values[:, 0], mm.model_spec
 
 
+def _check_response_varies(y: np.ndarray, offset: np.ndarray | None, response: str) -> None:
+    """Refuse a response (less the offset) that has one value on every row used."""
+    working = y if offset is None else y - offset
+    if working.size and np.ptp(working) == 0.0:
+        less = " less the offset" if offset is not None else ""
+        raise DesignError(
+            f"the response {response!r}{less} is constant ({working[0]:g} on every row used):"
+            " there is no variation for the model to describe"
+        )
+
+
+def fixed_effects_fit_exactly(design: Design) -> bool:
+    """Whether the fixed effects alone reproduce the (working) response to rounding.
+
+    Then the residual sum of squares is zero at every theta and the criterion is not finite
+    (or is rounding noise); called only when a fit fails or ends with a vanishing sigma.
+    """
+    y = design.y if design.offset is None else design.y - design.offset
+    X = design.X
+    if design.weights is not None:
+        root = np.sqrt(design.weights)
+        y, X = y * root, X * root[:, None]
+    if X.shape[1] == 0:
+        return False
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    residual = float(np.linalg.norm(y - X @ beta))
+    return residual <= 1e-10 * max(float(np.linalg.norm(y - y.mean())), float(np.abs(y).max()))
+
+
 def _clearly_full_rank(X: np.ndarray) -> bool:
     """Whether every column of X is far from the span of the earlier ones (no n-length copies).
 
@@ -616,6 +645,7 @@ def build_design(
     if not np.isfinite(y).all():
         raise DesignError(f"the response {parsed.response!r} has non-finite values")
     y = shared_response(y, view, parsed.response)
+    _check_response_varies(y, None if off is None else off[fitted_rows], parsed.response)
     zero_weight = None
     if zero is not None:
         positions = np.concatenate([np.flatnonzero(fitted_rows), np.flatnonzero(zero)])

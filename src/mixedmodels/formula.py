@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from mixedmodels.errors import FormulaError
+from mixedmodels.errors import ArgumentError, FormulaError
 from mixedmodels.rsyntax import translate
 
 __all__ = ["RandomTerm", "ParsedFormula", "parse_formula"]
@@ -338,7 +338,7 @@ def parse_formula(formula: str) -> ParsedFormula:
         the offending position when there is one.
     """
     if not isinstance(formula, str):
-        raise TypeError(f"formula must be a string, not {type(formula).__name__}")
+        raise ArgumentError(f"formula must be a string, not {type(formula).__name__}")
     written = _tokenize(formula)
     _match_brackets(written, formula)  # reports unbalanced brackets on the text as written
     translated, labels = translate(written, formula, _Tok)

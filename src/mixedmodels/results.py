@@ -340,6 +340,9 @@ class LmerResult:
             if self.design.offset is not None:
                 values = values + self.design.offset
             return self._with_zero_weight_rows(values, "predicted", include_random=False)
+        from mixedmodels.inputs import as_pandas
+
+        newdata = as_pandas(newdata, "newdata")
         X = self._new_fixed_matrix(newdata)
         values = X @ self.solution.beta
         for spec in getattr(

@@ -206,7 +206,8 @@ class _Translator:
             else:
                 body.append(t)
                 i += 1
-        if not wrap:
+        single = len(body) == 1 or (body[0].kind == "open" and match.get(lo) == hi - 1)
+        if not wrap or single:
             return body
         return [self.make("open", "(", first.pos), *body, self.make("close", ")", first.pos)]
 
