@@ -14,11 +14,12 @@ import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
 
+from mixedmodels.contrasts import apply_contrasts
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
@@ -243,35 +244,6 @@ def group_codes(
     return codes, labels
 
 
-_CONTRAST_KINDS = {
-    "treatment": "contr.treatment",
-    "sum": "contr.sum",
-    "helmert": "contr.helmert",
-    "poly": "contr.poly",
-    "diff": "contr.diff",
-}
-
-
-def apply_contrasts(fixed: str, contrasts: dict[str, str] | None, formula: str) -> str:
-    """Rewrite the fixed part so each variable in ``contrasts`` is coded as asked.
-
-    ``contrasts`` maps a column name to ``"treatment"``, ``"sum"``, ``"helmert"``, ``"poly"``,
-    ``"diff"`` or any formulaic contrast expression (``"contr.treatment('b')"``), as lme4's
-    ``contrasts = list(x = "contr.sum")``.
-    """
-    if not contrasts:
-        return fixed
-    for name, kind in contrasts.items():
-        spec = _CONTRAST_KINDS.get(str(kind).removeprefix("contr."), str(kind))
-        pattern = rf"(?<![\w.`]){re.escape(name)}(?![\w.(`])"
-        if not re.search(pattern, fixed):
-            raise FormulaError(
-                f"contrasts given for {name!r}, which is not in the fixed part", formula
-            )
-        fixed = re.sub(pattern, f"C({name}, {spec})", fixed)
-    return fixed
-
-
 @lru_cache(maxsize=256)
 def _parse_cached(formula: str) -> ParsedFormula:
     """parse_formula, once per formula text (ParsedFormula is immutable)."""
@@ -352,6 +324,18 @@ def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str)
         raise FormulaError(f"cannot evaluate {where} {spec_text!r}: {exc}", formula) from exc
     remember(spec_text, frame, result)
     return result
+
+
+def _is_numeric_column(data: pd.DataFrame, name: str) -> bool:
+    """Whether ``name`` is a numeric (not boolean, not categorical) column of ``data``."""
+    if name not in data.columns:
+        return False
+    dtype = data[name].dtype
+    return (
+        pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+        and not isinstance(dtype, pd.CategoricalDtype)
+    )
 
 
 def _logical_as_factors(data: pd.DataFrame, needed: dict[str, str], parsed) -> pd.DataFrame:
@@ -588,8 +572,6 @@ def build_design(
     """
     parsed = _parse_cached(formula) if isinstance(formula, str) else formula
     text = parsed.formula
-    if contrasts:
-        parsed = replace(parsed, fixed=apply_contrasts(parsed.fixed, contrasts, text))
     if not isinstance(data, pd.DataFrame):
         try:
             data = pd.DataFrame(data)
@@ -597,6 +579,9 @@ def build_design(
             raise DesignError(
                 f"data must be a pandas DataFrame, got {type(data).__name__}"
             ) from exc
+    if contrasts:
+        numeric = partial(_is_numeric_column, data)
+        parsed = replace(parsed, fixed=apply_contrasts(parsed.fixed, contrasts, text, numeric))
     needed = without_functions(_needed_variables(parsed), data.columns)  # never modified
     _check_columns(data, needed, text)
     data = _logical_as_factors(data, needed, parsed)
