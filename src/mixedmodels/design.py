@@ -344,19 +344,35 @@ def _logical_as_factors(data: pd.DataFrame, needed: dict[str, str], parsed) -> p
     formulaic would code them as 0/1 numbers: the same columns beside an intercept, but not
     without one (``0 + b`` has two columns in R) nor in ``(0 + b | g)``.
     """
+    dtypes = [
+        (name, _column_dtype(data, name))
+        for name, where in needed.items()
+        if where != "the response" and not where.startswith("offset(")
+    ]
+    groups = {g for term in parsed.random for g in term.group}
     logical = [
         name
-        for name, where in needed.items()
-        if where != "the response"
+        for name, dtype in dtypes
+        if isinstance(dtype, np.dtype)
+        and dtype.kind == "b"
         and name != parsed.response
-        and not where.startswith("offset(")
-        and pd.api.types.is_bool_dtype(data[name].dtype)
-        and not isinstance(data[name].dtype, pd.CategoricalDtype)
-        and name not in {g for term in parsed.random for g in term.group}
+        and name not in groups
     ]
     if not logical:
         return data
     return data.assign(**{n: pd.Categorical(data[n], categories=[False, True]) for n in logical})
+
+
+def _column_dtype(data: pd.DataFrame, name: str):
+    """A column's dtype without building its Series (microseconds per model matter)."""
+    try:
+        loc = data.columns.get_loc(name)
+        if isinstance(loc, int):
+            return data._get_column_array(loc).dtype
+    except (AttributeError, TypeError):  # pragma: no cover - another pandas layout
+        pass
+    column = data[name]
+    return column.dtype if isinstance(column, pd.Series) else None
 
 
 def _formula_offset(expr: str, data: pd.DataFrame, formula: str):
