@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.design import Design, build_design
-from mixedmodels.errors import ConvergenceWarning, DesignError, FittingError, SingularFitWarning
+from mixedmodels.errors import (
+    ConvergenceWarning,
+    DesignError,
+    FittingError,
+    RowDataUnavailableError,
+    SingularFitWarning,
+)
 from mixedmodels.formula import ParsedFormula
 from mixedmodels.inputs import as_pandas, check_control, check_formula_and_data
 from mixedmodels.linalg import (
@@ -374,7 +380,7 @@ class LinearMixedModel:
                 x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower)
         theta = self.scaling.to_theta(x)
         factor = self.factor(theta)
-        if factor.r2 <= 1e-20 * float(np.sum((self.design.y - self.design.y.mean()) ** 2)):
+        if factor.r2 <= 1e-20 * self._total_sum_of_squares():
             self._refuse_exact_fit()  # a vanishing residual: a fit, or no variation left
         seconds = time.perf_counter() - began
         summary = OptSummary(
@@ -390,11 +396,19 @@ class LinearMixedModel:
         )
         return self._result(theta, REML, summary, factor)
 
+    def _total_sum_of_squares(self) -> float:
+        """Sum of squares of the response about its mean (0 for a fit that keeps no rows)."""
+        try:
+            y = self.design.y
+        except RowDataUnavailableError:  # out of core: the check is the source's
+            return 0.0
+        return float(np.sum((y - y.mean()) ** 2))
+
     def _refuse_exact_fit(self) -> None:
         """Raise, naming the response, when the fixed effects reproduce it exactly."""
         from mixedmodels.design import fixed_effects_fit_exactly
 
-        if fixed_effects_fit_exactly(self.design):
+        if self._total_sum_of_squares() > 0.0 and fixed_effects_fit_exactly(self.design):
             response = self.design.formula.response
             raise DesignError(
                 f"the response {response!r} is reproduced exactly by the fixed effects "
