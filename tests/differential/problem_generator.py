@@ -130,9 +130,18 @@ class Builder:
     def response(self, sigma: float, mean: float = 0.0) -> None:
         self.columns["y"] = mean + self.eta + sigma * self.draws.normal(self.n)
 
-    def csv(self, order: list[str]) -> str:
-        frame = pd.DataFrame({c: self.columns[c] for c in order})
-        return frame.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n")
+
+def _cell_texts(values: np.ndarray) -> list[str]:
+    if values.dtype == object:
+        return ["NA" if v is np.nan or v != v else str(v) for v in values.tolist()]
+    return ["NA" if v != v else CSV_FLOAT_FORMAT % v for v in values.tolist()]
+
+
+def csv_text(columns: dict[str, np.ndarray]) -> str:
+    """The CSV of the columns: floats as ``CSV_FLOAT_FORMAT``, missing values as ``NA``."""
+    cells = [_cell_texts(np.asarray(v)) for v in columns.values()]
+    lines = [",".join(columns), *(",".join(row) for row in zip(*cells))]
+    return "\n".join(lines) + "\n"
 
 
 def lower_factor(draws: Draws, sds: list[float], correlated: bool = True) -> np.ndarray:
@@ -283,9 +292,7 @@ def build_problem(
     rhs = " + ".join(fixed) if fixed else "1"
     random = [part for t in terms for part in _term_formula(t, f_levels)]
     formula = f"y ~ {rhs} + " + " + ".join(random)
-    text = pd.DataFrame({c: b.columns[c] for c in order}).to_csv(
-        index=False, float_format=CSV_FLOAT_FORMAT, lineterminator="\n", na_rep="NA"
-    )
+    text = csv_text({c: b.columns[c] for c in order})
     return Problem(
         id=pid,
         family=family,
