@@ -9,7 +9,9 @@ Householder QR of the penalised least-squares system
     [ I_q              0         0       ]
 
 whose triangular factor holds ``log|L|^2`` (first q diagonal entries), ``log|R_X|^2`` (next p)
-and the penalised residual sum of squares (last entry squared). Orthogonal factorisation of the
+and the penalised residual sum of squares (last entry squared). The QR is taken level by level
+in the first term (exact for a block-angular matrix, and what keeps n = 20,000 affordable);
+the rest is dense. Orthogonal factorisation of the
 raw columns: no normal equations, no centring, so a large mean or a shifted covariate costs the
 arbiter nothing in accuracy. Rows: those with a missing value are dropped, and so are rows of
 prior weight 0 (lm's rule), as the reference did.
@@ -60,6 +62,45 @@ def term_lambda(theta: np.ndarray, k: int) -> np.ndarray:
     return lam
 
 
+def _dense_columns(codes: np.ndarray, levels: int, scaled: np.ndarray) -> np.ndarray:
+    n, k = scaled.shape
+    block = np.zeros((n, levels * k))
+    for a in range(k):
+        block[np.arange(n), codes * k + a] = scaled[:, a]
+    return block
+
+
+def _penalised_r_diagonal(blocks, wX, wy, sw) -> np.ndarray:
+    """|diag(R)| of the QR of the penalised system, the first term eliminated level by level.
+
+    The system is block-angular in the first term's columns (a row meets one of its levels), so
+    its QR is, exactly, one small QR per level of that level's rows and penalty rows, then one
+    QR of what the levels leave in the other columns stacked with the other terms' penalty
+    rows. Every other column is dense.
+    """
+    codes1, levels1, scaled1 = blocks[0]
+    k1 = scaled1.shape[1]
+    others = [_dense_columns(c, lv, s) for c, lv, s in blocks[1:]]
+    q_rest = sum(o.shape[1] for o in others)
+    rest = np.hstack([sw * o for o in others] + [wX, wy[:, None]])
+    m = rest.shape[1]
+    first = sw * scaled1
+    order = np.argsort(codes1, kind="stable")
+    bounds = np.searchsorted(codes1[order], np.arange(levels1 + 1))
+    head, tails = [], []
+    for level in range(levels1):
+        rows = order[bounds[level] : bounds[level + 1]]
+        system = np.vstack(
+            [np.hstack([first[rows], rest[rows]]), np.hstack([np.eye(k1), np.zeros((k1, m))])]
+        )
+        R = np.linalg.qr(system, mode="r")
+        head.append(np.abs(np.diag(R)[:k1]))
+        tails.append(R[k1:, k1:])
+    tails.append(np.hstack([np.eye(q_rest), np.zeros((q_rest, m - q_rest))]))
+    R = np.linalg.qr(np.vstack(tails), mode="r")
+    return np.concatenate(head + [np.abs(np.diag(R))])
+
+
 def criterion(
     frame: pd.DataFrame,
     *,
@@ -88,20 +129,12 @@ def criterion(
         start += k * (k + 1) // 2
         codes, levels = _group_codes(data, term["group"])
         raw = np.column_stack([_column(data, c) for c in columns])  # n x k
-        scaled = raw @ lam  # row i of Z Lambda within its level: raw_i' lam
-        block = np.zeros((n, levels * k))
-        for a in range(k):
-            block[np.arange(n), codes * k + a] = scaled[:, a]
-        blocks.append(block)
+        blocks.append((codes, levels, raw @ lam))  # row i of Z Lambda within its level
     if start != theta.size:
         raise ValueError(f"theta has {theta.size} entries, the terms take {start}")
-    ZL = np.hstack(blocks)
-    q, p = ZL.shape[1], X.shape[1]
     sw = np.sqrt(w)[:, None]
-    top = np.hstack([sw * ZL, sw * X, sw * y[:, None]])
-    bottom = np.hstack([np.eye(q), np.zeros((q, p + 1))])
-    R = np.linalg.qr(np.vstack([top, bottom]), mode="r")
-    diag = np.abs(np.diag(R))
+    diag = _penalised_r_diagonal(blocks, sw * X, sw[:, 0] * y, sw)
+    q, p = sum(levels * s.shape[1] for _, levels, s in blocks), X.shape[1]
     ld_l2 = 2.0 * float(np.sum(np.log(diag[:q])))
     ld_rx2 = 2.0 * float(np.sum(np.log(diag[q : q + p])))
     r2 = float(diag[q + p] ** 2)

@@ -21,6 +21,7 @@ from scipy.special import ndtri
 GENERATOR_VERSION = 1
 CSV_FLOAT_FORMAT = "%.12g"
 CATEGORICAL_COLUMNS = ("g", "a", "b", "c", "f")
+PANDAS_3 = int(pd.__version__.split(".")[0]) >= 3
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ class Problem:
         """The data as pandas parses it (exact round trip of the CSV's decimals)."""
         header = self.csv.split("\n", 1)[0].split(",")
         text_columns = {c: str for c in header if c in CATEGORICAL_COLUMNS}
-        return pd.read_csv(io.StringIO(self.csv), float_precision="round_trip", dtype=text_columns)
+        exact = {} if PANDAS_3 else {"float_precision": "round_trip"}  # pandas 3: the default
+        return pd.read_csv(io.StringIO(self.csv), dtype=text_columns, **exact)
 
 
 class Draws:
