@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "tests" / "differential"
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(ROOT / "src"))
+sys.path.append(str(ROOT / "src"))  # after PYTHONPATH: another worktree can point at its src
 
 from checks import KNOWN_FAILURES_FILE, compare, fit_ours, reference  # noqa: E402
 from invariance import check  # noqa: E402

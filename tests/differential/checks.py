@@ -99,9 +99,10 @@ def fit_ours(problem: Problem, frame=None, **changes) -> Outcome:
     return Outcome(fit, None, messages)
 
 
-def arbiter_value(problem: Problem, ref: dict, theta) -> float:
+def arbiter_value(problem: Problem, ref: dict, theta, frame=None) -> float:
+    """The dense arbiter's criterion at ``theta`` on the problem's data (or on ``frame``)."""
     return dense_arbiter.criterion(
-        problem.frame(),
+        problem.frame() if frame is None else frame,
         cnms=ref["cnms"],
         fixed=list(ref["fixef"]),
         theta=np.asarray(theta, dtype=float),
@@ -126,7 +127,7 @@ class Comparison:
         return sorted(self.failures)
 
 
-def _our_theta_in_lme4_order(fit, ref: dict) -> np.ndarray | None:
+def our_theta_in_lme4_order(fit, ref: dict) -> np.ndarray | None:
     names = list(fit.model.theta_names)
     if names == list(ref["theta_names"]):
         return np.asarray(fit.theta, dtype=float)
@@ -164,7 +165,7 @@ def compare(problem: Problem, ref: dict, outcome: Outcome | None = None) -> Comp
     tol = tolerance(lme4)
     if fit.nobs != ref["nobs"]:
         result.failures["nobs"] = f"ours {fit.nobs}, lme4 {ref['nobs']}"
-    theta = _our_theta_in_lme4_order(fit, ref)
+    theta = our_theta_in_lme4_order(fit, ref)
     if theta is None:
         result.failures["theta_layout"] = f"ours {fit.model.theta_names}, lme4 {ref['theta_names']}"
         return result

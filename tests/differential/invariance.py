@@ -13,10 +13,17 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from checks import ESTIMATE_RTOL, Outcome, fit_ours, tolerance
+from checks import (
+    ESTIMATE_RTOL,
+    Outcome,
+    arbiter_value,
+    fit_ours,
+    our_theta_in_lme4_order,
+    tolerance,
+)
 from problem_generator import CATEGORICAL_COLUMNS, Draws, Problem
 
-KINDS = ("row_order", "relabel", "affine_y", "shift_covariate")
+KINDS = ("row_order", "relabel", "affine_y", "shift_fixed_covariate", "shift_slope_covariate")
 Y_SCALE, Y_SHIFT = 2.5, 1e5
 SHIFT_IN_SDS = 1e4
 
@@ -31,14 +38,23 @@ class Expectation:
     compare_intercept: bool = True
 
 
-def shiftable_covariates(problem: Problem, ref: dict) -> list[str]:
+def shiftable_covariates(problem: Problem, ref: dict, in_random: bool) -> list[str]:
+    """Numeric fixed-effect covariates in no random term (``in_random`` False), or in random
+    terms that all have an intercept (True): shifting them leaves the model unchanged."""
     numeric = [c for c in ref["fixef"] if c in problem.frame().columns]
     out = []
     for name in numeric:
         holders = [t for t in ref["cnms"] if name in t["columns"]]
-        if all("(Intercept)" in t["columns"] for t in holders):
+        with_intercepts = bool(holders) and all("(Intercept)" in t["columns"] for t in holders)
+        if with_intercepts if in_random else not holders:
             out.append(name)
     return out
+
+
+def applies(problem: Problem, ref: dict, kind: str) -> bool:
+    if kind.startswith("shift_"):
+        return bool(shiftable_covariates(problem, ref, kind == "shift_slope_covariate"))
+    return True
 
 
 def transform(problem: Problem, ref: dict, kind: str) -> tuple[pd.DataFrame, Expectation]:
@@ -67,9 +83,9 @@ def transform(problem: Problem, ref: dict, kind: str) -> tuple[pd.DataFrame, Exp
             y_scale=Y_SCALE,
             intercept_shift=Y_SHIFT,
         )
-    if kind == "shift_covariate":
+    if kind.startswith("shift_"):
         out = frame.copy()
-        for name in shiftable_covariates(problem, ref):
+        for name in shiftable_covariates(problem, ref, kind == "shift_slope_covariate"):
             out[name] = out[name] + SHIFT_IN_SDS * float(np.nanstd(out[name]))
         return out, Expectation(compare_intercept=False)
     raise ValueError(kind)
@@ -84,7 +100,14 @@ def check(problem: Problem, ref: dict, original: Outcome, kind: str) -> str | No
     a, b = original.fit, changed.fit
     want = a.objective + expect.objective_shift
     if abs(b.objective - want) > tolerance(want):
-        return f"objective {b.objective:.10f}, expected {want:.10f} (+{b.objective - want:.3g})"
+        theta = our_theta_in_lme4_order(b, ref)
+        truth = ""
+        if theta is not None:
+            truth = f"; arbiter at its theta {arbiter_value(problem, ref, theta, frame):.10f}"
+        return (
+            f"objective {b.objective:.10f}, expected {want:.10f} (+{b.objective - want:.3g})"
+            f"{truth}; singular {b.is_singular}"
+        )
     for name, value in a.fixef.items():
         if name == "(Intercept)" and not expect.compare_intercept:
             continue

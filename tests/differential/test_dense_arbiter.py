@@ -20,7 +20,7 @@ from gls_reference import Problem as GlsProblem  # noqa: E402
 from gls_reference import dense_fit  # noqa: E402
 from problem_families import make_problem, problem_ids  # noqa: E402
 
-SMALL = [pid for pid in problem_ids() if reference()[pid].get("nobs", 10**9) <= 200][::4]
+SMALL = [pid for pid in problem_ids() if reference()[pid].get("nobs", 10**9) <= 120][::4]
 
 
 def _gls_problem(problem, ref) -> tuple[GlsProblem, list[np.ndarray]]:
