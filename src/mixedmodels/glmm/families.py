@@ -81,6 +81,10 @@ class Family:
         """One response drawn at the means ``mu`` (proportions for binomial)."""
         raise NotImplementedError
 
+    def saturated_constant(self, y, wt, n) -> bool:
+        """Whether ``-2 log p(y|mu)`` is the deviance plus a constant (then computed once)."""
+        return False
+
     def valid_mu(self, mu: np.ndarray) -> bool:
         """Whether every mean is inside the family's range."""
         return bool(np.all(np.isfinite(mu)) and np.all(mu > 0))
@@ -125,6 +129,11 @@ class Binomial(Family):
     def mustart(self, y, wt):
         return (wt * y + 0.5) / (wt + 1.0)
 
+    def saturated_constant(self, y, wt, n):
+        m = n if np.any(n > 1) else wt
+        k = m * y
+        return bool(np.all(np.abs(k - np.round(k)) < 1e-8) and np.allclose(wt, m))
+
     def check_response(self, y, wt, what):
         if np.any(y < 0) or np.any(y > 1):
             raise DesignError(
@@ -160,6 +169,9 @@ class Poisson(Family):
 
     def mustart(self, y, wt):
         return y + 0.1
+
+    def saturated_constant(self, y, wt, n):
+        return True
 
     def check_response(self, y, wt, what):
         if np.any(y < 0):
@@ -279,6 +291,9 @@ class NegativeBinomial(Family):
 
     def mustart(self, y, wt):
         return y + (y == 0) / 6.0
+
+    def saturated_constant(self, y, wt, n):
+        return True
 
     def check_response(self, y, wt, what):
         if np.any(y < 0):

@@ -53,22 +53,32 @@ class GlmmProblem:
     blocks: tuple[tuple[np.ndarray, np.ndarray, int], ...]
     plan_u: ReweightPlan  # Z only: beta held fixed
     plan_joint: ReweightPlan  # Z and X: beta updated with u
+    saturated: float | None = None  # -2 log p(y|mu) minus the deviance, when constant in mu
 
     @classmethod
     def of(cls, family, y, trials, prior_weights, offset, X, blocks) -> GlmmProblem:
         """The problem with its two reweighting plans."""
         blocks = tuple(blocks)
         n = X.shape[0]
+        y = np.asarray(y, float)
+        trials = np.asarray(trials, float)
+        prior_weights = np.asarray(prior_weights, float)
+        saturated = None
+        if family.saturated_constant(y, prior_weights, trials):
+            mu = family.mustart(y, prior_weights)
+            dev = float(np.sum(family.dev_resids(y, mu, prior_weights)))
+            saturated = family.minus2_loglik(y, mu, prior_weights, trials, dev) - dev
         return cls(
             family=family,
-            y=np.asarray(y, float),
-            trials=np.asarray(trials, float),
-            prior_weights=np.asarray(prior_weights, float),
+            y=y,
+            trials=trials,
+            prior_weights=prior_weights,
             offset=np.asarray(offset, float),
             X=np.asarray(X, float),
             blocks=blocks,
             plan_u=reweight_plan(blocks, np.zeros((n, 0))),
             plan_joint=reweight_plan(blocks, X),
+            saturated=saturated,
         )
 
     @property
@@ -102,6 +112,8 @@ class GlmmProblem:
 
     def minus2_loglik(self, mu: np.ndarray, dev: float) -> float:
         """``-2 log p(y | mu)``."""
+        if self.saturated is not None:  # the deviance plus the saturated model's -2 log L
+            return dev + self.saturated
         return self.family.minus2_loglik(self.y, mu, self.prior_weights, self.trials, dev)
 
 
