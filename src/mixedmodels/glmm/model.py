@@ -38,7 +38,7 @@ from mixedmodels.terms import lambda_of_block, theta_lower_bounds
 __all__ = ["GeneralizedLinearMixedModel", "glmer", "DEFAULT_GLMM_CONTROL"]
 
 DEFAULT_GLMM_CONTROL: dict[str, float | int | bool] = {
-    "ftol_abs": 1e-7,  # BOBYQA's tolerance on -2 log L (the Newton polish goes further)
+    "ftol_abs": 1e-5,  # BOBYQA's tolerance on -2 log L (the Newton polish goes further)
     "xtol_abs": 1e-8,
     "maxeval": 100_000,
     "theta_step": 0.15,  # initial trust region: relative to theta (of scaled columns) ...
@@ -48,6 +48,7 @@ DEFAULT_GLMM_CONTROL: dict[str, float | int | bool] = {
     "check_convergence": True,
 }
 SINGULAR_TOLERANCE = 1e-4
+NEWTON_ACCEPT = 0.02  # a successful Newton step this small (in standard errors) ends the polish
 SEPARATION_MU = 1e-8  # GLM means this close to 0 or 1 trigger the separation check
 
 
@@ -329,7 +330,7 @@ class GeneralizedLinearMixedModel:
             x0,
             lower,
             theta_step,
-            ftol_abs=1e-6 if n_agq else float(ctl["ftol_abs"]),
+            ftol_abs=1e-4 if n_agq else float(ctl["ftol_abs"]),
             xtol_abs=float(ctl["xtol_abs"]),
             maxeval=int(ctl["maxeval"]),
         )
@@ -438,9 +439,12 @@ class GeneralizedLinearMixedModel:
             value = objective(trial)
             total += 1
             worst = float(np.max(np.abs(newton))) if newton.size else 0.0
-            if np.isfinite(value) and value < fmin:
+            improved = np.isfinite(value) and value < fmin
+            if improved:
                 z, fmin = trial, value
-            if worst <= tolerance:
+            # Newton converges quadratically: after a step of at most NEWTON_ACCEPT the
+            # remaining relative gradient is of order its square, far below the tolerance
+            if worst <= tolerance or (improved and worst <= NEWTON_ACCEPT):
                 messages = []
                 break
             messages = [

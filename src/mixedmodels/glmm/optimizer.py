@@ -80,8 +80,9 @@ def derivatives(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Central-difference gradient and Hessian on the ``free`` components.
 
-    Off-diagonal curvature from the two corners ``f(x +- (h_i e_i + h_j e_j))`` per pair
-    (error O(h^2)); ``2k + k(k-1)`` evaluations. Returns gradient, Hessian and the count.
+    Off-diagonal curvature from one corner ``f(x + h_i e_i + h_j e_j)`` per pair (error
+    O(h), about 1e-3 of the curvature: ample for the Newton step and the standard errors);
+    ``2k + k(k-1)/2`` evaluations. Returns gradient, Hessian and the count.
     """
     idx = np.flatnonzero(free)
     k = idx.size
@@ -100,7 +101,6 @@ def derivatives(
             i, j = idx[a], idx[b]
             e = np.zeros_like(x)
             e[i], e[j] = h[i], h[j]
-            both = objective(x + e) + objective(x - e)
-            value = (both - fp[a] - fm[a] - fp[b] - fm[b] + 2.0 * f0) / (2.0 * h[i] * h[j])
+            value = (objective(x + e) - fp[a] - fp[b] + f0) / (h[i] * h[j])
             hess[a, b] = hess[b, a] = value
-    return grad, hess, 2 * k + k * (k - 1)
+    return grad, hess, 2 * k + k * (k - 1) // 2

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixedmodels.errors import FittingError
+from mixedmodels.glmm import kernels
 from mixedmodels.glmm.families import Family
 from mixedmodels.linalg import update_factor
 from mixedmodels.linalg.factor import BlockedFactor, log_determinants
@@ -54,6 +55,7 @@ class GlmmProblem:
     plan_u: ReweightPlan  # Z only: beta held fixed
     plan_joint: ReweightPlan  # Z and X: beta updated with u
     saturated: float | None = None  # -2 log p(y|mu) minus the deviance, when constant in mu
+    codes: tuple[int, int, float] | None = None  # compiled loops' family, link, NB theta
 
     @classmethod
     def of(cls, family, y, trials, prior_weights, offset, X, blocks) -> GlmmProblem:
@@ -79,6 +81,7 @@ class GlmmProblem:
             plan_u=reweight_plan(blocks, np.zeros((n, 0))),
             plan_joint=reweight_plan(blocks, X),
             saturated=saturated,
+            codes=_kernel_codes(family),
         )
 
     @property
@@ -99,6 +102,11 @@ class GlmmProblem:
 
     def deviance_terms(self, eta: np.ndarray):
         """mu, the deviance residuals' sum, or None where mu leaves the family's range."""
+        if self.codes is not None:
+            mu = np.empty_like(eta)
+            fam, link, theta = self.codes
+            dev = kernels.means_and_deviance(eta, self.y, self.prior_weights, fam, link, theta, mu)
+            return None if not np.isfinite(dev) else (mu, float(dev))
         family = self.family
         if not family.link.valid_eta(eta):
             return None
@@ -109,6 +117,20 @@ class GlmmProblem:
         if not np.isfinite(dev):
             return None
         return mu, dev
+
+    def working_system(self, eta: np.ndarray, mu: np.ndarray):
+        """PIRLS's working weights ``pw mu'^2 / V(mu)`` and residuals ``(y - mu) / mu'``."""
+        if self.codes is not None:
+            weights, working = np.empty_like(eta), np.empty_like(eta)
+            fam, link, theta = self.codes
+            kernels.working_system(
+                eta, mu, self.y, self.prior_weights, fam, link, theta, weights, working
+            )
+            return weights, working
+        family = self.family
+        mu_eta = family.link.mu_eta(eta)
+        weights = self.prior_weights * mu_eta * mu_eta / family.variance(mu)
+        return weights, (self.y - mu) / mu_eta
 
     def minus2_loglik(self, mu: np.ndarray, dev: float) -> float:
         """``-2 log p(y | mu)``."""
@@ -155,6 +177,18 @@ class Mode:
     iterations: int
 
 
+def _kernel_codes(family: Family) -> tuple[int, int, float] | None:
+    """The compiled loops' codes of a family and link (None: use the numpy methods)."""
+    from mixedmodels.glmm.families import FAMILIES
+
+    fam = kernels.FAMILY_CODES.get(family.name)
+    link = kernels.LINK_CODES.get(family.link.name)
+    known = type(family) in set(FAMILIES.values())
+    if fam is None or link is None or not known:
+        return None
+    return fam, link, float(getattr(family, "theta", 1.0))
+
+
 def _norm2(u) -> float:
     return float(sum(np.sum(uk * uk) for uk in u))
 
@@ -174,9 +208,7 @@ def pirls(
     FittingError
         When no step keeps the means in the family's range or the factorisation fails.
     """
-    fam = problem.family
-    link = fam.link
-    X, offset, y, pw = problem.X, problem.offset, problem.y, problem.prior_weights
+    X, offset = problem.X, problem.offset
     shapes = [(k, m.shape[1]) for _, m, k in problem.blocks]
     u = tuple(np.zeros(s) for s in shapes) if u0 is None else tuple(np.array(v, float) for v in u0)
     beta = np.asarray(beta, dtype=float).copy()
@@ -195,9 +227,7 @@ def pirls(
     lam1, rest = lambdas[0], lambdas[1:]
     p = X.shape[1]
     for iteration in range(1, MAX_ITERATIONS + 1):
-        mu_eta = link.mu_eta(eta)
-        weights = pw * mu_eta * mu_eta / fam.variance(mu)
-        working = (y - mu) / mu_eta
+        weights, working = problem.working_system(eta, mu)
         response = eta - (offset if joint else fixed) + working
         with np.errstate(divide="ignore"):
             stats = reweighted_statistics(plan, response, weights)
