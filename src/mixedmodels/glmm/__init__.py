@@ -16,6 +16,7 @@ from mixedmodels.glmm.families import (
 )
 from mixedmodels.glmm.links import Link, get_link
 from mixedmodels.glmm.model import GeneralizedLinearMixedModel, glmer
+from mixedmodels.glmm.negbin import glmer_nb
 from mixedmodels.glmm.results import GlmerResult
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "get_family",
     "get_link",
     "glmer",
+    "glmer_nb",
 ]

@@ -533,6 +533,30 @@ class GeneralizedLinearMixedModel:
         new.lower_bounds = self.lower_bounds
         return new
 
+    def with_family(self, family: Family) -> GeneralizedLinearMixedModel:
+        """The same model (design and plans reused) with another family, e.g. a new
+        negative binomial theta."""
+        from mixedmodels.glmm.pirls import GlmmProblem as Problem
+
+        fresh = Problem.of(
+            family,
+            self.data.y,
+            self.data.trials,
+            self.data.prior_weights,
+            self.data.offset,
+            self.design.X,
+            self.problem.blocks,
+            plans=(self.problem.plan_u, self.problem.plan_joint),
+        )
+        new = GeneralizedLinearMixedModel.__new__(GeneralizedLinearMixedModel)
+        new.family = family
+        new.data = self.data
+        new.design = self.design
+        new.problem = fresh
+        new.scaling = self.scaling
+        new.lower_bounds = self.lower_bounds
+        return new
+
     def __repr__(self) -> str:
         return f"GeneralizedLinearMixedModel({self.formula!r}, {self.family}, nobs={self.design.n})"
 

@@ -58,8 +58,8 @@ class GlmmProblem:
     codes: tuple[int, int, float] | None = None  # compiled loops' family, link, NB theta
 
     @classmethod
-    def of(cls, family, y, trials, prior_weights, offset, X, blocks) -> GlmmProblem:
-        """The problem with its two reweighting plans."""
+    def of(cls, family, y, trials, prior_weights, offset, X, blocks, *, plans=None) -> GlmmProblem:
+        """The problem with its two reweighting plans (``plans``: reuse those)."""
         blocks = tuple(blocks)
         n = X.shape[0]
         y = np.asarray(y, float)
@@ -78,8 +78,8 @@ class GlmmProblem:
             offset=np.asarray(offset, float),
             X=np.asarray(X, float),
             blocks=blocks,
-            plan_u=reweight_plan(blocks, np.zeros((n, 0))),
-            plan_joint=reweight_plan(blocks, X),
+            plan_u=plans[0] if plans else reweight_plan(blocks, np.zeros((n, 0))),
+            plan_joint=plans[1] if plans else reweight_plan(blocks, X),
             saturated=saturated,
             codes=_kernel_codes(family),
         )

@@ -121,6 +121,11 @@ class GlmerResult:
         return self.minus2loglik + self.df * np.log(self.nobs)
 
     @property
+    def reml(self) -> bool:
+        """Always False: a GLMM is fitted by maximum likelihood (for likelihood-ratio tests)."""
+        return False
+
+    @property
     def converged(self) -> bool:
         """True when the convergence checks passed."""
         return self.optsum.converged
@@ -164,7 +169,8 @@ class GlmerResult:
             if self.hessian_vcov is None:
                 raise InferenceError("no Hessian was computed for this fit (nAGQ=0 or no check)")
             matrix = self.hessian_vcov
-        scale = self.sigma**2 if self.family.has_dispersion else 1.0
+        # the Hessian's covariance has the scale in it already (it is that of -2 log L)
+        scale = self.sigma**2 if self.family.has_dispersion and not use_hessian else 1.0
         return pd.DataFrame(scale * matrix, index=names, columns=names)
 
     @cached_property
