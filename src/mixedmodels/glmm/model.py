@@ -242,6 +242,16 @@ class GeneralizedLinearMixedModel:
         beta0 = np.linalg.lstsq(X, eta0, rcond=None)[0] if X.shape[1] else np.zeros(0)
         zero = [np.zeros((b.size, b.size)) for b in self.design.blocks]
         try:
+            glm = pirls(problem, zero, beta0, joint=True)
+        except FittingError:
+            if self._separation_check(force=True):  # estimates running off: a start anyway
+                return pirls(problem, zero, beta0, joint=True, max_iterations=25, strict=False)
+            glm = None
+        if glm is not None:
+            self.__dict__["_glm"] = glm
+            self._separation_check()
+            return glm
+        try:
             return pirls(problem, zero, beta0, joint=True)
         except FittingError:
             mean = np.full(problem.n, float(np.average(mustart, weights=problem.prior_weights)))
@@ -309,7 +319,6 @@ class GeneralizedLinearMixedModel:
         else:
             x0 = self.start_theta()
         glm_beta = self.glm_beta
-        self._separation_check()
         # stage one: theta alone, beta from PIRLS
         warm = _Warm(beta=glm_beta.copy())
         if start.get("fixef") is not None:
@@ -325,15 +334,24 @@ class GeneralizedLinearMixedModel:
         theta_step = float(ctl["theta_step"]) * np.maximum(
             np.abs(x0), float(ctl["theta_step_floor"])
         )
-        x1, f1, evals1, status = bobyqa(
-            stage_one,
-            x0,
-            lower,
-            theta_step,
-            ftol_abs=1e-4 if n_agq else float(ctl["ftol_abs"]),
-            xtol_abs=float(ctl["xtol_abs"]),
-            maxeval=int(ctl["maxeval"]),
-        )
+        try:
+            x1, f1, evals1, status = bobyqa(
+                stage_one,
+                x0,
+                lower,
+                theta_step,
+                ftol_abs=1e-4 if n_agq else float(ctl["ftol_abs"]),
+                xtol_abs=float(ctl["xtol_abs"]),
+                maxeval=int(ctl["maxeval"]),
+            )
+        except FittingError as exc:
+            separated = self.__dict__.get("_separated")
+            if separated:
+                raise FittingError(
+                    f"cannot fit: the fixed effect(s) {', '.join(separated)} completely "
+                    "separate the outcomes (their estimates are infinite)"
+                ) from exc
+            raise
         mode1 = self._mode(
             self._lambdas_scaled(x1), warm.beta, True, _Warm(u=warm.u, beta=warm.beta)
         )
@@ -452,27 +470,37 @@ class GeneralizedLinearMixedModel:
             ]
         return z, fmin, hessian_vcov, total, messages
 
-    def _separation_check(self) -> None:
-        """Warn, naming the fixed effects, when they separate a binomial outcome."""
+    def _separation_check(self, force: bool = False) -> bool:
+        """Warn, naming the fixed effects, when they separate a binomial outcome.
+
+        Run when the GLM's means come within :data:`SEPARATION_MU` of 0 or 1 (or, with
+        ``force``, when the GLM did not converge); returns whether separation was found.
+        """
         from mixedmodels.glmm.separation import separating_effects
 
+        if self.family.name != "binomial":
+            return False
         glm = self.__dict__.get("_glm")
-        if glm is None or self.family.name != "binomial":
-            return
-        mu = glm.mu
-        if not (np.any(mu < SEPARATION_MU) or np.any(mu > 1 - SEPARATION_MU)):
-            return
+        if not force:
+            if glm is None:
+                return False
+            mu = glm.mu
+            if not (np.any(mu < SEPARATION_MU) or np.any(mu > 1 - SEPARATION_MU)):
+                return False
         names = separating_effects(self.problem.X, self.problem.y, self.problem.prior_weights)
-        if names is not None and len(names):
+        found = names is not None and len(names) > 0
+        if found:
             labels = [self.design.fixed_names[j] for j in names]
+            self.__dict__["_separated"] = labels
             warnings.warn(
                 "complete separation: the fixed effect(s) "
                 f"{', '.join(labels)} separate the outcomes, so their estimates run off to "
                 "+-infinity (and their standard errors are meaningless); remove or merge them, "
                 "or use a penalised fit",
                 CompleteSeparationWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
+        return found
 
     def _result(self, theta, beta, n_agq: int, summary: OptSummary, hessian_vcov):
         from mixedmodels.glmm.results import GlmerResult

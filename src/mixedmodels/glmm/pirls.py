@@ -200,6 +200,8 @@ def pirls(
     u0: tuple[np.ndarray, ...] | None = None,
     *,
     joint: bool = False,
+    max_iterations: int = MAX_ITERATIONS,
+    strict: bool = True,
 ) -> Mode:
     """The conditional modes at ``lambdas`` and ``beta`` (and beta too when ``joint``).
 
@@ -226,7 +228,7 @@ def pirls(
     plan = problem.plan_joint if joint else problem.plan_u
     lam1, rest = lambdas[0], lambdas[1:]
     p = X.shape[1]
-    for iteration in range(1, MAX_ITERATIONS + 1):
+    for iteration in range(1, max_iterations + 1):
         weights, working = problem.working_system(eta, mu)
         response = eta - (offset if joint else fixed) + working
         with np.errstate(divide="ignore"):
@@ -292,7 +294,25 @@ def pirls(
         u, beta, fixed, eta = trial_u, trial_beta, trial_fixed, trial_eta
         mu, dev = trial
         pdev = trial_pdev
-    raise FittingError(f"PIRLS did not converge in {MAX_ITERATIONS} iterations")
+        if iteration == max_iterations and not strict:  # the last state, as it is
+            break
+    if strict:
+        raise FittingError(f"PIRLS did not converge in {max_iterations} iterations")
+    logdet_z, logdet_x = log_determinants(factor, stats)
+    return Mode(
+        u=u,
+        beta=beta,
+        eta=eta,
+        mu=mu,
+        deviance=dev,
+        penalty=_norm2(u),
+        logdet_z=logdet_z,
+        logdet_x=logdet_x if joint else 0.0,
+        factor=factor,
+        stats=stats,
+        solution=solution,
+        iterations=max_iterations,
+    )
 
 
 def laplace_value(problem: GlmmProblem, mode: Mode) -> float:

@@ -35,6 +35,15 @@ def separating_effects(X: np.ndarray, y: np.ndarray, weights: np.ndarray) -> np.
     middle = ~(ones | zeros)
     sign = np.where(ones, 1.0, -1.0)
     signed = Xs[ones | zeros] * sign[ones | zeros][:, None]  # must be >= 0
+    # a column that separates on its own (either sign) is the culprit to name
+    alone = []
+    for k in range(p):
+        col = signed[:, k]
+        flat = not middle.any() or np.all(Xs[middle, k] == 0)
+        if flat and np.any(col != 0) and (np.all(col >= 0) or np.all(col <= 0)):
+            alone.append(k)
+    if alone:
+        return np.array(alone, dtype=int)
     objective = -signed.sum(axis=0)
     result = linprog(
         objective,
