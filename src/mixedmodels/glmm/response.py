@@ -275,6 +275,7 @@ def build_glmm_data(
         data = data.reset_index(drop=True)
     y_all, trials_all, multiplier = _response(parsed.response, data, family, formula)
     fixed, offset_terms = split_offsets(parsed.fixed)
+    offset_terms = [*parsed.offsets, *offset_terms]  # the parser's offset(...) terms
     total = None
     if offset is not None:
         if isinstance(offset, str):
