@@ -6,6 +6,7 @@
 
 from mixedmodels import datasets, sources
 from mixedmodels.batch import lmer_many
+from mixedmodels.config import show_config
 from mixedmodels.errors import (
     CompleteSeparationWarning,
     ConvergenceWarning,
@@ -50,5 +51,6 @@ __all__ = [
     "glmer_nb",
     "lmer",
     "lmer_many",
+    "show_config",
     "sources",
 ]

@@ -108,7 +108,7 @@ class GroupedSchur:
         for b, lam in enumerate(rest_lambdas):
             scales[b] = lam[0, 0]
         factors = np.multiply.outer(scales, scales).reshape(-1)
-        out = self.sparse._buffer()
+        out = self.sparse.buffer()
         args = (
             out,
             self.position,
