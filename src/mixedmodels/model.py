@@ -480,8 +480,8 @@ def _parts_function(
 
     A call of ``workspace.evaluate(first, rest, conditioned=True)``; for a fused workspace
     (one block, small rest) the compiled kernel of that method's fused branch is called
-    directly with the same arguments, without the per-call look-ups (a fifth of a small
-    model's evaluation). None where the factorisation fails.
+    directly with the same arguments, without the per-call look-ups (benchmarks/results.md).
+    None where the factorisation fails.
     """
     direct = workspace.fused and workspace.level_chunks is None and not rest
     if direct and first.flags.c_contiguous and first.dtype == float:

@@ -10,7 +10,6 @@ Warnings are raised only when those checks fail.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -320,10 +319,3 @@ def polish(
     if np.isfinite(value) and value < fmin:
         return trial, float(value), 1
     return x, fmin, 1
-
-
-def timed(fn, *args, **kwargs):
-    """Call ``fn`` and return (result, seconds)."""
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import DesignError, InferenceError
+from mixedmodels.inference.refit import refit_ml
 from mixedmodels.inference.terms import term_columns, type1_contrasts, type3_contrasts
 from mixedmodels.inference.tests import f_table_row, validate_ddf
 from mixedmodels.report import Rendered, Report
@@ -146,10 +147,6 @@ def _check_same_data(results) -> None:
             )
 
 
-def _refit_ml(result):
-    return result.model.fit(REML=False, start=result.theta)
-
-
 def _lrt_table(results, refit: bool) -> AnovaTable:
     """lme4's anova of several fits: likelihood-ratio tests between consecutive models."""
     from scipy import stats as sps
@@ -160,7 +157,7 @@ def _lrt_table(results, refit: bool) -> AnovaTable:
     notes: tuple[str, ...] = ()
     if refit and any(r.reml for r in fits):
         warnings.warn(REFIT_MESSAGE, UserWarning, stacklevel=3)
-        fits = [_refit_ml(r) if r.reml else r for r in fits]
+        fits = [refit_ml(r) if r.reml else r for r in fits]
         notes = (REFIT_MESSAGE,)
     order = sorted(range(len(fits)), key=lambda i: fits[i].df)
     fits = [fits[i] for i in order]

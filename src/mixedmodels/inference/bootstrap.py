@@ -14,7 +14,6 @@ given seed is the same whatever the number of worker processes.
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +25,7 @@ import pandas as pd
 from mixedmodels.errors import ConvergenceWarning, InferenceError
 from mixedmodels.inference._params import SdCorMap
 from mixedmodels.linalg.threads import blas_limit
+from mixedmodels.progress import progress_bar
 
 __all__ = ["simulate", "bootstrap"]
 
@@ -165,19 +165,6 @@ def _run_chunk(seeds: list[np.random.SeedSequence]) -> list[tuple[np.ndarray, di
     return [_replicate(_JOB, s) for s in seeds]
 
 
-def _progress_bar(progress, total: int):
-    """A tqdm bar, or None: auto (None) shows it when tqdm is installed and stderr is a tty."""
-    if progress is False:
-        return None
-    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="bootstrap", unit="fit")
-
-
 def _workers(n_jobs: int) -> int:
     if n_jobs is None or n_jobs == 0:
         raise InferenceError("n_jobs must be a positive integer or -1 (all cores)")
@@ -209,7 +196,8 @@ def bootstrap(
     n_jobs
         Worker processes (``-1``: one per core). The output does not depend on it.
     progress
-        Show a tqdm progress bar: True, False, or None (when installed and interactive).
+        Show a tqdm progress bar: True (needs tqdm), False, or None (when tqdm is installed
+        and standard error is a terminal).
     statistics
         Optional ``f(fit) -> float | array | Mapping[str, float]`` of a refitted
         :class:`~mixedmodels.results.LmerResult`, added as columns (``statistic``,
@@ -255,7 +243,7 @@ def bootstrap(
         params=SdCorMap(model.design.terms),
     )
     chunks = [seeds[i : i + _CHUNK] for i in range(0, n, _CHUNK)]
-    bar = _progress_bar(progress, n)
+    bar = progress_bar(progress, n, "bootstrap", unit="fit")
     outputs: list[tuple[np.ndarray, dict]] = []
     try:
         if workers == 1 or len(chunks) == 1:
@@ -263,13 +251,11 @@ def bootstrap(
             with blas_limit(0):  # many small factorisations: one BLAS thread is fastest
                 for chunk in chunks:
                     outputs.extend(_run_chunk(chunk))
-                    if bar is not None:
-                        bar.update(len(chunk))
+                    bar.update(len(chunk))
         else:
             outputs = _run_parallel(job, chunks, min(workers, len(chunks)), bar)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     frame = pd.DataFrame(np.vstack([row for row, _ in outputs]), columns=list(columns))
     if statistics is not None:
         extra = pd.DataFrame([e for _, e in outputs], index=frame.index)
@@ -290,6 +276,5 @@ def _run_parallel(job: _Job, chunks, workers: int, bar) -> list[tuple[np.ndarray
         results = []
         for future, chunk in zip(futures, chunks, strict=True):
             results.extend(future.result())
-            if bar is not None:
-                bar.update(len(chunk))
+            bar.update(len(chunk))
     return results

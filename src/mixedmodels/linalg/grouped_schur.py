@@ -43,8 +43,8 @@ class GroupedSchur:
     Built by :func:`grouped_schur`; see the module's docstring for the formula. ``G`` comes
     in CSR form by compact position and is kept in a sliced layout: positions sorted by
     their number of entries, cut into slices of ``LANES`` whose entries lie side by side,
-    so that one evaluation sums eight positions at a time (2.6 times faster than row by
-    row on InstEval) with each position's sum in the same order as in CSR.
+    so that one evaluation sums eight positions at a time (see benchmarks/results.md) with
+    each position's sum in the same order as in CSR.
     """
 
     def __init__(

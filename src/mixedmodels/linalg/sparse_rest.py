@@ -19,8 +19,8 @@ alone, and then
 - ``log|L_zz|^2`` is twice the sum of the logs of the first ``q_rest`` diagonal entries,
 - ``log|R_X|^2`` that of the next ``p``, and ``r`` is the last.
 
-(The dense rows add one trailing supernode; measured on InstEval this is cheaper than
-solving with ``L_zz`` for the X and y columns and factoring their Schur complement apart.)
+(The dense rows add one trailing supernode, which costs less than solving with ``L_zz`` for
+the X and y columns and factoring their Schur complement apart: benchmarks/results.md.)
 
 Whether the sparse route is taken depends on the pattern only (its size and density), never
 on timing, so the same data always get the same arithmetic.

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import DesignError
+from mixedmodels.progress import progress_bar
 from mixedmodels.sources.accumulate import PartialStats, chunk_arrays
-from mixedmodels.sources.base import Source, progress_bar
+from mixedmodels.sources.base import Source
 from mixedmodels.sources.plan import ColumnKind, ScanResult, StreamPlan
 
 __all__ = ["DaskSource"]

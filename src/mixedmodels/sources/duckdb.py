@@ -16,8 +16,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from mixedmodels.errors import DesignError
+from mixedmodels.progress import progress_bar
 from mixedmodels.sources.accumulate import PartialStats, chunk_arrays
-from mixedmodels.sources.base import Source, progress_bar
+from mixedmodels.sources.base import Source
 from mixedmodels.sources.plan import ColumnKind, ScanResult, StreamPlan
 
 __all__ = ["DuckDBSource", "quote"]

@@ -6,7 +6,7 @@ One of the two bindings of :mod:`mixedmodels.linalg.cholmod` (:class:`CtypesBind
 cvxopt's wheels ship CHOLMOD as a shared library beside the extension module. Its Python
 binding holds the GIL for the whole numeric factorisation, so two evaluations of the
 objective cannot run at the same time (the convergence check's are independent), and it
-builds every matrix from triplets (15 ms for InstEval's 158,000 entries). Here the same
+builds every matrix from triplets at every call. Here the same
 library, already loaded by ``import cvxopt.cholmod``, is called through ctypes, which
 releases the GIL during each call; the matrix is filled once in compressed-column form and
 the values are written straight into CHOLMOD's own array.
