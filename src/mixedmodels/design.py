@@ -12,8 +12,8 @@ import contextlib
 import math
 import re
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -78,6 +78,9 @@ class Design:
         Index labels of the rows used (after dropping incomplete rows).
     n_dropped
         Number of rows dropped for missing values.
+    covariate_means
+        Mean over the rows used of every numeric variable of the fixed part (emmeans' reference
+        grid holds covariates at these values).
     """
 
     formula: ParsedFormula
@@ -94,6 +97,7 @@ class Design:
     offset: np.ndarray | None
     row_index: pd.Index
     n_dropped: int
+    covariate_means: Mapping[str, float] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -105,6 +109,17 @@ _CODED = re.compile(r"C\(\s*([^,()]+?)\s*(?:,[^\[]*)?\)\[")
 _TREATMENT = re.compile(r"\[[TSHD]\.([^\]]*)\]")
 _POLY = re.compile(r"\[(\.[A-Z^0-9]+)\]")
 _CONTRAST = re.compile(r"\[([^\]]*)\]")
+
+
+def _covariate_means(frame: pd.DataFrame, spec) -> dict[str, float]:
+    """Mean of every numeric (non-boolean) variable the fixed part reads, over ``frame``."""
+    out = {}
+    for name in sorted(str(v) for v in getattr(spec, "required_variables", ())):
+        if name in frame.columns:
+            column = frame[name]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                out[name] = float(np.mean(np.asarray(column, dtype=float)))
+    return out
 
 
 def lme4_column_names(names: Sequence[str]) -> tuple[str, ...]:
@@ -559,4 +574,5 @@ def build_design(
         offset=None if off is None else off[complete],
         row_index=frame.index,
         n_dropped=n_dropped,
+        covariate_means=_covariate_means(frame, fixed_spec),
     )

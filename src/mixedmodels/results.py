@@ -425,6 +425,16 @@ class LmerResult:
 
         return simulate(self, nsim=nsim, seed=seed)
 
+    # -- after the fit: postfit-infer (mixedmodels.inference / mixedmodels.summaries) -------
+    def emmeans(self, specs, by=None, ddf: str | None = None, at=None, level: float = 0.95):
+        """Estimated marginal means (R's emmeans); ``.pairs()`` and ``.contrast()`` compare them.
+
+        See :func:`mixedmodels.inference.emmeans.emmeans`.
+        """
+        from mixedmodels.inference.emmeans import emmeans
+
+        return emmeans(self, specs, by=by, ddf=ddf, at=at, level=level)
+
     # -- plots (implemented in mixedmodels.plots) -----------------------------------------
     @cached_property
     def plot(self):

@@ -14,10 +14,14 @@ import pandas as pd
 __all__ = ["load", "names", "DESCRIPTIONS"]
 
 DESCRIPTIONS = {
+    "cake": "Breaking angle of chocolate cakes: 3 recipes x 6 baking temperatures, 15 "
+    "replicates (lme4's cake).",
     "dietox": "Growth of 72 pigs over 12 weeks (statsmodels' MixedLM example).",
     "dyestuff": "Yield of dyestuff from 6 batches of an intermediate product (lme4).",
     "dyestuff2": "Simulated dyestuff-like data whose batch variance is zero (lme4).",
     "insteval": "73,421 lecture evaluations by students, crossed students and lecturers (lme4).",
+    "oats": "Oat yields: a split plot of 3 varieties (whole plots) x 4 nitrogen levels in 6 "
+    "blocks (nlme's Oats).",
     "pastes": "Strength of paste: casks nested in batches (lme4).",
     "penicillin": "Penicillin assay diameters: plates crossed with samples (lme4).",
     "sitka": "Growth of 79 Sitka spruce trees under ozone (MASS / statsmodels).",
