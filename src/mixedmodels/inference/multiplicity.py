@@ -73,13 +73,21 @@ def effective_adjust(adjust: str, family: Family) -> tuple[str, str | None]:
     return method, None
 
 
+def _decimals(largest: float, digits: int) -> int:
+    """The decimals R's ``zapsmall`` (R 4.2) keeps: ``round(digits - log10(largest))``.
+
+    R passes the non-integer ``digits - log10(mx)`` to ``round``, which rounds it half up.
+    """
+    return max(0, int(np.floor(digits - np.log10(largest) + 0.5)))
+
+
 def _zapsmall(values: np.ndarray, digits: int = 7) -> np.ndarray:
     """R's ``zapsmall``: round to ``digits`` significant digits of the largest entry."""
     finite = values[np.isfinite(values)]
     largest = float(np.max(np.abs(finite))) if finite.size else 0.0
     if largest == 0.0:
         return values
-    return np.round(values, max(0, digits - int(np.ceil(np.log10(largest)))))
+    return np.round(values, _decimals(largest, digits))
 
 
 def _dunnettx_cdf(x: np.ndarray, k: int, df: np.ndarray) -> np.ndarray:
