@@ -110,6 +110,14 @@ class LinearMixedModel:
             else make_scaling(self.design.blocks, self.design.terms)
         )
         self.lower_bounds = theta_lower_bounds(self.design.terms)
+        # what a fit of another formula to the same data needs (ranova, step, update); the
+        # data are referenced, not copied, and not pickled (private attributes are dropped)
+        self._refit_inputs = {
+            "data": data,
+            "weights": weights,
+            "offset": offset,
+            "contrasts": contrasts,
+        }
 
     # -- set-up helpers -------------------------------------------------------------------
     def _block_arrays(self) -> list[tuple[np.ndarray, np.ndarray, int]]:

@@ -435,6 +435,33 @@ class LmerResult:
 
         return emmeans(self, specs, by=by, ddf=ddf, at=at, level=level)
 
+    def ranova(self, data=None):
+        """Likelihood-ratio test of each random-effect term (lmerTest's ``ranova``).
+
+        See :func:`mixedmodels.inference.ranova.ranova`.
+        """
+        from mixedmodels.inference.ranova import ranova
+
+        return ranova(self, data=data)
+
+    def drop1(self, ddf: str = "Satterthwaite"):
+        """F tests of the fixed terms that can be dropped (lmerTest's ``drop1``).
+
+        See :func:`mixedmodels.inference.ranova.drop1`.
+        """
+        from mixedmodels.inference.ranova import drop1
+
+        return drop1(self, ddf=ddf)
+
+    def step(self, ddf: str = "Satterthwaite", **kwargs):
+        """Backward elimination of random then fixed terms (lmerTest's ``step``).
+
+        See :func:`mixedmodels.inference.ranova.step`.
+        """
+        from mixedmodels.inference.ranova import step
+
+        return step(self, ddf=ddf, **kwargs)
+
     # -- plots (implemented in mixedmodels.plots) -----------------------------------------
     @cached_property
     def plot(self):
