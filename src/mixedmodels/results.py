@@ -462,6 +462,60 @@ class LmerResult:
 
         return step(self, ddf=ddf, **kwargs)
 
+    def r2(self) -> dict[str, float]:
+        """Nakagawa's marginal and conditional R2 (performance's ``r2_nakagawa``).
+
+        See :func:`mixedmodels.summaries.r2.r2_nakagawa`.
+        """
+        from mixedmodels.summaries.r2 import r2_nakagawa
+
+        return r2_nakagawa(self)
+
+    def icc(self) -> dict[str, float]:
+        """Adjusted and unadjusted intraclass correlation (performance's ``icc``).
+
+        See :func:`mixedmodels.summaries.r2.icc`.
+        """
+        from mixedmodels.summaries.r2 import icc
+
+        return icc(self)
+
+    def vif(self) -> pd.DataFrame:
+        """Variance inflation factors per term (performance's ``check_collinearity``).
+
+        See :func:`mixedmodels.summaries.collinearity.vif`.
+        """
+        from mixedmodels.summaries.collinearity import vif
+
+        return vif(self)
+
+    def tidy(self, effects=("fixed", "ran_pars"), conf_int: bool = False, **kwargs):
+        """A tidy table of the estimates (broom.mixed's ``tidy``).
+
+        See :func:`mixedmodels.summaries.tidy.tidy`.
+        """
+        from mixedmodels.summaries.tidy import tidy
+
+        return tidy(self, effects=effects, conf_int=conf_int, **kwargs)
+
+    def glance(self) -> pd.DataFrame:
+        """One row of fit statistics (broom.mixed's ``glance``).
+
+        See :func:`mixedmodels.summaries.tidy.glance`.
+        """
+        from mixedmodels.summaries.tidy import glance
+
+        return glance(self)
+
+    def augment(self, data: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The data with fitted values, residuals, leverage, Cook's distance (broom.mixed).
+
+        See :func:`mixedmodels.summaries.tidy.augment`.
+        """
+        from mixedmodels.summaries.tidy import augment
+
+        return augment(self, data)
+
     # -- plots (implemented in mixedmodels.plots) -----------------------------------------
     @cached_property
     def plot(self):

@@ -44,16 +44,13 @@ def postfit_model(name: str) -> mm.LinearMixedModel:
     return mm.LinearMixedModel(ref["formula"], postfit_data(name), contrasts=ref["contrasts"])
 
 
-@cache
-def fit_at_r_theta(name: str):
-    """The model's result at lme4's theta."""
-    ref = postfit_reference(name)
-    model = postfit_model(name)
-    theta = np.atleast_1d(np.asarray(ref["theta"], dtype=float))
+def result_at(model: mm.LinearMixedModel, theta, REML: bool = True):
+    """``model``'s result at a given theta (one factorisation, no optimisation)."""
+    theta = np.atleast_1d(np.asarray(theta, dtype=float))
     summary = OptSummary(
         initial=tuple(theta),
         final=tuple(theta),
-        fmin=model.objective(theta, REML=ref["REML"]),
+        fmin=model.objective(theta, REML=REML),
         evaluations=1,
         optimizer="none (lme4's theta)",
         return_value="given",
@@ -61,7 +58,14 @@ def fit_at_r_theta(name: str):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mm.SingularFitWarning)
-        return model._result(theta, ref["REML"], summary)
+        return model._result(theta, REML, summary)
+
+
+@cache
+def fit_at_r_theta(name: str):
+    """The model's result at lme4's theta."""
+    ref = postfit_reference(name)
+    return result_at(postfit_model(name), ref["theta"], ref["REML"])
 
 
 def as_level(value):

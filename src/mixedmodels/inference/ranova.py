@@ -57,10 +57,10 @@ def _formula(response: str, fixed: str, random: list[str]) -> str:
 
 
 def _inputs(result, data):
-    inputs = dict(getattr(result.model, "_refit_inputs", None) or {})
-    if data is not None:
-        inputs["data"] = data
-    if inputs.get("data") is None:
+    model = result.model
+    inputs = dict(getattr(model, "_options", None) or {})
+    inputs["data"] = data if data is not None else getattr(model, "_data", None)
+    if inputs["data"] is None:
         raise InferenceError(
             "refitting this model needs its data, which the fit does not hold (restored or "
             "streamed fits): pass data="
@@ -89,7 +89,6 @@ def refit_formula(result, formula: str, data=None):
             f"the refit of {formula!r} uses {fit.nobs} rows, the model {result.nobs}: "
             "remove the rows with missing values first"
         )
-    fit.model._refit_inputs = dict(inputs, contrasts=None)
     return fit
 
 

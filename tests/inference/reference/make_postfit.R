@@ -120,8 +120,11 @@ one_model <- function(m) {
   out$drop1 <- rows(drop1(fit))
   out$drop1_kr <- rows(drop1(fit, ddf = "Kenward-Roger"))
   st <- step(fit)
+  final <- attr(st, "model")
   out$step <- list(random = rows(st$random), fixed = rows(st$fixed),
-                   model = paste(deparse(formula(attr(st, "model")), width.cutoff = 500), collapse = ""))
+                   model = paste(deparse(formula(final), width.cutoff = 500), collapse = ""),
+                   REMLcrit = if (inherits(final, "merMod")) REMLcrit(final) else NULL,
+                   theta = if (inherits(final, "merMod")) unname(getME(final, "theta")) else NULL)
   # performance
   r2 <- r2_nakagawa(fit_lme4)
   ic <- icc(fit_lme4)
@@ -165,9 +168,11 @@ s2 <- lmer(Reaction ~ Days + (1 | Subject), sleep)
 out <- list(
   dietox = list(formulas = c("Weight ~ Time + (1 | Pig)", "Weight ~ Time + (1 + Time | Pig)",
                              "Weight ~ Evit * Cu + Time + (1 + Time | Pig)"),
-                rows = rows(cmp[, setdiff(names(cmp), c("Name", "Model"))])),
+                rows = rows(cmp[, setdiff(names(cmp), c("Name", "Model"))]),
+                theta = lapply(list(f1, f2, f3), function(f) unname(getME(f, "theta")))),
   sleepstudy = list(
     formulas = c("Reaction ~ Days + (Days | Subject)", "Reaction ~ Days + (1 | Subject)"),
+    theta = lapply(list(s1, s2), function(f) unname(getME(f, "theta"))),
     rows = rows({x <- as.data.frame(compare_performance(s1, s2)); x[, setdiff(names(x), c("Name", "Model"))]}),
     r2 = list(conditional = unname(r2_nakagawa(s1)$R2_conditional),
               marginal = unname(r2_nakagawa(s1)$R2_marginal)),
