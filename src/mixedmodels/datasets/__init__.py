@@ -43,8 +43,8 @@ FACTORS = {
     "owls": ("Nest", "FoodTreatment", "SexParent"),
     "verbagg": ("id", "item", "Gender", "btype", "situ", "mode"),
 }
-"""Columns of the GLMM, oats and cake datasets that R holds as factors, loaded as pandas categoricals
-(levels sorted, as R's ``factor``)."""
+"""Columns of the GLMM, oats and cake datasets that R holds as factors, loaded as pandas
+categoricals (levels sorted, as R's ``factor``)."""
 
 
 def names() -> list[str]:

@@ -286,6 +286,65 @@ def _infer(frame, value_name, family, adjust, level, notes):
     return out, p_method, ci_method
 
 
+_ASYMPTOTIC_NAMES = {"lower.CL": "asymp.LCL", "upper.CL": "asymp.UCL", "t.ratio": "z.ratio"}
+
+
+def _asymptotic_names(table: pd.DataFrame, inference: LinearInference) -> pd.DataFrame:
+    """emmeans' column names for z tests: ``asymp.LCL``, ``asymp.UCL``, ``z.ratio``."""
+    if inference.method != "asymptotic":
+        return table
+    return table.rename(columns=_ASYMPTOTIC_NAMES)
+
+
+def _link(result):
+    family = getattr(result, "family", None)
+    link = getattr(family, "link", None)
+    if link is None:
+        raise InferenceError("type='response' needs a fit with a link function (a GLMM)")
+    return family, link
+
+
+def _response_means(result, table: pd.DataFrame) -> pd.DataFrame:
+    """Means back-transformed: ``linkinv`` of the estimate and limits, delta-method SE."""
+    family, link = _link(result)
+    name = {"binomial": "prob", "poisson": "rate"}.get(str(getattr(family, "name", "")), "response")
+    eta = table["emmean"].to_numpy(dtype=float)
+    out = table.rename(columns={"emmean": name}).copy()
+    out[name] = link.linkinv(eta)
+    out["SE"] = np.abs(link.mu_eta(eta)) * table["SE"].to_numpy(dtype=float)
+    for column in ("lower.CL", "upper.CL"):
+        out[column] = link.linkinv(table[column].to_numpy(dtype=float))
+    out.insert(out.columns.get_loc("t.ratio"), "null", float(link.linkinv(np.array(0.0))))
+    return out
+
+
+def _response_contrasts(result, table: pd.DataFrame) -> pd.DataFrame:
+    """Differences on the log or logit scale as ratios (``a / b``): odds ratios for logit."""
+    _, link = _link(result)
+    kind = str(getattr(link, "name", ""))
+    if kind not in ("logit", "log"):
+        raise InferenceError(
+            f"contrasts on the response scale are ratios, defined for log and logit links only "
+            f"(this fit's link is {kind or 'unknown'})"
+        )
+    name = "odds.ratio" if kind == "logit" else "ratio"
+    out = table.rename(columns={"estimate": name}).copy()
+    out["contrast"] = [str(c).replace(" - ", " / ") for c in table["contrast"]]
+    ratio = np.exp(table["estimate"].to_numpy(dtype=float))
+    out[name] = ratio
+    out["SE"] = ratio * table["SE"].to_numpy(dtype=float)
+    for column in ("lower.CL", "upper.CL"):
+        out[column] = np.exp(table[column].to_numpy(dtype=float))
+    out.insert(out.columns.get_loc("t.ratio"), "null", 1.0)
+    return out
+
+
+def _check_type(type_: str) -> str:
+    if type_ not in ("link", "response"):
+        raise InferenceError(f"type must be 'link' or 'response', got {type_!r}")
+    return type_
+
+
 def _family_groups(by_codes: np.ndarray) -> tuple[tuple[int, ...], ...]:
     groups: dict[int, list[int]] = {}
     for i, code in enumerate(by_codes):
@@ -331,7 +390,9 @@ class EmmGrid(Rendered):
         keys = self.levels[list(self.by)].astype(str).agg("\x1f".join, axis=1)
         return pd.factorize(keys)[0]
 
-    def summary(self, adjust: str | None = None, level: float | None = None) -> pd.DataFrame:
+    def summary(
+        self, adjust: str | None = None, level: float | None = None, type: str = "link"
+    ) -> pd.DataFrame:
         """The means with SE, df, confidence limits, t ratio and p-value (null value 0).
 
         Parameters
@@ -340,7 +401,13 @@ class EmmGrid(Rendered):
             Multiplicity adjustment within each ``by`` group (default ``"none"``).
         level
             Confidence level (default 0.95).
+        type
+            ``"link"`` (the linear predictor) or, for a GLMM, ``"response"``: means and limits
+            back-transformed by the inverse link, standard errors by the delta method, tests
+            as on the link scale (emmeans' ``type = "response"``). z tests use emmeans' column
+            names (``asymp.LCL``, ``asymp.UCL``, ``z.ratio``).
         """
+        _check_type(type)
         adjust = validate_adjust(self.adjust if adjust is None else adjust)
         groups = _family_groups(self._by_codes)
         family = Family(groups=groups, n_means=max(len(g) for g in groups), pairwise=False)
@@ -349,7 +416,9 @@ class EmmGrid(Rendered):
         out, _, _ = _infer(
             frame, "emmean", family, adjust, self.level if level is None else level, notes
         )
-        return out
+        if type == "response":
+            out = _response_means(self.inference.result, out)
+        return _asymptotic_names(out, self.inference)
 
     @cached_property
     def table(self) -> pd.DataFrame:
@@ -529,10 +598,20 @@ class ContrastTable(Rendered):
     def _estimates(self) -> pd.DataFrame:
         return self.inference.estimate(self.L)
 
-    def summary(self, adjust: str | None = None, level: float | None = None) -> pd.DataFrame:
-        """Estimate, SE, df, confidence limits, t ratio and adjusted p-value per contrast."""
+    def summary(
+        self, adjust: str | None = None, level: float | None = None, type: str = "link"
+    ) -> pd.DataFrame:
+        """Estimate, SE, df, confidence limits, t ratio and adjusted p-value per contrast.
+
+        ``type="response"`` gives, for a GLMM with a log or logit link, the ratios
+        ``exp(estimate)`` (odds ratios for logit, contrasts named ``a / b``), their limits and
+        delta-method standard errors, tests as on the link scale (emmeans' ``type``).
+        """
+        _check_type(type)
         table, _ = self._summary(adjust, level)
-        return table
+        if type == "response":
+            table = _response_contrasts(self.inference.result, table)
+        return _asymptotic_names(table, self.inference)
 
     def _summary(self, adjust, level):
         family = Family(

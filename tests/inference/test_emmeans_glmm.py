@@ -1,0 +1,89 @@
+"""emmeans on a glmer fit (cbpp, binomial): z tests, link and response scales, odds ratios.
+
+R's fixed effects and covariance are put on our fit's design, so the comparison is of the
+marginal-mean computations alone (make_emmeans_glmm.R; emmeans 1.8.4-1, lme4 1.1-31): any
+object with the result interface (design, fixef, vcov, family) works.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixedmodels as mm
+from mixedmodels.errors import InferenceError
+from mixedmodels.inference.emmeans import emmeans
+
+from ._postfit import REFERENCE
+
+R = json.loads((REFERENCE / "emmeans_glmm_cbpp.json").read_text())
+
+
+@dataclass(frozen=True)
+class _AtRsEstimates:
+    """A glmer fit with lme4's fixed effects and covariance."""
+
+    design: object
+    fixef: pd.Series
+    vcov: pd.DataFrame
+    family: object
+    reml: bool = False
+
+
+@cache
+def _fit():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mm.glmer(R["formula"], mm.datasets.load("cbpp"), family="binomial")
+    names = list(fit.fixef.index)
+    assert names == list(R["fixef"])
+    fixef = pd.Series(list(R["fixef"].values()), index=names)
+    vcov = pd.DataFrame(np.asarray(R["vcov"]), index=names, columns=names)
+    return _AtRsEstimates(fit.design, fixef, vcov, fit.family), fit
+
+
+def _compare(got: pd.DataFrame, rows: list[dict]):
+    want = pd.DataFrame(rows)
+    for column in want.columns:
+        if column in ("period", "contrast"):
+            assert [str(v) for v in got[column]] == list(want[column])
+        elif column == "df":
+            assert np.all(np.isinf(got["df"]))
+        else:
+            np.testing.assert_allclose(got[column], want[column], rtol=1e-6, err_msg=column)
+
+
+@pytest.mark.parametrize("scale", ["link", "response"])
+def test_means_match_emmeans(scale):
+    grid = emmeans(_fit()[0], "period")
+    assert grid.inference.method == "asymptotic"
+    _compare(grid.summary(type=scale), R[f"emmeans_{scale}"])
+
+
+@pytest.mark.parametrize("scale", ["link", "response"])
+def test_pairs_match_emmeans(scale):
+    _compare(emmeans(_fit()[0], "period").pairs().summary(type=scale), R[f"pairs_{scale}"])
+
+
+def test_a_glmer_fit_itself_gets_z_tests():
+    fit = _fit()[1]
+    table = fit.emmeans("period").table if hasattr(fit, "emmeans") else emmeans(fit, "period").table
+    assert {"asymp.LCL", "asymp.UCL", "z.ratio"} <= set(table.columns)
+    with pytest.raises(InferenceError, match="only defined for linear mixed models"):
+        emmeans(fit, "period", ddf="Kenward-Roger")
+
+
+def test_response_scale_needs_a_link():
+    grid = emmeans(
+        mm.lmer("diameter ~ sample + (1 | plate)", mm.datasets.load("penicillin")), "sample"
+    )
+    with pytest.raises(InferenceError, match="link function"):
+        grid.summary(type="response")
+    with pytest.raises(InferenceError, match="type must be"):
+        grid.summary(type="probability")
