@@ -26,8 +26,27 @@ __all__ = ["tidy", "glance", "augment"]
 _EFFECTS = ("fixed", "ran_pars", "ran_vals")
 
 
+def _is_glmm(result) -> bool:
+    family = getattr(result, "family", None)
+    return family is not None and str(getattr(family, "name", family)).lower() != "gaussian"
+
+
 def _fixed(result, conf_int: bool, conf_level: float, ddf: str | None) -> pd.DataFrame:
-    if ddf is None:
+    if _is_glmm(result):  # broom.mixed on glmer: Wald z tests and normal limits
+        estimate = np.asarray(result.fixef, dtype=float)
+        se = np.sqrt(np.diag(np.asarray(result.vcov, dtype=float)))
+        z = estimate / se
+        table = pd.DataFrame(
+            {
+                "estimate": estimate,
+                "std.error": se,
+                "statistic": z,
+                "p.value": 2.0 * sps.norm.sf(np.abs(z)),
+            },
+            index=result.fixef.index,
+        )
+        quantile = np.full(len(table), sps.norm.ppf(0.5 + conf_level / 2.0))
+    elif ddf is None:
         estimate = result.fixef.to_numpy()
         se = result.se.to_numpy()
         table = pd.DataFrame(
@@ -112,7 +131,8 @@ def tidy(
     ddf
         ``"Satterthwaite"`` (default, as broom.mixed on an lmerTest fit), ``"Kenward-Roger"``
         (adjusted standard errors, as lmerTest) or None (no df and p-values, normal limits,
-        as broom.mixed on an lme4 fit).
+        as broom.mixed on an lme4 fit). A GLMM gets Wald z tests and normal limits, as
+        broom.mixed on a glmer fit.
     scales
         ``"sdcor"`` or ``"vcov"`` for ``ran_pars``.
 

@@ -1,7 +1,8 @@
 # emmeans on a glmer fit (cbpp, binomial logit): link and response scales, pairwise contrasts
-# (differences of logits and odds ratios). Run from the repository root:
+# (differences of logits and odds ratios); car::Anova and broom.mixed's tidy/glance of the fit. Run from the repository root:
 #   Rscript tests/inference/reference/make_emmeans_glmm.R
-suppressPackageStartupMessages({library(lme4); library(emmeans); library(jsonlite)})
+suppressPackageStartupMessages({library(lme4); library(emmeans); library(jsonlite); library(car)
+  library(broom.mixed)})
 d <- read.csv("src/mixedmodels/datasets/data/cbpp.csv")
 d$herd <- factor(d$herd); d$period <- factor(d$period)
 fit <- glmer(cbind(incidence, size - incidence) ~ period + (1 | herd), d, family = binomial)
@@ -18,7 +19,13 @@ out <- list(
   emmeans_response = rows(summary(e, infer = c(TRUE, TRUE), type = "response")),
   pairs_link = rows(summary(pairs(e), infer = c(TRUE, TRUE))),
   pairs_response = rows(summary(pairs(e), infer = c(TRUE, TRUE), type = "response")),
-  versions = list(lme4 = as.character(packageVersion("lme4")),
+  car_type2 = rows(car::Anova(fit, type = 2)), car_type3 = rows(car::Anova(fit, type = 3)),
+  tidy_fixed = rows(tidy(fit, effects = "fixed", conf.int = TRUE)),
+  tidy_ran_pars = rows(tidy(fit, effects = "ran_pars")),
+  tidy_ran_vals = rows(tidy(fit, effects = "ran_vals")),
+  glance = as.list(as.data.frame(glance(fit))),
+  versions = list(car = as.character(packageVersion("car")),
+                  broom.mixed = as.character(packageVersion("broom.mixed")),lme4 = as.character(packageVersion("lme4")),
                   emmeans = as.character(packageVersion("emmeans")))
 )
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null"),
