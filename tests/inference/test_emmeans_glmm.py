@@ -73,7 +73,7 @@ def test_pairs_match_emmeans(scale):
 
 def test_a_glmer_fit_itself_gets_z_tests():
     fit = _fit()[1]
-    table = fit.emmeans("period").table if hasattr(fit, "emmeans") else emmeans(fit, "period").table
+    table = fit.emmeans("period").table
     assert {"asymp.LCL", "asymp.UCL", "z.ratio"} <= set(table.columns)
     with pytest.raises(InferenceError, match="only defined for linear mixed models"):
         emmeans(fit, "period", ddf="Kenward-Roger")
@@ -116,12 +116,14 @@ def test_glance_and_ran_pars_of_a_glmer_fit_at_our_optimum():
     from mixedmodels.summaries import glance, tidy
 
     fit = _fit()[1]
-    row = glance(fit)
+    row = fit.glance()
+    assert row.equals(glance(fit))
     assert list(row.columns) == list(R["glance"])
     for key in ("nobs", "sigma", "df.residual"):
         assert row[key].iloc[0] == R["glance"][key]
     for key in ("logLik", "AIC", "BIC", "deviance"):
         assert row[key].iloc[0] == pytest.approx(R["glance"][key], rel=1e-4)
-    pars = tidy(fit, "ran_pars")
+    pars = fit.tidy("ran_pars")
+    assert pars.equals(tidy(fit, "ran_pars"))
     assert list(pars["term"]) == [r["term"] for r in R["tidy_ran_pars"]]
     assert pars["estimate"].iloc[0] == pytest.approx(R["tidy_ran_pars"][0]["estimate"], rel=1e-3)
