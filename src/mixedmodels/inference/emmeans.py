@@ -35,6 +35,7 @@ import pandas as pd
 from mixedmodels.errors import InferenceError
 from mixedmodels.inference.multiplicity import Family, adjust_p, critical_values, validate_adjust
 from mixedmodels.report import Rendered, Report
+from mixedmodels.rfunctions import R_CONTEXT
 
 __all__ = ["EmmGrid", "ContrastTable", "emmeans", "reference_grid", "LinearInference"]
 
@@ -216,7 +217,9 @@ def _grid_matrix(result, grid: pd.DataFrame, variables: _Variables) -> np.ndarra
             categorical[str(expr)] = list(info["categories"])
     for name, levels in categorical.items():
         data[name] = pd.Categorical(data[name], categories=levels)
-    matrix = np.asarray(spec.get_model_matrix(data, na_action="ignore"), dtype=float)
+    matrix = np.asarray(
+        spec.get_model_matrix(data, na_action="ignore", context=R_CONTEXT), dtype=float
+    )
     return matrix[:, np.asarray(result.design.kept_columns)]
 
 

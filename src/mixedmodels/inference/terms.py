@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import InferenceError
+from mixedmodels.rfunctions import R_CONTEXT
 
 __all__ = ["ModelTerm", "term_columns", "type1_contrasts", "type3_contrasts", "containment"]
 
@@ -123,7 +124,7 @@ def type3_contrasts(result, terms: list[ModelTerm]) -> dict[str, np.ndarray]:
         eye = np.eye(p)
         return {t.name: eye[list(t.columns), :] for t in terms}
     grid = _grid(result.design.fixed_spec, np.random.default_rng(20240611))
-    Xg = np.asarray(result.design.fixed_spec.get_model_matrix(grid), dtype=float)
+    Xg = np.asarray(result.design.fixed_spec.get_model_matrix(grid, context=R_CONTEXT), dtype=float)
     Xg = Xg[:, result.design.kept_columns]
     intercept = _has_intercept(result.design.fixed_spec)
     if treatment:
@@ -245,7 +246,7 @@ def _treatment_matrix(spec, grid, terms, texts):
     import formulaic
 
     rhs = " + ".join(["1" if _has_intercept(spec) else "0", *(texts[t.name] for t in terms)])
-    mm = formulaic.model_matrix(rhs, grid)
+    mm = formulaic.model_matrix(rhs, grid, context=R_CONTEXT)
     matrix = np.asarray(mm, dtype=float)
     new_terms = []
     for term in terms:
@@ -294,7 +295,9 @@ def _overparameterised_contrasts(
 
     parts = [np.ones((len(grid), 1))] if intercept else []
     for term in terms:
-        mm = formulaic.model_matrix(f"0 + {texts[term.name]}", grid, ensure_full_rank=False)
+        mm = formulaic.model_matrix(
+            f"0 + {texts[term.name]}", grid, ensure_full_rank=False, context=R_CONTEXT
+        )
         parts.append(np.asarray(mm, dtype=float))
     RD = np.column_stack(parts)
     coef = np.linalg.lstsq(Xg, RD, rcond=None)[0]
