@@ -20,6 +20,7 @@ from mixedmodels.errors import (
 )
 from mixedmodels.inference.anova import anova
 from mixedmodels.model import LinearMixedModel, lmer
+from mixedmodels.persist import load_fit
 from mixedmodels.results import LmerResult
 
 __version__ = "0.1.0"
@@ -41,5 +42,6 @@ __all__ = [
     "datasets",
     "lmer",
     "lmer_many",
+    "load_fit",
     "sources",
 ]

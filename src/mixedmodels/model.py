@@ -110,6 +110,9 @@ class LinearMixedModel:
             else make_scaling(self.design.blocks, self.design.terms)
         )
         self.lower_bounds = theta_lower_bounds(self.design.terms)
+        # for update() and all_fit(): the data and options as given (a reference, not pickled)
+        self._data = data if isinstance(data, pd.DataFrame) else None
+        self._options = {"weights": weights, "offset": offset, "contrasts": contrasts}
 
     # -- set-up helpers -------------------------------------------------------------------
     def _block_arrays(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
