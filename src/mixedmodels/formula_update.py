@@ -88,7 +88,7 @@ def _expand(src: _Src, lo: int, hi: int, formula: str) -> _Expanded:
         intercept: bool | None = None
         for op, a, b in parts:
             if a >= b:
-                continue
+                raise FormulaError(f"nothing after {op!r} in the formula update", formula)
             sub = _expand(src, a, b, formula)
             if op == "-":
                 terms = [t for t in terms if not any(_same(t, u) for u in sub.terms)]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy.special import ndtri
 
 from mixedmodels.design import group_codes, lme4_column_names
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
@@ -354,7 +354,9 @@ def predict_frame(
         For prediction intervals: ``"simulation"`` (merTools' ``predictInterval``: sigma from
         its scaled inverse chi-square, beta from N(beta, vcov), each level's random effects
         from N(b, condvar), then the residual) or ``"bootstrap"`` (the parametric bootstrap:
-        refit ``n_sims`` simulated responses and add a residual to each refit's prediction).
+        refit ``n_sims`` simulated responses and add a residual to each refit's prediction;
+        the responses are simulated given the fitted random effects when ``re_form``
+        includes any, as ``bootMer(use.u = TRUE)``).
     n_sims
         Number of simulations or bootstrap replicates.
     seed
@@ -377,7 +379,7 @@ def predict_frame(
     >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
     >>> grid = mm.datasets.load("sleepstudy").head(3)
     >>> fit.predict_frame(grid, re_form="~0").round(2)
-       fit  se_fit   lower   upper
+          fit  se_fit   lower   upper
     0  251.41    6.82  238.03  264.78
     1  261.87    6.79  248.57  275.17
     2  272.34    7.09  258.44  286.24
@@ -392,7 +394,7 @@ def predict_frame(
     if interval is None:
         return frame
     if interval == "confidence":
-        z = sps.norm.ppf(0.5 + level / 2)
+        z = float(ndtri(0.5 + level / 2))
         frame["lower"] = frame["fit"] - z * se
         frame["upper"] = frame["fit"] + z * se
         return frame
@@ -474,8 +476,14 @@ def bootstrap_predictions(
     model = result.model
     n_rows = result.design.n if newdata is None else len(newdata)
     draws = np.full((n_rows, int(n_sims)), np.nan)
+    # conditional predictions: bootMer's use.u = TRUE (new residuals around the fitted
+    # values, so each refit's modes estimate the same random effects); else new effects too
+    conditional = bool(random_pieces(result, re_form))
     for k in range(int(n_sims)):
-        y = simulator.draw(rng, 1)[:, 0]
+        if conditional:
+            y = simulate(result, 1, rng, use_u=True)[:, 0]
+        else:
+            y = simulator.draw(rng, 1)[:, 0]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             refit = model.with_response(y).fit(
