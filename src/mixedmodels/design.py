@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -19,6 +18,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from mixedmodels._warn import warn
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
@@ -500,11 +500,10 @@ def build_design(
     keep = _drop_aliased(X_full, all_names)
     dropped = tuple(n for j, n in enumerate(all_names) if j not in set(keep.tolist()))
     if dropped:
-        warnings.warn(
+        warn(
             "fixed-effect model matrix is rank deficient so dropping "
             f"{len(dropped)} column(s): {', '.join(dropped)}",
             RankDeficiencyWarning,
-            stacklevel=3,
         )
     # every column kept of a column-major X_full (formulaic's and the plans' layout): X_full
     # itself, as X_full[:, keep] would be an identical column-major copy

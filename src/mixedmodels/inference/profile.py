@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from mixedmodels._warn import warn
 from mixedmodels.errors import ConvergenceWarning, FittingError, InferenceError
 from mixedmodels.inference._grid import Evaluator, fixed_point, variance_point, walk
 from mixedmodels.inference._params import SdCorMap
@@ -145,9 +146,7 @@ class Profile:
                 except ValueError:
                     zeta = pts["zeta"].to_numpy()
                     if np.min(np.diff(zeta)) < -1e-2:
-                        warnings.warn(
-                            f"non-monotonic profile for {name}", ConvergenceWarning, stacklevel=2
-                        )
+                        warn(f"non-monotonic profile for {name}", ConvergenceWarning)
                     else:
                         ends = np.interp(
                             [-z, z], zeta, pts["value"].to_numpy(), left=np.nan, right=np.nan
@@ -280,11 +279,10 @@ def _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl) -> Profile
         change = value - base
         if change < -_DEVIANCE_TOLERANCE * max(1.0, abs(base)) and value < lowest[0]:
             lowest[0] = value
-            warnings.warn(
+            warn(
                 f"profiling found a lower deviance than the fit's (by {-change:.3g}): "
                 "the fit may not be at the optimum",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         return float(np.sign(x - center) * np.sqrt(max(change, 0.0)))
 
