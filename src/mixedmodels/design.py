@@ -52,6 +52,7 @@ class TermSpec:
     term: RandomTerm
     model_spec: object  # formulaic ModelSpec of the term's left side
     columns: tuple[str, ...]
+    select: tuple[int, ...] | None = None  # columns of the spec's matrix kept (zerocorr)
 
 
 @dataclass(frozen=True, eq=False)
@@ -532,6 +533,13 @@ def build_design(
                 f"number of levels of grouping factor {term.group_name!r} in {term.text} "
                 f"({len(labels)}) must be less than the number of observations ({n})"
             )
+        if term.split_columns and matrix.shape[1] > 1:  # zerocorr: a term per column
+            for j, column in enumerate(columns):
+                term_specs.append(TermSpec(term, model_spec, (column,), select=(j,)))
+                raw_terms.append(
+                    (term.group_name, tuple(labels), codes, matrix[:, [j]].copy(), (column,))
+                )
+            continue
         term_specs.append(TermSpec(term=term, model_spec=model_spec, columns=columns))
         raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns))
     terms, blocks = build_blocks(raw_terms)

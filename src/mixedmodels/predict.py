@@ -66,6 +66,7 @@ class RandomPiece:
     spec: object | None
     lhs: str
     group: tuple[str, ...]
+    select: tuple[int, ...] | None = None
 
 
 def _no_random(re_form) -> bool:
@@ -89,7 +90,7 @@ def random_pieces(result, re_form=None) -> list[RandomPiece]:
     if _no_random(re_form):
         return []
     if re_form is None:
-        wanted = [spec.term for spec in design.term_specs]
+        wanted = list(dict.fromkeys(spec.term for spec in design.term_specs))
     else:
         from mixedmodels.formula import parse_formula
 
@@ -112,7 +113,9 @@ def random_pieces(result, re_form=None) -> list[RandomPiece]:
         used[name] = k + 1
         block = blocks[by_name[name]]
         offset, size = block.column_offsets[k], block.terms[k].size
-        model_terms[(spec.term.lhs, spec.term.group)] = (spec, tuple(range(offset, offset + size)))
+        model_terms.setdefault((spec.term.lhs, spec.term.group), []).append(
+            (spec, tuple(range(offset, offset + size)))
+        )
     for term in wanted:
         if term.group_name not in by_name:
             have = ", ".join(by_name)
@@ -123,9 +126,11 @@ def random_pieces(result, re_form=None) -> list[RandomPiece]:
             )
         index = by_name[term.group_name]
         exact = model_terms.get((term.lhs, term.group))
-        if exact is not None:
-            spec, columns = exact
-            pieces.append(RandomPiece(index, columns, spec.model_spec, term.lhs, term.group))
+        if exact is not None:  # one model term (several for a zerocorr term)
+            for spec, columns in exact:
+                pieces.append(
+                    RandomPiece(index, columns, spec.model_spec, term.lhs, term.group, spec.select)
+                )
             continue
         columns = _columns_by_name(blocks[index], term, result)
         pieces.append(RandomPiece(index, columns, None, term.lhs, term.group))
@@ -211,6 +216,8 @@ def _piece_rows(result, piece: RandomPiece, newdata: pd.DataFrame | None, allow_
 
         matrix = formulaic.model_matrix(piece.lhs, newdata, na_action="ignore")
     matrix = np.asarray(matrix, dtype=float)
+    if piece.select is not None:
+        matrix = matrix[:, list(piece.select)]
     labels = _row_labels(newdata, piece.group)
     position = {level: i for i, level in enumerate(block.levels)}
     codes = np.array([position.get(label, -1) for label in labels], dtype=np.intp)
