@@ -22,7 +22,7 @@ from __future__ import annotations
 from mixedmodels.plots._common import PlotError
 from mixedmodels.plots.accessor import PlotAccessor
 from mixedmodels.plots.check import check_model, influence_plot, scale_location
-from mixedmodels.plots.effects import effects, effects_frame
+from mixedmodels.plots.effect import effects, effects_frame
 from mixedmodels.plots.longitudinal import trajectories
 from mixedmodels.plots.profiles import profile_pairs, profile_zeta
 from mixedmodels.plots.ranef import caterpillar, qq_ranef

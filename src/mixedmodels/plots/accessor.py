@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from mixedmodels.plots.check import check_model, influence_plot, scale_location
-from mixedmodels.plots.effects import effects
+from mixedmodels.plots.effect import effects
 from mixedmodels.plots.longitudinal import trajectories
 from mixedmodels.plots.profiles import profile_pairs, profile_zeta
 from mixedmodels.plots.ranef import caterpillar, qq_ranef
