@@ -30,6 +30,7 @@ from scipy.special import ndtri
 
 from mixedmodels.design import group_codes, lme4_column_names
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
+from mixedmodels.newdata import new_model_matrix
 
 __all__ = [
     "RandomPiece",
@@ -190,15 +191,22 @@ def fixed_matrix(result, newdata: pd.DataFrame) -> np.ndarray:
     missing = [v for v in spec.required_variables if v not in newdata.columns]
     if missing:
         raise MissingColumnError(f"newdata lacks column(s): {', '.join(sorted(missing))}")
-    try:
-        mm = spec.get_model_matrix(newdata, na_action="ignore")
-    except Exception as exc:  # formulaic: a level not seen in the fit, a wrong type
-        raise DesignError(f"cannot encode newdata's fixed-effect columns: {exc}") from exc
+    mm = new_model_matrix(spec, newdata, "the fixed part")
     names = lme4_column_names(list(mm.columns))
     full = np.asarray(mm, dtype=float)
     if len(names) != len(design.kept_columns) + len(design.dropped_names):
         raise DesignError("newdata does not give the model's fixed-effect columns")
-    return full[:, design.kept_columns]
+    X = full[:, design.kept_columns]
+    # a missing covariate gives a missing prediction (R's na.pass), even where the
+    # formula's expression of it is defined (``C(x > 3)`` is False for a missing x)
+    incomplete = np.zeros(len(newdata), dtype=bool)
+    for name in spec.required_variables:
+        if name in newdata.columns:
+            incomplete |= np.asarray(pd.isna(newdata[name]), dtype=bool)
+    if incomplete.any():
+        X = X.copy()
+        X[incomplete] = np.nan
+    return X
 
 
 def _piece_rows(result, piece: RandomPiece, newdata: pd.DataFrame | None, allow_new_levels):
@@ -210,7 +218,9 @@ def _piece_rows(result, piece: RandomPiece, newdata: pd.DataFrame | None, allow_
     if missing:
         raise MissingColumnError(f"newdata lacks grouping column(s): {', '.join(missing)}")
     if piece.spec is not None:
-        matrix = piece.spec.get_model_matrix(newdata, na_action="ignore")
+        matrix = new_model_matrix(
+            piece.spec, newdata, f"the random-effect term of {block.group_name}"
+        )
     else:
         import formulaic
 
