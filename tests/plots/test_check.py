@@ -5,11 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from _postfit import fit
-from matplotlib.collections import LineCollection, PathCollection
 
 from mixedmodels.influence import cooks_distance, leverage
 from mixedmodels.plots import PlotError, caterpillar, check_model, influence_plot
 from mixedmodels.plots.check import smooth
+
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
 
 
 def _scatter(ax):

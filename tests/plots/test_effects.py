@@ -8,10 +8,22 @@ import io
 import numpy as np
 import pytest
 from _postfit import data, fit
-from matplotlib.collections import PathCollection, PolyCollection
 
 from mixedmodels.plots import PlotError, effects, effects_frame
 from mixedmodels.predict import predict_frame
+
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
 
 
 def _png(fig) -> bytes:
