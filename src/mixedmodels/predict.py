@@ -68,6 +68,7 @@ class RandomPiece:
     lhs: str
     group: tuple[str, ...]
     select: tuple[int, ...] | None = None
+    text: str = ""
 
 
 def _no_random(re_form) -> bool:
@@ -130,11 +131,19 @@ def random_pieces(result, re_form=None) -> list[RandomPiece]:
         if exact is not None:  # one model term (several for a zerocorr term)
             for spec, columns in exact:
                 pieces.append(
-                    RandomPiece(index, columns, spec.model_spec, term.lhs, term.group, spec.select)
+                    RandomPiece(
+                        index,
+                        columns,
+                        spec.model_spec,
+                        term.lhs,
+                        term.group,
+                        spec.select,
+                        term.text,
+                    )
                 )
             continue
         columns = _columns_by_name(blocks[index], term, result)
-        pieces.append(RandomPiece(index, columns, None, term.lhs, term.group))
+        pieces.append(RandomPiece(index, columns, None, term.lhs, term.group, None, term.text))
     return pieces
 
 
@@ -218,9 +227,7 @@ def _piece_rows(result, piece: RandomPiece, newdata: pd.DataFrame | None, allow_
     if missing:
         raise MissingColumnError(f"newdata lacks grouping column(s): {', '.join(missing)}")
     if piece.spec is not None:
-        matrix = new_model_matrix(
-            piece.spec, newdata, f"the random-effect term of {block.group_name}"
-        )
+        matrix = new_model_matrix(piece.spec, newdata, f"term {piece.text}")
     else:
         import formulaic
 

@@ -10,7 +10,6 @@ from mixedmodels.influence import cooks_distance, leverage
 from mixedmodels.plots import PlotError, caterpillar, check_model, influence_plot
 from mixedmodels.plots.check import smooth
 
-
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402

@@ -12,7 +12,6 @@ from _postfit import data, fit
 from mixedmodels.plots import PlotError, effects, effects_frame
 from mixedmodels.predict import predict_frame
 
-
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 from matplotlib.collections import PathCollection, PolyCollection  # noqa: E402
