@@ -50,6 +50,15 @@ def test_get_me_equals_lme4(name):
     np.testing.assert_allclose(mu, get_me(at, "mu"))
 
 
+def test_get_me_rx_is_the_cholesky_factor_of_the_fixed_effects_precision():
+    own = fit("dietox")
+    RX = get_me(own, "RX")
+    np.testing.assert_array_equal(RX, np.triu(RX))
+    assert (np.diag(RX) > 0).all()
+    precision = own.sigma**2 * np.linalg.inv(own.vcov.to_numpy())
+    np.testing.assert_allclose(RX.T @ RX, precision, rtol=1e-9, atol=1e-9)
+
+
 def test_get_me_lind_maps_theta_into_lambdat():
     own = fit("sleepstudy")
     lambdat = get_me(own, "Lambdat")

@@ -228,7 +228,7 @@ def re_pca(result) -> dict[str, PCA]:
 GET_ME_NAMES = (
     "X", "Z", "Zt", "Lambda", "Lambdat", "Lind", "theta", "beta", "u", "b", "y", "mu",
     "offset", "weights", "sigma", "lower", "flist", "cnms", "Gp", "n", "p", "q", "n_rtrms",
-    "REML", "is_REML", "fixef_names", "theta_names", "Tlist", "pwrss", "devcomp",
+    "REML", "is_REML", "fixef_names", "theta_names", "Tlist", "pwrss", "devcomp", "RX",
 )  # fmt: skip
 """What :func:`get_me` can return."""
 
@@ -356,6 +356,14 @@ def get_me(result, name: str):
         "fixef_names": lambda: list(design.fixed_names),
         "theta_names": lambda: list(result.model.theta_names),
         "pwrss": lambda: float(result.factor.r2),
+        # R_X, upper triangular with R_X' R_X = sigma^2 vcov^-1: unique, so lme4's whatever
+        # the order of the random effects (RZX and L depend on it and are not offered)
+        "RX": lambda: np.triu(
+            result.factor.Lrr[
+                result.model.stats.q_rest : result.model.stats.q_rest + result.n_fixed,
+                result.model.stats.q_rest : result.model.stats.q_rest + result.n_fixed,
+            ].T
+        ),
     }
     if name in simple:
         return simple[name]()

@@ -116,6 +116,9 @@ def influence_plot(result, *, ax=None, label_top: int = 3):
     ax.set_xlabel("leverage")
     ax.set_ylabel("standardised residuals")
     ax.set_title("Influential observations")
+    cook = [line for line in ax.get_lines() if line.get_label().startswith("Cook")]
+    ax.legend(handles=cook[:1], labels=["Cook's distance 0.5, 1"], loc="lower right",
+              fontsize="x-small", frameon=False)  # fmt: skip
     return ax
 
 
