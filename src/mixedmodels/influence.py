@@ -66,12 +66,17 @@ def leverage(result) -> pd.Series:
 
 
 def pearson_residuals(result) -> pd.Series:
-    """Residuals times the square root of the prior weights (lme4's ``type = "pearson"``)."""
+    """Residuals times the square root of the prior weights (lme4's ``type = "pearson"``).
+
+    The rows of the fit (``design.row_index``; rows of weight zero are not among them).
+    """
     resid = result.residuals
+    zero = getattr(result.design, "zero_weight", None)
+    values = resid.to_numpy() if zero is None else zero.fit_rows(resid.to_numpy())
     weights = result.design.weights
-    if weights is None:
-        return resid.rename("pearson")
-    return (resid * np.sqrt(weights)).rename("pearson")
+    if weights is not None:
+        values = values * np.sqrt(weights)
+    return pd.Series(values, index=result.design.row_index, name="pearson")
 
 
 def cooks_distance(result) -> pd.Series:

@@ -275,7 +275,11 @@ def _fixed_values(result, newdata) -> tuple[np.ndarray, np.ndarray]:
             values = values + design.offset
         return X, values
     X = fixed_matrix(result, newdata)
-    return X, X @ result.solution.beta
+    values = X @ result.solution.beta
+    for spec in getattr(design, "offset_specs", ()):  # the formula's offset(...) terms
+        term = new_model_matrix(spec, newdata, "an offset term")
+        values = values + np.asarray(term, dtype=float)[:, 0]
+    return X, values
 
 
 def _index(result, newdata) -> pd.Index:
@@ -302,13 +306,33 @@ def predict(result, newdata=None, re_form=None, allow_new_levels: bool = False) 
     pandas.Series
         Named ``"predicted"``.
     """
-    if newdata is not None and not isinstance(newdata, pd.DataFrame):
-        raise DesignError(f"newdata must be a pandas DataFrame, got {type(newdata).__name__}")
+    newdata = _as_frame(newdata)
+    pieces = random_pieces(result, re_form)
+    _, values = _fixed_values(result, newdata)
+    if newdata is None and not pieces and hasattr(result, "_with_zero_weight_rows"):
+        # the fixed part of the fitting rows, rows of weight zero included (lm's rule)
+        return result._with_zero_weight_rows(values, "predicted", include_random=False)
+    if pieces:
+        values = values + _random_values(result, pieces, newdata, allow_new_levels)
+    return pd.Series(values, index=_index(result, newdata), name="predicted")
+
+
+def _rows_prediction(result, newdata, re_form, allow_new_levels) -> pd.Series:
+    """:func:`predict` on the fit's rows only (no rows of weight zero) when newdata is None."""
     pieces = random_pieces(result, re_form)
     _, values = _fixed_values(result, newdata)
     if pieces:
         values = values + _random_values(result, pieces, newdata, allow_new_levels)
     return pd.Series(values, index=_index(result, newdata), name="predicted")
+
+
+def _as_frame(newdata):
+    """pandas for new data given as polars, pyarrow or a dict of columns (None stays None)."""
+    if newdata is None or isinstance(newdata, pd.DataFrame):
+        return newdata
+    from mixedmodels.inputs import as_pandas
+
+    return as_pandas(newdata, "newdata")
 
 
 def _full_rows(result, pieces, newdata, allow_new_levels):
@@ -410,9 +434,10 @@ def predict_frame(
     """
     if not 0 < level < 1:
         raise DesignError(f"level must be in (0, 1), got {level!r}")
+    newdata = _as_frame(newdata)
     if interval not in (None, "confidence", "prediction"):
         raise DesignError(f"interval must be None, 'confidence' or 'prediction', got {interval!r}")
-    fit = predict(result, newdata, re_form, allow_new_levels)
+    fit = _rows_prediction(result, newdata, re_form, allow_new_levels)
     se = prediction_se(result, newdata, re_form, allow_new_levels)
     frame = pd.DataFrame({"fit": fit.to_numpy(), "se_fit": se}, index=fit.index)
     if interval is None:
@@ -513,7 +538,7 @@ def bootstrap_predictions(
             refit = model.with_response(y).fit(
                 REML=result.reml, start=result.theta, control={"check_convergence": False}
             )
-        values = predict(refit, newdata, re_form, allow_new_levels).to_numpy()
+        values = _rows_prediction(refit, newdata, re_form, allow_new_levels).to_numpy()
         if include_residual:
             values = values + refit.sigma * rng.standard_normal(n_rows)
         draws[:, k] = values
@@ -558,9 +583,10 @@ def simulate(
     nsim = int(nsim)
     if nsim < 1:
         raise DesignError(f"nsim must be a positive integer, got {nsim!r}")
+    newdata = _as_frame(newdata)
     rng = _generator(seed)
     if use_u:
-        mean = predict(result, newdata, re_form, allow_new_levels).to_numpy()
+        mean = _rows_prediction(result, newdata, re_form, allow_new_levels).to_numpy()
         draws = np.repeat(mean[:, None], nsim, axis=1)
     else:
         _, mean = _fixed_values(result, newdata)

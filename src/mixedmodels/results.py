@@ -275,23 +275,37 @@ class LmerResult:
     # -- fitted values, residuals, predictions ---------------------------------------------
     @cached_property
     def fitted(self) -> pd.Series:
-        """Fitted values (conditional on the random effects) per used row."""
+        """Fitted values (conditional on the random effects) per used row.
+
+        Rows with prior weight zero are not in the fit but have fitted values, as in lm: they
+        are included, in data order (see :attr:`Design.zero_weight`).
+        """
         values = self.design.X @ self.solution.beta
         for block, b in zip(self.design.blocks, self._block_effects):
             values += np.einsum("nk,nk->n", block.matrix, b[block.codes])
         if self.design.offset is not None:
             values += self.design.offset
-        return pd.Series(values, index=self.design.row_index, name="fitted", copy=False)
+        return self._with_zero_weight_rows(values, "fitted", include_random=True)
 
     @cached_property
     def residuals(self) -> pd.Series:
-        """Response residuals ``y - fitted``."""
+        """Response residuals ``y - fitted`` (rows with weight zero included, as ``fitted``)."""
+        zero = getattr(self.design, "zero_weight", None)
+        y = self.design.y if zero is None else zero.in_data_order(self.design.y, zero.y)
         return pd.Series(
-            self.design.y - self.fitted.to_numpy(),
-            index=self.design.row_index,
-            name="residuals",
-            copy=False,
+            y - self.fitted.to_numpy(), index=self.fitted.index, name="residuals", copy=False
         )
+
+    def _with_zero_weight_rows(self, values: np.ndarray, name: str, include_random: bool):
+        """The fit's per-row values as a Series, with the rows of weight zero in data order."""
+        zero = getattr(self.design, "zero_weight", None)
+        if zero is None:
+            return pd.Series(values, index=self.design.row_index, name=name, copy=False)
+        from mixedmodels.weights import zero_weight_predictions
+
+        extra = zero_weight_predictions(self, include_random)
+        index = self.design.row_index.append(zero.data.index)[zero.order]
+        return pd.Series(zero.in_data_order(values, extra), index=index, name=name)
 
     def predict(
         self, newdata: pd.DataFrame | None = None, re_form=None, allow_new_levels: bool = False

@@ -25,6 +25,12 @@ from mixedmodels.errors import DesignError, MixedModelsError
 __all__ = ["AllFit", "GET_ME_NAMES", "all_fit", "get_me", "re_pca", "update"]
 
 
+def _fit_rows(result, values: pd.Series) -> np.ndarray:
+    """The fit's rows of a per-row Series (rows of weight zero left out)."""
+    zero = getattr(result.design, "zero_weight", None)
+    return values.to_numpy() if zero is None else zero.fit_rows(values.to_numpy())
+
+
 def _data_of(result, data):
     if data is not None:
         return data
@@ -343,7 +349,7 @@ def get_me(result, name: str):
         "theta": lambda: np.asarray(result.theta),
         "beta": lambda: np.asarray(result.solution.beta),
         "y": lambda: np.asarray(design.y),
-        "mu": lambda: result.fitted.to_numpy(),
+        "mu": lambda: _fit_rows(result, result.fitted),
         "offset": lambda: np.zeros(design.n) if design.offset is None else design.offset,
         "weights": lambda: np.ones(design.n) if design.weights is None else design.weights,
         "sigma": lambda: float(result.sigma),

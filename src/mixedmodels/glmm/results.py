@@ -404,7 +404,9 @@ class GlmerResult:
         parsed = self.design.formula
         from mixedmodels.design import _parse_cached
 
-        _, exprs = split_offsets(_parse_cached(parsed.formula).fixed)
+        written = _parse_cached(parsed.formula)
+        _, exprs = split_offsets(written.fixed)
+        exprs = [*written.offsets, *exprs]  # the parser's offset(...) terms
         total = np.zeros(len(newdata))
         for expr in exprs:
             total += _evaluate(expr, newdata, "offset", parsed.formula)

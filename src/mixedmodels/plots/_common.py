@@ -84,3 +84,9 @@ def _z(level: float) -> float:
     if not 0 < level < 1:
         raise PlotError(f"level must be in (0, 1), got {level}")
     return float(stats.norm.ppf(0.5 + level / 2))
+
+
+def _fit_rows(result, values) -> np.ndarray:
+    """Per-row values of the fit's rows (rows with weight zero left out, as lm's plots do)."""
+    zero = getattr(result.design, "zero_weight", None)
+    return values.to_numpy() if zero is None else zero.fit_rows(values.to_numpy())

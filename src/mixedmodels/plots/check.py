@@ -14,7 +14,14 @@ import math
 
 import numpy as np
 
-from mixedmodels.plots._common import _POINT, _REFERENCE, _panels, _ppoints, _single_axes
+from mixedmodels.plots._common import (
+    _POINT,
+    _REFERENCE,
+    _fit_rows,
+    _panels,
+    _ppoints,
+    _single_axes,
+)
 
 __all__ = ["check_model", "influence_plot", "scale_location", "smooth"]
 
@@ -69,7 +76,7 @@ def scale_location(result, *, ax=None):
     matplotlib.axes.Axes
     """
     ax = _single_axes(ax)
-    fitted = result.fitted.to_numpy()
+    fitted = _fit_rows(result, result.fitted)
     value = np.sqrt(np.abs(_standardised(result)))
     ax.scatter(fitted, value, s=10, color="C0", alpha=0.6, label="observations")
     ax.plot(*smooth(fitted, value), label="smooth", **_SMOOTH)
@@ -139,8 +146,8 @@ def _qq_panel(ax, values: np.ndarray, title: str, ylabel: str) -> None:
 
 
 def _linearity(result, ax) -> None:
-    fitted = result.fitted.to_numpy()
-    resid = result.residuals.to_numpy()
+    fitted = _fit_rows(result, result.fitted)
+    resid = _fit_rows(result, result.residuals)
     ax.scatter(fitted, resid, s=10, color="C0", alpha=0.6, label="observations")
     ax.plot(*smooth(fitted, resid), label="smooth", **_SMOOTH)
     ax.axhline(0.0, **_REFERENCE)
@@ -173,7 +180,7 @@ def check_model(result, *, ax=None):
     _linearity(result, axes[0])
     scale_location(result, ax=axes[1])
     influence_plot(result, ax=axes[2])
-    _qq_panel(axes[3], result.residuals.to_numpy() / result.sigma, "Normality of residuals",
+    _qq_panel(axes[3], _fit_rows(result, result.residuals) / result.sigma, "Normality of residuals",
               "scaled residuals")  # fmt: skip
     for panel, (group, term) in zip(axes[4:], terms, strict=True):
         rows = table[(table["group"] == group) & (table["term"] == term)]

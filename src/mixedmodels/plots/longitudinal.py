@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from mixedmodels.plots._common import PlotError, _group, _panels
+from mixedmodels.plots._common import PlotError, _fit_rows, _group, _panels
 
 
 def _x_values(result, x: str, data: pd.DataFrame | None) -> np.ndarray:
@@ -69,8 +69,8 @@ def trajectories(
     labels = np.asarray(block.levels, dtype=object)[block.codes]
     xs = _x_values(result, x, data)
     observed = result.design.y
-    fitted = result.fitted.to_numpy()
-    fixed_only = result.predict(re_form="~0").to_numpy() if population else None
+    fitted = _fit_rows(result, result.fitted)
+    fixed_only = _fit_rows(result, result.predict(re_form="~0")) if population else None
     all_levels = list(block.levels)
     if levels is None:
         chosen = all_levels[:max_panels]

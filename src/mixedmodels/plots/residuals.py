@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from mixedmodels.plots._common import _POINT, _REFERENCE, _ppoints, _single_axes
+from mixedmodels.plots._common import _POINT, _REFERENCE, _fit_rows, _ppoints, _single_axes
 
 
 def residuals_vs_fitted(result, *, scaled: bool = False, ax=None):
@@ -25,10 +25,10 @@ def residuals_vs_fitted(result, *, scaled: bool = False, ax=None):
     matplotlib.axes.Axes
     """
     ax = _single_axes(ax)
-    resid = result.residuals.to_numpy()
+    resid = _fit_rows(result, result.residuals)
     if scaled:
         resid = resid / result.sigma
-    ax.scatter(result.fitted.to_numpy(), resid, s=12, color="C0", alpha=0.8)
+    ax.scatter(_fit_rows(result, result.fitted), resid, s=12, color="C0", alpha=0.8)
     ax.axhline(0.0, **_REFERENCE)
     ax.set_xlabel("fitted values")
     ax.set_ylabel("scaled residuals" if scaled else "residuals")
@@ -51,7 +51,7 @@ def qq_residuals(result, *, ax=None):
     matplotlib.axes.Axes
     """
     ax = _single_axes(ax)
-    sample = np.sort(result.residuals.to_numpy() / result.sigma)
+    sample = np.sort(_fit_rows(result, result.residuals) / result.sigma)
     theoretical = stats.norm.ppf(_ppoints(sample.size))
     ax.plot(theoretical, sample, label="scaled residuals", **_POINT)
     q_sample = np.quantile(sample, [0.25, 0.75])
