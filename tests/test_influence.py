@@ -92,3 +92,16 @@ def test_cooks_distance_series_shape():
     assert isinstance(d, pd.Series)
     assert d.name == "cooks_distance"
     assert len(d) == own.nobs
+
+
+def test_rows_of_weight_zero_are_not_fit_rows():
+    sleep = mm.datasets.load("sleepstudy")
+    sleep["w"] = 1.0
+    sleep.loc[[0, 5], "w"] = 0.0
+    weighted = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep, weights="w")
+    dropped = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep.drop(index=[0, 5]))
+    np.testing.assert_allclose(weighted.leverage(), dropped.leverage(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(weighted.cooks_distance(), dropped.cooks_distance(), rtol=1e-4)
+    assert list(weighted.leverage().index) == list(dropped.leverage().index)
+    frame = weighted.predict_frame()
+    assert len(frame) == weighted.nobs == 178

@@ -147,7 +147,7 @@ def test_re_form_errors_name_the_problem():
         predict(own, grid("penicillin").assign(plate="zz"))
     with pytest.raises(MissingColumnError, match="plate"):
         predict(own, grid("penicillin").drop(columns="plate"))
-    with pytest.raises(DesignError, match="DataFrame"):
+    with pytest.raises(MissingColumnError, match="sample"):  # a dict of columns is data too
         predict(own, {"plate": ["a"]})
     with pytest.raises(DesignError, match="interval"):
         predict_frame(own, interval="credible")
