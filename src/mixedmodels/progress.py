@@ -1,75 +1,62 @@
-"""One progress bar for long loops (bootstrap replicates, out-of-core chunks): tqdm's or none.
+"""Progress bars for long loops (bootstrap, profile, all_fit, influence): tqdm, when it is there.
 
-``progress=True`` shows a bar (and needs tqdm: ``pip install 'mixedmodels[progress]'``),
-``False`` never, ``None`` (the default of every caller) when tqdm is installed and standard
-error is a terminal.
+``progress=None`` (the default of every caller) shows a bar in a Jupyter notebook or a
+terminal, and only once the loop has run for :data:`DELAY` seconds, so quick calls print
+nothing; ``True`` always shows one (when tqdm is installed), ``False`` never.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import Protocol
+from contextlib import contextmanager
 
-__all__ = ["ProgressBar", "progress_bar"]
+__all__ = ["DELAY", "progress_bar", "interactive"]
 
-
-class ProgressBar(Protocol):
-    """What the loops call: tqdm's bar or a bar that shows nothing."""
-
-    def update(self, n: int = 1) -> object:
-        """Advance by ``n`` steps."""
-        ...
-
-    def close(self) -> None:
-        """End the bar."""
-        ...
+DELAY = 1.0
+"""Seconds a loop runs before its bar appears."""
 
 
-class _NoBar:
+class _Silent:
+    """Stands in for a bar: ``update`` does nothing."""
+
     def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+        """Ignore progress."""
 
 
-def progress_bar(
-    progress: bool | None, total: int | None, desc: str, unit: str = "chunk"
-) -> ProgressBar:
-    """A tqdm bar when ``progress`` is True (or None in an interactive session), else a no-op.
+def in_notebook() -> bool:
+    """Whether the code runs in a Jupyter kernel."""
+    shell = sys.modules.get("IPython")
+    if shell is None:
+        return False
+    try:
+        ip = shell.get_ipython()
+    except AttributeError:  # pragma: no cover - an IPython without get_ipython
+        return False
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
-    Parameters
-    ----------
-    progress
-        True, False, or None (shown when tqdm is installed and stderr is a terminal).
-    total
-        Number of steps, or None when unknown.
-    desc, unit
-        The bar's label and the name of one step.
 
-    Returns
-    -------
-    ProgressBar
-        An object with ``update(n)`` and ``close()``.
+def interactive() -> bool:
+    """A notebook, or standard error on a terminal."""
+    return in_notebook() or (hasattr(sys.stderr, "isatty") and sys.stderr.isatty())
 
-    Raises
-    ------
-    ImportError
-        When ``progress=True`` and tqdm is not installed.
-    """
-    enabled = progress if progress is not None else _interactive()
-    if not enabled:
-        return _NoBar()
+
+def make_bar(progress: bool | None, total: int, desc: str, unit: str = "fit"):
+    """A tqdm bar or None (see the module docstring for ``progress``)."""
+    if progress is False or (progress is None and not interactive()):
+        return None
     try:
         from tqdm.auto import tqdm
-    except ImportError as exc:
-        if progress:
-            raise ImportError(
-                "progress=True needs tqdm: pip install 'mixedmodels[progress]'"
-            ) from exc
-        return _NoBar()
-    return tqdm(total=total, desc=desc, unit=unit)
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=desc, unit=unit, delay=0.0 if progress else DELAY)
 
 
-def _interactive() -> bool:
-    return bool(getattr(sys.stderr, "isatty", None) and sys.stderr.isatty())
+@contextmanager
+def progress_bar(progress: bool | None, total: int, desc: str, unit: str = "fit"):
+    """Context manager giving an object with ``update(n)``: a tqdm bar or a silent one."""
+    bar = make_bar(progress, total, desc, unit)
+    try:
+        yield bar if bar is not None else _Silent()
+    finally:
+        if bar is not None:
+            bar.close()

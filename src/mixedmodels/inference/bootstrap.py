@@ -25,7 +25,6 @@ import pandas as pd
 from mixedmodels.errors import ConvergenceWarning, InferenceError
 from mixedmodels.inference._params import SdCorMap
 from mixedmodels.linalg.threads import blas_limit
-from mixedmodels.progress import progress_bar
 
 __all__ = ["simulate", "bootstrap"]
 
@@ -165,6 +164,13 @@ def _run_chunk(seeds: list[np.random.SeedSequence]) -> list[tuple[np.ndarray, di
     return [_replicate(_JOB, s) for s in seeds]
 
 
+def _progress_bar(progress, total: int):
+    """A tqdm bar or None (see :mod:`mixedmodels.progress`: notebooks and terminals, after 1 s)."""
+    from mixedmodels.progress import make_bar
+
+    return make_bar(progress, total, "bootstrap")
+
+
 def _workers(n_jobs: int) -> int:
     if n_jobs is None or n_jobs == 0:
         raise InferenceError("n_jobs must be a positive integer or -1 (all cores)")
@@ -196,8 +202,8 @@ def bootstrap(
     n_jobs
         Worker processes (``-1``: one per core). The output does not depend on it.
     progress
-        Show a tqdm progress bar: True (needs tqdm), False, or None (when tqdm is installed
-        and standard error is a terminal).
+        Show a tqdm progress bar: True, False, or None (in a notebook or a terminal, once the
+        replicates have run for a second; see :mod:`mixedmodels.progress`).
     statistics
         Optional ``f(fit) -> float | array | Mapping[str, float]`` of a refitted
         :class:`~mixedmodels.results.LmerResult`, added as columns (``statistic``,
@@ -243,7 +249,7 @@ def bootstrap(
         params=SdCorMap(model.design.terms),
     )
     chunks = [seeds[i : i + _CHUNK] for i in range(0, n, _CHUNK)]
-    bar = progress_bar(progress, n, "bootstrap", unit="fit")
+    bar = _progress_bar(progress, n)
     outputs: list[tuple[np.ndarray, dict]] = []
     try:
         if workers == 1 or len(chunks) == 1:
@@ -251,11 +257,13 @@ def bootstrap(
             with blas_limit(0):  # many small factorisations: one BLAS thread is fastest
                 for chunk in chunks:
                     outputs.extend(_run_chunk(chunk))
-                    bar.update(len(chunk))
+                    if bar is not None:
+                        bar.update(len(chunk))
         else:
             outputs = _run_parallel(job, chunks, min(workers, len(chunks)), bar)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     frame = pd.DataFrame(np.vstack([row for row, _ in outputs]), columns=list(columns))
     if statistics is not None:
         extra = pd.DataFrame([e for _, e in outputs], index=frame.index)
@@ -276,5 +284,6 @@ def _run_parallel(job: _Job, chunks, workers: int, bar) -> list[tuple[np.ndarray
         results = []
         for future, chunk in zip(futures, chunks, strict=True):
             results.extend(future.result())
-            bar.update(len(chunk))
+            if bar is not None:
+                bar.update(len(chunk))
     return results

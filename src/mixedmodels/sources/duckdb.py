@@ -270,13 +270,12 @@ class DuckDBSource(Source):
             if partial is not None:
                 return partial
         partial = PartialStats(plan)
-        bar = progress_bar(self.progress, math.ceil(plan.n / self.chunk_size), "accumulating A")
-        try:
+        with progress_bar(
+            self.progress, math.ceil(plan.n / self.chunk_size), "accumulating A", unit="chunk"
+        ) as bar:
             for batch in self.reader(plan.used, plan.used):
                 partial.add(chunk_arrays(plan, batch.to_pandas()))
                 bar.update(1)
-        finally:
-            bar.close()
         return partial
 
     def write_fitted(self, result, path, columns=None) -> str:
@@ -293,18 +292,19 @@ class DuckDBSource(Source):
         read = list(dict.fromkeys(columns + list(plan.used)))
         path = os.fspath(path)
         writer = None
-        bar = progress_bar(self.progress, math.ceil(plan.n / self.chunk_size), "writing fitted")
-        try:
-            for batch in self.reader(read, plan.used):
-                table = pa.Table.from_pandas(
-                    predictor.frame(batch.to_pandas(), columns), preserve_index=False
-                )
-                if writer is None:
-                    writer = pq.ParquetWriter(path, table.schema)
-                writer.write_table(table)
-                bar.update(1)
-        finally:
-            bar.close()
-            if writer is not None:
-                writer.close()
+        with progress_bar(
+            self.progress, math.ceil(plan.n / self.chunk_size), "writing fitted", unit="chunk"
+        ) as bar:
+            try:
+                for batch in self.reader(read, plan.used):
+                    table = pa.Table.from_pandas(
+                        predictor.frame(batch.to_pandas(), columns), preserve_index=False
+                    )
+                    if writer is None:
+                        writer = pq.ParquetWriter(path, table.schema)
+                    writer.write_table(table)
+                    bar.update(1)
+            finally:
+                if writer is not None:
+                    writer.close()
         return path
