@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels._warn import warn
+from mixedmodels.control import Control, resolve_control
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import (
     ConvergenceWarning,
@@ -21,7 +22,7 @@ from mixedmodels.errors import (
     SingularFitWarning,
 )
 from mixedmodels.formula import ParsedFormula
-from mixedmodels.inputs import as_pandas, check_control, check_formula_and_data
+from mixedmodels.inputs import as_pandas, check_formula_and_data
 from mixedmodels.linalg import (
     BlockedFactor,
     SufficientStats,
@@ -37,12 +38,12 @@ from mixedmodels.linalg import (
 from mixedmodels.linalg import workspace as workspace_module
 from mixedmodels.optimize import (
     COARSE_FTOL_ABS,
-    DEFAULT_CONTROL,
     OptSummary,
     check_convergence,
     minimize,
     polish,
 )
+from mixedmodels.options import StartMethod, choose
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds
 
@@ -289,6 +290,7 @@ class LinearMixedModel:
         objective evaluation and starts BOBYQA close to the optimum; ``"identity"``: lme4's
         identity lambdas.
         """
+        method = choose("start method", method, StartMethod, error=DesignError)
         start = np.zeros(self.n_theta)
         if method == "identity":
             lams = [np.eye(size) for _, _, _, size, _ in self._block_maps]
@@ -297,14 +299,12 @@ class LinearMixedModel:
 
             unstructured = [bool(np.any(rows != cols)) for rows, cols, *_ in self._block_maps]
             lams = moment_start(self.stats, [T for *_, T in self._block_maps], unstructured)
-        else:
-            raise DesignError(f"unknown start method {method!r}: use 'moments' or 'identity'")
         for (rows, cols, index, _, _), lam in zip(self._block_maps, lams, strict=True):
             start[index] = lam[rows, cols]
         return start
 
     # -- fitting --------------------------------------------------------------------------
-    def fit(self, REML: bool = True, start=None, control: dict | None = None):
+    def fit(self, REML: bool = True, start=None, control: Control | dict | None = None):
         """Fit by REML (default) or maximum likelihood.
 
         Parameters
@@ -314,14 +314,15 @@ class LinearMixedModel:
         start
             Starting theta (lme4's parameterisation); default identity lambdas.
         control
-            Optimiser settings overriding :data:`mixedmodels.optimize.DEFAULT_CONTROL`.
+            Optimiser settings: a :class:`~mixedmodels.control.Control`, or a dict of some of
+            its fields overriding the defaults (an unknown setting is an ``ArgumentError``).
 
         Returns
         -------
         LmerResult
         """
-        check_control(control or {}, DEFAULT_CONTROL)
-        ctl = {**DEFAULT_CONTROL, **(control or {})}
+        settings, given = resolve_control(control)
+        ctl = settings.as_dict()
         near_bound = None
         if start is None:
             x0 = self.start_theta(str(ctl["start"]))
@@ -342,7 +343,7 @@ class LinearMixedModel:
         # Newton step sharpens the optimum (at least as close as BOBYQA at 1e-8 on every
         # reference model, with fewer evaluations); where the check gives no step, BOBYQA
         # goes on from there with the full tolerance.
-        coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in (control or {})
+        coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in given
         first = {**ctl, "ftol_abs": max(COARSE_FTOL_ABS, float(ctl["ftol_abs"]))} if coarse else ctl
         try:
             x, fmin_scaled, evaluations, status = minimize(
@@ -461,7 +462,7 @@ class LinearMixedModel:
             _stats=self.stats.with_response_part(ar1_y, arr_y),
         )
 
-    def refit(self, y, REML: bool = True, start=None, control: dict | None = None):
+    def refit(self, y, REML: bool = True, start=None, control: Control | dict | None = None):
         """Fit the same model to a new response ``y``; nothing but y-dependent sums is rebuilt."""
         return self.with_response(y).fit(REML=REML, start=start, control=control)
 
@@ -572,7 +573,7 @@ def lmer(
     offset=None,
     contrasts: dict[str, str] | None = None,
     start=None,
-    control: dict | None = None,
+    control: Control | dict | None = None,
 ):
     """Fit a linear mixed model with lme4's formula grammar.
 

@@ -25,6 +25,7 @@ from scipy import stats as sps
 from mixedmodels.errors import InferenceError
 from mixedmodels.inference._params import SdCorMap
 from mixedmodels.inference.profile import _which, check_level, profile
+from mixedmodels.options import choose
 
 __all__ = ["confint", "percentile_interval", "METHODS"]
 
@@ -34,10 +35,7 @@ _BOOT_OPTIONS = ("n", "seed", "n_jobs", "progress")
 
 
 def _check_method(method: str) -> str:
-    key = str(method).lower()
-    if key not in METHODS:
-        raise InferenceError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    return key
+    return choose("method", method, Method, error=InferenceError)
 
 
 def confint(
