@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
@@ -202,12 +201,35 @@ def _column_sums(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> np.nda
     return out.ravel()
 
 
+MARKS_PER_ROW = 4
+"""Key ranges up to this many keys per row (or 65,536) are factorised by marks, not a sort."""
+
+
+def _factorize_keys(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the index of its key among the distinct keys, and those keys (ascending).
+
+    Keys lie in ``[0, size)``; where that range is small next to the rows the keys present
+    are marked in a byte array (no sort, linear in rows and range), otherwise ``np.unique``
+    sorts them. The numbering does not change any sum: each pair's rows are summed in row
+    order.
+    """
+    if size <= max(MARKS_PER_ROW * key.size, 1 << 16):
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        uniques = np.flatnonzero(present)
+        number = np.zeros(size, dtype=np.int32 if uniques.size < 2**31 else np.int64)
+        number[uniques] = np.arange(uniques.size, dtype=number.dtype)
+        return number[key], uniques
+    uniques, inverse = np.unique(key, return_inverse=True)
+    return inverse.ravel(), uniques
+
+
 def _pair_block(block_a, block_b) -> sp.coo_matrix:
     """``Za' Zb`` of two blocks, summed per co-occurring level pair, with no duplicates."""
     codes_a, za, levels_a = block_a
     codes_b, zb, levels_b = block_b
     key = codes_a.astype(np.int64) * levels_b + codes_b
-    inverse, uniques = pd.factorize(key)
+    inverse, uniques = _factorize_keys(key, levels_a * levels_b)
     del key
     la, lb = uniques // levels_b, uniques % levels_b
     pa, pb = za.shape[1], zb.shape[1]
