@@ -5,6 +5,7 @@
 """
 
 from mixedmodels import datasets, sources
+from mixedmodels.api import lmer
 from mixedmodels.batch import lmer_many
 from mixedmodels.config import show_config
 from mixedmodels.errors import (
@@ -23,7 +24,7 @@ from mixedmodels.errors import (
 )
 from mixedmodels.glmm import GeneralizedLinearMixedModel, GlmerResult, glmer, glmer_nb
 from mixedmodels.inference.anova import anova
-from mixedmodels.model import LinearMixedModel, lmer
+from mixedmodels.model import LinearMixedModel
 from mixedmodels.persist import load_fit
 from mixedmodels.results import LmerResult
 

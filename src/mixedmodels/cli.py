@@ -177,7 +177,7 @@ def _coefficients(result, ddf: str):
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from mixedmodels.model import lmer
+    from mixedmodels.api import lmer
     from mixedmodels.summary import build_summary
 
     data = _as_factors(read_data(args.data), args.factors)

@@ -47,7 +47,7 @@ from mixedmodels.options import StartMethod, choose
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds
 
-__all__ = ["LinearMixedModel", "lmer", "SINGULAR_TOLERANCE"]
+__all__ = ["LinearMixedModel", "SINGULAR_TOLERANCE"]
 
 PARALLEL_CHECK_MIN_WORK = 100_000
 """Work of one one-block evaluation (``levels * p1^3 + entries * p1^2``) from which the
@@ -562,57 +562,3 @@ def _parts_function(
         return None if ev is None else (ev.logdet_z, ev.logdet_x, ev.r2)
 
     return general
-
-
-def lmer(
-    formula: str,
-    data: pd.DataFrame,
-    *,
-    REML: bool = True,
-    weights=None,
-    offset=None,
-    contrasts: dict[str, str] | None = None,
-    start=None,
-    control: Control | dict | None = None,
-):
-    """Fit a linear mixed model with lme4's formula grammar.
-
-    Parameters
-    ----------
-    formula
-        e.g. ``"Reaction ~ Days + (Days | Subject)"``; see
-        :func:`mixedmodels.formula.parse_formula`.
-    data
-        pandas DataFrame; or, for a fit out of core (see :mod:`mixedmodels.sources`), a DuckDB
-        relation, a Parquet path or glob, a dask DataFrame or a
-        :class:`~mixedmodels.sources.Source`.
-    REML
-        REML (default) or maximum likelihood.
-    weights, offset
-        Column names or per-row values.
-    contrasts
-        Coding of categorical fixed-effect variables, e.g. ``{"treat": "sum"}``.
-    start, control
-        Starting theta and optimiser settings (see :meth:`LinearMixedModel.fit`).
-
-    Returns
-    -------
-    LmerResult
-
-    Examples
-    --------
-    >>> import mixedmodels as mm
-    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
-    >>> fit.fixef.round(3).to_dict()
-    {'(Intercept)': 251.405, 'Days': 10.467}
-    """
-    check_formula_and_data(formula, data)
-    if not isinstance(data, pd.DataFrame):
-        from mixedmodels.sources import as_source
-
-        source = as_source(data)
-        if source is not None:
-            model = source.model(formula, weights=weights, offset=offset, contrasts=contrasts)
-            return model.fit(REML=REML, start=start, control=control)
-    model = LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
-    return model.fit(REML=REML, start=start, control=control)

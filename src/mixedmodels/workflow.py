@@ -58,7 +58,7 @@ def update(result, formula: str | None = None, *, data=None, REML: bool | None =
         Criterion; by default the fit's.
     **kwargs
         ``weights``, ``offset``, ``contrasts``, ``start``, ``control`` as in
-        :func:`~mixedmodels.model.lmer` (by default the fit's weights, offset and contrasts).
+        :func:`~mixedmodels.api.lmer` (by default the fit's weights, offset and contrasts).
 
     Returns
     -------
@@ -71,8 +71,8 @@ def update(result, formula: str | None = None, *, data=None, REML: bool | None =
     >>> fit.update(". ~ . - (Days | Subject) + (1 | Subject)").model.formula
     'Reaction ~ Days + (1 | Subject)'
     """
+    from mixedmodels.api import lmer
     from mixedmodels.formula_update import update_formula
-    from mixedmodels.model import lmer
 
     old = result.model.formula
     new = old if formula is None else update_formula(old, formula)

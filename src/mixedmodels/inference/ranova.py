@@ -74,7 +74,7 @@ def refit_formula(result, formula: str, data=None):
     The fixed part of ``formula`` is taken as written (codings already spelled ``C(x, ...)``),
     so the fit's ``contrasts=`` are not applied again.
     """
-    from mixedmodels.model import lmer
+    from mixedmodels.api import lmer
 
     inputs = _inputs(result, data)
     fit = lmer(
