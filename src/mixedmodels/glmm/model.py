@@ -506,7 +506,7 @@ class GeneralizedLinearMixedModel:
         from mixedmodels.glmm.results import GlmerResult
 
         lams = self.lambdas(theta)
-        mode = pirls(self.problem, lams, beta, None, joint=False)
+        mode = pirls(self.problem, lams, beta, None, joint=False, general=True)
         # (R_X' R_X)^-1 at the mode's weights: the covariance without the Hessian
         fam = self.family
         mu_eta = fam.link.mu_eta(mode.eta)
