@@ -470,6 +470,14 @@ class GlmerResult:
 
         return simulate(self, nsim=nsim, seed=seed, re_form=re_form)
 
+    @cached_property
+    def plot(self):
+        """Plots of the random effects: ``result.plot.caterpillar()``, ``.qq_ranef()``
+        (see :class:`mixedmodels.plots.PlotAccessor`)."""
+        from mixedmodels.plots import PlotAccessor
+
+        return PlotAccessor(self)
+
     # -- report ---------------------------------------------------------------------------
     def summary(self) -> Report:
         """lme4-style summary: family, criteria, random and fixed effects with Wald tests."""
