@@ -399,12 +399,11 @@ class GlmerResult:
         return np.asarray(mm, dtype=float)[:, self.design.kept_columns]
 
     def _new_offset(self, newdata: pd.DataFrame) -> np.ndarray:
+        from mixedmodels.formula import parse_formula
         from mixedmodels.glmm.response import _evaluate, split_offsets
 
         parsed = self.design.formula
-        from mixedmodels.design import _parse_cached
-
-        _, exprs = split_offsets(_parse_cached(parsed.formula).fixed)
+        _, exprs = split_offsets(parse_formula(parsed.formula).fixed)
         total = np.zeros(len(newdata))
         for expr in exprs:
             total += _evaluate(expr, newdata, "offset", parsed.formula)
