@@ -141,3 +141,38 @@ def test_one_block_system_equals_the_engine(size):
     rhs = big.T @ Zd.T @ (problem.weights * problem.y)
     np.testing.assert_allclose(u.ravel(), np.linalg.solve(M, rhs), atol=1e-9)
     assert logdet == pytest.approx(np.linalg.slogdet(M)[1], rel=1e-10)
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_one_block_joint_system_equals_the_engine(size):
+    """The compiled one-block solve with X against update_factor + solve_at_optimum."""
+    from mixedmodels.linalg.factor import log_determinants
+    from mixedmodels.linalg.reweight import one_block_joint_system
+
+    rng = np.random.default_rng(10 + size)
+    problem = random_problem(rng, 140, [(12, size)], p=3, weights=True)
+    codes, Z, levels = problem.blocks[0]
+    lam = np.ascontiguousarray(random_lambdas(rng, problem)[0])
+    stats = reweighted_statistics(
+        reweight_plan(problem.blocks, problem.X), problem.y, problem.weights
+    )
+    factor = update_factor(stats, lam, [])
+    solution = solve_at_optimum(stats, factor, lam, [])
+    L11 = np.zeros((levels, size, size))
+    u, beta = np.empty((levels, size)), np.empty(3)
+    logdet_z, logdet_x = one_block_joint_system(
+        codes,
+        np.ascontiguousarray(Z),
+        np.ascontiguousarray(problem.X),
+        problem.weights,
+        problem.y,
+        lam,
+        L11,
+        u,
+        beta,
+    )
+    np.testing.assert_allclose(u, solution.u[0], atol=1e-10)
+    np.testing.assert_allclose(beta, solution.beta, atol=1e-10)
+    expected_z, expected_x = log_determinants(factor, stats)
+    assert logdet_z == pytest.approx(expected_z, rel=1e-12)
+    assert logdet_x == pytest.approx(expected_x, rel=1e-10, abs=1e-12)

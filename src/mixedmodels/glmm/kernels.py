@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import njit
 
-from mixedmodels.linalg.reweight import one_block_system
+from mixedmodels.linalg.reweight import one_block_joint_system, one_block_system
 
 __all__ = ["FAMILY_CODES", "LINK_CODES", "means_and_deviance", "working_system"]
 
@@ -237,3 +237,113 @@ def pirls_one_block(  # pragma: no cover - compiled
         pen = trial_pen
         pdev = dev + pen
     return max_iterations + 1, logdet, dev, pen
+
+
+@njit(cache=True)
+def pirls_one_block_joint(  # pragma: no cover - compiled
+    offset,
+    codes,
+    Z,
+    X,
+    lam,
+    u,
+    beta,
+    y,
+    wt,
+    family,
+    link,
+    theta,
+    tolerance,
+    max_iterations,
+    eta,
+    mu,
+    L11,
+):
+    """:func:`pirls_one_block` with beta updated together with u (lme4's nAGQ = 0 PIRLS).
+
+    Returns (iterations, log|L_Z|^2, log|R_X|^2, deviance, |u|^2); iterations -1 where the
+    start is outside the family's range, 0 where the weighted system is singular.
+    """
+    levels, s = u.shape
+    n, p = X.shape
+    fixed = np.empty(n)
+    for j in range(n):
+        acc = offset[j]
+        for c in range(p):
+            acc += X[j, c] * beta[c]
+        fixed[j] = acc
+    _predictor(fixed, codes, Z, lam, u, eta)
+    dev = means_and_deviance(eta, y, wt, family, link, theta, mu)
+    if not math.isfinite(dev):
+        return -1, 0.0, 0.0, 0.0, 0.0
+    pen = 0.0
+    for g in range(levels):
+        for a in range(s):
+            pen += u[g, a] * u[g, a]
+    pdev = dev + pen
+    weights = np.empty(n)
+    working = np.empty(n)
+    response = np.empty(n)
+    new_u = np.empty((levels, s))
+    new_beta = np.empty(p)
+    trial_u = np.empty((levels, s))
+    trial_beta = np.empty(p)
+    trial_fixed = np.empty(n)
+    trial_eta = np.empty(n)
+    trial_mu = np.empty(n)
+    logdet_z = 0.0
+    logdet_x = 0.0
+    for iteration in range(1, max_iterations + 1):
+        working_system(eta, mu, y, wt, family, link, theta, weights, working)
+        for j in range(n):
+            response[j] = eta[j] - offset[j] + working[j]
+        logdet_z, logdet_x = one_block_joint_system(
+            codes, Z, X, weights, response, lam, L11, new_u, new_beta
+        )
+        if not math.isfinite(logdet_x):
+            return 0, 0.0, 0.0, 0.0, 0.0
+        step = 0.0
+        scale = 0.0
+        for g in range(levels):
+            for a in range(s):
+                step = max(step, abs(new_u[g, a] - u[g, a]))
+                scale = max(scale, abs(u[g, a]))
+        for c in range(p):
+            step = max(step, abs(new_beta[c] - beta[c]))
+            scale = max(scale, abs(beta[c]))
+        if step <= tolerance * (1.0 + scale):
+            return iteration, logdet_z, logdet_x, dev, pen
+        t = 1.0
+        accepted = False
+        for _ in range(30):
+            trial_pen = 0.0
+            for g in range(levels):
+                for a in range(s):
+                    v = u[g, a] + t * (new_u[g, a] - u[g, a])
+                    trial_u[g, a] = v
+                    trial_pen += v * v
+            for c in range(p):
+                trial_beta[c] = beta[c] + t * (new_beta[c] - beta[c])
+            for j in range(n):
+                acc = offset[j]
+                for c in range(p):
+                    acc += X[j, c] * trial_beta[c]
+                trial_fixed[j] = acc
+            _predictor(trial_fixed, codes, Z, lam, trial_u, trial_eta)
+            trial_dev = means_and_deviance(trial_eta, y, wt, family, link, theta, trial_mu)
+            if math.isfinite(trial_dev) and trial_dev + trial_pen <= pdev + 1e-10 * (
+                1.0 + abs(pdev)
+            ):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            return iteration, logdet_z, logdet_x, dev, pen
+        u[:] = trial_u
+        beta[:] = trial_beta
+        eta[:] = trial_eta
+        mu[:] = trial_mu
+        dev = trial_dev
+        pen = trial_pen
+        pdev = dev + pen
+    return max_iterations + 1, logdet_z, logdet_x, dev, pen

@@ -229,6 +229,62 @@ def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | No
     return None
 
 
+def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | None:
+    """Joint (u, beta) PIRLS for one block in one compiled loop (see
+    :func:`mixedmodels.glmm.kernels.pirls_one_block_joint`); None where it cannot start."""
+    codes, Z, levels = problem.blocks[0]
+    s = Z.shape[1]
+    lam = np.ascontiguousarray(lam, dtype=float)
+    X = problem.plan_joint.X
+    eta, mu = np.empty(problem.n), np.empty(problem.n)
+    L11 = np.zeros((levels, s, s))
+    fam, link, theta = problem.codes
+    for start in ((u0[0] if u0 is not None else None), None):
+        u = np.zeros((levels, s)) if start is None else np.array(start, dtype=float)
+        b = np.array(beta, dtype=float)
+        iterations, logdet_z, logdet_x, dev, pen = kernels.pirls_one_block_joint(
+            problem.offset,
+            problem.plan_u.codes1,
+            problem.plan_u.Z1,
+            X,
+            lam,
+            u,
+            b,
+            problem.y,
+            problem.prior_weights,
+            fam,
+            link,
+            theta,
+            STEP_TOLERANCE,
+            max_iterations,
+            eta,
+            mu,
+            L11,
+        )
+        if iterations > max_iterations:
+            raise FittingError(f"PIRLS did not converge in {max_iterations} iterations")
+        if iterations == 0:
+            raise FittingError("PIRLS: the weighted system is singular")
+        if iterations > 0:
+            return Mode(
+                u=(u,),
+                beta=b,
+                eta=eta,
+                mu=mu,
+                deviance=float(dev),
+                penalty=float(pen),
+                logdet_z=float(logdet_z),
+                logdet_x=float(logdet_x),
+                factor=BlockedFactor(L11=L11, Lrr=np.zeros((1, 1))),
+                stats=None,
+                solution=None,
+                iterations=int(iterations),
+            )
+        if start is None:
+            break
+    return None
+
+
 def _kernel_codes(family: Family) -> tuple[int, int, float] | None:
     """The compiled loops' codes of a family and link (None: use the numpy methods)."""
     from mixedmodels.glmm.families import FAMILIES
@@ -265,8 +321,11 @@ def pirls(
     """
     X, offset = problem.X, problem.offset
     one_block = len(problem.blocks) == 1 and problem.codes is not None
-    if one_block and not joint and not general and strict:
-        mode = _one_block(problem, lambdas[0], beta, u0, max_iterations)
+    if one_block and not general and strict and (not joint or X.shape[1]):
+        if joint:
+            mode = _one_block_joint(problem, lambdas[0], beta, u0, max_iterations)
+        else:
+            mode = _one_block(problem, lambdas[0], beta, u0, max_iterations)
         if mode is not None:
             return mode
     shapes = [(k, m.shape[1]) for _, m, k in problem.blocks]
