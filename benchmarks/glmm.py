@@ -110,6 +110,9 @@ def _run_mixedlm(data, formula, family, n_agq, repeats) -> dict:
     from mixedlm import families
 
     fam = {"binomial": families.Binomial, "poisson": families.Poisson}[family]()
+    import re
+
+    formula = re.sub(r"\(([^()|]*)\)", r"\1", formula)  # its parser rejects "(a + b) + ..."
     data = data.copy()
     for col in data.columns:
         if isinstance(data[col].dtype, pd.CategoricalDtype):
