@@ -54,8 +54,10 @@ def imports(path: Path, modules: set[str]) -> tuple[set[str], list[tuple[str, in
             found = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = _resolve(node, here, is_package)
-            found = [base]
-            found += [f"{base}.{alias.name}" for alias in node.names]
+            submodules = [f"{base}.{alias.name}" for alias in node.names]
+            found = [name for name in submodules if name in modules]
+            if len(found) < len(submodules):  # a name defined in ``base`` itself
+                found.append(base)
         return [_owner(name, modules) for name in found if name.startswith(PACKAGE)]
 
     def visit(node: ast.AST, in_function: bool) -> None:
@@ -93,9 +95,6 @@ def graph() -> tuple[dict[str, set[str]], dict[str, list[tuple[str, int]]]]:
     edges, inner = {}, {}
     for name, path in sorted(paths.items()):
         edges[name], inner[name] = imports(path, modules)
-    # a package's __init__ is an edge target whenever a submodule is: drop parent edges
-    for name in edges:
-        edges[name] = {t for t in edges[name] if not name.startswith(t + ".")}
     return edges, inner
 
 
@@ -136,6 +135,37 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def reach(edges: dict[str, set[str]], start: str) -> set[str]:
+    """Modules imported, directly or not, when ``start`` is imported (module-level edges).
+
+    Importing ``a.b.c`` from outside ``a.b`` runs the package's ``__init__`` too (the root
+    package aside, which every import runs first).
+    """
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for target in edges.get(name, ()):
+            parts = target.split(".")
+            parents = (".".join(parts[:k]) for k in range(2, len(parts)))
+            todo.append(target)
+            todo.extend(p for p in parents if not name.startswith(p + "."))
+    return seen
+
+
+def dodges(edges, inner) -> list[tuple[str, int, str]]:
+    """Function-level imports that would close a cycle if written at module level."""
+    found = []
+    for name, items in inner.items():
+        for target, line in items:
+            if target != PACKAGE and name in reach(edges, target):
+                found.append((name, line, target))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--edges", action="store_true", help="list function-level imports")
@@ -147,17 +177,20 @@ def main() -> None:
     for component in found:
         print("  " + " <-> ".join(component))
     both = {name: edges[name] | {t for t, _ in inner[name]} for name in edges}
-    both = {name: {t for t in ts if not name.startswith(t + ".")} for name, ts in both.items()}
     hidden = cycles(both)
     print(f"cycles once function-level imports count as edges: {len(hidden)}")
     for component in hidden:
         print("  " + " <-> ".join(component))
     count = sum(map(len, inner.values()))
     print(f"function-level imports of the package's own modules: {count}")
+    dodging = dodges(edges, inner)
+    print(f"of which close a cycle if written at module level: {len(dodging)}")
     if args.edges:
+        closing = {(name, line, target) for name, line, target in dodging}
         for name, items in inner.items():
             for target, line in items:
-                print(f"  {name}:{line} -> {target}")
+                mark = "  (closes a cycle)" if (name, line, target) in closing else ""
+                print(f"  {name}:{line} -> {target}{mark}")
     sizes = sorted(
         ((len(p.read_text().splitlines()), module_name(p)) for p in (ROOT / PACKAGE).rglob("*.py")),
         reverse=True,

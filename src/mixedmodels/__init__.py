@@ -5,7 +5,8 @@
 """
 
 from mixedmodels import datasets, sources
-from mixedmodels.api import lmer
+from mixedmodels._version import __version__ as __version__
+from mixedmodels.api import lmer, load_fit
 from mixedmodels.batch import lmer_many
 from mixedmodels.config import show_config
 from mixedmodels.errors import (
@@ -25,10 +26,7 @@ from mixedmodels.errors import (
 from mixedmodels.glmm import GeneralizedLinearMixedModel, GlmerResult, glmer, glmer_nb
 from mixedmodels.inference.anova import anova
 from mixedmodels.model import LinearMixedModel
-from mixedmodels.persist import load_fit
 from mixedmodels.results import LmerResult
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CompleteSeparationWarning",

@@ -1,4 +1,5 @@
-"""The public entry point of linear mixed models: ``lmer``, dispatched on the data's type.
+"""The public entry points of linear mixed models: ``lmer`` (dispatched on the data's type)
+and ``load_fit``.
 
 A pandas DataFrame (or a frame of another library, or a dict of columns) is fitted in memory
 by :class:`~mixedmodels.model.LinearMixedModel`; a DuckDB relation, a Parquet path, a dask
@@ -13,10 +14,11 @@ import pandas as pd
 from mixedmodels.control import Control
 from mixedmodels.inputs import check_formula_and_data
 from mixedmodels.model import LinearMixedModel
+from mixedmodels.persist import read_formula, restore
 from mixedmodels.results import LmerResult
 from mixedmodels.sources import as_source
 
-__all__ = ["lmer"]
+__all__ = ["lmer", "load_fit"]
 
 
 def lmer(
@@ -69,3 +71,34 @@ def lmer(
             return model.fit(REML=REML, start=start, control=control)
     model = LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
     return model.fit(REML=REML, start=start, control=control)
+
+
+def load_fit(path, data, **options) -> LmerResult:
+    """Set up the saved fit's model on ``data`` and restore the fit.
+
+    See :func:`~mixedmodels.persist.restore`.
+
+    Parameters
+    ----------
+    path
+        A file written by :func:`~mixedmodels.persist.save_fit` (``fit.save(path)``).
+    data
+        The data the fit was made from.
+    **options
+        ``weights``, ``offset``, ``contrasts`` as given to the original fit.
+
+    Returns
+    -------
+    LmerResult
+
+    Examples
+    --------
+    >>> import mixedmodels as mm, tempfile, os
+    >>> sleep = mm.datasets.load("sleepstudy")
+    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep)
+    >>> path = os.path.join(tempfile.mkdtemp(), "fit.json")
+    >>> _ = fit.save(path)
+    >>> mm.load_fit(path, sleep).theta.round(4).tolist() == fit.theta.round(4).tolist()
+    True
+    """
+    return restore(LinearMixedModel(read_formula(path), data, **options), path)

@@ -12,6 +12,7 @@ import platform
 import sys
 from importlib import metadata
 
+from mixedmodels._version import __version__
 from mixedmodels.linalg import cholmod, tiled
 
 __all__ = ["config", "show_config"]
@@ -50,8 +51,6 @@ def config() -> dict[str, dict[str, str | int | None]]:
     sparse = cholmod.describe()
     libraries: dict[str, str | int | None] = {name: _version(name) for name in LIBRARIES}
     if libraries["mixedmodels"] is None:  # a source tree that is not installed
-        from mixedmodels import __version__
-
         libraries["mixedmodels"] = f"{__version__} (not installed)"
     return {
         "python": {"version": sys.version.split()[0], "machine": platform.machine()},

@@ -18,6 +18,9 @@ from mixedmodels.errors import ArgumentError
 from mixedmodels.optimize import DEFAULT_CONTROL
 from mixedmodels.options import Optimizer, StartMethod, choose
 
+SINGULAR_TOLERANCE = 1e-4
+"""A bounded theta component below this marks a fit on the boundary (lme4's ``isSingular``)."""
+
 __all__ = ["Control", "resolve_control"]
 
 

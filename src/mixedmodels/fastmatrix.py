@@ -22,6 +22,7 @@ import itertools
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -223,9 +224,9 @@ class _Factor:
 class _Plan:
     terms: tuple[tuple[tuple[_Factor, ...], bool], ...]  # factors, first factor fastest
     columns: tuple[str, ...]
-    spec: object
+    spec: Any  # formulaic ModelSpec
     response: str | None
-    response_spec: object
+    response_spec: Any  # formulaic ModelSpec
 
 
 def _kind(series: pd.Series):
@@ -247,7 +248,7 @@ def _kind(series: pd.Series):
 
 
 def _schema(spec_text: str, frame: pd.DataFrame | ColumnCache) -> tuple | None:
-    parts = [spec_text]
+    parts: list[object] = [spec_text]
     for name in sorted(required_variables(spec_text)):
         if name not in frame.columns:
             return None
@@ -375,9 +376,9 @@ def _make_plan(spec, response_spec) -> _Plan | None:
     encoded = encoded_factors(spec)
     if encoded is None:
         return None
-    terms = []
+    terms: list[tuple[_Factor, ...]] = []
     for scoped in encoded:
-        factors = []
+        factors: list[_Factor] = []
         for expr, kind, state, reduced in scoped:
             if not expr.isidentifier():
                 return None
@@ -393,20 +394,20 @@ def _make_plan(spec, response_spec) -> _Plan | None:
                 return None
         terms.append(tuple(factors))
     # the column order within a product: try both nestings against formulaic's names
-    ordered = []
+    ordered: list[tuple[tuple[_Factor, ...], bool]] = []
     position = 0
     names = list(spec.column_names)
-    for factors in terms:
-        if not factors:
-            ordered.append((factors, False))
+    for product in terms:
+        if not product:
+            ordered.append((product, False))
             position += 1
             continue
-        parts = [_factor_names(f) for f in factors]
+        parts = [_factor_names(f) for f in product]
         width = int(np.prod([len(p) for p in parts]))
         target = names[position : position + width]
         for first_fastest in (True, False):
             if _combine(parts, first_fastest, _join_names) == target:
-                ordered.append((factors, first_fastest))
+                ordered.append((product, first_fastest))
                 break
         else:
             return None
@@ -428,7 +429,7 @@ def _make_plan(spec, response_spec) -> _Plan | None:
 
 def _apply(plan: _Plan, frame: pd.DataFrame | ColumnCache):
     rhs = FastMatrix(_build(plan, frame), plan.columns, plan.spec)
-    if plan.response_spec is None:
+    if plan.response_spec is None or plan.response is None:
         return rhs
     y = frame[plan.response].to_numpy(dtype=float)[:, None]
     return FastMatrices(lhs=FastMatrix(y, (plan.response,), plan.response_spec), rhs=rhs)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mixedmodels.errors import ArgumentError
+from mixedmodels.formula import ParsedFormula
 
 __all__ = ["as_pandas", "check_formula_and_data"]
 
@@ -31,8 +32,6 @@ def check_formula_and_data(formula, data) -> None:
     ArgumentError
         ``lmer(data, formula)``: the arguments look swapped; a formula that is not text.
     """
-    from mixedmodels.formula import ParsedFormula
-
     if isinstance(formula, str | ParsedFormula):
         if _looks_like_formula(data):
             raise ArgumentError(

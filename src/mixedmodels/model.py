@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels._warn import warn
-from mixedmodels.control import Control, resolve_control
+from mixedmodels.control import SINGULAR_TOLERANCE, Control, resolve_control
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import (
     ConvergenceWarning,
@@ -44,6 +44,7 @@ from mixedmodels.optimize import (
     polish,
 )
 from mixedmodels.options import StartMethod, choose
+from mixedmodels.results import LmerResult
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds
 
@@ -52,8 +53,6 @@ __all__ = ["LinearMixedModel", "SINGULAR_TOLERANCE"]
 PARALLEL_CHECK_MIN_WORK = 100_000
 """Work of one one-block evaluation (``levels * p1^3 + entries * p1^2``) from which the
 convergence check's points are evaluated two at a time."""
-
-SINGULAR_TOLERANCE = 1e-4
 
 
 class LinearMixedModel:
@@ -421,8 +420,6 @@ class LinearMixedModel:
             )
 
     def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):
-        from mixedmodels.results import LmerResult
-
         if factor is None:
             factor = self.factor(theta)
         lams = self.lambdas(theta)
@@ -461,6 +458,12 @@ class LinearMixedModel:
             _design=replace(self.design, y=y),
             _stats=self.stats.with_response_part(ar1_y, arr_y),
         )
+
+    def with_formula(
+        self, formula: str, data, *, weights=None, offset=None, contrasts=None
+    ) -> LinearMixedModel:
+        """A model of the same kind of another formula or data (``update``, ``ranova``)."""
+        return LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
 
     def refit(self, y, REML: bool = True, start=None, control: Control | dict | None = None):
         """Fit the same model to a new response ``y``; nothing but y-dependent sums is rebuilt."""

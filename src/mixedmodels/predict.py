@@ -23,13 +23,18 @@ the response scale) can use it as well.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
 from mixedmodels.design import group_codes, lme4_column_names
-from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
+from mixedmodels.errors import ConvergenceWarning, DesignError, FormulaError, MissingColumnError
+from mixedmodels.fastmatrix import required_variables
+from mixedmodels.inference.bootstrap import _Simulator
+from mixedmodels.inputs import as_pandas
+from mixedmodels.linalg.rows import RowBlock, row_quadratic
 from mixedmodels.newdata import new_model_matrix
 
 __all__ = [
@@ -64,7 +69,7 @@ class RandomPiece:
 
     block_index: int
     columns: tuple[int, ...]
-    spec: object | None
+    spec: Any  # formulaic ModelSpec or None
     lhs: str
     group: tuple[str, ...]
     select: tuple[int, ...] | None = None
@@ -108,7 +113,7 @@ def random_pieces(result, re_form=None) -> list[RandomPiece]:
     pieces = []
     used: dict[str, int] = {}
     by_name = {b.group_name: i for i, b in enumerate(blocks)}
-    model_terms = {}
+    model_terms: dict[tuple[str, str], list[Any]] = {}
     for spec in design.term_specs:
         name = spec.term.group_name
         k = used.get(name, 0)
@@ -149,8 +154,6 @@ def random_pieces(result, re_form=None) -> list[RandomPiece]:
 
 def _columns_by_name(block, term, result) -> tuple[int, ...]:
     """Block column positions of a re_form term that is not one of the model's terms."""
-    from mixedmodels.fastmatrix import required_variables
-
     names = list(block.columns)
     if term.lhs.replace(" ", "") == "1":
         wanted = ["(Intercept)"]
@@ -330,15 +333,12 @@ def _as_frame(newdata):
     """pandas for new data given as polars, pyarrow or a dict of columns (None stays None)."""
     if newdata is None or isinstance(newdata, pd.DataFrame):
         return newdata
-    from mixedmodels.inputs import as_pandas
 
     return as_pandas(newdata, "newdata")
 
 
 def _full_rows(result, pieces, newdata, allow_new_levels):
     """RowBlocks over every engine block with only the pieces' columns (others zero)."""
-    from mixedmodels.linalg.rows import RowBlock
-
     design = result.design
     n = design.n if newdata is None else len(newdata)
     mats = [np.zeros((n, b.size)) for b in design.blocks]
@@ -357,7 +357,6 @@ def prediction_se(result, newdata=None, re_form=None, allow_new_levels: bool = F
     if not pieces:
         V = result.vcov.to_numpy()
         return np.sqrt(np.einsum("na,ab,nb->n", X, V, X))
-    from mixedmodels.linalg.rows import row_quadratic
 
     rows = _full_rows(result, pieces, newdata, allow_new_levels)
     h = row_quadratic(
@@ -516,9 +515,6 @@ def bootstrap_predictions(
 ) -> np.ndarray:
     """Predictions of parametric-bootstrap refits (plus a residual), ``(rows, n_sims)``."""
     import warnings
-
-    from mixedmodels.errors import ConvergenceWarning
-    from mixedmodels.inference.bootstrap import _Simulator
 
     rng = _generator(seed)
     simulator = _Simulator.of(result)

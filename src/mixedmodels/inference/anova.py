@@ -14,6 +14,7 @@ import pandas as pd
 
 from mixedmodels._warn import warn
 from mixedmodels.errors import DesignError, InferenceError
+from mixedmodels.inference.anova_tables import term_label, type2_contrasts
 from mixedmodels.inference.refit import refit_ml
 from mixedmodels.inference.terms import term_columns, type1_contrasts, type3_contrasts
 from mixedmodels.inference.tests import f_table_row, validate_ddf
@@ -113,8 +114,6 @@ def _validate_type(type_) -> int:
 
 def _term_table(result, type_: int, ddf) -> AnovaTable:
     """lmerTest's single-model anova: one F test per fixed-effects term."""
-    from mixedmodels.inference.anova_tables import term_label, type2_contrasts
-
     terms = term_columns(result)
     if type_ == 1:
         contrasts = type1_contrasts(result, terms)

@@ -24,6 +24,7 @@ from scipy import stats as sps
 
 from mixedmodels.errors import InferenceError
 from mixedmodels.inference._params import SdCorMap
+from mixedmodels.inference.bootstrap import bootstrap
 from mixedmodels.inference.profile import _which, check_level, profile
 from mixedmodels.options import choose
 
@@ -115,8 +116,6 @@ def _wald(result, names, n_variance: int, level: float) -> pd.DataFrame:
 
 
 def _boot(result, names, level: float, kwargs: dict) -> pd.DataFrame:
-    from mixedmodels.inference.bootstrap import bootstrap
-
     boot = kwargs.pop("boot", None)
     unknown = set(kwargs) - set(_BOOT_OPTIONS)
     if unknown:

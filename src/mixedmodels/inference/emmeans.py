@@ -28,14 +28,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import InferenceError
 from mixedmodels.inference.multiplicity import Family, adjust_p, critical_values, validate_adjust
+from mixedmodels.inference.satterthwaite import contrast_df, satterthwaite_info
 from mixedmodels.report import Rendered, Report
 from mixedmodels.rfunctions import R_CONTEXT
+
+if TYPE_CHECKING:
+    from mixedmodels.results import LmerResult
 
 __all__ = ["EmmGrid", "ContrastTable", "emmeans", "reference_grid", "LinearInference"]
 
@@ -65,7 +70,7 @@ class LinearInference:
         Why another method than the one asked for is used, if it is.
     """
 
-    result: object
+    result: LmerResult
     method: str
     notes: tuple[str, ...] = ()
 
@@ -105,9 +110,8 @@ class LinearInference:
         if self.method == "Kenward-Roger":
             from mixedmodels.inference.kenward_roger import kenward_roger_info
 
-            info = kenward_roger_info(self.result)
-            return np.array([info.df(row) if np.any(row) else np.nan for row in L])
-        from mixedmodels.inference.satterthwaite import contrast_df, satterthwaite_info
+            kr = kenward_roger_info(self.result)
+            return np.array([kr.df(row) if np.any(row) else np.nan for row in L])
 
         info = satterthwaite_info(self.result)
         return np.array([contrast_df(info, row) if np.any(row) else np.nan for row in L])
@@ -176,11 +180,11 @@ def _model_variables(result, at: Mapping | None) -> _Variables:
                 )
             factors[name] = values
         elif name in required:
-            values = np.atleast_1d(np.asarray(value, dtype=float))
-            if values.size == 1:
-                covariates[name] = float(values[0])
+            numbers = np.atleast_1d(np.asarray(value, dtype=float))
+            if numbers.size == 1:
+                covariates[name] = float(numbers[0])
             else:
-                factors[name] = list(values)  # several values: a dimension of the grid
+                factors[name] = list(numbers)  # several values: a dimension of the grid
         else:
             raise InferenceError(f"at= names {name!r}, which is not a fixed-effect variable")
     return _Variables(factors=factors, covariates=covariates)

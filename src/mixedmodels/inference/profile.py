@@ -41,6 +41,7 @@ from mixedmodels.inference._spline import (
 )
 from mixedmodels.inference.refit import refit_ml
 from mixedmodels.linalg.threads import blas_limit
+from mixedmodels.progress import progress_bar
 
 __all__ = ["Profile", "profile", "check_level", "PROFILE_CONTROL"]
 
@@ -239,8 +240,6 @@ def profile(
 
 
 def _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl, progress) -> Profile:
-    from mixedmodels.progress import progress_bar
-
     model = result.model
     ml = result
     if result.reml:

@@ -25,6 +25,8 @@ Whether this route is used depends on the model's structure and row counts only.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from mixedmodels.linalg import sparse_kernels, tiled
@@ -123,7 +125,7 @@ class GroupedSchur:
             self.on_diagonal,
         )
         kernel = sparse_kernels.sliced_compact
-        tiled.run_tasks([lambda a=a, b=b: kernel(*args, a, b) for a, b in self.ranges])
+        tiled.run_tasks([partial(kernel, *args, a, b) for a, b in self.ranges])
         return out
 
 

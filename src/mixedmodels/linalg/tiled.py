@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import scipy.linalg.cython_blas as _cython_blas
@@ -170,7 +171,7 @@ def cholesky_lower(S: np.ndarray) -> int:
                 break
             # the panel solve, one task per column tile (never per worker: the calls, and so
             # the rounding, must not depend on the number of threads)
-            run_tasks([lambda j=j, k=k: trsm(k, j, j + 1) for j in rest])
+            run_tasks([partial(trsm, k, j, j + 1) for j in rest])
             # the trailing update, one task per column tile, the largest first
-            run_tasks([lambda j=j, k=k: update(k, j) for j in reversed(rest)])
+            run_tasks([partial(update, k, j) for j in reversed(rest)])
     return 0

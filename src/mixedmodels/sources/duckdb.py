@@ -20,6 +20,7 @@ from mixedmodels.progress import progress_bar
 from mixedmodels.sources.accumulate import PartialStats, chunk_arrays
 from mixedmodels.sources.base import Source
 from mixedmodels.sources.plan import ColumnKind, ScanResult, StreamPlan
+from mixedmodels.sources.sql import quote, sql_statistics
 
 __all__ = ["DuckDBSource", "quote"]
 
@@ -38,11 +39,6 @@ _INTEGER = {
     "decimal",
 }
 _FLOAT = {"float", "double"}
-
-
-def quote(name: str) -> str:
-    """A SQL identifier for a column name."""
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _import_duckdb():
@@ -264,8 +260,6 @@ class DuckDBSource(Source):
     def accumulate(self, plan: StreamPlan) -> PartialStats:
         """Sum A over every complete row: in SQL when possible (and asked), else in chunks."""
         if self.method != "chunks":
-            from mixedmodels.sources.sql import sql_statistics
-
             partial = sql_statistics(self, plan, required=self.method == "sql")
             if partial is not None:
                 return partial

@@ -28,6 +28,11 @@ _DUMMY = re.compile(r"^(.+)\[(?:T\.)?(.*)\]$")
 SAMPLE_ROWS = 2000
 
 
+def quote(name: str) -> str:
+    """A SQL identifier for a column name."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def _literal(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "TRUE" if value else "FALSE"
@@ -127,8 +132,6 @@ def _check_sample(source, plan: StreamPlan, ex: _Expressions, quote) -> bool:
 
 def sql_statistics(source, plan: StreamPlan, *, required: bool) -> PartialStats | None:
     """Partial statistics summed by DuckDB, or None when the model needs the chunked pass."""
-    from mixedmodels.sources.duckdb import quote
-
     ex = _Expressions(plan, quote)
     if not ex.ok or not _check_sample(source, plan, ex, quote):
         if required:

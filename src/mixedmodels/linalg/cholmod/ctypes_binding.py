@@ -21,6 +21,7 @@ declaration puts them, and a small matrix must factor to numpy's Cholesky factor
 from __future__ import annotations
 
 import ctypes
+from typing import Any
 
 import numpy as np
 
@@ -395,7 +396,7 @@ def _view(address, count: int, dtype, owner=None) -> np.ndarray:
 
     With ``owner``, the array keeps that object (and so the memory) alive.
     """
-    ctype = {np.int32: ctypes.c_int32, np.float64: ctypes.c_double}[dtype]
+    ctype: Any = {np.int32: ctypes.c_int32, np.float64: ctypes.c_double}[dtype]
     buffer = (ctype * count).from_address(address)
     if owner is not None:
         buffer.owner = owner  # the array's base is this buffer

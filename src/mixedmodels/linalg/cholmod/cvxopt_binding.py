@@ -8,6 +8,8 @@ its matrix from triplets at every call.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from mixedmodels.linalg.cholmod import loader
@@ -49,7 +51,7 @@ class CvxoptFactor:
     def __init__(self, rows, cols, n: int, perm) -> None:
         from cvxopt import matrix, spmatrix
 
-        self._cholmod = loader.cvxopt_cholmod()
+        self._cholmod: Any = loader.cvxopt_cholmod()  # there: this binding was chosen
         rows = np.asarray(rows, dtype=np.int64)
         self.values = np.zeros(rows.size)
         self._A = spmatrix(matrix(np.ones(rows.size)), matrix(rows), matrix(cols), (n, n))
