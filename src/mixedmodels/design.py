@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels._warn import warn
+from mixedmodels.columns import Column, ColumnCache
 from mixedmodels.contrasts import apply_contrasts
 from mixedmodels.errors import (
     DesignError,
@@ -26,7 +27,6 @@ from mixedmodels.errors import (
     MissingColumnError,
     RankDeficiencyWarning,
 )
-from mixedmodels.fastmatrix import Column, ColumnCache
 from mixedmodels.formula import ParsedFormula, RandomTerm, parse_formula
 from mixedmodels.newdata import new_model_matrix
 from mixedmodels.rfunctions import R_CONTEXT

@@ -27,8 +27,9 @@ from mixedmodels.linalg import BlockedFactor, Solution, solve_at_optimum
 from mixedmodels.optimize import OptSummary
 from mixedmodels.persist import save_fit
 from mixedmodels.plots import PlotAccessor
-from mixedmodels.predict import fixed_matrix, predict, predict_frame
-from mixedmodels.predict import simulate as simulate_new
+from mixedmodels.predict import fixed_matrix, predict
+from mixedmodels.predict_intervals import predict_frame
+from mixedmodels.predict_intervals import simulate as simulate_new
 from mixedmodels.report import Report
 from mixedmodels.summaries.collinearity import vif
 from mixedmodels.summaries.r2 import icc, r2_nakagawa
@@ -400,7 +401,7 @@ class LmerResult:
         """Responses simulated from the fitted model, ``(rows, nsim)`` (lme4's ``simulate``).
 
         See :func:`mixedmodels.inference.bootstrap.simulate` (the fitting rows, new random
-        effects) and :func:`mixedmodels.predict.simulate` (``newdata``, ``use_u``,
+        effects) and :func:`mixedmodels.predict_intervals.simulate` (``newdata``, ``use_u``,
         ``re_form``).
         """
         if newdata is None and not use_u and re_form is None:
@@ -491,7 +492,7 @@ class LmerResult:
     def predict_frame(self, newdata: pd.DataFrame | None = None, re_form=None, **kwargs):
         """Predictions with standard errors and confidence or prediction intervals.
 
-        See :func:`mixedmodels.predict.predict_frame`.
+        See :func:`mixedmodels.predict_intervals.predict_frame`.
         """
         return predict_frame(self, newdata, re_form, **kwargs)
 

@@ -16,7 +16,7 @@ import pandas as pd
 
 from mixedmodels.fastmatrix import required_variables
 from mixedmodels.plots._common import PlotError, _single_axes
-from mixedmodels.predict import predict_frame
+from mixedmodels.predict_intervals import predict_frame
 
 __all__ = ["effects", "effects_frame"]
 
