@@ -35,7 +35,6 @@ from mixedmodels.linalg import (
     tiled,
     update_factor,
 )
-from mixedmodels.linalg import workspace as workspace_module
 from mixedmodels.optimize import (
     COARSE_FTOL_ABS,
     OptSummary,
@@ -235,7 +234,8 @@ class LinearMixedModel:
             whole = np.array_equal(index, everything)  # one block: theta in order, no gather
             fills.append((raw, raw.reshape(-1), flat, None if whole else index, T, lam))
             lams.append(lam)
-        parts = _parts_function(stats._workspace, lams[0], lams[1:])
+        workspace = stats._workspace
+        parts = workspace.route.bind(workspace, lams[0], lams[1:])  # the route: by shape
 
         def objective(x: np.ndarray) -> float:
             for raw, raw_flat, flat, index, T, lam in fills:
@@ -477,91 +477,3 @@ class LinearMixedModel:
         state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
         state["stats"] = replace(self.stats)  # a copy without the cached workspace
         return state
-
-
-def _parts_function(
-    workspace, first: np.ndarray, rest: list[np.ndarray]
-) -> Callable[[], tuple[float, float, float] | None]:
-    """``log|L_Z|^2``, ``log|R_X|^2`` and ``r^2`` at the lambdas held in ``first``/``rest``.
-
-    A call of ``workspace.evaluate(first, rest, conditioned=True)``; for a fused workspace
-    (one block, small rest) the compiled kernel of that method's fused branch is called
-    directly with the same arguments, without the per-call look-ups (benchmarks/results.md).
-    None where the factorisation fails.
-    """
-    direct = workspace.fused and workspace.level_chunks is None and not rest
-    if direct and first.flags.c_contiguous and first.dtype == float:
-        from mixedmodels.linalg import kernels
-
-        kernel = kernels.evaluate_one_block
-        S, L11, W = workspace._buffers()
-        stats = workspace.stats
-        args = (
-            stats.A11,
-            first,
-            stats.Arr,
-            workspace.last_conditioned,
-            workspace.ptr,
-            workspace.rows,
-            workspace.values_conditioned,
-            L11,
-            W,
-            S,
-            workspace.p,
-        )
-
-        def fused() -> tuple[float, float, float] | None:
-            status, logdet_z, logdet_x, r2 = kernel(*args)
-            return None if status else (logdet_z, logdet_x, r2)
-
-        return fused
-    small_rest = (
-        not workspace.fused
-        and workspace.sparse is None
-        and not workspace.by_rows
-        and workspace.m <= workspace_module.SMALL_CHOLESKY
-        and workspace.scalar_rest
-        and first.flags.c_contiguous
-        and first.dtype == float
-    )
-    if small_rest:  # the same steps as Workspace.evaluate's, in one compiled call
-        from mixedmodels.linalg import kernels
-
-        kernel = kernels.evaluate_small_rest
-        S, L11, W = workspace._buffers()
-        scale = np.ones(workspace.m)
-        stats = workspace.stats
-        args = (
-            stats.A11,
-            first,
-            stats.Arr,
-            workspace.last_conditioned,
-            workspace.ptr,
-            workspace.rows,
-            workspace.values_conditioned,
-            L11,
-            W,
-            S,
-            workspace.p,
-            scale,
-            workspace.q_rest,
-        )
-        spans = [
-            (int(off), int(off + lev), lam)
-            for off, lev, lam in zip(workspace.offsets, workspace.rest_levels, rest, strict=True)
-        ]
-
-        def small() -> tuple[float, float, float] | None:
-            for start, stop, lam in spans:
-                scale[start:stop] = lam[0, 0]
-            status, logdet_z, logdet_x, r2 = kernel(*args)
-            return None if status else (logdet_z, logdet_x, r2)
-
-        return small
-    evaluate = workspace.evaluate
-
-    def general() -> tuple[float, float, float] | None:
-        ev = evaluate(first, rest, True)
-        return None if ev is None else (ev.logdet_z, ev.logdet_x, ev.r2)
-
-    return general
