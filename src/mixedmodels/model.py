@@ -12,6 +12,7 @@ from functools import cached_property, partial
 import numpy as np
 import pandas as pd
 
+from mixedmodels.boundary import TermLayout
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import ConvergenceWarning, DesignError, SingularFitWarning
 from mixedmodels.formula import ParsedFormula
@@ -28,14 +29,8 @@ from mixedmodels.linalg import (
     update_factor,
 )
 from mixedmodels.linalg import workspace as workspace_module
-from mixedmodels.optimize import (
-    COARSE_FTOL_ABS,
-    DEFAULT_CONTROL,
-    OptSummary,
-    check_convergence,
-    minimize,
-    polish,
-)
+from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary
+from mixedmodels.optimum import find_optimum
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds
 
@@ -178,7 +173,10 @@ class LinearMixedModel:
 
     @cached_property
     def _block_maps(self) -> tuple:
-        scaling = self.scaling
+        return self._maps_of(self.scaling)
+
+    def _maps_of(self, scaling: ThetaScaling) -> tuple:
+        """Per engine block: lambda positions, theta index, size and column transform."""
         transforms = {
             term.theta_offset: T for term, T in zip(scaling.terms, scaling.transforms, strict=True)
         }
@@ -205,17 +203,21 @@ class LinearMixedModel:
         lams = self._scaled_lambdas(x)
         return evaluate_objective(self.stats, lams[0], lams[1:], REML)
 
-    def _objective_function(self, REML: bool) -> Callable[[np.ndarray], float]:
+    def _objective_function(
+        self, REML: bool, scaling: ThetaScaling | None = None
+    ) -> Callable[[np.ndarray], float]:
         """:meth:`_scaled_objective` as one closure over preallocated lambdas (the hot path).
 
         Same arithmetic as :meth:`_scaled_objective` (so the same values to the last bit),
         without building the small matrices and looking up the workspace at every call.
+        ``scaling``: theta of these columns instead of :attr:`scaling`'s.
         """
         stats = self.stats
         fills = []
         lams = []
         everything = np.arange(self.n_theta)
-        for rows, cols, index, size, T in self._block_maps:
+        maps = self._block_maps if scaling is None else self._maps_of(scaling)
+        for rows, cols, index, size, T in maps:
             raw = np.zeros((size, size))
             flat = np.ravel_multi_index((rows, cols), (size, size))
             lam = raw if T is None else np.empty((size, size))
@@ -236,7 +238,9 @@ class LinearMixedModel:
 
         return objective
 
-    def _parallel_objective(self, REML: bool) -> Callable[[list[np.ndarray]], list[float]] | None:
+    def _parallel_objective(
+        self, REML: bool, scaling: ThetaScaling | None = None
+    ) -> Callable[[list[np.ndarray]], list[float]] | None:
         """Evaluate several points of the scaled objective at once on the tile pool, or None.
 
         Only where one evaluation is long and runs mostly without the GIL: the sparse route
@@ -260,7 +264,7 @@ class LinearMixedModel:
         def evaluate(x: np.ndarray) -> float:
             objective = getattr(local, "objective", None)
             if objective is None:
-                objective = local.objective = self._objective_function(REML)
+                objective = local.objective = self._objective_function(REML, scaling)
             return objective(x)
 
         def parallel(points: list[np.ndarray]) -> list[float]:
@@ -324,63 +328,86 @@ class LinearMixedModel:
                 raise DesignError(f"start must have {self.n_theta} entries, got {start.shape}")
             x0 = self.scaling.to_scaled(start)
         lower = self.lower_bounds
+        scaling = self.scaling.relative_to(x0)  # the optimiser's theta: 1 at the start
+        x0 = scaling.to_scaled(self.scaling.to_theta(x0))
 
-        scaled_objective = self._objective_function(REML)
+        scaled_objective = self._objective_function(REML, scaling)
         began = time.perf_counter()
         # With the convergence check, BOBYQA stops at a coarser tolerance and the check's
         # Newton step sharpens the optimum (at least as close as BOBYQA at 1e-8 on every
         # reference model, with fewer evaluations); where the check gives no step, BOBYQA
         # goes on from there with the full tolerance.
         coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in (control or {})
-        first = {**ctl, "ftol_abs": max(COARSE_FTOL_ABS, float(ctl["ftol_abs"]))} if coarse else ctl
-        x, fmin_scaled, evaluations, status = minimize(
-            scaled_objective, x0, lower, first, near_bound
+        parallel = self._parallel_objective(REML, scaling) if ctl["check_convergence"] else None
+        outcome = find_optimum(
+            scaled_objective,
+            x0,
+            lower,
+            ctl,
+            coarse=coarse,
+            near_bound=near_bound,
+            layouts=self._term_layouts,
+            other_starts=partial(self._other_starts, start, ctl, x0, scaling),
+            batch=parallel,
+            far=scaling.far_from_unit,
         )
-        messages: tuple[str, ...] = ()
-        checks = [0]
-        if ctl["check_convergence"]:
-
-            def checked(x: np.ndarray) -> float:
-                checks[0] += 1
-                return scaled_objective(x)
-
-            parallel = self._parallel_objective(REML)
-            batch = None
-            if parallel is not None:
-
-                def batch(points: list[np.ndarray]) -> list[float]:
-                    checks[0] += len(points)
-                    return parallel(points)
-
-            tolerance = float(ctl["gradient_tolerance"])
-            messages, newton = check_convergence(
-                checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
+        if outcome.far:  # the start misjudged the variances: a unit set where BOBYQA stopped
+            first = outcome
+            theta_found = scaling.to_theta(outcome.x)
+            scaling = scaling.relative_to(outcome.x)
+            parallel = self._parallel_objective(REML, scaling) if ctl["check_convergence"] else None
+            outcome = find_optimum(
+                self._objective_function(REML, scaling),
+                scaling.to_scaled(theta_found),
+                lower,
+                ctl,
+                coarse=coarse,
+                near_bound=None,
+                layouts=self._term_layouts,
+                other_starts=list,
+                batch=parallel,
             )
-            if coarse and (messages or newton is None):
-                x, fmin_scaled, more, status = minimize(scaled_objective, x, lower, ctl)
-                evaluations += more
-                messages, newton = check_convergence(
-                    checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
-                )
-            if parallel is not None and self.stats._workspace.sparse is not None:
-                self.stats._workspace.sparse.release_other_threads()  # not needed any more
-            if not messages:  # one Newton step from the check's derivatives: sharper optimum
-                x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower)
-        theta = self.scaling.to_theta(x)
+            outcome = replace(
+                outcome,
+                evaluations=outcome.evaluations + first.evaluations,
+                boundary_evaluations=outcome.boundary_evaluations + first.boundary_evaluations,
+            )
+        if parallel is not None and self.stats._workspace.sparse is not None:
+            self.stats._workspace.sparse.release_other_threads()  # not needed any more
+        theta = scaling.to_theta(outcome.x)
         factor = self.factor(theta)
         seconds = time.perf_counter() - began
         summary = OptSummary(
-            initial=tuple(self.scaling.to_theta(x0)),
+            initial=tuple(scaling.to_theta(x0)),
             final=tuple(theta),
             fmin=profiled_objective(factor, self.stats, REML),
-            evaluations=evaluations,
+            evaluations=outcome.evaluations,
             optimizer=str(ctl["optimizer"]),
-            return_value=status,
+            return_value=outcome.status,
             seconds=seconds,
-            messages=messages,
-            check_evaluations=checks[0],
+            messages=outcome.messages,
+            check_evaluations=outcome.check_evaluations,
+            boundary_evaluations=outcome.boundary_evaluations,
         )
         return self._result(theta, REML, summary, factor)
+
+    @cached_property
+    def _term_layouts(self) -> tuple[TermLayout, ...]:
+        return tuple(TermLayout.of(term) for term in self.design.terms)
+
+    def _other_starts(
+        self, start, control: dict, x0: np.ndarray, scaling: ThetaScaling
+    ) -> list[np.ndarray]:
+        """Start values other than ``x0``: lme4's identity and the moments (``scaling``'s theta)."""
+        used = None if start is not None else str(control["start"])
+        out = []
+        for method in ("moments", "identity"):
+            if method == used:
+                continue
+            candidate = scaling.to_scaled(self.scaling.to_theta(self.start_theta(method)))
+            if not np.array_equal(candidate, x0):
+                out.append(candidate)
+        return out
 
     def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):
         from mixedmodels.results import LmerResult

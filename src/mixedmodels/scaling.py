@@ -18,7 +18,10 @@ import numpy as np
 
 from mixedmodels.terms import ReBlock, ReTerm
 
-__all__ = ["ThetaScaling", "make_scaling"]
+__all__ = ["ThetaScaling", "make_scaling", "FAR_FROM_UNIT"]
+
+FAR_FROM_UNIT = 100.0
+"""A variance ratio (of the scaled columns) this many times the unit's calls for a new unit."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +57,36 @@ class ThetaScaling:
     def to_scaled(self, theta: np.ndarray) -> np.ndarray:
         """Theta of the scaled columns from theta of the original columns."""
         return self._map(np.asarray(theta, dtype=float), forward=False)
+
+    def relative_to(self, scaled: np.ndarray) -> ThetaScaling:
+        """The scaling whose unit is the covariance ``scaled`` says plus the residual's.
+
+        Each term's columns are further transformed by ``W`` with ``W W' = lambda lambda' + I``
+        (``lambda`` from ``scaled``, theta of these scaled columns): a variance ratio far
+        above 1 becomes about 1, small ones stay as they are. The objective's curvature per
+        unit of theta falls as the square of a large theta (a ratio of 1000 leaves a
+        millionth), so without this the optimiser and its checks work in units that are
+        rounding for the objective.
+        """
+        scaled = np.asarray(scaled, dtype=float)
+        transforms = []
+        for (rows, cols, sl, size), T in zip(self._positions, self.transforms):
+            lam = np.zeros((size, size))
+            lam[rows, cols] = scaled[sl]
+            W = np.linalg.cholesky(lam @ lam.T + np.eye(size))
+            transforms.append(T @ W)
+        return ThetaScaling(terms=self.terms, transforms=tuple(transforms))
+
+    def far_from_unit(self, scaled: np.ndarray) -> bool:
+        """Whether some term's ``lambda lambda'`` (theta ``scaled``) has an eigenvalue above
+        :data:`FAR_FROM_UNIT`: a standard deviation ten times this scaling's unit."""
+        scaled = np.asarray(scaled, dtype=float)
+        for rows, cols, sl, size in self._positions:
+            lam = np.zeros((size, size))
+            lam[rows, cols] = scaled[sl]
+            if np.linalg.eigvalsh(lam @ lam.T)[-1] > FAR_FROM_UNIT:
+                return True
+        return False
 
 
 def _lower_factor(a: np.ndarray) -> np.ndarray:
