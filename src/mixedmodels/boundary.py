@@ -270,15 +270,19 @@ def confirm_boundary(
     fmin: float,
     lower: np.ndarray,
     layouts: tuple[TermLayout, ...],
-    optimise: Callable[[np.ndarray], tuple[np.ndarray, float, int, str]],
+    optimise: Callable[..., tuple[np.ndarray, float, int, str]],
     starts: list[np.ndarray],
 ) -> tuple[np.ndarray, float, int, str | None]:
     """The best optimum found from a boundary point ``x``: off it, and from other starts.
 
-    ``optimise(x0)`` runs the optimiser from ``x0`` and returns ``(x, fmin, evaluations,
-    status)``. First :func:`leave_boundary` looks for a lower point along the directions that
-    matter, and the optimiser restarts from it when there is one; then the optimiser runs from
-    every point of ``starts``; a result that again ends on a boundary is probed once more.
+    ``optimise(x0, arrived=None)`` runs the optimiser from ``x0`` and returns ``(x, fmin,
+    evaluations, status)``; with ``arrived = (point, value)`` it may stop once it is back at
+    ``point`` with no lower objective (see :func:`mixedmodels.optimize.minimize`).
+
+    First :func:`leave_boundary` looks for a lower point along the directions that matter, and
+    the optimiser restarts from it when there is one; then the optimiser runs from every point
+    of ``starts`` (stopping where it comes back to the best point); a result that again ends
+    on a boundary is probed once more.
 
     Returns
     -------
@@ -305,10 +309,37 @@ def confirm_boundary(
 
     from_boundary(best_x, best_f)
     for start in starts:
-        found, found_f, more, found_status = optimise(start)
+        found, found_f, more, found_status = optimise(start, (best_x, best_f))
         used += more
         if found_f < best_f:
             best_x, best_f, status = found, found_f, found_status
     if on_boundary(best_x, lower) and not any(np.array_equal(best_x, p) for p in probed):
         from_boundary(best_x, best_f)
     return best_x, best_f, used, status
+
+
+def lower_rank_neighbours(x: np.ndarray, layouts: tuple[TermLayout, ...]) -> list[np.ndarray]:
+    """Per term of two or more columns: ``x`` with that term's smallest variance direction gone.
+
+    ``lambda lambda' - mu v v'`` (``mu, v`` the smallest eigenpair of ``lambda lambda'``) in
+    canonical form. Where an optimum lies on the boundary with a whole column zero, the
+    objective is flat towards it (of fourth order along the column's length) and BOBYQA
+    creeps; the neighbour of lower rank is the point it is creeping to.
+    """
+    out = []
+    for layout in layouts:
+        if layout.size < 2:
+            continue
+        lam = layout.lam(x)
+        values, vectors = np.linalg.eigh(lam @ lam.T)
+        if not values[0] > 0.0:
+            continue
+        factor = vectors[:, 1:] * np.sqrt(np.maximum(values[1:], 0.0))[None, :]
+        r = np.linalg.qr(factor.T, mode="r")  # factor factor' = r' r
+        lower = np.zeros((layout.size, layout.size))
+        lower[:, : r.shape[0]] = r.T
+        lower *= np.where(np.diag(lower) < 0, -1.0, 1.0)[None, :]
+        point = np.array(x, dtype=float)
+        layout.put(point, canonical_factor(lower))
+        out.append(point)
+    return out

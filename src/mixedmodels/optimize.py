@@ -34,6 +34,9 @@ __all__ = [
 NEAR_BOUND = 1e-3
 """Distance to a bound (theta of scaled columns) from which the bound itself is tried."""
 
+ARRIVED = 1e-3
+"""Distance (theta of scaled columns, per component) at which a restart is back at a point."""
+
 COARSE_FTOL_ABS = 1e-5
 """BOBYQA's tolerance on the objective when the convergence check follows (see ``fit``)."""
 
@@ -125,6 +128,8 @@ def _bobyqa(f, x0, lower, control, step: np.ndarray):
     start = np.maximum(x0, lower)
     try:
         x = opt.optimize(start)
+    except nlopt.ForcedStop:  # minimize()'s objective stopped it (see ``arrived``)
+        return start, math.inf, "ARRIVED"
     except nlopt.RoundoffLimited:
         # BOBYQA can give up at once (e.g. one parameter starting on its bound); minimize()
         # keeps the best point evaluated anyway
@@ -139,6 +144,7 @@ def minimize(
     control: dict | None = None,
     near_bound: np.ndarray | None = None,
     probe_bounds: bool = True,
+    arrived: tuple[np.ndarray, float] | None = None,
 ) -> tuple[np.ndarray, float, int, str]:
     """Minimise ``objective`` from ``x0`` subject to ``x >= lower``.
 
@@ -148,6 +154,10 @@ def minimize(
     probes reach the boundary where such optima lie. ``probe_bounds``: try each component
     that ends on its bound just inside it (and restart there if better); a caller that
     confirms boundary optima itself (:mod:`mixedmodels.boundary`) turns this off.
+    ``arrived = (point, value)``: BOBYQA stops as soon as it evaluates a point within
+    :data:`ARRIVED` of ``point`` (in every component) whose objective is not above ``value``
+    (a restart that has come back to the optimum it is confirming; return value
+    ``"ARRIVED"``).
 
     Returns
     -------
@@ -168,6 +178,15 @@ def minimize(
             best[0], best[1] = value, x.copy()
         return value
 
+    def watched(x: np.ndarray) -> float:
+        value = counted(x)
+        if (
+            value <= arrived[1] + 1e-10 * max(1.0, abs(arrived[1]))
+            and np.max(np.abs(x - arrived[0])) <= ARRIVED
+        ):
+            raise nlopt.ForcedStop("back at the optimum being confirmed")
+        return value
+
     if x0.size == 0:
         return x0, float(objective(x0)), 1, "SUCCESS"
     x0 = np.maximum(np.asarray(x0, dtype=float), lower)
@@ -177,7 +196,7 @@ def minimize(
     if near_bound is not None:
         inside = np.asarray(near_bound, dtype=bool) & (x0 > lower)
         step[inside] = 0.5 * (x0[inside] - lower[inside])
-    x, fmin, status = _bobyqa(counted, x0, lower, ctl, step)
+    x, fmin, status = _bobyqa(counted if arrived is None else watched, x0, lower, ctl, step)
     if best[1] is not None and best[0] < fmin:
         x, fmin = best[1], best[0]
     # boundary: a component resting on its bound may be a false stop. Probe just inside; only

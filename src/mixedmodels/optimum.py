@@ -8,8 +8,9 @@
    derivatives (kept inside the bounds), which sharpens the optimum.
 4. When the check fails, or finds no Newton step, BOBYQA goes on at the full tolerance (from
    the lower point the check found along a direction of non-positive curvature, if it found
-   one), and the check and the Newton step are repeated; if that step was needed, the point
-   it reaches is checked again.
+   one, or from the neighbour of lower rank if that is lower: see
+   :func:`~mixedmodels.boundary.lower_rank_neighbours`), and the check and the Newton step
+   are repeated; if that step was needed, the point it reaches is checked again.
 
 No step beyond 1 and the check costs anything unless the fit ends on a boundary or the check
 fails.
@@ -22,7 +23,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mixedmodels.boundary import TermLayout, confirm_boundary, on_boundary
+from mixedmodels.boundary import (
+    TermLayout,
+    confirm_boundary,
+    lower_rank_neighbours,
+    on_boundary,
+)
 from mixedmodels.optimize import COARSE_FTOL_ABS, examine, minimize, polish
 
 __all__ = ["Outcome", "find_optimum", "MAX_ROUNDS"]
@@ -92,8 +98,8 @@ def find_optimum(
             starts = [] if starts_used[0] else other_starts()
             starts_used[0] = True
 
-            def restart(z: np.ndarray):
-                return minimize(objective, z, lower, ctl, probe_bounds=False)
+            def restart(z: np.ndarray, arrived=None):
+                return minimize(objective, z, lower, ctl, probe_bounds=False, arrived=arrived)
 
             x, fmin, used, found = confirm_boundary(
                 objective, x, fmin, lower, layouts, restart, starts
@@ -142,6 +148,10 @@ def find_optimum(
             # fresh trust region; it can stall creeping along a curved valley)
             rounds += 1
             before = fmin
+            for point in lower_rank_neighbours(x, layouts):  # where BOBYQA may be creeping to
+                value = checked(point)
+                if value < fmin:
+                    x, fmin = point, value
             x, fmin, status = optimise(x, control)
             found = check(x, fmin)
             if found.step is not None:
