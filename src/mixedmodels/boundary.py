@@ -34,8 +34,10 @@ from mixedmodels.terms import ReTerm
 
 __all__ = ["TermLayout", "canonical_factor", "canonical_theta", "descent_directions", "Probe"]
 
-ZERO_DIAGONAL = 1e-6
-"""A diagonal entry of lambda (of the internally scaled columns) at or below this is zero."""
+ZERO_DIAGONAL = 1e-4
+"""A diagonal entry of lambda (of the internally scaled columns) at or below this is zero:
+the convergence check leaves such components out (its differences would cross the bound),
+so the boundary's own confirmation must look at them."""
 
 PROBE_SIZE = 1e-2
 """Length of the columns tried off the boundary when estimating ``G`` (scaled columns)."""
@@ -235,10 +237,10 @@ def leave_boundary(
     canon = canonical_theta(x, layouts)
     used = 0
     f0 = fmin
-    if not np.array_equal(canon, x):
+    if not np.array_equal(canon, x):  # the same covariance but for diagonals <= the zero
         f0 = objective(canon)
         used += 1
-        if not np.isfinite(f0) or f0 > fmin + noise:  # re-expression lost accuracy: stay
+        if not np.isfinite(f0):
             return x, fmin, used
     probes, more = descent_directions(objective, canon, f0, layouts, noise)
     used += more
@@ -321,10 +323,10 @@ def confirm_boundary(
 def lower_rank_neighbours(x: np.ndarray, layouts: tuple[TermLayout, ...]) -> list[np.ndarray]:
     """Per term of two or more columns: ``x`` with that term's smallest variance direction gone.
 
-    ``lambda lambda' - mu v v'`` (``mu, v`` the smallest eigenpair of ``lambda lambda'``) in
-    canonical form. Where an optimum lies on the boundary with a whole column zero, the
-    objective is flat towards it (of fourth order along the column's length) and BOBYQA
-    creeps; the neighbour of lower rank is the point it is creeping to.
+    ``lambda lambda' - mu v v'`` (``mu, v`` the smallest eigenpair of ``lambda lambda'`` with
+    ``mu > 0``) in canonical form. Where an optimum lies on the boundary with a whole column
+    zero, the objective is flat towards it (of fourth order along the column's length) and
+    BOBYQA creeps; the neighbour of lower rank is the point it is creeping to.
     """
     out = []
     for layout in layouts:
@@ -332,9 +334,11 @@ def lower_rank_neighbours(x: np.ndarray, layouts: tuple[TermLayout, ...]) -> lis
             continue
         lam = layout.lam(x)
         values, vectors = np.linalg.eigh(lam @ lam.T)
-        if not values[0] > 0.0:
+        positive = np.flatnonzero(values > 1e-12 * max(float(values[-1]), 1e-300))
+        if positive.size < 2:  # rank 1 or 0 already: nothing of lower rank but zero
             continue
-        factor = vectors[:, 1:] * np.sqrt(np.maximum(values[1:], 0.0))[None, :]
+        kept = positive[1:]  # without the smallest positive variance
+        factor = vectors[:, kept] * np.sqrt(values[kept])[None, :]
         r = np.linalg.qr(factor.T, mode="r")  # factor factor' = r' r
         lower = np.zeros((layout.size, layout.size))
         lower[:, : r.shape[0]] = r.T
@@ -343,3 +347,44 @@ def lower_rank_neighbours(x: np.ndarray, layouts: tuple[TermLayout, ...]) -> lis
         layout.put(point, canonical_factor(lower))
         out.append(point)
     return out
+
+
+FACE_DISTANCE = 2.0
+"""A bounded component this many standard errors or fewer from its bound has its bound tried."""
+
+
+def nearby_faces(
+    x: np.ndarray, lower: np.ndarray, errors: np.ndarray, layouts: tuple[TermLayout, ...]
+) -> list[np.ndarray]:
+    """Points on the boundary next to an interior optimum ``x``, one per close component.
+
+    A variance whose estimate is within :data:`FACE_DISTANCE` standard errors (``errors``)
+    of zero may have its optimum on zero too, lower than the interior one (the profile in
+    that variance is then bimodal: a local minimum inside, the lower one on the bound).
+    Each such component is set on its bound, in canonical form.
+    """
+    out = []
+    bounded = np.isfinite(lower) & np.isfinite(errors)
+    for i in np.flatnonzero(bounded & (x - lower <= FACE_DISTANCE * errors)):
+        if x[i] - lower[i] <= ZERO_DIAGONAL:
+            continue
+        point = np.array(x, dtype=float)
+        point[i] = lower[i]
+        out.append(canonical_theta(point, layouts))
+    return out
+
+
+def nearly_singular(
+    x: np.ndarray, lower: np.ndarray, errors: np.ndarray, layouts: tuple[TermLayout, ...]
+) -> bool:
+    """Whether a term of two or more columns has a diagonal entry of its lambda within
+    :data:`FACE_DISTANCE` standard errors of zero: a covariance matrix close to singular,
+    whose optimum may lie on the boundary or, as for one on it, elsewhere."""
+    for layout in layouts:
+        if layout.size < 2:
+            continue
+        for k in range(layout.start, layout.stop):
+            close = np.isfinite(lower[k]) and np.isfinite(errors[k])
+            if close and x[k] - lower[k] <= FACE_DISTANCE * errors[k]:
+                return True
+    return False

@@ -29,10 +29,11 @@ from mixedmodels.linalg import (
     update_factor,
 )
 from mixedmodels.linalg import workspace as workspace_module
+from mixedmodels.linalg.conditioning import choose_conditioning, least_squares_shift
 from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary
 from mixedmodels.optimum import find_optimum
 from mixedmodels.scaling import ThetaScaling, make_scaling
-from mixedmodels.terms import lambda_of_block, theta_lower_bounds
+from mixedmodels.terms import centred_columns, lambda_of_block, theta_lower_bounds
 
 __all__ = ["LinearMixedModel", "lmer", "SINGULAR_TOLERANCE"]
 
@@ -89,16 +90,15 @@ class LinearMixedModel:
             if _design is not None
             else build_design(formula, data, weights=weights, offset=offset, contrasts=contrasts)
         )
-        self.stats = (
-            _stats
-            if _stats is not None
-            else compute_statistics(
-                self._block_arrays(),
-                self.design.X,
-                self._working_response(self.design.y),
-                self.design.weights,
+        if _stats is None:
+            blocks, y = self._block_arrays(), self._working_response(self.design.y)
+            conditioning = choose_conditioning(
+                blocks, self.design.X, y, self.design.weights, self._centred_columns()
             )
-        )
+            _stats = compute_statistics(
+                blocks, self.design.X, y, self.design.weights, conditioning=conditioning
+            )
+        self.stats = _stats
         self.scaling: ThetaScaling = (
             _scaling
             if _scaling is not None
@@ -112,6 +112,10 @@ class LinearMixedModel:
 
     def _working_response(self, y: np.ndarray) -> np.ndarray:
         return y if self.design.offset is None else y - self.design.offset
+
+    def _centred_columns(self) -> list[np.ndarray]:
+        """Per engine block, the columns the engine may centre: those of unstructured terms."""
+        return centred_columns(self.design.blocks)
 
     @property
     def formula(self) -> str:
@@ -159,10 +163,11 @@ class LinearMixedModel:
         return evaluate_objective(self.stats, lams[0], lams[1:], REML)
 
     def _scaled_lambdas(self, x: np.ndarray) -> list[np.ndarray]:
-        """Block lambdas ``T lambda~(x)`` for theta ``x`` of the internally scaled columns.
+        """Lambdas of the columns summed (``T lambda~(x)``) for theta ``x`` of the scaled columns.
 
-        Not triangular, but ``lambda lambda'`` equals that of ``scaling.to_theta(x)``, which is
-        all the objective depends on; so the optimiser needs no re-triangularisation.
+        Not triangular, but ``lambda lambda'`` equals that of ``scaling.to_theta(x)`` (of the
+        columns the statistics sum), which is all the objective depends on; so the optimiser
+        needs no re-triangularisation.
         """
         out = []
         for rows, cols, index, size, T in self._block_maps:
@@ -176,17 +181,24 @@ class LinearMixedModel:
         return self._maps_of(self.scaling)
 
     def _maps_of(self, scaling: ThetaScaling) -> tuple:
-        """Per engine block: lambda positions, theta index, size and column transform."""
+        """Per engine block: lambda positions, theta index, size and column transform.
+
+        The transform takes theta of ``scaling``'s columns to the lambda of the columns the
+        statistics sum (the model's, or centred ones: :mod:`mixedmodels.linalg.conditioning`).
+        """
         transforms = {
             term.theta_offset: T for term, T in zip(scaling.terms, scaling.transforms, strict=True)
         }
         maps = []
-        for block in self.design.blocks:
+        conditioning = self.stats.conditioning
+        for k, block in enumerate(self.design.blocks):
             T = np.eye(block.size)
             for term, offset in zip(block.terms, block.column_offsets, strict=True):
                 T[offset : offset + term.size, offset : offset + term.size] = transforms[
                     term.theta_offset
                 ]
+            if conditioning is not None:  # of the columns summed: C^-1 T (see conditioning)
+                T = conditioning.engine_lambda(k, T)
             maps.append(
                 (
                     block.lambda_rows,
@@ -201,7 +213,10 @@ class LinearMixedModel:
     def _scaled_objective(self, x: np.ndarray, REML: bool) -> float:
         """The objective at theta of the internally scaled columns (the optimiser's view)."""
         lams = self._scaled_lambdas(x)
-        return evaluate_objective(self.stats, lams[0], lams[1:], REML)
+        ev = self.stats._workspace.evaluate(lams[0], lams[1:], conditioned=True)
+        if ev is None:
+            return np.inf
+        return objective_from_parts(ev.logdet_z, ev.logdet_x, ev.r2, self.stats, REML)
 
     def _objective_function(
         self, REML: bool, scaling: ThetaScaling | None = None
@@ -442,14 +457,22 @@ class LinearMixedModel:
             raise DesignError(f"y must have shape {self.design.y.shape}, got {y.shape}")
         if not np.isfinite(y).all():
             raise DesignError("the new response has non-finite values")
+        working = self._working_response(y)
+        conditioning = self.stats.conditioning
+        shift = None
+        if conditioning is not None:  # the same rule as the first fit's, for this response
+            X = conditioning.fixed_columns(self.design.X)
+            shift = least_squares_shift(X, working, self.design.weights)
+            conditioning = conditioning.with_shift(shift)
         ar1_y, arr_y = response_statistics(
-            self._block_arrays(), self.design.X, self._working_response(y), self.design.weights
+            self._block_arrays(), self.design.X, working, self.design.weights, conditioning
         )
         return LinearMixedModel(
             self.design.formula,
             None,
             _design=replace(self.design, y=y),
-            _stats=self.stats.with_response_part(ar1_y, arr_y),
+            _stats=self.stats.with_response_part(ar1_y, arr_y, shift),
+            _scaling=self.scaling,
         )
 
     def refit(self, y, REML: bool = True, start=None, control: dict | None = None):

@@ -317,6 +317,9 @@ class Examination:
         and its objective; None and NaN when there is none.
     evaluations
         Evaluations used beyond the finite differences (the probes along such directions).
+    standard_errors
+        ``sqrt(2 (H^-1)_ii)`` of the free components (NaN elsewhere), when the Hessian is
+        positive definite.
     """
 
     messages: tuple[str, ...]
@@ -325,6 +328,7 @@ class Examination:
     descent: np.ndarray | None = None
     descent_value: float = math.nan
     evaluations: int = 0
+    standard_errors: np.ndarray | None = None
 
 
 CURVATURE_PROBES = (1.0, 4.0, 16.0, 64.0)
@@ -412,7 +416,9 @@ def examine(
         return Examination(tuple(messages), None, distance, None, math.nan, used)
     step = np.zeros_like(x, dtype=float)
     step[free] = step_scaled * h
-    return Examination(tuple(messages), step, distance, None, math.nan, used)
+    errors = np.full(x.shape, math.nan)
+    errors[free] = h * np.sqrt(2.0 * np.einsum("ij,j,ij->i", vectors, 1.0 / values, vectors))
+    return Examination(tuple(messages), step, distance, None, math.nan, used, errors)
 
 
 def _bounded_newton(hess: np.ndarray, grad: np.ndarray, bound: np.ndarray) -> np.ndarray:

@@ -27,6 +27,8 @@ from mixedmodels.boundary import (
     TermLayout,
     confirm_boundary,
     lower_rank_neighbours,
+    nearby_faces,
+    nearly_singular,
     on_boundary,
 )
 from mixedmodels.optimize import COARSE_FTOL_ABS, examine, minimize, polish
@@ -35,6 +37,10 @@ __all__ = ["Outcome", "find_optimum", "MAX_ROUNDS"]
 
 MAX_ROUNDS = 4
 """Runs of BOBYQA at the full tolerance after a failed check, at most."""
+
+MODEL_MISMATCH = 1e-6
+"""The Newton step's decrease of the objective may differ from the one its quadratic model
+predicts by this much before BOBYQA goes on at the full tolerance (the accuracy we aim for)."""
 
 
 @dataclass(frozen=True)
@@ -132,14 +138,19 @@ def find_optimum(
             )
 
         found = check(x, fmin)
+        off_model = False
         if found.step is not None:  # one Newton step from the check's derivatives
+            before = fmin
             x, fmin, _ = polish(checked, x, fmin, found.step, lower)
+            # where the step's decrease is not the one its quadratic model predicted, the
+            # optimum is not reached to the accuracy that model would give
+            off_model = abs((before - fmin) - found.distance**2) > MODEL_MISMATCH
         if found.descent is not None and found.descent_value < fmin:
             x, fmin = found.descent, found.descent_value
 
         def failed(found) -> bool:
             return found.descent is not None or (
-                coarse and (bool(found.messages) or found.step is None)
+                coarse and (bool(found.messages) or found.step is None or off_model)
             )
 
         rounds = 0
@@ -161,8 +172,32 @@ def find_optimum(
                 x, fmin = polished, value
             if found.descent is not None and found.descent_value < fmin:
                 x, fmin = found.descent, found.descent_value
+            off_model = False
             if not fmin < before - 1e-10 * max(1.0, abs(before)):
                 break  # no progress: the check's message stands
+        if found.standard_errors is not None:  # a lower optimum on a nearby bound?
+            faces = nearby_faces(x, lower, found.standard_errors, layouts)
+            best, best_value = None, fmin
+            for point in faces:
+                value = checked(point)
+                if value < best_value:
+                    best, best_value = point, value
+            starts = []
+            if not starts_used[0] and nearly_singular(x, lower, found.standard_errors, layouts):
+                starts = other_starts()  # as for a fit on the boundary
+                starts_used[0] = True
+            for start in starts:
+                point, value, used, _ = minimize(
+                    objective, start, lower, first, probe_bounds=False, arrived=(x, fmin)
+                )
+                counts["boundary"] += used
+                if value < best_value:
+                    best, best_value = point, value
+            if best is not None:
+                x, fmin, status = optimise(best, control)
+                found = check(x, fmin)
+                if found.step is not None:
+                    x, fmin, _ = polish(checked, x, fmin, found.step, lower)
         messages = found.messages
     return Outcome(
         x=np.asarray(x),

@@ -27,6 +27,7 @@ from mixedmodels.design import (
 )
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
+from mixedmodels.linalg.conditioning import Conditioning
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
 
 __all__ = ["Backend", "ColumnKind", "GroupCoding", "ScanResult", "StreamPlan", "build_plan"]
@@ -142,6 +143,9 @@ class StreamPlan:
         Column names or None.
     n, n_dropped
         Complete rows and rows dropped for missing values.
+    conditioning
+        The centring of the columns summed (:mod:`mixedmodels.linalg.conditioning`), chosen
+        by the in-memory rule from the first pass's sample of rows.
     """
 
     formula: ParsedFormula
@@ -159,6 +163,7 @@ class StreamPlan:
     offset: str | None
     n: int
     n_dropped: int
+    conditioning: Conditioning | None = None
 
     @property
     def p_full(self) -> int:
@@ -376,7 +381,7 @@ def build_plan(
                 f"number of random effects for grouping factor {block.group_name!r} "
                 f"({block.n_random_effects}) must be less than the number of observations ({n})"
             )
-    return StreamPlan(
+    plan = StreamPlan(
         formula=parsed,
         used=used,
         factors=categories,
@@ -393,6 +398,9 @@ def build_plan(
         n=n,
         n_dropped=scan.n_total - n,
     )
+    from mixedmodels.sources.accumulate import sample_conditioning  # imports this module
+
+    return replace(plan, conditioning=sample_conditioning(plan, sample))
 
 
 def _distinct_all(backend: Backend, used: Sequence[str], column_sets: list[tuple[str, ...]]):
