@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "MixedModelsError",
+    "ArgumentError",
     "FormulaError",
     "DesignError",
     "MissingColumnError",
@@ -17,11 +18,20 @@ __all__ = [
     "ConvergenceWarning",
     "SingularFitWarning",
     "RankDeficiencyWarning",
+    "NonIntegerCountWarning",
+    "CompleteSeparationWarning",
 ]
 
 
 class MixedModelsError(Exception):
     """Root of every error raised by mixedmodels."""
+
+
+class ArgumentError(MixedModelsError, TypeError, ValueError):
+    """An argument of the wrong kind, in the wrong place, or not one of the allowed values.
+
+    Also a ``TypeError`` and a ``ValueError``, as Python would raise for such arguments.
+    """
 
 
 class FormulaError(MixedModelsError, ValueError):
@@ -81,3 +91,12 @@ class SingularFitWarning(ConvergenceWarning):
 
 class RankDeficiencyWarning(UserWarning):
     """Columns of the fixed-effects model matrix were dropped because they are aliased."""
+
+
+class NonIntegerCountWarning(UserWarning):
+    """A binomial or count response has non-integer values (its likelihood is then not a
+    probability; R's "non-integer counts" warning)."""
+
+
+class CompleteSeparationWarning(ConvergenceWarning):
+    """A fixed effect separates the outcomes: its estimate runs off to +-infinity."""

@@ -14,8 +14,15 @@ import pandas as pd
 
 from mixedmodels.boundary import TermLayout
 from mixedmodels.design import Design, build_design
-from mixedmodels.errors import ConvergenceWarning, DesignError, SingularFitWarning
+from mixedmodels.errors import (
+    ConvergenceWarning,
+    DesignError,
+    FittingError,
+    RowDataUnavailableError,
+    SingularFitWarning,
+)
 from mixedmodels.formula import ParsedFormula
+from mixedmodels.inputs import as_pandas, check_control, check_formula_and_data
 from mixedmodels.linalg import (
     BlockedFactor,
     SufficientStats,
@@ -85,6 +92,9 @@ class LinearMixedModel:
         _stats: SufficientStats | None = None,
         _scaling: ThetaScaling | None = None,
     ) -> None:
+        if _design is None:
+            check_formula_and_data(formula, data)
+            data = as_pandas(data)
         self.design = (
             _design
             if _design is not None
@@ -326,10 +336,8 @@ class LinearMixedModel:
         -------
         LmerResult
         """
+        check_control(control or {}, DEFAULT_CONTROL)
         ctl = {**DEFAULT_CONTROL, **(control or {})}
-        unknown = set(ctl) - set(DEFAULT_CONTROL)
-        if unknown:
-            raise DesignError(f"unknown control setting(s): {', '.join(sorted(unknown))}")
         near_bound = None
         if start is None:
             x0 = self.start_theta(str(ctl["start"]))
@@ -354,18 +362,22 @@ class LinearMixedModel:
         # goes on from there with the full tolerance.
         coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in (control or {})
         parallel = self._parallel_objective(REML, scaling) if ctl["check_convergence"] else None
-        outcome = find_optimum(
-            scaled_objective,
-            x0,
-            lower,
-            ctl,
-            coarse=coarse,
-            near_bound=near_bound,
-            layouts=self._term_layouts,
-            other_starts=partial(self._other_starts, start, ctl, x0, scaling),
-            batch=parallel,
-            far=scaling.far_from_unit,
-        )
+        try:
+            outcome = find_optimum(
+                scaled_objective,
+                x0,
+                lower,
+                ctl,
+                coarse=coarse,
+                near_bound=near_bound,
+                layouts=self._term_layouts,
+                other_starts=partial(self._other_starts, start, ctl, x0, scaling),
+                batch=parallel,
+                far=scaling.far_from_unit,
+            )
+        except FittingError as exc:
+            self._refuse_exact_fit()
+            raise exc
         if outcome.far:  # the start misjudged the variances: a unit set where BOBYQA stopped
             first = outcome
             theta_found = scaling.to_theta(outcome.x)
@@ -391,6 +403,8 @@ class LinearMixedModel:
             self.stats._workspace.sparse.release_other_threads()  # not needed any more
         theta = scaling.to_theta(outcome.x)
         factor = self.factor(theta)
+        if factor.r2 <= 1e-20 * self._total_sum_of_squares():
+            self._refuse_exact_fit()  # a vanishing residual: a fit, or no variation left
         seconds = time.perf_counter() - began
         summary = OptSummary(
             initial=tuple(scaling.to_theta(x0)),
@@ -423,6 +437,26 @@ class LinearMixedModel:
             if not np.array_equal(candidate, x0):
                 out.append(candidate)
         return out
+
+    def _total_sum_of_squares(self) -> float:
+        """Sum of squares of the response about its mean (0 for a fit that keeps no rows)."""
+        try:
+            y = self.design.y
+        except RowDataUnavailableError:  # out of core: the check is the source's
+            return 0.0
+        return float(np.sum((y - y.mean()) ** 2))
+
+    def _refuse_exact_fit(self) -> None:
+        """Raise, naming the response, when the fixed effects reproduce it exactly."""
+        from mixedmodels.design import fixed_effects_fit_exactly
+
+        if self._total_sum_of_squares() > 0.0 and fixed_effects_fit_exactly(self.design):
+            response = self.design.formula.response
+            raise DesignError(
+                f"the response {response!r} is reproduced exactly by the fixed effects "
+                f"({', '.join(self.design.fixed_names)}): there is no variation left for the "
+                "random effects and the residual"
+            )
 
     def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):
         from mixedmodels.results import LmerResult
@@ -619,6 +653,7 @@ def lmer(
     >>> fit.fixef.round(3).to_dict()
     {'(Intercept)': 251.405, 'Days': 10.467}
     """
+    check_formula_and_data(formula, data)
     if not isinstance(data, pd.DataFrame):
         from mixedmodels.sources import as_source
 

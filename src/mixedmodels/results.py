@@ -15,6 +15,7 @@ import pandas as pd
 from mixedmodels.design import lme4_column_names
 from mixedmodels.errors import DesignError, MissingColumnError
 from mixedmodels.linalg import BlockedFactor, Solution
+from mixedmodels.newdata import new_model_matrix
 from mixedmodels.optimize import OptSummary
 from mixedmodels.report import Report
 
@@ -279,23 +280,37 @@ class LmerResult:
     # -- fitted values, residuals, predictions ---------------------------------------------
     @cached_property
     def fitted(self) -> pd.Series:
-        """Fitted values (conditional on the random effects) per used row."""
+        """Fitted values (conditional on the random effects) per used row.
+
+        Rows with prior weight zero are not in the fit but have fitted values, as in lm: they
+        are included, in data order (see :attr:`Design.zero_weight`).
+        """
         values = self.design.X @ self.solution.beta
         for block, b in zip(self.design.blocks, self._block_effects):
             values += np.einsum("nk,nk->n", block.matrix, b[block.codes])
         if self.design.offset is not None:
             values += self.design.offset
-        return pd.Series(values, index=self.design.row_index, name="fitted", copy=False)
+        return self._with_zero_weight_rows(values, "fitted", include_random=True)
 
     @cached_property
     def residuals(self) -> pd.Series:
-        """Response residuals ``y - fitted``."""
+        """Response residuals ``y - fitted`` (rows with weight zero included, as ``fitted``)."""
+        zero = getattr(self.design, "zero_weight", None)
+        y = self.design.y if zero is None else zero.in_data_order(self.design.y, zero.y)
         return pd.Series(
-            self.design.y - self.fitted.to_numpy(),
-            index=self.design.row_index,
-            name="residuals",
-            copy=False,
+            y - self.fitted.to_numpy(), index=self.fitted.index, name="residuals", copy=False
         )
+
+    def _with_zero_weight_rows(self, values: np.ndarray, name: str, include_random: bool):
+        """The fit's per-row values as a Series, with the rows of weight zero in data order."""
+        zero = getattr(self.design, "zero_weight", None)
+        if zero is None:
+            return pd.Series(values, index=self.design.row_index, name=name, copy=False)
+        from mixedmodels.weights import zero_weight_predictions
+
+        extra = zero_weight_predictions(self, include_random)
+        index = self.design.row_index.append(zero.data.index)[zero.order]
+        return pd.Series(zero.in_data_order(values, extra), index=index, name=name)
 
     def predict(
         self, newdata: pd.DataFrame | None = None, re_form=None, allow_new_levels: bool = False
@@ -324,9 +339,19 @@ class LmerResult:
             values = self.design.X @ self.solution.beta
             if self.design.offset is not None:
                 values = values + self.design.offset
-            return pd.Series(values, index=self.design.row_index, name="predicted")
+            return self._with_zero_weight_rows(values, "predicted", include_random=False)
+        from mixedmodels.inputs import as_pandas
+
+        newdata = as_pandas(newdata, "newdata")
         X = self._new_fixed_matrix(newdata)
         values = X @ self.solution.beta
+        for spec in getattr(
+            self.design, "offset_specs", ()
+        ):  # the formula's offset(...) terms, as lme4
+            values = (
+                values
+                + np.asarray(new_model_matrix(spec, newdata, "an offset term"), dtype=float)[:, 0]
+            )
         if include_random:
             values = values + self._new_random_part(newdata, allow_new_levels)
         return pd.Series(values, index=newdata.index, name="predicted")
@@ -336,12 +361,22 @@ class LmerResult:
         missing = [v for v in spec.required_variables if v not in newdata.columns]
         if missing:
             raise MissingColumnError(f"newdata lacks column(s): {', '.join(sorted(missing))}")
-        mm = spec.get_model_matrix(newdata, na_action="ignore")
+        mm = new_model_matrix(spec, newdata, "the fixed part")
         names = lme4_column_names(list(mm.columns))
         full = np.asarray(mm, dtype=float)
         if len(names) != len(self.design.kept_columns) + len(self.design.dropped_names):
             raise DesignError("newdata does not give the model's fixed-effect columns")
-        return full[:, self.design.kept_columns]
+        X = full[:, self.design.kept_columns]
+        # a missing covariate gives a missing prediction (R's na.pass), even where the
+        # formula's expression of it is defined (``C(x > 3)`` is False for a missing x)
+        incomplete = np.zeros(len(newdata), dtype=bool)
+        for name in spec.required_variables:
+            if name in newdata.columns:
+                incomplete |= np.asarray(pd.isna(newdata[name]), dtype=bool)
+        if incomplete.any():
+            X = X.copy()
+            X[incomplete] = np.nan
+        return X
 
     def _new_random_part(self, newdata: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
         values = np.zeros(len(newdata))
@@ -358,7 +393,8 @@ class LmerResult:
             if missing:
                 raise MissingColumnError(f"newdata lacks grouping column(s): {', '.join(missing)}")
             matrix = np.asarray(
-                spec.model_spec.get_model_matrix(newdata, na_action="ignore"), dtype=float
+                new_model_matrix(spec.model_spec, newdata, f"term {spec.term.text}"),
+                dtype=float,
             )
             row_labels = self._row_labels(newdata, spec.term.group)
             position = {level: i for i, level in enumerate(block.levels)}

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import InferenceError
+from mixedmodels.rfunctions import R_CONTEXT
 
 __all__ = ["ModelTerm", "term_columns", "type1_contrasts", "type3_contrasts", "containment"]
 
@@ -192,13 +193,17 @@ def _overparameterised_contrasts(result, terms: list[ModelTerm]):
     design = result.design
     spec = design.fixed_spec
     grid = _grid(spec, np.random.default_rng(20240611))
-    Xg = np.asarray(spec.get_model_matrix(grid), dtype=float)[:, design.kept_columns]
+    Xg = np.asarray(spec.get_model_matrix(grid, context=R_CONTEXT), dtype=float)[
+        :, design.kept_columns
+    ]
     parts = []
     intercept = any(not [f for f in t.factors if str(f.expr) != "1"] for t in spec.terms)
     if intercept:
         parts.append(np.ones((len(grid), 1)))
     for term in terms:
-        mm = formulaic.model_matrix(f"0 + {term.name}", grid, ensure_full_rank=False)
+        mm = formulaic.model_matrix(
+            f"0 + {term.name}", grid, ensure_full_rank=False, context=R_CONTEXT
+        )
         parts.append(np.asarray(mm, dtype=float))
     RD = np.column_stack(parts)
     coef = np.linalg.lstsq(Xg, RD, rcond=None)[0]
