@@ -61,19 +61,25 @@ class ThetaScaling:
     def relative_to(self, scaled: np.ndarray) -> ThetaScaling:
         """The scaling whose unit is the covariance ``scaled`` says plus the residual's.
 
-        Each term's columns are further transformed by ``W`` with ``W W' = lambda lambda' + I``
-        (``lambda`` from ``scaled``, theta of these scaled columns): a variance ratio far
-        above 1 becomes about 1, small ones stay as they are. The objective's curvature per
-        unit of theta falls as the square of a large theta (a ratio of 1000 leaves a
-        millionth), so without this the optimiser and its checks work in units that are
-        rounding for the objective.
+        Each term's columns are further transformed by ``W``: with ``Sigma = lambda lambda'``
+        (``lambda`` from ``scaled``, theta of these scaled columns), ``W W' = Sigma + I`` where
+        ``Sigma`` has an eigenvalue above :data:`FAR_FROM_UNIT`, else ``W`` diagonal with
+        ``W_jj^2 = Sigma_jj + 1``. A variance ratio far above 1 becomes about 1, small ones
+        stay as they are. The objective's curvature per unit of theta falls as the square of
+        a large theta (a ratio of 1000 leaves a millionth), so without this the optimiser
+        and its checks work in units that are rounding for the objective; near the unit, a
+        rotation of BOBYQA's coordinates by the start's correlations would only cost it.
         """
         scaled = np.asarray(scaled, dtype=float)
         transforms = []
         for (rows, cols, sl, size), T in zip(self._positions, self.transforms):
             lam = np.zeros((size, size))
             lam[rows, cols] = scaled[sl]
-            W = np.linalg.cholesky(lam @ lam.T + np.eye(size))
+            cov = lam @ lam.T
+            if np.linalg.eigvalsh(cov)[-1] > FAR_FROM_UNIT:  # the whole covariance
+                W = np.linalg.cholesky(cov + np.eye(size))
+            else:  # each column's variance only: no rotation of near-unit coordinates
+                W = np.diag(np.sqrt(np.diag(cov) + 1.0))
             transforms.append(T @ W)
         return ThetaScaling(terms=self.terms, transforms=tuple(transforms))
 

@@ -65,10 +65,9 @@ def _swamy(
     ``b_g = (Z_g'Z_g)^-1 Z_g' r`` has covariance ``Sigma_b + sigma^2 (Z_g'Z_g)^-1``, so
     ``Sigma_b ~ mean(b_g b_g') - sigma^2 mean((Z_g'Z_g)^-1)``. Levels whose ``Z_g'Z_g`` is not
     well conditioned (normalised determinant below 1e-10) are left out. Where that estimate is
-    not positive definite (small levels, whose ``(Z_g'Z_g)^-1`` is large, make it noisy) its
-    variances are not to be trusted: the one-way estimates ``one_way`` (standard deviations)
-    take their place, with the estimate's correlations; then it is clipped to be positive
-    definite.
+    not positive definite (small levels, whose ``(Z_g'Z_g)^-1`` is large, make it noisy) a
+    variance below the one-way estimate's (``one_way``, standard deviations) is raised to it,
+    the covariances kept; then it is clipped to be positive definite.
     """
     size = zz.shape[1]
     count, bb, inv_sum, explained = _level_regressions(
@@ -85,12 +84,7 @@ def _swamy(
     cov = bb / count / sigma2 - inv_sum / count
     cov = (cov + cov.T) / 2
     if np.linalg.eigvalsh(cov)[0] < FLOOR**2 * max(float(np.max(np.diag(cov))), 1.0):
-        sd = np.sqrt(np.maximum(np.diag(cov), 0.0))
-        corr = np.zeros_like(cov)
-        inside = np.outer(sd, sd) > 0
-        corr[inside] = np.clip(cov[inside] / np.outer(sd, sd)[inside], -1.0, 1.0)
-        np.fill_diagonal(corr, 1.0)
-        cov = corr * np.outer(one_way, one_way)
+        np.fill_diagonal(cov, np.maximum(np.diag(cov), one_way**2))
     return _clipped_cholesky(cov)
 
 
