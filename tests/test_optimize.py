@@ -14,6 +14,7 @@ except ImportError:  # not installed: run from the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from mixedmodels.optimize import (  # noqa: E402
+    _positive_definite,
     check_convergence,
     convergence_messages,
     minimize,
@@ -208,3 +209,16 @@ def test_a_batch_evaluator_gives_the_same_check_as_one_point_at_a_time():
     assert batches == [2 * 3 + 3]  # every point of the check in one batch
     assert serial[0] == batched[0]
     np.testing.assert_array_equal(serial[1], batched[1])
+
+
+def test_the_cholesky_shortcut_leaves_nearly_flat_hessians_to_the_eigendecomposition():
+    """Pivots of 1 and an eigenvalue of 1e-12: the shortcut declines, the flat direction is
+    then probed as the eigendecomposition finds it."""
+    strongly_coupled = np.array([[1.0, 0.0, 0.0], [1e3, 1.0, 0.0], [0.0, 1e3, 1.0]])
+    hessian = strongly_coupled @ strongly_coupled.T
+    assert np.linalg.eigvalsh(hessian)[0] < 1e-11
+    args = (np.ones(3), np.full(3, -np.inf), np.zeros(3), np.ones(3))
+    assert _positive_definite(hessian, *args, 1e-10) is None
+    step, inverse_diagonal = _positive_definite(np.diag([2.0, 4.0, 8.0]), *args, 1e-10)
+    np.testing.assert_allclose(step, [-0.5, -0.25, -0.125])
+    np.testing.assert_allclose(inverse_diagonal, [0.5, 0.25, 0.125])

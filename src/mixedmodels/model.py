@@ -241,7 +241,8 @@ class LinearMixedModel:
         fills = []
         lams = []
         everything = np.arange(self.n_theta)
-        maps = self._block_maps if scaling is None else self._maps_of(scaling)
+        same = scaling is None or scaling is self.scaling
+        maps = self._block_maps if same else self._maps_of(scaling)
         for rows, cols, index, size, T in maps:
             raw = np.zeros((size, size))
             flat = np.ravel_multi_index((rows, cols), (size, size))
@@ -351,8 +352,9 @@ class LinearMixedModel:
                 raise DesignError(f"start must have {self.n_theta} entries, got {start.shape}")
             x0 = self.scaling.to_scaled(start)
         lower = self.lower_bounds
-        scaling = self.scaling.relative_to(x0)  # the optimiser's theta: 1 at the start
-        x0 = scaling.to_scaled(self.scaling.to_theta(x0))
+        scaling = self.scaling.relative_to(x0)  # a new unit where the start is far from 1
+        if scaling is not self.scaling:
+            x0 = scaling.to_scaled(self.scaling.to_theta(x0))
 
         scaled_objective = self._objective_function(REML, scaling)
         began = time.perf_counter()
@@ -433,7 +435,9 @@ class LinearMixedModel:
         for method in ("moments", "identity"):
             if method == used:
                 continue
-            candidate = scaling.to_scaled(self.scaling.to_theta(self.start_theta(method)))
+            candidate = self.start_theta(method)
+            if scaling is not self.scaling:
+                candidate = scaling.to_scaled(self.scaling.to_theta(candidate))
             if not np.array_equal(candidate, x0):
                 out.append(candidate)
         return out
@@ -495,8 +499,7 @@ class LinearMixedModel:
         conditioning = self.stats.conditioning
         shift = None
         if conditioning is not None:  # the same rule as the first fit's, for this response
-            X = conditioning.fixed_columns(self.design.X)
-            shift = least_squares_shift(X, working, self.design.weights)
+            shift = least_squares_shift(conditioning, self.design.X, working, self.design.weights)
             conditioning = conditioning.with_shift(shift)
         ar1_y, arr_y = response_statistics(
             self._block_arrays(), self.design.X, working, self.design.weights, conditioning

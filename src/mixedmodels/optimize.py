@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import nlopt
 import numpy as np
+from scipy.linalg import lapack
 
 from mixedmodels.errors import FittingError
 
@@ -372,9 +373,15 @@ def examine(
     free = ~(np.isfinite(lower) & (x - lower < 1e-4))
     h = 1e-4 * np.maximum(1.0, np.abs(x[free]))
     scaled = hess * np.outer(h, h)  # curvature per finite-difference step: no units
-    values, vectors = np.linalg.eigh((scaled + scaled.T) / 2)
+    scaled = (scaled + scaled.T) / 2
+    rounding = 64.0 * np.finfo(float).eps * max(1.0, abs(fmin))
+    quick = _positive_definite(scaled, grad * h, lower[free], x[free], h, rounding)
+    if quick is not None:  # the common case, without an eigendecomposition
+        step_scaled, inverse_diagonal = quick
+        return _measured(x, free, h, grad * h, scaled, step_scaled, inverse_diagonal, tolerance)
+    values, vectors = np.linalg.eigh(scaled)
     noise = 1e-10 * max(1.0, abs(fmin))
-    flat = values <= 64.0 * np.finfo(float).eps * max(1.0, abs(fmin))
+    flat = values <= rounding
     used = 0
     if np.any(flat):
         best, best_value = None, fmin
@@ -401,24 +408,61 @@ def examine(
     if np.any(flat):  # the Newton step on the directions of positive curvature only
         coeffs = (vectors[:, kept].T @ g_scaled) / values[kept]
         step_scaled = -(vectors[:, kept] @ coeffs)
-    else:
-        step_scaled = _bounded_newton(scaled, g_scaled, bound)
+        decrease = -float(g_scaled @ step_scaled + 0.5 * step_scaled @ scaled @ step_scaled)
+        distance = math.sqrt(max(decrease, 0.0))
+        messages = _newton_messages(distance, decrease, tolerance)
+        return Examination(messages, None, distance, None, math.nan, used)
+    step_scaled = _bounded_newton(scaled, g_scaled, bound)
+    inverse_diagonal = np.einsum("ij,j,ij->i", vectors, 1.0 / values, vectors)
+    found = _measured(x, free, h, g_scaled, scaled, step_scaled, inverse_diagonal, tolerance)
+    return found if not used else replace(found, evaluations=used)
+
+
+def _positive_definite(scaled, g_scaled, lower, x, h, rounding):
+    """The bounded Newton step and ``diag(H~^-1)`` when ``H~`` is clearly positive definite,
+    else None (the caller's eigendecomposition decides).
+
+    Clearly: every eigenvalue above ``rounding``, which ``1 / trace(H~^-1)`` bounds from below
+    (the largest eigenvalue of ``H~^-1`` is at most its trace), so this path is taken only
+    where the eigendecomposition would find no flat direction either.
+    """
+    factor, info = lapack.dpotrf(scaled, lower=1, clean=1)
+    if info != 0 or not np.all(np.diag(factor) ** 2 > rounding):
+        return None
+    inverse, info = lapack.dpotri(factor, lower=1)
+    if info != 0:
+        return None
+    inverse = np.tril(inverse) + np.tril(inverse, -1).T
+    trace = float(np.trace(inverse))
+    if not (np.isfinite(trace) and trace > 0.0 and 1.0 / trace > rounding):
+        return None
+    step = -(inverse @ g_scaled)
+    bound = (lower - x) / h
+    if np.any(step < bound):  # a bound is crossed: the active-set solve
+        step = _bounded_newton(scaled, g_scaled, bound)
+    return step, np.diag(inverse).copy()
+
+
+def _measured(x, free, h, g_scaled, scaled, step_scaled, inverse_diagonal, tolerance):
+    """The Examination of a positive definite Hessian and its (bounded) Newton step."""
     decrease = -float(g_scaled @ step_scaled + 0.5 * step_scaled @ scaled @ step_scaled)
     distance = math.sqrt(max(decrease, 0.0))
-    messages = []
-    if distance > tolerance:
-        messages.append(
-            f"model failed to converge: the Newton step from the optimum is {distance:.3g} "
-            f"standard errors long (tolerance {tolerance:g}; it would lower the objective by "
-            f"{decrease:.3g})"
-        )
-    if np.any(flat):
-        return Examination(tuple(messages), None, distance, None, math.nan, used)
     step = np.zeros_like(x, dtype=float)
     step[free] = step_scaled * h
     errors = np.full(x.shape, math.nan)
-    errors[free] = h * np.sqrt(2.0 * np.einsum("ij,j,ij->i", vectors, 1.0 / values, vectors))
-    return Examination(tuple(messages), step, distance, None, math.nan, used, errors)
+    errors[free] = h * np.sqrt(2.0 * np.maximum(inverse_diagonal, 0.0))
+    messages = _newton_messages(distance, decrease, tolerance)
+    return Examination(messages, step, distance, None, math.nan, 0, errors)
+
+
+def _newton_messages(distance: float, decrease: float, tolerance: float) -> tuple[str, ...]:
+    if distance <= tolerance:
+        return ()
+    return (
+        f"model failed to converge: the Newton step from the optimum is {distance:.3g} "
+        f"standard errors long (tolerance {tolerance:g}; it would lower the objective by "
+        f"{decrease:.3g})",
+    )
 
 
 def _bounded_newton(hess: np.ndarray, grad: np.ndarray, bound: np.ndarray) -> np.ndarray:

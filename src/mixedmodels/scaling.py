@@ -59,40 +59,51 @@ class ThetaScaling:
         return self._map(np.asarray(theta, dtype=float), forward=False)
 
     def relative_to(self, scaled: np.ndarray) -> ThetaScaling:
-        """The scaling whose unit is the covariance ``scaled`` says plus the residual's.
+        """The scaling whose unit is the covariance ``scaled`` says, where that is far from 1.
 
-        Each term's columns are further transformed by ``W``: with ``Sigma = lambda lambda'``
-        (``lambda`` from ``scaled``, theta of these scaled columns), ``W W' = Sigma + I`` where
-        ``Sigma`` has an eigenvalue above :data:`FAR_FROM_UNIT`, else ``W`` diagonal with
-        ``W_jj^2 = Sigma_jj + 1``. A variance ratio far above 1 becomes about 1, small ones
-        stay as they are. The objective's curvature per unit of theta falls as the square of
-        a large theta (a ratio of 1000 leaves a millionth), so without this the optimiser
-        and its checks work in units that are rounding for the objective; near the unit, a
-        rotation of BOBYQA's coordinates by the start's correlations would only cost it.
+        A term whose ``Sigma = lambda lambda'`` (``lambda`` from ``scaled``, theta of these
+        scaled columns) has an eigenvalue above :data:`FAR_FROM_UNIT` gets its columns further
+        transformed by ``W`` with ``W W' = Sigma + I``: its variance ratios become about 1.
+        The objective's curvature per unit of theta falls as the square of a large theta (a
+        ratio of 1000 leaves a millionth), so without this the optimiser works in units that
+        are rounding for the objective. Other terms are left as they are (``self`` when no
+        term is far from the unit).
         """
         scaled = np.asarray(scaled, dtype=float)
-        transforms = []
+        transforms, changed = [], False
         for (rows, cols, sl, size), T in zip(self._positions, self.transforms):
-            lam = np.zeros((size, size))
-            lam[rows, cols] = scaled[sl]
-            cov = lam @ lam.T
-            if np.linalg.eigvalsh(cov)[-1] > FAR_FROM_UNIT:  # the whole covariance
-                W = np.linalg.cholesky(cov + np.eye(size))
-            else:  # each column's variance only: no rotation of near-unit coordinates
-                W = np.diag(np.sqrt(np.diag(cov) + 1.0))
-            transforms.append(T @ W)
+            cov = _covariance(scaled[sl], rows, cols, size)
+            if _largest_eigenvalue(cov) > FAR_FROM_UNIT:
+                transforms.append(T @ np.linalg.cholesky(cov + np.eye(size)))
+                changed = True
+            else:
+                transforms.append(T)
+        if not changed:
+            return self
         return ThetaScaling(terms=self.terms, transforms=tuple(transforms))
 
     def far_from_unit(self, scaled: np.ndarray) -> bool:
         """Whether some term's ``lambda lambda'`` (theta ``scaled``) has an eigenvalue above
         :data:`FAR_FROM_UNIT`: a standard deviation ten times this scaling's unit."""
         scaled = np.asarray(scaled, dtype=float)
-        for rows, cols, sl, size in self._positions:
-            lam = np.zeros((size, size))
-            lam[rows, cols] = scaled[sl]
-            if np.linalg.eigvalsh(lam @ lam.T)[-1] > FAR_FROM_UNIT:
-                return True
-        return False
+        return any(
+            _largest_eigenvalue(_covariance(scaled[sl], rows, cols, size)) > FAR_FROM_UNIT
+            for rows, cols, sl, size in self._positions
+        )
+
+
+def _covariance(entries: np.ndarray, rows, cols, size: int) -> np.ndarray:
+    lam = np.zeros((size, size))
+    lam[rows, cols] = entries
+    return lam @ lam.T
+
+
+def _largest_eigenvalue(cov: np.ndarray) -> float:
+    """The largest eigenvalue of a covariance matrix (its trace when that is small already)."""
+    trace = float(np.trace(cov))
+    if trace <= FAR_FROM_UNIT or cov.shape[0] == 1:
+        return trace
+    return float(np.linalg.eigvalsh(cov)[-1])
 
 
 def _lower_factor(a: np.ndarray) -> np.ndarray:

@@ -16,9 +16,10 @@ residual sum of squares, the Schur complement of X. With centred columns and ``s
 squares fit of the response on X, those differences are formed from small numbers.
 
 One rule, :func:`choose_conditioning`, fixes ``C``, ``T`` and ``s`` from the rows at hand: every
-column after a term's or X's intercept (a column of ones) centred at its weighted mean (only
-in terms whose covariance is unstructured, where the optimiser's own column scaling centres
-too), and ``s`` by least squares (a QR decomposition of the weighted, centred X). The in-memory
+column after a term's or X's intercept (a column of ones) whose mean exceeds its standard
+deviation centred at its weighted mean (in random-effect terms only those whose covariance
+is unstructured, where the optimiser's own column scaling centres too), and ``s`` by least
+squares (normal equations of the weighted X). The in-memory
 fit applies it to all rows, a refit recomputes ``s`` for the new response by the same routine,
 and an out-of-core fit applies it to the first pass's sample of rows and then to every chunk.
 :class:`Conditioning` maps everything back: lambdas to the engine's columns, and the rows of
@@ -31,6 +32,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.linalg import lapack
 
 __all__ = ["Conditioning", "choose_conditioning", "least_squares_shift", "RANK_TOLERANCE"]
 
@@ -84,7 +86,9 @@ class Conditioning:
         """The engine's response ``y - X~ shift`` (``y`` with any offset already removed)."""
         if not np.any(self.shift):
             return y
-        return y - X_engine @ self.shift
+        out = X_engine @ self.shift
+        np.subtract(y, out, out=out)  # one vector of length n, not two
+        return out
 
     # -- maps between the two ------------------------------------------------------------
     def block_inverse(self, k: int) -> np.ndarray | None:
@@ -171,63 +175,97 @@ class Conditioning:
 
 def _ones_column(matrix: np.ndarray) -> int:
     for j in range(matrix.shape[1]):
-        if np.all(matrix[:, j] == 1.0):
+        column = matrix[:, j]
+        if column.size and column[0] == 1.0 and np.all(column == 1.0):
             return j
     return -1
 
 
-def _weighted_mean(column: np.ndarray, weights: np.ndarray | None) -> float:
+def _means_and_spreads(
+    columns: np.ndarray, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted means and standard deviations of the columns of a matrix."""
     if weights is None:
-        return float(np.mean(column))
-    return float(np.sum(weights * column) / np.sum(weights))
+        means = columns.mean(axis=0)
+        return means, np.sqrt(np.mean((columns - means) ** 2, axis=0))
+    total = float(np.sum(weights))
+    means = weights @ columns / total
+    return means, np.sqrt(weights @ (columns - means) ** 2 / total)
 
 
 def _centres(
     matrix: np.ndarray, centred: np.ndarray, weights: np.ndarray | None
 ) -> tuple[np.ndarray | None, int]:
-    """Centres of the columns flagged in ``centred`` after the column of ones, and its index."""
+    """Centres of the columns flagged in ``centred`` after the column of ones, and its index.
+
+    A column is centred when its (weighted) mean exceeds its standard deviation: sums of its
+    squares then lose ``log10(1 + mean^2 / sd^2)`` digits, less than one otherwise, where a
+    centred copy of the column would cost memory for nothing.
+    """
     intercept = _ones_column(matrix)
     if intercept < 0 or matrix.shape[0] == 0:
         return None, -1
+    flags = np.asarray(centred, dtype=bool).copy()
+    flags[: intercept + 1] = False
+    if not np.any(flags):
+        return None, -1
+    columns = np.flatnonzero(flags)
+    means, spreads = _means_and_spreads(matrix[:, columns], weights)
     out = np.zeros(matrix.shape[1])
-    for j in range(intercept + 1, matrix.shape[1]):
-        if centred[j]:
-            out[j] = _weighted_mean(matrix[:, j], weights)
+    out[columns] = np.where(np.abs(means) > spreads, means, 0.0)
     if not np.any(out):
         return None, -1
     return out, intercept
 
 
 def least_squares_shift(
-    X_engine: np.ndarray, y: np.ndarray, weights: np.ndarray | None
+    conditioning: Conditioning, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None
 ) -> np.ndarray:
-    """Least-squares coefficients of ``y`` on the (centred) X, weighted, by QR decomposition.
+    """The engine's response shift: least squares of ``y`` on the model's ``X``, weighted,
+    in the centred columns' coordinates (``T^-1 b``).
 
-    A column that the earlier ones span in these rows (its diagonal entry of R below
-    :data:`RANK_TOLERANCE` of its norm) gets no coefficient, as the design drops aliased
-    columns: so a sample in which a column happens to be a combination of earlier ones (an
-    out-of-core fit's first rows) never shifts along a column the full data will drop.
+    From the normal equations (``X'WX`` by one BLAS product, no copy of X): any shift leaves
+    the objective exact, it only has to take most of ``X b`` out of ``y``, and the rounding
+    of ``X'WX`` costs that nothing. A column that the earlier ones span (the Cholesky
+    factor's diagonal below :data:`RANK_TOLERANCE` of the column's norm, the design's rule
+    for aliased columns) gets no coefficient: a sample in which a column happens to be a
+    combination of earlier ones (an out-of-core fit's first rows) never shifts along a
+    column the full data will drop.
     """
-    n, p = X_engine.shape
-    out = np.zeros(p)
+    n, p = X.shape
+    b = np.zeros(p)
     if p == 0 or n == 0:
-        return out
-    if weights is not None:
-        root = np.sqrt(weights)
-        A, b = X_engine * root[:, None], y * root
+        return b
+    if weights is None:
+        gram, rhs = X.T @ X, X.T @ y
     else:
-        A, b = X_engine, y
-    norms = np.sqrt(np.einsum("ij,ij->j", A, A))
-    r = sla.qr(A, mode="r")[0]
-    k = min(n, p)  # |R_jj|: the norm of column j's part outside the earlier columns
-    independent = np.zeros(p, dtype=bool)
-    independent[:k] = np.abs(np.diag(r)[:k]) > RANK_TOLERANCE * norms[:k]
-    independent &= norms > 0.0
-    if not np.any(independent):
-        return out
-    q, r = sla.qr(A[:, independent], mode="economic")
-    out[independent] = sla.solve_triangular(r, q.T @ b)
-    return out
+        weighted = X * weights[:, None]
+        gram, rhs = weighted.T @ X, weighted.T @ y
+    factor, info = lapack.dpotrf(gram, lower=1, clean=1)
+    if info == 0 and np.all(np.diag(factor) ** 2 > RANK_TOLERANCE**2 * np.diag(gram)):
+        b, info = lapack.dpotrs(factor, rhs, lower=1)  # every column independent: one solve
+        if info == 0:
+            return conditioning.plain_fixed_map(p) @ b
+        b = np.zeros(p)
+    kept: list[int] = []
+    factor = np.zeros((0, 0))
+    for j in range(p):  # Cholesky column by column, skipping dependent columns
+        g = gram[j, j]
+        if not g > 0.0:
+            continue
+        r = sla.solve_triangular(factor, gram[kept, j], lower=True) if kept else np.zeros(0)
+        d = g - float(r @ r)
+        if not d > (RANK_TOLERANCE**2) * g:
+            continue
+        grown = np.zeros((len(kept) + 1, len(kept) + 1))
+        grown[:-1, :-1] = factor
+        grown[-1, :-1] = r
+        grown[-1, -1] = np.sqrt(d)
+        factor = grown
+        kept.append(j)
+    if kept:
+        b[kept] = sla.cho_solve((factor, True), rhs[kept])
+    return conditioning.plain_fixed_map(p) @ b
 
 
 def choose_conditioning(
@@ -261,5 +299,4 @@ def choose_conditioning(
         x_intercept=x_intercept,
         shift=np.zeros(X.shape[1]),
     )
-    X_engine = base.fixed_columns(X)
-    return base.with_shift(least_squares_shift(X_engine, y, weights))
+    return base.with_shift(least_squares_shift(base, X, y, weights))

@@ -83,9 +83,17 @@ def _swamy(
         return None
     cov = bb / count / sigma2 - inv_sum / count
     cov = (cov + cov.T) / 2
-    if np.linalg.eigvalsh(cov)[0] < FLOOR**2 * max(float(np.max(np.diag(cov))), 1.0):
+    if _smallest_eigenvalue(cov) < FLOOR**2 * max(float(np.max(np.diag(cov))), 1.0):
         np.fill_diagonal(cov, np.maximum(np.diag(cov), one_way**2))
     return _clipped_cholesky(cov)
+
+
+def _smallest_eigenvalue(cov: np.ndarray) -> float:
+    """Of a symmetric matrix (2 x 2 in closed form: numpy's wrappers cost more)."""
+    if cov.shape[0] == 2:
+        a, b, c = float(cov[0, 0]), float(cov[1, 0]), float(cov[1, 1])
+        return (a + c) / 2.0 - math.hypot((a - c) / 2.0, b)
+    return float(np.linalg.eigvalsh(cov)[0])
 
 
 def _clipped_cholesky(cov: np.ndarray) -> np.ndarray:
