@@ -11,14 +11,14 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
 
+from mixedmodels._warn import warn
 from mixedmodels.contrasts import apply_contrasts
 from mixedmodels.errors import (
     DesignError,
@@ -56,6 +56,7 @@ class TermSpec:
     term: RandomTerm
     model_spec: object  # formulaic ModelSpec of the term's left side
     columns: tuple[str, ...]
+    select: tuple[int, ...] | None = None  # columns of the spec's matrix kept (zerocorr)
 
 
 @dataclass(frozen=True, eq=False)
@@ -87,6 +88,9 @@ class Design:
         None.
     offset_specs
         formulaic specs of the formula's ``offset(...)`` terms, for new data.
+    covariate_means
+        Mean over the rows used of every numeric variable of the fixed part (emmeans' reference
+        grid holds covariates at these values).
     """
 
     formula: ParsedFormula
@@ -103,6 +107,7 @@ class Design:
     offset: np.ndarray | None
     row_index: pd.Index
     n_dropped: int
+    covariate_means: Mapping[str, float] = field(default_factory=dict)
     zero_weight: ZeroWeightRows | None = None
     offset_specs: tuple = ()
 
@@ -117,6 +122,17 @@ _TREATMENT = re.compile(r"\[[TSHD]\.([^\]]*)\]")
 _POLY = re.compile(r"\[(\.[A-Z^0-9]+)\]")
 _CONTRAST = re.compile(r"\[([^\]]*)\]")
 _LOGICAL = re.compile(r"\[(T\.)?(True|False)\]")
+
+
+def _covariate_means(frame: pd.DataFrame, spec) -> dict[str, float]:
+    """Mean of every numeric (non-boolean) variable the fixed part reads, over ``frame``."""
+    out = {}
+    for name in sorted(str(v) for v in getattr(spec, "required_variables", ())):
+        if name in frame.columns:
+            column = frame[name]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                out[name] = float(np.mean(np.asarray(column, dtype=float)))
+    return out
 
 
 def lme4_column_names(
@@ -669,11 +685,10 @@ def build_design(
     keep = _drop_aliased(X_full, all_names)
     dropped = tuple(n for j, n in enumerate(all_names) if j not in set(keep.tolist()))
     if dropped:
-        warnings.warn(
+        warn(
             "fixed-effect model matrix is rank deficient so dropping "
             f"{len(dropped)} column(s): {', '.join(dropped)}",
             RankDeficiencyWarning,
-            stacklevel=3,
         )
     # every column kept of a column-major X_full (formulaic's and the plans' layout): X_full
     # itself, as X_full[:, keep] would be an identical column-major copy
@@ -702,6 +717,13 @@ def build_design(
                 f"number of levels of grouping factor {term.group_name!r} in {term.text} "
                 f"({len(labels)}) must be less than the number of observations ({n})"
             )
+        if term.split_columns and matrix.shape[1] > 1:  # zerocorr: a term per column
+            for j, column in enumerate(columns):
+                term_specs.append(TermSpec(term, model_spec, (column,), select=(j,)))
+                raw_terms.append(
+                    (term.group_name, tuple(labels), codes, matrix[:, [j]].copy(), (column,))
+                )
+            continue
         term_specs.append(TermSpec(term=term, model_spec=model_spec, columns=columns))
         raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns))
     terms, blocks = build_blocks(raw_terms)
@@ -728,6 +750,7 @@ def build_design(
         offset=None if off is None else off[fitted_rows],
         row_index=frame.index,
         n_dropped=n_dropped,
+        covariate_means=_covariate_means(frame, fixed_spec),
         zero_weight=zero_weight,
         offset_specs=tuple(offset_specs),
     )

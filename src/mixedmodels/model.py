@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property, partial
@@ -12,6 +11,7 @@ from functools import cached_property, partial
 import numpy as np
 import pandas as pd
 
+from mixedmodels._warn import warn
 from mixedmodels.boundary import TermLayout
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import (
@@ -115,6 +115,9 @@ class LinearMixedModel:
             else make_scaling(self.design.blocks, self.design.terms)
         )
         self.lower_bounds = theta_lower_bounds(self.design.terms)
+        # for update() and all_fit(): the data and options as given (a reference, not pickled)
+        self._data = data if isinstance(data, pd.DataFrame) else None
+        self._options = {"weights": weights, "offset": offset, "contrasts": contrasts}
 
     # -- set-up helpers -------------------------------------------------------------------
     def _block_arrays(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -478,13 +481,12 @@ class LinearMixedModel:
             optsum=summary,
         )
         for message in summary.messages:
-            warnings.warn(message, ConvergenceWarning, stacklevel=3)
+            warn(message, ConvergenceWarning)
         if result.is_singular:
-            warnings.warn(
+            warn(
                 "boundary (singular) fit: a variance is zero or a correlation is +-1; "
                 "see LmerResult.is_singular",
                 SingularFitWarning,
-                stacklevel=3,
             )
         return result
 

@@ -59,7 +59,16 @@ since the moment start is already close); ``start`` is ``"moments"`` or ``"ident
 ``gradient_tolerance`` is the longest Newton step from the optimum, in standard errors of
 the parameters, that counts as converged (see :func:`examine`)."""
 
-_ALGORITHMS = {"bobyqa": nlopt.LN_BOBYQA, "newuoa": nlopt.LN_NEWUOA_BOUND}
+_ALGORITHMS = {
+    "bobyqa": nlopt.LN_BOBYQA,
+    "newuoa": nlopt.LN_NEWUOA_BOUND,
+    # further derivative-free bounded algorithms of nlopt, for all_fit() (lme4's allFit)
+    "neldermead": nlopt.LN_NELDERMEAD,
+    "sbplx": nlopt.LN_SBPLX,
+    "cobyla": nlopt.LN_COBYLA,
+}
+OPTIMIZERS = tuple(_ALGORITHMS)
+"""Names accepted by ``control={"optimizer": ...}``."""
 
 
 @dataclass(frozen=True)
