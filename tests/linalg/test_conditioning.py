@@ -23,6 +23,7 @@ from mixedmodels.linalg.conditioning import (  # noqa: E402
     least_squares_shift,
 )
 from mixedmodels.linalg.factor import objective_parts  # noqa: E402
+from mixedmodels.linalg.rows import RowBlock, row_quadratic  # noqa: E402
 
 
 def _problem(rng, n=200, levels=15, shift=1e4, mean=1e5):
@@ -56,6 +57,28 @@ def test_conditioned_statistics_give_the_plain_factor_estimates_and_objective(we
     np.testing.assert_allclose(sb.u[0], sa.u[0], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(sb.beta_cov_unscaled, sa.beta_cov_unscaled, rtol=1e-9)
     np.testing.assert_allclose(sb.u_cov_unscaled[0], sa.u_cov_unscaled[0], rtol=1e-9)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_row_quadratic_forms_of_conditioned_statistics_are_the_plain_ones(weighted):
+    """Leverage and prediction variances read Ar1 of the engine's (centred) columns."""
+    rng = np.random.default_rng(4)
+    blocks, X, y = _problem(rng, shift=3.0, mean=2.0)
+    h = rng.integers(0, 6, y.size).astype(np.intp)
+    Zh = np.column_stack([np.ones(y.size), rng.normal(size=y.size) + 4.0])
+    blocks = [blocks[0], (h, Zh, 6)]
+    w = rng.uniform(0.5, 2.0, y.size) if weighted else None
+    conditioning = choose_conditioning(blocks, X, y, w, [np.array([True, True])] * 2)
+    assert all(c is not None for c in conditioning.block_centres)
+    assert conditioning.x_centres is not None
+    plain = compute_statistics(blocks, X, y, w)
+    centred = compute_statistics(blocks, X, y, w, conditioning=conditioning)
+    lams = [np.array([[0.8, 0.0], [0.3, 0.4]]), np.array([[0.5, 0.0], [-0.2, 0.7]])]
+    rows = [RowBlock(codes=c, matrix=m) for c, m, _ in blocks]
+    scale = None if w is None else np.sqrt(w)
+    expected = row_quadratic(plain, update_factor(plain, lams[0], lams[1:]), lams, rows, X, scale)
+    found = row_quadratic(centred, update_factor(centred, lams[0], lams[1:]), lams, rows, X, scale)
+    np.testing.assert_allclose(found, expected, rtol=1e-9)
 
 
 def test_the_shift_is_least_squares_and_never_along_an_aliased_column():

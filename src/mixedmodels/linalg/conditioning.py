@@ -120,6 +120,15 @@ class Conditioning:
             i = self.x_intercept
             Lrr[q_rest : q_rest + p, :-1] += np.outer(self.x_centres, X_rows[i])
 
+    def plain_fixed_rows(self, rows: np.ndarray, q_rest: int, p: int) -> None:
+        """Rows ``q_rest:q_rest + p`` of ``rows`` (``X~' M`` of the engine's X) made the model's
+        ``X' M = T^-T X~' M``, in place: each centred row gains its centre times the
+        intercept's row."""
+        if self.x_centres is None:
+            return
+        X_rows = rows[q_rest : q_rest + p]
+        X_rows += np.outer(self.x_centres, X_rows[self.x_intercept])
+
     def plain_fixed_map(self, p: int) -> np.ndarray:
         """``T^-1`` (``p x p``): the model's X is the engine's times it."""
         out = np.eye(p)
