@@ -341,6 +341,12 @@ class Workspace:
         if self.by_rows:  # the same sums as schur_lower, row ranges on the tile pool
             arr, ptr, rows = self.stats.Arr, self.ptr, self.rows
             rp, re_, rl = self.row_ptr, self.row_entry, self.row_level
+            if self.size1 > 1:  # the entries times K_g once, then products of those
+                local = self._local
+                if getattr(local, "D", None) is None:
+                    local.D = np.empty_like(values)
+                kernels.level_factor_products(ptr, values, W, local.D)
+                values = local.D
             tiled.run_tasks(
                 [
                     lambda a=a, b=b: kernels.schur_lower_rows(
