@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels._warn import warn
+from mixedmodels.boundary import TermLayout
 from mixedmodels.control import SINGULAR_TOLERANCE, Control, resolve_control
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import (
@@ -35,17 +36,13 @@ from mixedmodels.linalg import (
     tiled,
     update_factor,
 )
-from mixedmodels.optimize import (
-    COARSE_FTOL_ABS,
-    OptSummary,
-    check_convergence,
-    minimize,
-    polish,
-)
+from mixedmodels.linalg.conditioning import choose_conditioning, least_squares_shift
+from mixedmodels.optimize import OptSummary
+from mixedmodels.optimum import find_optimum
 from mixedmodels.options import StartMethod, choose
 from mixedmodels.results import LmerResult
 from mixedmodels.scaling import ThetaScaling, make_scaling
-from mixedmodels.terms import lambda_of_block, theta_lower_bounds
+from mixedmodels.terms import centred_columns, lambda_of_block, theta_lower_bounds
 
 __all__ = ["LinearMixedModel", "SINGULAR_TOLERANCE"]
 
@@ -103,16 +100,15 @@ class LinearMixedModel:
             if _design is not None
             else build_design(formula, data, weights=weights, offset=offset, contrasts=contrasts)
         )
-        self.stats = (
-            _stats
-            if _stats is not None
-            else compute_statistics(
-                self._block_arrays(),
-                self.design.X,
-                self._working_response(self.design.y),
-                self.design.weights,
+        if _stats is None:
+            blocks, y = self._block_arrays(), self._working_response(self.design.y)
+            conditioning = choose_conditioning(
+                blocks, self.design.X, y, self.design.weights, self._centred_columns()
             )
-        )
+            _stats = compute_statistics(
+                blocks, self.design.X, y, self.design.weights, conditioning=conditioning
+            )
+        self.stats = _stats
         self.scaling: ThetaScaling = (
             _scaling
             if _scaling is not None
@@ -129,6 +125,10 @@ class LinearMixedModel:
 
     def _working_response(self, y: np.ndarray) -> np.ndarray:
         return y if self.design.offset is None else y - self.design.offset
+
+    def _centred_columns(self) -> list[np.ndarray]:
+        """Per engine block, the columns the engine may centre: those of unstructured terms."""
+        return centred_columns(self.design.blocks)
 
     @property
     def formula(self) -> str:
@@ -176,10 +176,11 @@ class LinearMixedModel:
         return evaluate_objective(self.stats, lams[0], lams[1:], REML)
 
     def _scaled_lambdas(self, x: np.ndarray) -> list[np.ndarray]:
-        """Block lambdas ``T lambda~(x)`` for theta ``x`` of the internally scaled columns.
+        """Lambdas of the columns summed (``T lambda~(x)``) for theta ``x`` of the scaled columns.
 
-        Not triangular, but ``lambda lambda'`` equals that of ``scaling.to_theta(x)``, which is
-        all the objective depends on; so the optimiser needs no re-triangularisation.
+        Not triangular, but ``lambda lambda'`` equals that of ``scaling.to_theta(x)`` (of the
+        columns the statistics sum), which is all the objective depends on; so the optimiser
+        needs no re-triangularisation.
         """
         out = []
         for rows, cols, index, size, T in self._block_maps:
@@ -190,17 +191,27 @@ class LinearMixedModel:
 
     @cached_property
     def _block_maps(self) -> tuple:
-        scaling = self.scaling
+        return self._maps_of(self.scaling)
+
+    def _maps_of(self, scaling: ThetaScaling) -> tuple:
+        """Per engine block: lambda positions, theta index, size and column transform.
+
+        The transform takes theta of ``scaling``'s columns to the lambda of the columns the
+        statistics sum (the model's, or centred ones: :mod:`mixedmodels.linalg.conditioning`).
+        """
         transforms = {
             term.theta_offset: T for term, T in zip(scaling.terms, scaling.transforms, strict=True)
         }
         maps = []
-        for block in self.design.blocks:
+        conditioning = self.stats.conditioning
+        for k, block in enumerate(self.design.blocks):
             T = np.eye(block.size)
             for term, offset in zip(block.terms, block.column_offsets, strict=True):
                 T[offset : offset + term.size, offset : offset + term.size] = transforms[
                     term.theta_offset
                 ]
+            if conditioning is not None:  # of the columns summed: C^-1 T (see conditioning)
+                T = conditioning.engine_lambda(k, T)
             maps.append(
                 (
                     block.lambda_rows,
@@ -215,19 +226,27 @@ class LinearMixedModel:
     def _scaled_objective(self, x: np.ndarray, REML: bool) -> float:
         """The objective at theta of the internally scaled columns (the optimiser's view)."""
         lams = self._scaled_lambdas(x)
-        return evaluate_objective(self.stats, lams[0], lams[1:], REML)
+        ev = self.stats._workspace.evaluate(lams[0], lams[1:], conditioned=True)
+        if ev is None:
+            return np.inf
+        return objective_from_parts(ev.logdet_z, ev.logdet_x, ev.r2, self.stats, REML)
 
-    def _objective_function(self, REML: bool) -> Callable[[np.ndarray], float]:
+    def _objective_function(
+        self, REML: bool, scaling: ThetaScaling | None = None
+    ) -> Callable[[np.ndarray], float]:
         """:meth:`_scaled_objective` as one closure over preallocated lambdas (the hot path).
 
         Same arithmetic as :meth:`_scaled_objective` (so the same values to the last bit),
         without building the small matrices and looking up the workspace at every call.
+        ``scaling``: theta of these columns instead of :attr:`scaling`'s.
         """
         stats = self.stats
         fills = []
         lams = []
         everything = np.arange(self.n_theta)
-        for rows, cols, index, size, T in self._block_maps:
+        same = scaling is None or scaling is self.scaling
+        maps = self._block_maps if same else self._maps_of(scaling)
+        for rows, cols, index, size, T in maps:
             raw = np.zeros((size, size))
             flat = np.ravel_multi_index((rows, cols), (size, size))
             lam = raw if T is None else np.empty((size, size))
@@ -249,7 +268,9 @@ class LinearMixedModel:
 
         return objective
 
-    def _parallel_objective(self, REML: bool) -> Callable[[list[np.ndarray]], list[float]] | None:
+    def _parallel_objective(
+        self, REML: bool, scaling: ThetaScaling | None = None
+    ) -> Callable[[list[np.ndarray]], list[float]] | None:
         """Evaluate several points of the scaled objective at once on the tile pool, or None.
 
         Only where one evaluation is long and runs mostly without the GIL: the sparse route
@@ -273,7 +294,7 @@ class LinearMixedModel:
         def evaluate(x: np.ndarray) -> float:
             objective = getattr(local, "objective", None)
             if objective is None:
-                objective = local.objective = self._objective_function(REML)
+                objective = local.objective = self._objective_function(REML, scaling)
             return objective(x)
 
         def parallel(points: list[np.ndarray]) -> list[float]:
@@ -335,69 +356,95 @@ class LinearMixedModel:
                 raise DesignError(f"start must have {self.n_theta} entries, got {start.shape}")
             x0 = self.scaling.to_scaled(start)
         lower = self.lower_bounds
+        scaling = self.scaling.relative_to(x0)  # a new unit where the start is far from 1
+        if scaling is not self.scaling:
+            x0 = scaling.to_scaled(self.scaling.to_theta(x0))
 
-        scaled_objective = self._objective_function(REML)
+        scaled_objective = self._objective_function(REML, scaling)
         began = time.perf_counter()
         # With the convergence check, BOBYQA stops at a coarser tolerance and the check's
         # Newton step sharpens the optimum (at least as close as BOBYQA at 1e-8 on every
         # reference model, with fewer evaluations); where the check gives no step, BOBYQA
         # goes on from there with the full tolerance.
         coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in given
-        first = {**ctl, "ftol_abs": max(COARSE_FTOL_ABS, float(ctl["ftol_abs"]))} if coarse else ctl
+        parallel = self._parallel_objective(REML, scaling) if ctl["check_convergence"] else None
         try:
-            x, fmin_scaled, evaluations, status = minimize(
-                scaled_objective, x0, lower, first, near_bound
+            outcome = find_optimum(
+                scaled_objective,
+                x0,
+                lower,
+                ctl,
+                coarse=coarse,
+                near_bound=near_bound,
+                layouts=self._term_layouts,
+                other_starts=partial(self._other_starts, start, ctl, x0, scaling),
+                batch=parallel,
+                far=scaling.far_from_unit,
             )
         except FittingError as exc:
             self._refuse_exact_fit()
             raise exc
-        messages: tuple[str, ...] = ()
-        checks = [0]
-        if ctl["check_convergence"]:
-
-            def checked(x: np.ndarray) -> float:
-                checks[0] += 1
-                return scaled_objective(x)
-
-            parallel = self._parallel_objective(REML)
-            batch = None
-            if parallel is not None:
-
-                def batch(points: list[np.ndarray]) -> list[float]:
-                    checks[0] += len(points)
-                    return parallel(points)
-
-            tolerance = float(ctl["gradient_tolerance"])
-            messages, newton = check_convergence(
-                checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
+        if outcome.far:  # the start misjudged the variances: a unit set where BOBYQA stopped
+            first = outcome
+            theta_found = scaling.to_theta(outcome.x)
+            scaling = scaling.relative_to(outcome.x)
+            parallel = self._parallel_objective(REML, scaling) if ctl["check_convergence"] else None
+            outcome = find_optimum(
+                self._objective_function(REML, scaling),
+                scaling.to_scaled(theta_found),
+                lower,
+                ctl,
+                coarse=coarse,
+                near_bound=None,
+                layouts=self._term_layouts,
+                other_starts=list,
+                batch=parallel,
             )
-            if coarse and (messages or newton is None):
-                x, fmin_scaled, more, status = minimize(scaled_objective, x, lower, ctl)
-                evaluations += more
-                messages, newton = check_convergence(
-                    checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
-                )
-            if parallel is not None and self.stats._workspace.sparse is not None:
-                self.stats._workspace.sparse.release_other_threads()  # not needed any more
-            if not messages:  # one Newton step from the check's derivatives: sharper optimum
-                x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower)
-        theta = self.scaling.to_theta(x)
+            outcome = replace(
+                outcome,
+                evaluations=outcome.evaluations + first.evaluations,
+                boundary_evaluations=outcome.boundary_evaluations + first.boundary_evaluations,
+            )
+        if parallel is not None and self.stats._workspace.sparse is not None:
+            self.stats._workspace.sparse.release_other_threads()  # not needed any more
+        theta = scaling.to_theta(outcome.x)
         factor = self.factor(theta)
         if factor.r2 <= 1e-20 * self._total_sum_of_squares():
             self._refuse_exact_fit()  # a vanishing residual: a fit, or no variation left
         seconds = time.perf_counter() - began
         summary = OptSummary(
-            initial=tuple(self.scaling.to_theta(x0)),
+            initial=tuple(scaling.to_theta(x0)),
             final=tuple(theta),
             fmin=profiled_objective(factor, self.stats, REML),
-            evaluations=evaluations,
+            evaluations=outcome.evaluations,
             optimizer=str(ctl["optimizer"]),
-            return_value=status,
+            return_value=outcome.status,
             seconds=seconds,
-            messages=messages,
-            check_evaluations=checks[0],
+            messages=outcome.messages,
+            check_evaluations=outcome.check_evaluations,
+            boundary_evaluations=outcome.boundary_evaluations,
         )
         return self._result(theta, REML, summary, factor)
+
+    @cached_property
+    def _term_layouts(self) -> tuple[TermLayout, ...]:
+        return tuple(TermLayout.of(term) for term in self.design.terms)
+
+    def _other_starts(
+        self, start, control: dict, x0: np.ndarray, scaling: ThetaScaling
+    ) -> list[np.ndarray]:
+        """Start values other than ``x0``: lme4's identity and the moments (``scaling``'s theta)."""
+        used = None if start is not None else str(control["start"])
+        out = []
+        for method in ("moments", "identity"):
+            if method == used:
+                continue
+            candidate = self.start_theta(method)
+            if scaling is not self.scaling:
+                candidate = scaling.to_scaled(self.scaling.to_theta(candidate))
+            if not np.array_equal(candidate, x0):
+                out.append(candidate)
+        return out
 
     def _total_sum_of_squares(self) -> float:
         """Sum of squares of the response about its mean (0 for a fit that keeps no rows)."""
@@ -449,14 +496,21 @@ class LinearMixedModel:
             raise DesignError(f"y must have shape {self.design.y.shape}, got {y.shape}")
         if not np.isfinite(y).all():
             raise DesignError("the new response has non-finite values")
+        working = self._working_response(y)
+        conditioning = self.stats.conditioning
+        shift = None
+        if conditioning is not None:  # the same rule as the first fit's, for this response
+            shift = least_squares_shift(conditioning, self.design.X, working, self.design.weights)
+            conditioning = conditioning.with_shift(shift)
         ar1_y, arr_y = response_statistics(
-            self._block_arrays(), self.design.X, self._working_response(y), self.design.weights
+            self._block_arrays(), self.design.X, working, self.design.weights, conditioning
         )
         return LinearMixedModel(
             self.design.formula,
             None,
             _design=replace(self.design, y=y),
-            _stats=self.stats.with_response_part(ar1_y, arr_y),
+            _stats=self.stats.with_response_part(ar1_y, arr_y, shift),
+            _scaling=self.scaling,
         )
 
     def with_formula(

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import nlopt
 import numpy as np
+from scipy.linalg import lapack
 
 from mixedmodels.errors import FittingError
 
@@ -23,6 +24,8 @@ __all__ = [
     "minimize",
     "convergence_messages",
     "check_convergence",
+    "examine",
+    "Examination",
     "polish",
     "DEFAULT_CONTROL",
     "COARSE_FTOL_ABS",
@@ -30,6 +33,9 @@ __all__ = [
 
 NEAR_BOUND = 1e-3
 """Distance to a bound (theta of scaled columns) from which the bound itself is tried."""
+
+ARRIVED = 1e-3
+"""Distance (theta of scaled columns, per component) at which a restart is back at a point."""
 
 COARSE_FTOL_ABS = 1e-5
 """BOBYQA's tolerance on the objective when the convergence check follows (see ``fit``)."""
@@ -44,11 +50,13 @@ DEFAULT_CONTROL: dict[str, float | int | str] = {
     "start": "moments",
     "maxeval": 100_000,
     "check_convergence": True,
-    "gradient_tolerance": 2e-3,
+    "gradient_tolerance": 1e-2,
 }
 """Optimiser settings. ``ftol_abs``/``xtol_abs`` are lme4's (nloptwrap). BOBYQA's initial
 trust-region radius per component is ``initial_step * max(|x0_i|, step_floor)`` (relative,
-since the moment start is already close); ``start`` is ``"moments"`` or ``"identity"``."""
+since the moment start is already close); ``start`` is ``"moments"`` or ``"identity"``;
+``gradient_tolerance`` is the longest Newton step from the optimum, in standard errors of
+the parameters, that counts as converged (see :func:`examine`)."""
 
 _ALGORITHMS = {
     "bobyqa": nlopt.LN_BOBYQA,
@@ -84,6 +92,9 @@ class OptSummary:
         Convergence warnings (empty when the checks passed).
     check_evaluations
         Further evaluations spent on the convergence check.
+    boundary_evaluations
+        Further evaluations spent confirming an optimum on the boundary (directions off it
+        and restarts from other start values; see :mod:`mixedmodels.boundary`).
     """
 
     initial: tuple[float, ...]
@@ -95,6 +106,7 @@ class OptSummary:
     seconds: float
     messages: tuple[str, ...] = field(default=())
     check_evaluations: int = 0
+    boundary_evaluations: int = 0
 
     @property
     def converged(self) -> bool:
@@ -125,6 +137,8 @@ def _bobyqa(f, x0, lower, control, step: np.ndarray):
     start = np.maximum(x0, lower)
     try:
         x = opt.optimize(start)
+    except nlopt.ForcedStop:  # minimize()'s objective stopped it (see ``arrived``)
+        return start, math.inf, "ARRIVED"
     except nlopt.RoundoffLimited:
         # BOBYQA can give up at once (e.g. one parameter starting on its bound); minimize()
         # keeps the best point evaluated anyway
@@ -138,13 +152,21 @@ def minimize(
     lower: np.ndarray,
     control: dict | None = None,
     near_bound: np.ndarray | None = None,
+    probe_bounds: bool = True,
+    arrived: tuple[np.ndarray, float] | None = None,
 ) -> tuple[np.ndarray, float, int, str]:
     """Minimise ``objective`` from ``x0`` subject to ``x >= lower``.
 
     BOBYQA's initial step per component is ``initial_step * max(|x0_i|, step_floor)``;
     components flagged in ``near_bound`` (a start that already says "no variance here", just
     inside the bound) take half their distance to the bound instead, so that the first
-    probes reach the boundary where such optima lie.
+    probes reach the boundary where such optima lie. ``probe_bounds``: try each component
+    that ends on its bound just inside it (and restart there if better); a caller that
+    confirms boundary optima itself (:mod:`mixedmodels.boundary`) turns this off.
+    ``arrived = (point, value)``: BOBYQA stops as soon as it evaluates a point within
+    :data:`ARRIVED` of ``point`` (in every component) whose objective is not above ``value``
+    (a restart that has come back to the optimum it is confirming; return value
+    ``"ARRIVED"``).
 
     Returns
     -------
@@ -165,6 +187,15 @@ def minimize(
             best[0], best[1] = value, x.copy()
         return value
 
+    def watched(x: np.ndarray) -> float:
+        value = counted(x)
+        if (
+            value <= arrived[1] + 1e-10 * max(1.0, abs(arrived[1]))
+            and np.max(np.abs(x - arrived[0])) <= ARRIVED
+        ):
+            raise nlopt.ForcedStop("back at the optimum being confirmed")
+        return value
+
     if x0.size == 0:
         return x0, float(objective(x0)), 1, "SUCCESS"
     x0 = np.maximum(np.asarray(x0, dtype=float), lower)
@@ -174,13 +205,13 @@ def minimize(
     if near_bound is not None:
         inside = np.asarray(near_bound, dtype=bool) & (x0 > lower)
         step[inside] = 0.5 * (x0[inside] - lower[inside])
-    x, fmin, status = _bobyqa(counted, x0, lower, ctl, step)
+    x, fmin, status = _bobyqa(counted if arrived is None else watched, x0, lower, ctl, step)
     if best[1] is not None and best[0] < fmin:
         x, fmin = best[1], best[0]
     # boundary: a component resting on its bound may be a false stop. Probe just inside; only
     # if that is better, restart from there.
     at_bound = np.flatnonzero(np.isfinite(lower) & (x - lower < 1e-6))
-    if at_bound.size:
+    if at_bound.size and probe_bounds:
         probes = []
         for i in at_bound:
             trial = x.copy()
@@ -257,11 +288,11 @@ def convergence_messages(
     tolerance: float,
     fmin: float | None = None,
 ) -> tuple[str, ...]:
-    """lme4-style convergence checks at an optimum; empty when the fit converged.
+    """Convergence checks at an optimum (see :func:`examine`); empty when the fit converged.
 
     ``fmin``, the objective at ``x`` when already known, saves one evaluation.
     """
-    return check_convergence(objective, x, lower, tolerance, fmin)[0]
+    return examine(objective, x, lower, tolerance, fmin).messages
 
 
 def check_convergence(
@@ -272,42 +303,198 @@ def check_convergence(
     fmin: float | None = None,
     batch: Callable[[list[np.ndarray]], list[float]] | None = None,
 ) -> tuple[tuple[str, ...], np.ndarray | None]:
-    """The convergence messages and, when the Hessian is positive definite, the Newton step.
+    """The convergence messages and the Newton step of :func:`examine`."""
+    found = examine(objective, x, lower, tolerance, fmin, batch)
+    return found.messages, found.step
+
+
+@dataclass(frozen=True)
+class Examination:
+    """What the finite differences at an optimum say (see :func:`examine`).
+
+    Attributes
+    ----------
+    messages
+        Convergence warnings; empty when the fit converged.
+    step
+        The Newton step ``-H^-1 g`` on the free components (zero elsewhere); zero when every
+        component rests on its bound, None when the Hessian is not positive definite.
+    distance
+        Length of the Newton step in standard errors of the parameters (NaN without a step).
+    descent, descent_value
+        A point lower than the optimum found along a direction of non-positive curvature,
+        and its objective; None and NaN when there is none.
+    evaluations
+        Evaluations used beyond the finite differences (the probes along such directions).
+    standard_errors
+        ``sqrt(2 (H^-1)_ii)`` of the free components (NaN elsewhere), when the Hessian is
+        positive definite.
+    """
+
+    messages: tuple[str, ...]
+    step: np.ndarray | None
+    distance: float = math.nan
+    descent: np.ndarray | None = None
+    descent_value: float = math.nan
+    evaluations: int = 0
+    standard_errors: np.ndarray | None = None
+
+
+CURVATURE_PROBES = (1.0, 4.0, 16.0, 64.0)
+"""Lengths, in finite-difference steps, tried both ways along a direction of non-positive
+curvature."""
+
+
+def examine(
+    objective: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    lower: np.ndarray,
+    tolerance: float,
+    fmin: float | None = None,
+    batch: Callable[[list[np.ndarray]], list[float]] | None = None,
+) -> Examination:
+    """Convergence checks at an optimum, measured so that only a failing optimiser fails them.
+
+    The objective is a deviance (-2 log-likelihood, or the REML criterion), so ``2 H^-1`` is
+    the asymptotic covariance of the free parameters and the Newton step ``s = -H^-1 g`` is
+    ``sqrt(g' H^-1 g / 2)`` standard errors long, which is also the square root of the
+    decrease of the objective that the step predicts. That length does not depend on how the
+    parameters are scaled, unlike lme4's relative gradient ``H^-1 g`` in units of theta,
+    which reports rounding as failure where a variance is large (theta about 1000: a step of
+    0.02 in theta is a millionth of a standard error). A message when it exceeds
+    ``tolerance``.
+
+    Where the Hessian is not positive definite, each direction of non-positive curvature is
+    followed both ways (:data:`CURVATURE_PROBES` steps long); only a lower objective there
+    is a failure (a saddle or ridge; the point is returned in ``descent``). Without one the
+    direction is flat to rounding, and the step is measured on the other directions.
 
     ``batch``: evaluates a list of points at once (see ``_finite_difference``).
-
-    The step is zero when every component rests on its bound, None when the Hessian of the
-    free components is not positive definite.
-
-    The Newton step ``-H^-1 g`` on the free components (zero elsewhere) is what lme4 calls
-    the relative gradient; adding it to ``x`` polishes the optimum along flat directions.
     """
     if x.size == 0:
-        return (), None
+        return Examination((), None)
+    if fmin is None:
+        fmin = objective(x)
     grad, hess = _finite_difference(objective, x, lower, f0=fmin, batch=batch)
     if grad.size == 0:  # every component on its bound: nothing to step along
-        return (), np.zeros_like(x)
-    messages = []
-    try:
-        chol = np.linalg.cholesky(hess)
-    except np.linalg.LinAlgError:
-        eig = np.linalg.eigvalsh(hess)
-        if eig.min() < -1e-6 * max(1.0, abs(eig).max()):
-            messages.append(
-                "Hessian of the objective is not positive definite at the optimum "
-                f"(smallest eigenvalue {eig.min():.3g}): the fit may not have converged"
-            )
-        return tuple(messages), None
-    relative = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
-    worst = float(np.max(np.abs(relative)))
-    if worst > tolerance:
-        messages.append(
-            f"model failed to converge: relative gradient {worst:.3g} > tolerance {tolerance:g}"
-        )
+        return Examination((), np.zeros_like(x), 0.0)
     free = ~(np.isfinite(lower) & (x - lower < 1e-4))
-    step = np.zeros_like(x)
-    step[free] = -relative
-    return tuple(messages), step
+    h = 1e-4 * np.maximum(1.0, np.abs(x[free]))
+    scaled = hess * np.outer(h, h)  # curvature per finite-difference step: no units
+    scaled = (scaled + scaled.T) / 2
+    rounding = 64.0 * np.finfo(float).eps * max(1.0, abs(fmin))
+    quick = _positive_definite(scaled, grad * h, lower[free], x[free], h, rounding)
+    if quick is not None:  # the common case, without an eigendecomposition
+        step_scaled, inverse_diagonal = quick
+        return _measured(x, free, h, grad * h, scaled, step_scaled, inverse_diagonal, tolerance)
+    values, vectors = np.linalg.eigh(scaled)
+    noise = 1e-10 * max(1.0, abs(fmin))
+    flat = values <= rounding
+    used = 0
+    if np.any(flat):
+        best, best_value = None, fmin
+        for v in vectors[:, flat].T:
+            for length in CURVATURE_PROBES:
+                for sign in (1.0, -1.0):
+                    trial = np.array(x, dtype=float)
+                    trial[free] += sign * length * h * v
+                    trial = np.maximum(trial, lower)
+                    value = objective(trial)
+                    used += 1
+                    if value < best_value - noise:
+                        best, best_value = trial, value
+        if best is not None:
+            message = (
+                "Hessian of the objective is not positive definite at the optimum "
+                f"(the objective falls by {fmin - best_value:.3g} along a direction of "
+                "non-positive curvature): the fit has not converged"
+            )
+            return Examination((message,), None, math.nan, best, float(best_value), used)
+    kept = ~flat
+    g_scaled = grad * h
+    bound = (lower[free] - x[free]) / h  # the step (in finite-difference steps) to the bound
+    if np.any(flat):  # the Newton step on the directions of positive curvature only
+        coeffs = (vectors[:, kept].T @ g_scaled) / values[kept]
+        step_scaled = -(vectors[:, kept] @ coeffs)
+        decrease = -float(g_scaled @ step_scaled + 0.5 * step_scaled @ scaled @ step_scaled)
+        distance = math.sqrt(max(decrease, 0.0))
+        messages = _newton_messages(distance, decrease, tolerance)
+        return Examination(messages, None, distance, None, math.nan, used)
+    step_scaled = _bounded_newton(scaled, g_scaled, bound)
+    inverse_diagonal = np.einsum("ij,j,ij->i", vectors, 1.0 / values, vectors)
+    found = _measured(x, free, h, g_scaled, scaled, step_scaled, inverse_diagonal, tolerance)
+    return found if not used else replace(found, evaluations=used)
+
+
+def _positive_definite(scaled, g_scaled, lower, x, h, rounding):
+    """The bounded Newton step and ``diag(H~^-1)`` when ``H~`` is clearly positive definite,
+    else None (the caller's eigendecomposition decides).
+
+    Clearly: every eigenvalue above ``rounding``, which ``1 / trace(H~^-1)`` bounds from below
+    (the largest eigenvalue of ``H~^-1`` is at most its trace), so this path is taken only
+    where the eigendecomposition would find no flat direction either.
+    """
+    factor, info = lapack.dpotrf(scaled, lower=1, clean=1)
+    if info != 0 or not np.all(np.diag(factor) ** 2 > rounding):
+        return None
+    inverse, info = lapack.dpotri(factor, lower=1)
+    if info != 0:
+        return None
+    inverse = np.tril(inverse) + np.tril(inverse, -1).T
+    trace = float(np.trace(inverse))
+    if not (np.isfinite(trace) and trace > 0.0 and 1.0 / trace > rounding):
+        return None
+    step = -(inverse @ g_scaled)
+    bound = (lower - x) / h
+    if np.any(step < bound):  # a bound is crossed: the active-set solve
+        step = _bounded_newton(scaled, g_scaled, bound)
+    return step, np.diag(inverse).copy()
+
+
+def _measured(x, free, h, g_scaled, scaled, step_scaled, inverse_diagonal, tolerance):
+    """The Examination of a positive definite Hessian and its (bounded) Newton step."""
+    decrease = -float(g_scaled @ step_scaled + 0.5 * step_scaled @ scaled @ step_scaled)
+    distance = math.sqrt(max(decrease, 0.0))
+    step = np.zeros_like(x, dtype=float)
+    step[free] = step_scaled * h
+    errors = np.full(x.shape, math.nan)
+    errors[free] = h * np.sqrt(2.0 * np.maximum(inverse_diagonal, 0.0))
+    messages = _newton_messages(distance, decrease, tolerance)
+    return Examination(messages, step, distance, None, math.nan, 0, errors)
+
+
+def _newton_messages(distance: float, decrease: float, tolerance: float) -> tuple[str, ...]:
+    if distance <= tolerance:
+        return ()
+    return (
+        f"model failed to converge: the Newton step from the optimum is {distance:.3g} "
+        f"standard errors long (tolerance {tolerance:g}; it would lower the objective by "
+        f"{decrease:.3g})",
+    )
+
+
+def _bounded_newton(hess: np.ndarray, grad: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """Minimiser of ``g's + s'Hs/2`` with the components that would cross ``s >= bound`` on it.
+
+    ``H`` positive definite. Components whose Newton step crosses their bound are put on it
+    and the others solved again given them, until none crosses (an active set that only
+    grows: at most one pass per component). Without a crossing this is ``-H^-1 g``.
+    """
+    k = grad.size
+    active = np.zeros(k, dtype=bool)
+    step = np.zeros(k)
+    for _ in range(k + 1):
+        step[active] = bound[active]
+        rest = ~active
+        if not np.any(rest):
+            break
+        rhs = grad[rest] + hess[np.ix_(rest, active)] @ step[active]
+        step[rest] = -np.linalg.solve(hess[np.ix_(rest, rest)], rhs)
+        crossing = rest & (step < bound)
+        if not np.any(crossing):
+            break
+        active |= crossing
+    return step
 
 
 def polish(

@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["ReTerm", "ReBlock", "build_blocks", "theta_lower_bounds", "lambda_of_block"]
+__all__ = [
+    "ReTerm",
+    "ReBlock",
+    "build_blocks",
+    "theta_lower_bounds",
+    "lambda_of_block",
+    "centred_columns",
+]
 
 
 @dataclass(frozen=True)
@@ -182,3 +189,16 @@ def build_blocks(
         )
     blocks.sort(key=lambda b: -b.n_levels)
     return tuple(terms), tuple(blocks)
+
+
+def centred_columns(blocks) -> list[np.ndarray]:
+    """Per block, which columns belong to a term of two or more columns (an unstructured
+    covariance): the columns the engine may centre (:mod:`mixedmodels.linalg.conditioning`)."""
+    out = []
+    for block in blocks:
+        flags = np.zeros(block.size, dtype=bool)
+        for term, offset in zip(block.terms, block.column_offsets, strict=True):
+            if term.size > 1:
+                flags[offset : offset + term.size] = True
+        out.append(flags)
+    return out

@@ -98,13 +98,18 @@ def update_factor(
         X that is numerically rank deficient).
     """
     workspace = stats._workspace
+    first_lambda, rest_lambdas = stats.engine_lambdas(first_lambda, rest_lambdas)
     if workspace.evaluate(first_lambda, rest_lambdas, conditioned=True, dense=True) is None:
         raise np.linalg.LinAlgError("the Schur complement is not positive definite")
     L11, Lrr = workspace.current_factor()
     # factored for the response y - X b0 (accurate r); the factor of A itself differs only
-    # in its last row: L = T'^-1 L_t adds b0' times the X rows to the response row
+    # in its last row: L = T'^-1 L_t adds b0' times the X rows to the response row; and the
+    # columns summed may be centred ones (stats.conditioning): their rows made the model's
     qr, p = stats.q_rest, stats.p
-    Lrr[-1, :-1] += workspace.b0 @ Lrr[qr : qr + p, :-1]
+    if stats.conditioning is None:
+        Lrr[-1, :-1] += workspace.b0 @ Lrr[qr : qr + p, :-1]
+    else:
+        stats.conditioning.plain_rows(Lrr, qr, p, workspace.b0)
     return BlockedFactor(L11=L11, Lrr=Lrr)
 
 
@@ -117,8 +122,9 @@ def evaluate_objective(
     """The objective at the given lambdas without building a :class:`BlockedFactor`.
 
     Same value as ``profiled_objective(update_factor(...), stats, reml)``; ``inf`` where
-    the factorisation fails. This is the optimiser's hot path.
+    the factorisation fails.
     """
+    first_lambda, rest_lambdas = stats.engine_lambdas(first_lambda, rest_lambdas)
     ev = stats._workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
     if ev is None:
         return np.inf
@@ -164,5 +170,6 @@ def objective_parts(
     For criteria other than the profiled ones (the likelihood profile's deviance at a given
     sigma), at the cost of :func:`evaluate_objective`.
     """
+    first_lambda, rest_lambdas = stats.engine_lambdas(first_lambda, rest_lambdas)
     ev = stats._workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
     return None if ev is None else (ev.logdet_z, ev.logdet_x, ev.r2)

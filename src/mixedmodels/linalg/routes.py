@@ -190,6 +190,12 @@ def schur_rest(ws: Workspace, lam1, rest, conditioned: bool) -> float:
     if ws.by_rows:  # the same sums as schur_lower, row ranges on the tile pool
         arr, ptr, rows = ws.stats.Arr, ws.ptr, ws.rows
         rp, re_, rl = ws.row_ptr, ws.row_entry, ws.row_level
+        if ws.size1 > 1:  # the entries times K_g once, then products of those
+            local = ws._local
+            if getattr(local, "D", None) is None:
+                local.D = np.empty_like(values)
+            kernels.level_factor_products(ptr, values, W, local.D)
+            values = local.D
         kernel = kernels.schur_lower_rows
         tiled.run_tasks(
             [

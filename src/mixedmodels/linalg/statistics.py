@@ -23,6 +23,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
+from mixedmodels.linalg.conditioning import Conditioning
+
 __all__ = [
     "BlockShape",
     "SufficientStats",
@@ -64,6 +66,11 @@ class SufficientStats:
         Shape of every engine block, first block first.
     A11, Ar1, Arr
         The pieces of A described in the module docstring.
+    conditioning
+        How the columns summed relate to the model's (centred columns, a shifted response;
+        see :mod:`mixedmodels.linalg.conditioning`), or None when they are the model's.
+        The functions that take lambdas (``update_factor``, ``evaluate_objective``,
+        ``solve_at_optimum``...) take the model's and give the model's factor and estimates.
     """
 
     n: int
@@ -73,6 +80,18 @@ class SufficientStats:
     A11: np.ndarray
     Ar1: np.ndarray | sp.csr_matrix
     Arr: np.ndarray
+    conditioning: Conditioning | None = None
+
+    def engine_lambdas(
+        self, first: np.ndarray, rest: list[np.ndarray] | tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The lambdas of the columns summed here, for the model's block lambdas."""
+        c = self.conditioning
+        if c is None:
+            return first, list(rest)
+        return c.engine_lambda(0, first), [
+            c.engine_lambda(k + 1, lam) for k, lam in enumerate(rest)
+        ]
 
     @property
     def q_rest(self) -> int:
@@ -113,8 +132,13 @@ class SufficientStats:
 
         return Workspace(self)
 
-    def with_response_part(self, ar1_y: np.ndarray, arr_y: np.ndarray) -> SufficientStats:
-        """A copy with the last row/column (the response's) of Ar1 and Arr replaced."""
+    def with_response_part(
+        self, ar1_y: np.ndarray, arr_y: np.ndarray, shift: np.ndarray | None = None
+    ) -> SufficientStats:
+        """A copy with the last row/column (the response's) of Ar1 and Arr replaced.
+
+        ``shift``: the new response's shift (see :class:`Conditioning`), when conditioned.
+        """
         arr = self.Arr.copy()
         arr[-1, :] = arr_y
         arr[:, -1] = arr_y
@@ -124,7 +148,10 @@ class SufficientStats:
         else:
             ar1 = self.Ar1.copy()
             ar1[-1, :] = ar1_y
-        out = replace(self, Ar1=ar1, Arr=arr)
+        conditioning = self.conditioning
+        if conditioning is not None and shift is not None:
+            conditioning = conditioning.with_shift(shift)
+        out = replace(self, Ar1=ar1, Arr=arr, conditioning=conditioning)
         if "_workspace" in self.__dict__:  # reuse the pattern: only the response row changes
             out.__dict__["_workspace"] = self._workspace.with_response(out, ar1_y)
         return out
@@ -161,19 +188,13 @@ def per_level_crossproducts(codes: np.ndarray, matrix: np.ndarray, n_levels: int
 
 
 def _xy_crossproduct(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``[X y]'[X y]`` with the response's column summed around its mean (no stacked copy).
-
-    A response with a large mean makes ``y'y`` and ``X'y`` large numbers whose rounding
-    errors survive into the tiny penalised residual sum of squares; summing ``y - c`` and
-    adding ``c`` times exact-ish totals back keeps them within an ulp or two.
-    """
+    """``[X y]'[X y]`` (no stacked copy); the response's part as :func:`response_statistics`
+    forms it, so that a refit with the same response gives the same numbers."""
     p = X.shape[1]
     out = np.empty((p + 1, p + 1))
     out[:p, :p] = X.T @ X
-    c = float(np.mean(y))
-    yc = y - c
-    out[:p, p] = out[p, :p] = X.T @ yc + c * X.sum(axis=0)
-    out[p, p] = float(yc @ yc) + c * (2.0 * float(yc.sum()) + y.size * c)
+    out[:p, p] = out[p, :p] = X.T @ y
+    out[p, p] = float(y @ y)
     return out
 
 
@@ -183,21 +204,6 @@ def _level_sums(codes: np.ndarray, matrix: np.ndarray, column: np.ndarray, n_lev
     out = np.empty((n_levels, size))
     for a in range(size):
         out[:, a] = np.bincount(codes, weights=matrix[:, a] * column, minlength=n_levels)
-    return out.ravel()
-
-
-def _response_sums(codes: np.ndarray, matrix: np.ndarray, y: np.ndarray, n_levels: int):
-    """``Z' y`` summed around the response's mean (see :func:`_xy_crossproduct`)."""
-    c = float(np.mean(y))
-    return _level_sums(codes, matrix, y - c, n_levels) + c * _column_sums(codes, matrix, n_levels)
-
-
-def _column_sums(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> np.ndarray:
-    """The column sums of one block's Z (per level and column, level-major)."""
-    size = matrix.shape[1]
-    out = np.empty((n_levels, size))
-    for a in range(size):
-        out[:, a] = np.bincount(codes, weights=matrix[:, a], minlength=n_levels)
     return out.ravel()
 
 
@@ -250,6 +256,7 @@ def compute_statistics(
     X: np.ndarray,
     y: np.ndarray,
     weights: np.ndarray | None = None,
+    conditioning: Conditioning | None = None,
 ) -> SufficientStats:
     """Compute the sufficient statistics of a model from its arrays.
 
@@ -268,11 +275,20 @@ def compute_statistics(
         Response (offset already subtracted), ``(n,)``.
     weights
         Prior weights, ``(n,)``, or None.
+    conditioning
+        Centre the columns and shift the response by it before summing (see
+        :mod:`mixedmodels.linalg.conditioning`); None sums the columns as given.
 
     Returns
     -------
     SufficientStats
     """
+    if conditioning is not None:
+        blocks = [
+            (c, conditioning.block_columns(k, m), lev) for k, (c, m, lev) in enumerate(blocks)
+        ]
+        X = conditioning.fixed_columns(X)
+        y = conditioning.response(X, y)
     n, p = X.shape
     sum_log_weights = 0.0
     if weights is not None:
@@ -298,6 +314,7 @@ def compute_statistics(
             A11=A11,
             Ar1=_ar1_storage(xy_z1),
             Arr=_xy_crossproduct(X, y),
+            conditioning=conditioning,
         )
     rest = blocks[1:]
     sizes = [s.n_random_effects for s in shapes[1:]]
@@ -319,7 +336,7 @@ def compute_statistics(
             Arr[offsets[i] : offsets[i + 1], q_rest + c] = _level_sums(
                 codes, matrix, X[:, c], levels
             )
-        Arr[offsets[i] : offsets[i + 1], m - 1] = _response_sums(codes, matrix, y, levels)
+        Arr[offsets[i] : offsets[i + 1], m - 1] = _level_sums(codes, matrix, y, levels)
         for j in range(i):
             pair = _pair_block(block, rest[j])
             Arr[offsets[i] + pair.row, offsets[j] + pair.col] = pair.data
@@ -334,6 +351,7 @@ def compute_statistics(
         A11=A11,
         Ar1=_ar1_storage(Ar1),
         Arr=Arr,
+        conditioning=conditioning,
     )
 
 
@@ -342,26 +360,27 @@ def response_statistics(
     X: np.ndarray,
     y: np.ndarray,
     weights: np.ndarray | None = None,
+    conditioning: Conditioning | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The response's row of Ar1 and of Arr for a new y (everything else is unchanged).
 
     Used by refits (bootstrap, simulation, profiling): O(n) work, no rebuilding of A.
+    ``conditioning``: as for :func:`compute_statistics` (its shift the new response's).
     """
+    if conditioning is not None:
+        blocks = [
+            (c, conditioning.block_columns(k, m), lev) for k, (c, m, lev) in enumerate(blocks)
+        ]
+        X = conditioning.fixed_columns(X)
+        y = conditioning.response(X, y)
     if weights is not None:
         root = np.sqrt(weights)
         X = X * root[:, None]
         y = y * root
         blocks = [(c, m * root[:, None], k) for c, m, k in blocks]
 
-    def z_cross(codes, matrix, levels):
-        size = matrix.shape[1]
-        out = np.empty((levels, size))
-        for a in range(size):
-            out[:, a] = np.bincount(codes, weights=matrix[:, a] * y, minlength=levels)
-        return out.ravel()
-
-    ar1_y = z_cross(*blocks[0])
-    parts = [z_cross(*b) for b in blocks[1:]]
+    ar1_y = _level_sums(*blocks[0][:2], y, blocks[0][2])
+    parts = [_level_sums(codes, matrix, y, levels) for codes, matrix, levels in blocks[1:]]
     parts.append(X.T @ y)
     parts.append(np.array([y @ y]))
     return ar1_y, np.concatenate(parts)

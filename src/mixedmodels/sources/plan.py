@@ -28,6 +28,7 @@ from mixedmodels.design import (
 )
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
+from mixedmodels.linalg.conditioning import Conditioning
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
 
@@ -144,6 +145,9 @@ class StreamPlan:
         Column names or None.
     n, n_dropped
         Complete rows and rows dropped for missing values.
+    conditioning
+        The centring of the columns summed (:mod:`mixedmodels.linalg.conditioning`), chosen
+        by the in-memory rule from the first pass's sample of rows.
     """
 
     formula: ParsedFormula
@@ -161,6 +165,7 @@ class StreamPlan:
     offset: str | None
     n: int
     n_dropped: int
+    conditioning: Conditioning | None = None
 
     @property
     def p_full(self) -> int:
@@ -387,7 +392,7 @@ def build_plan(
                 f"number of random effects for grouping factor {block.group_name!r} "
                 f"({block.n_random_effects}) must be less than the number of observations ({n})"
             )
-    return StreamPlan(
+    plan = StreamPlan(
         formula=parsed,
         used=used,
         factors=categories,
@@ -404,6 +409,9 @@ def build_plan(
         n=n,
         n_dropped=scan.n_total - n,
     )
+    from mixedmodels.sources.accumulate import sample_conditioning  # imports this module
+
+    return replace(plan, conditioning=sample_conditioning(plan, sample))
 
 
 def _distinct_all(backend: Backend, used: Sequence[str], column_sets: list[tuple[str, ...]]):
