@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -54,7 +55,7 @@ class TermSpec:
     """What is needed to rebuild one random-effect term's columns for new data."""
 
     term: RandomTerm
-    model_spec: object  # formulaic ModelSpec of the term's left side
+    model_spec: Any  # formulaic ModelSpec of the term's left side
     columns: tuple[str, ...]
     select: tuple[int, ...] | None = None  # columns of the spec's matrix kept (zerocorr)
 
@@ -696,7 +697,8 @@ def build_design(
     X = X_full if whole else X_full[:, keep]
     fixed_names = tuple(all_names[j] for j in keep)
     n = len(frame)
-    term_specs, raw_terms = [], []
+    term_specs: list[TermSpec] = []
+    raw_terms: list[tuple[str, tuple[str, ...], np.ndarray, np.ndarray, tuple[str, ...]]] = []
     for term in parsed.random:
         mm = _materialize(term.lhs, view, f"term {term.text}", text)
         columns = lme4_column_names(list(mm.columns), parsed.labels)

@@ -245,7 +245,7 @@ class LinearMixedModel:
         lams = []
         everything = np.arange(self.n_theta)
         same = scaling is None or scaling is self.scaling
-        maps = self._block_maps if same else self._maps_of(scaling)
+        maps = self._block_maps if same else self._maps_of(scaling)  # type: ignore[arg-type]
         for rows, cols, index, size, T in maps:
             raw = np.zeros((size, size))
             flat = np.ravel_multi_index((rows, cols), (size, size))

@@ -496,7 +496,7 @@ class GeneralizedLinearMixedModel:
         names = separating_effects(self.problem.X, self.problem.y, self.problem.prior_weights)
         found = names is not None and len(names) > 0
         if found:
-            labels = [self.design.fixed_names[j] for j in names]
+            labels = [self.design.fixed_names[j] for j in names]  # type: ignore[union-attr]
             self.__dict__["_separated"] = labels
             warnings.warn(
                 "complete separation: the fixed effect(s) "

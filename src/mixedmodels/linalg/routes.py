@@ -24,7 +24,7 @@ place, which the fused and small routes turn into one compiled call without look
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
@@ -78,14 +78,14 @@ class Route:
         self,
         ws: Workspace,
         lam1: np.ndarray,
-        rest: Sequence[np.ndarray],
+        rest: list[np.ndarray] | tuple[np.ndarray, ...],
         conditioned: bool,
     ) -> Evaluation | None:
         """The three numbers at ``lam1`` (C-contiguous) and the rest's lambdas."""
         raise NotImplementedError
 
     def bind(
-        self, ws: Workspace, first: np.ndarray, rest: Sequence[np.ndarray]
+        self, ws: Workspace, first: np.ndarray, rest: list[np.ndarray] | tuple[np.ndarray, ...]
     ) -> Callable[[], Parts | None]:
         """A closure evaluating at the lambdas held in ``first``/``rest`` (conditioned)."""
         evaluate = ws.evaluate

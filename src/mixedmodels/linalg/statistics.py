@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -165,7 +166,7 @@ def random_effects_matrix(codes: np.ndarray, matrix: np.ndarray, n_levels: int) 
     return sp.csr_matrix((matrix.ravel(), cols, indptr), shape=(n, n_levels * size))
 
 
-def _ar1_storage(Ar1: np.ndarray | sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
+def _ar1_storage(Ar1: Any) -> np.ndarray | sp.csr_matrix:
     """Ar1 dense when small or filled (:data:`DENSE_LIMIT`, :data:`DENSE_FILL`), else sorted CSR."""
     nnz = Ar1.nnz if sp.issparse(Ar1) else np.count_nonzero(Ar1)
     if Ar1.shape[0] * Ar1.shape[1] <= DENSE_LIMIT or nnz > DENSE_FILL * Ar1.shape[0] * Ar1.shape[1]:

@@ -185,7 +185,7 @@ class Workspace:
     def _grouped(self) -> grouped_schur.GroupedSchur | None:
         """The sparse route's per-count sums (built on first use; None where they do not apply)."""
         if not hasattr(self, "_grouped_schur"):
-            self._grouped_schur = grouped_schur.grouped_schur(self, self.sparse)
+            self._grouped_schur = grouped_schur.grouped_schur(self, self.sparse)  # type: ignore[arg-type]
         return self._grouped_schur
 
     def _row_pattern(self) -> None:

@@ -110,7 +110,10 @@ class _Expressions:
         # the model's columns (checked against formulaic, and for aliasing and moments) ...
         self.x = fixed
         self.y = y
-        self.blocks = [[e for i in members for e in terms[i]] for members in plan.block_members]
+        self.blocks = [
+            [e for i in members for e in terms[i]]  # type: ignore[union-attr]  # none is None
+            for members in plan.block_members
+        ]
         self.groups = [plan.codings[b.group_name].columns for b in plan.blocks]
         self.w = "1.0" if plan.weights is None else f"CAST({quote(plan.weights)} AS DOUBLE)"
         # ... and the columns summed into A: centred, the response shifted (the plan's rule)
@@ -241,7 +244,7 @@ def _totals(source, plan, ex, partial, cond, quote) -> None:
         for a in range(p)
         for b in range(a + 1)
     }
-    moments = []
+    moments: list[list[int] | None] = []
     for z in ex.blocks:
         for e in z:
             if _product(e) == "1.0":

@@ -57,7 +57,9 @@ class CvxoptFactor:
         self._A = spmatrix(matrix(np.ones(rows.size)), matrix(rows), matrix(cols), (n, n))
         order = [int(k) for k in perm]
         with supernodal(self._cholmod):
-            self._F = self._cholmod.symbolic(self._A, p=matrix(order), uplo="L")
+            self._F = self._cholmod.symbolic(  # type: ignore[union-attr]  # loaded: chosen
+                self._A, p=matrix(order), uplo="L"
+            )
 
     def factorize(self) -> np.ndarray | None:
         """The factor's diagonal in the permuted order; None when not positive definite."""
