@@ -170,15 +170,15 @@ def _ranova_fits(result, data):
 def ranova(result, data=None) -> AnovaTable:
     """Likelihood-ratio tests of the random-effect terms (lmerTest's ``ranova``).
 
+    A glmer fit's terms are tested by refitting with glmer
+    (:func:`mixedmodels.inference.glmm_lrt.ranova_glmer`).
+
     Parameters
     ----------
     result
-        A fitted linear mixed model.
+        A fitted linear or generalized linear mixed model.
     data
         The data, when the fit does not hold them.
-
-    A glmer fit's terms are tested by refitting with glmer
-    (:func:`mixedmodels.inference.glmm_lrt.ranova_glmer`).
 
     Returns
     -------
