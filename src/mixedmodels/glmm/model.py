@@ -125,6 +125,9 @@ class GeneralizedLinearMixedModel:
         )
         self.scaling: ThetaScaling = make_scaling(design.blocks, design.terms)
         self.lower_bounds = theta_lower_bounds(design.terms)
+        # what refits need (ranova, drop1, Nakagawa's null model: mixedmodels.inference)
+        self._data = data if isinstance(data, pd.DataFrame) else None
+        self._options = {"weights": weights, "offset": offset, "contrasts": contrasts}
 
     # -- description ----------------------------------------------------------------------
     @property

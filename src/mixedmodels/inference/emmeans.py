@@ -45,7 +45,15 @@ _DDF = {
     "satterthwaite": "Satterthwaite",
     "asymptotic": "asymptotic",
 }
-_DEFAULT_ADJUST = {"pairwise": "tukey", "revpairwise": "tukey", "trt.vs.ctrl": "dunnettx"}
+_DEFAULT_ADJUST = {
+    "pairwise": "tukey",
+    "revpairwise": "tukey",
+    "trt.vs.ctrl": "dunnettx",
+    "consec": "mvt",
+    "eff": "fdr",
+    "poly": "none",
+}
+_POLY_NAMES = ("linear", "quadratic", "cubic", "quartic")
 _PARENS = re.compile(r"-|\+|/|\*")
 _IDENTIFIER = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 
@@ -68,6 +76,7 @@ class LinearInference:
     result: object
     method: str
     notes: tuple[str, ...] = ()
+    aliasing: object = None  # mixedmodels.inference.estimability.Aliasing of a deficient X
 
     @classmethod
     def for_fit(cls, result, ddf: str | None) -> LinearInference:
@@ -98,10 +107,11 @@ class LinearInference:
         return np.asarray(self.result.vcov, dtype=float)
 
     def df(self, L: np.ndarray) -> np.ndarray:
-        """Denominator df of every row of ``L``."""
+        """Denominator df of every row of ``L`` (NaN for a row of NaN: not estimable)."""
         L = np.atleast_2d(L)
         if self.method == "asymptotic":
-            return np.full(L.shape[0], np.inf)
+            return np.where(np.isfinite(L).all(axis=1), np.inf, np.nan)
+        L = np.where(np.isfinite(L), L, 0.0)
         if self.method == "Kenward-Roger":
             from mixedmodels.inference.kenward_roger import kenward_roger_info
 
@@ -112,11 +122,39 @@ class LinearInference:
         info = satterthwaite_info(self.result)
         return np.array([contrast_df(info, row) if np.any(row) else np.nan for row in L])
 
-    def estimate(self, L: np.ndarray) -> pd.DataFrame:
-        """Estimate, SE and df of every row of ``L``."""
+    def estimate(self, L: np.ndarray, estimable: np.ndarray | None = None) -> pd.DataFrame:
+        """Estimate, SE and df of every row of ``L``; NaN where ``estimable`` is False."""
+        L = np.asarray(L, dtype=float)
+        if estimable is not None:
+            L = np.where(np.asarray(estimable)[:, None], L, np.nan)
         beta = np.asarray(self.result.fixef, dtype=float)
         se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", L, self.vcov, L), 0.0))
         return pd.DataFrame({"estimate": L @ beta, "SE": se, "df": self.df(L)})
+
+    def covariance(self, L: np.ndarray, estimable: np.ndarray | None = None) -> np.ndarray:
+        """``L V L'``: the covariance of the estimates (for the mvt adjustment); NaN in the
+        rows and columns of those not ``estimable``."""
+        cov = L @ self.vcov @ L.T
+        if estimable is not None:
+            bad = ~np.asarray(estimable)
+            cov[bad, :] = np.nan
+            cov[:, bad] = np.nan
+        return cov
+
+    def estimable(self, L_full: np.ndarray | None) -> np.ndarray | None:
+        """emmeans' estimability of rows in the full coefficient space (None: all are)."""
+        if self.aliasing is None or L_full is None:
+            return None
+        return self.aliasing.estimable(L_full)
+
+
+@dataclass(frozen=True)
+class _Regridded:
+    """Means on the response scale and their covariance: the 'fit' of a regridded grid."""
+
+    fixef: pd.Series
+    vcov: pd.DataFrame
+    family: object = None
 
 
 def _is_linear_mixed(result) -> bool:
@@ -217,10 +255,9 @@ def _grid_matrix(result, grid: pd.DataFrame, variables: _Variables) -> np.ndarra
             categorical[str(expr)] = list(info["categories"])
     for name, levels in categorical.items():
         data[name] = pd.Categorical(data[name], categories=levels)
-    matrix = np.asarray(
+    return np.asarray(
         spec.get_model_matrix(data, na_action="ignore", context=R_CONTEXT), dtype=float
     )
-    return matrix[:, np.asarray(result.design.kept_columns)]
 
 
 def _label(value) -> str:
@@ -269,15 +306,15 @@ def _table_frame(levels: pd.DataFrame, est: pd.DataFrame, value_name: str) -> pd
     return out
 
 
-def _infer(frame, value_name, family, adjust, level, notes):
-    """Add intervals, t ratios and p-values to a table of estimates."""
+def _infer(frame, value_name, family, adjust, level, notes, cov=None):
+    """Add intervals, t ratios and p-values to a table of estimates (``cov``: for mvt)."""
     estimate = frame[value_name].to_numpy()
     se = frame["SE"].to_numpy()
     df = frame["df"].to_numpy(dtype=float)
-    cv, ci_method, ci_note = critical_values(df, level, adjust, family)
+    cv, ci_method, ci_note = critical_values(df, level, adjust, family, cov)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = estimate / se
-    p, p_method, p_note = adjust_p(t, df, adjust, family)
+    p, p_method, p_note = adjust_p(t, df, adjust, family, cov)
     out = frame.copy()
     out["lower.CL"] = estimate - cv * se
     out["upper.CL"] = estimate + cv * se
@@ -326,10 +363,9 @@ def _response_contrasts(result, table: pd.DataFrame) -> pd.DataFrame:
     _, link = _link(result)
     kind = str(getattr(link, "name", ""))
     if kind not in ("logit", "log"):
-        raise InferenceError(
-            f"contrasts on the response scale are ratios, defined for log and logit links only "
-            f"(this fit's link is {kind or 'unknown'})"
-        )
+        # emmeans: "contrasts are still on the <link> scale"; differences of means on the
+        # response scale are those of regrid()
+        return table
     name = "odds.ratio" if kind == "logit" else "ratio"
     out = table.rename(columns={"estimate": name}).copy()
     out["contrast"] = [str(c).replace(" - ", " / ") for c in table["contrast"]]
@@ -381,10 +417,64 @@ class EmmGrid(Rendered):
     adjust: str = "none"
     level: float = 0.95
     grid_notes: tuple[str, ...] = field(default_factory=tuple)
+    L_full: np.ndarray | None = None  # the rows in all columns, dropped ones too
+    value_name: str = "emmean"  # "prob", "rate" or "response" after regrid()
 
     @cached_property
     def _estimates(self) -> pd.DataFrame:
-        return self.inference.estimate(self.L)
+        return self.inference.estimate(self.L, self.inference.estimable(self.L_full))
+
+    def regrid(self) -> EmmGrid:
+        """The means on the response scale as a new grid (emmeans' ``regrid``).
+
+        Means ``linkinv(eta)``, their covariance by the delta method
+        ``D L V L' D`` (``D = diag(mu_eta(eta))``); contrasts of the new grid are differences
+        of probabilities (or rates, ...), z tests with null value 0. For a GLMM only.
+        """
+        from mixedmodels.inference.estimability import Aliasing
+
+        if self.value_name != "emmean":
+            return self
+        family, link = _link(self.inference.result)
+        estimable = self.inference.estimable(self.L_full)
+        eta = self._estimates["estimate"].to_numpy(dtype=float)
+        ok = np.isfinite(eta) if estimable is None else np.asarray(estimable)
+        eta = np.where(ok, eta, 0.0)
+        slope = np.where(ok, link.mu_eta(eta), 0.0)
+        cov = self.inference.covariance(self.L)
+        cov = slope[:, None] * cov * slope[None, :]
+        k = len(eta)
+        names = [str(i) for i in range(k)]
+        estimates = _Regridded(
+            fixef=pd.Series(np.where(ok, link.linkinv(eta), 0.0), index=names),
+            vcov=pd.DataFrame(cov, index=names, columns=names),
+        )
+        aliasing = None
+        if not ok.all():
+            aliasing = Aliasing(
+                dropped=np.flatnonzero(~ok), kept=np.flatnonzero(ok), null_basis=np.eye(k)[:, ~ok]
+            )
+        inference = LinearInference(
+            estimates, "asymptotic", self.inference.notes, aliasing=aliasing
+        )
+        name = {"binomial": "prob", "poisson": "rate"}.get(str(getattr(family, "name", "")))
+        return EmmGrid(
+            inference=inference,
+            specs=self.specs,
+            by=self.by,
+            levels=self.levels,
+            L=np.eye(k),
+            adjust=self.adjust,
+            level=self.level,
+            grid_notes=self.grid_notes,
+            L_full=np.eye(k) if aliasing is not None else None,
+            value_name=name or "response",
+        )
+
+    def _cov(self, adjust: str) -> np.ndarray | None:
+        if adjust != "mvt":
+            return None
+        return self.inference.covariance(self.L, self.inference.estimable(self.L_full))
 
     @cached_property
     def _by_codes(self) -> np.ndarray:
@@ -414,12 +504,18 @@ class EmmGrid(Rendered):
         adjust = validate_adjust(self.adjust if adjust is None else adjust)
         groups = _family_groups(self._by_codes)
         family = Family(groups=groups, n_means=max(len(g) for g in groups), pairwise=False)
-        frame = _table_frame(self.levels, self._estimates, "emmean")
+        frame = _table_frame(self.levels, self._estimates, self.value_name)
         notes: list[str] = []
         out, _, _ = _infer(
-            frame, "emmean", family, adjust, self.level if level is None else level, notes
+            frame,
+            self.value_name,
+            family,
+            adjust,
+            self.level if level is None else level,
+            notes,
+            self._cov(adjust),
         )
-        if type == "response":
+        if type == "response" and self.value_name == "emmean":
             out = _response_means(self.inference.result, out)
         return _asymptotic_names(out, self.inference)
 
@@ -445,13 +541,16 @@ class EmmGrid(Rendered):
         ----------
         method
             ``"pairwise"`` (every pair, first minus second), ``"revpairwise"`` (second minus
-            first), ``"trt.vs.ctrl"`` (every level minus the reference ``ref``), or custom
-            contrasts: a dict mapping a name to one weight per mean of a group, or a DataFrame
-            with one column per contrast.
+            first), ``"trt.vs.ctrl"`` (every level minus the reference ``ref``), ``"consec"``
+            (each level minus the previous one), ``"eff"`` (each level minus the average of
+            all), ``"poly"`` (orthogonal polynomials with integer coefficients, linear to
+            degree 6), or custom contrasts: a dict mapping a name to one weight per mean of a
+            group, or a DataFrame with one column per contrast.
         adjust
-            ``"tukey"``, ``"dunnettx"``, ``"sidak"``, ``"bonferroni"``, ``"holm"``, ``"fdr"``
-            or ``"none"``; by default Tukey for pairwise, dunnettx for trt.vs.ctrl and none
-            for custom contrasts (emmeans' defaults).
+            ``"tukey"``, ``"dunnettx"``, ``"mvt"``, ``"sidak"``, ``"bonferroni"``, ``"holm"``,
+            ``"fdr"`` or ``"none"``; by default Tukey for pairwise, dunnettx for trt.vs.ctrl,
+            mvt for consec, fdr for eff and none for poly and custom contrasts (emmeans'
+            defaults).
         ref
             The control of ``trt.vs.ctrl``: a position or a level label.
         level
@@ -474,10 +573,12 @@ class EmmGrid(Rendered):
                 f"custom contrasts need {k} weights (one per mean of a group), got "
                 f"{weights.shape[1]}"
             )
-        rows, level_rows, by_codes = [], [], []
+        rows, full_rows, level_rows, by_codes = [], [], [], []
         for g_index, group in enumerate(groups):
             Lg = self.L[list(group)]
             rows.append(weights @ Lg)
+            if self.L_full is not None:
+                full_rows.append(weights @ self.L_full[list(group)])
             for name in names:
                 entry = {"contrast": name}
                 for b in self.by:
@@ -497,6 +598,7 @@ class EmmGrid(Rendered):
             adjust=validate_adjust(default if adjust is None else adjust),
             level=self.level if level is None else level,
             method=kind,
+            L_full=np.vstack(full_rows) if full_rows else None,
         )
 
     def pairs(self, adjust: str | None = None, level: float | None = None) -> ContrastTable:
@@ -526,6 +628,47 @@ class EmmGrid(Rendered):
         return self.report.to_markdown()
 
 
+def _consec(labels: list[str]) -> tuple[list[str], np.ndarray]:
+    """Each level minus the one before (emmeans' ``consec``)."""
+    k = len(labels)
+    weights = np.zeros((k - 1, k))
+    for i in range(k - 1):
+        weights[i, i], weights[i, i + 1] = -1.0, 1.0
+    return [f"{labels[i + 1]} - {labels[i]}" for i in range(k - 1)], weights
+
+
+def _eff(labels: list[str]) -> tuple[list[str], np.ndarray]:
+    """Each level minus the average of all (emmeans' ``eff``)."""
+    k = len(labels)
+    return [f"{lab} effect" for lab in labels], np.eye(k) - 1.0 / k
+
+
+def _poly(labels: list[str]) -> tuple[list[str], np.ndarray]:
+    """Orthogonal polynomial contrasts scaled to integers, up to degree 6 (emmeans' ``poly``)."""
+    k = len(labels)
+    degree = min(6, k - 1)
+    if degree < 1:
+        raise InferenceError("polynomial contrasts need at least two levels")
+    x = np.arange(1, k + 1, dtype=float)
+    x = x - x.mean()
+    basis = np.vander(x, degree + 1, increasing=True)
+    q, _ = np.linalg.qr(basis)
+    rows = []
+    for j in range(1, degree + 1):
+        con = q[:, j] * np.sign(q[-1, j])  # R's poly: the last level's coefficient positive
+        con = con / np.min(con[con > 0.01])
+        gap = np.max(np.abs(con - np.round(con)))
+        while gap > 0.05:
+            con = con / gap
+            gap = np.max(np.abs(con - np.round(con)))
+        rows.append(np.round(con) + 0.0)
+    names = [_POLY_NAMES[j] if j < 4 else f"degree {j + 1}" for j in range(degree)]
+    return names, np.vstack(rows)
+
+
+_FAMILIES = {"consec": _consec, "eff": _eff, "poly": _poly}
+
+
 def _contrast_weights(method, labels: list[str], ref):
     k = len(labels)
     if isinstance(method, str):
@@ -544,10 +687,13 @@ def _contrast_weights(method, labels: list[str], ref):
             else:
                 raise InferenceError(f"ref {ref!r} is not one of the levels {labels}")
             pairs = [(i, r) for i in range(k) if i != r]
+        elif kind in _FAMILIES:
+            names, weights = _FAMILIES[kind](labels)
+            return names, weights, kind
         else:
             raise InferenceError(
-                "method must be 'pairwise', 'revpairwise', 'trt.vs.ctrl' or custom contrasts "
-                f"(a dict of weights), got {method!r}"
+                "method must be 'pairwise', 'revpairwise', 'trt.vs.ctrl', 'consec', 'eff', "
+                f"'poly' or custom contrasts (a dict of weights), got {method!r}"
             )
         weights = np.zeros((len(pairs), k))
         for row, (a, b) in enumerate(pairs):
@@ -596,10 +742,11 @@ class ContrastTable(Rendered):
     adjust: str
     level: float
     method: str
+    L_full: np.ndarray | None = None
 
     @cached_property
     def _estimates(self) -> pd.DataFrame:
-        return self.inference.estimate(self.L)
+        return self.inference.estimate(self.L, self.inference.estimable(self.L_full))
 
     def summary(
         self, adjust: str | None = None, level: float | None = None, type: str = "link"
@@ -612,7 +759,7 @@ class ContrastTable(Rendered):
         """
         _check_type(type)
         table, _ = self._summary(adjust, level)
-        if type == "response":
+        if type == "response" and not isinstance(self.inference.result, _Regridded):
             table = _response_contrasts(self.inference.result, table)
         return _asymptotic_names(table, self.inference)
 
@@ -622,13 +769,19 @@ class ContrastTable(Rendered):
         )
         frame = _table_frame(self.levels, self._estimates, "estimate")
         notes: list[str] = []
+        adjust = validate_adjust(self.adjust if adjust is None else adjust)
         out, p_method, ci_method = _infer(
             frame,
             "estimate",
             family,
-            validate_adjust(self.adjust if adjust is None else adjust),
+            adjust,
             self.level if level is None else level,
             notes,
+            (
+                self.inference.covariance(self.L, self.inference.estimable(self.L_full))
+                if adjust == "mvt"
+                else None
+            ),
         )
         return out, (p_method, ci_method, tuple(notes))
 
@@ -716,8 +869,13 @@ def emmeans(
     Raises
     ------
     InferenceError
-        For a variable that is not a factor or covariate of the fixed part, a rank-deficient
-        fixed-effects design (estimability is not checked), or an unknown ``ddf``.
+        For a variable that is not a factor or covariate of the fixed part, or an unknown
+        ``ddf``.
+
+    Notes
+    -----
+    Of a rank-deficient fixed-effects design (columns dropped), a mean or contrast that is not
+    estimable is NA, as emmeans reports ``nonEst`` (:mod:`mixedmodels.inference.estimability`).
     """
     spec_names, by_names = _as_list(specs), _as_list(by)
     if not spec_names:
@@ -725,13 +883,14 @@ def emmeans(
     overlap = set(spec_names) & set(by_names)
     if overlap:
         raise InferenceError(f"{sorted(overlap)} are in both specs and by")
-    design = result.design
-    if getattr(design, "dropped_names", ()):
-        raise InferenceError(
-            "marginal means of a rank-deficient fixed-effects design need estimability "
-            f"checks, which are not implemented (dropped: {', '.join(design.dropped_names)})"
-        )
+    from dataclasses import replace
+
+    from mixedmodels.inference.estimability import aliasing
+
     inference = LinearInference.for_fit(result, ddf)
+    aliases = aliasing(result)
+    if aliases is not None:
+        inference = replace(inference, aliasing=aliases)
     variables = _model_variables(result, at)
     keys = spec_names + by_names
     for name in keys:
@@ -746,17 +905,19 @@ def emmeans(
         if name in variables.covariates:
             variables.factors[name] = [variables.covariates.pop(name)]
     grid = _grid_from(variables)
-    X = _grid_matrix(result, grid, variables)
+    X_full = _grid_matrix(result, grid, variables)
+    X = X_full[:, np.asarray(result.design.kept_columns)]
     # the means: average of the grid rows over the other factors, first key fastest
     key_levels = [variables.factors[k] for k in keys]
     combos = list(itertools.product(*reversed(key_levels)))
-    rows, level_rows = [], []
+    rows, full_rows, level_rows = [], [], []
     for combo in combos:
         values = dict(zip(reversed(keys), combo, strict=True))
         mask = np.ones(len(grid), dtype=bool)
         for k, v in values.items():
             mask &= grid[k].to_numpy() == v
         rows.append(X[mask].mean(axis=0))
+        full_rows.append(X_full[mask].mean(axis=0))
         level_rows.append({k: values[k] for k in keys})
     levels = pd.DataFrame(level_rows, columns=keys)
     return EmmGrid(
@@ -766,6 +927,7 @@ def emmeans(
         levels=levels,
         L=np.vstack(rows),
         level=level,
+        L_full=np.vstack(full_rows) if aliases is not None else None,
     )
 
 
