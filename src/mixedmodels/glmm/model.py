@@ -31,6 +31,7 @@ from mixedmodels.glmm.quadrature import MAX_NODES, agq_value
 from mixedmodels.glmm.response import GlmmData, build_glmm_data
 from mixedmodels.linalg import solve_at_optimum, update_factor
 from mixedmodels.linalg.reweight import reweighted_statistics
+from mixedmodels.linalg.threads import blas_limit
 from mixedmodels.optimize import OptSummary
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds
@@ -305,6 +306,21 @@ class GeneralizedLinearMixedModel:
         -------
         GlmerResult
         """
+        with blas_limit(self._dense_size()):
+            return self._fit(nAGQ, start, control)
+
+    def _dense_size(self) -> int:
+        """The dimension of the dense factor of the compiled multi-block PIRLS (BLAS threads
+        only slow such a small factorisation down), else one beyond the threaded minimum."""
+        from mixedmodels.glmm.blocked_pirls import plans_of
+        from mixedmodels.linalg.threads import THREADED_MIN
+
+        if len(self.problem.blocks) < 2 or self.problem.codes is None:
+            return THREADED_MIN
+        plan = plans_of(self.problem)[1]
+        return THREADED_MIN if plan is None else plan.m
+
+    def _fit(self, nAGQ, start, control):
         n_agq = self._check_agq(nAGQ)
         ctl = {**DEFAULT_GLMM_CONTROL, **(control or {})}
         unknown = set(ctl) - set(DEFAULT_GLMM_CONTROL)

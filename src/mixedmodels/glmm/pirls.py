@@ -328,6 +328,12 @@ def pirls(
             mode = _one_block(problem, lambdas[0], beta, u0, max_iterations)
         if mode is not None:
             return mode
+    if len(problem.blocks) > 1 and problem.codes is not None and not general and strict:
+        from mixedmodels.glmm.blocked_pirls import blocked_mode
+
+        mode = blocked_mode(problem, lambdas, beta, u0, joint, max_iterations)
+        if mode is not None:
+            return mode
     shapes = [(k, m.shape[1]) for _, m, k in problem.blocks]
     u = tuple(np.zeros(s) for s in shapes) if u0 is None else tuple(np.array(v, float) for v in u0)
     beta = np.asarray(beta, dtype=float).copy()
