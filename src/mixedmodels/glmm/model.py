@@ -26,7 +26,7 @@ from mixedmodels.errors import (
 )
 from mixedmodels.glmm.families import Family, get_family
 from mixedmodels.glmm.optimizer import bobyqa, derivatives
-from mixedmodels.glmm.pirls import GlmmProblem, Mode, laplace_value, pirls
+from mixedmodels.glmm.pirls import GlmmProblem, Mode, laplace_value, pirls, with_engine
 from mixedmodels.glmm.quadrature import MAX_NODES, agq_value
 from mixedmodels.glmm.response import GlmmData, build_glmm_data
 from mixedmodels.linalg import solve_at_optimum, update_factor
@@ -204,7 +204,8 @@ class GeneralizedLinearMixedModel:
     def _mode_general(self, lams, beta, joint, warm: _Warm | None) -> Mode:
         """:meth:`_mode` on the engine's general path (statistics, factor and solution kept)."""
         u0 = warm.u if warm is not None else None
-        return pirls(self.problem, lams, beta, u0, joint=joint, general=True)
+        mode = pirls(self.problem, lams, beta, u0, joint=joint)
+        return with_engine(self.problem, mode, lams, joint)
 
     def objective(self, theta, beta=None, nAGQ: int = 1) -> float:
         """``-2 log L`` at ``theta`` and ``beta``: Laplace (nAGQ=1), quadrature (nAGQ>1), or
@@ -248,7 +249,7 @@ class GeneralizedLinearMixedModel:
         beta0 = np.linalg.lstsq(X, eta0, rcond=None)[0] if X.shape[1] else np.zeros(0)
         zero = [np.zeros((b.size, b.size)) for b in self.design.blocks]
         try:
-            glm = pirls(problem, zero, beta0, joint=True, general=True)
+            glm = with_engine(problem, pirls(problem, zero, beta0, joint=True), zero, True)
         except FittingError:
             if self._separation_check(force=True):  # estimates running off: a start anyway
                 return pirls(
@@ -382,6 +383,7 @@ class GeneralizedLinearMixedModel:
         messages: list[str] = []
         if n_agq == 0:
             x, fmin, evaluations, checks = x1, f1, evals1, 0
+            warm_u = warm.u
             beta = beta1
             hessian_vcov = None
             theta = self.scaling.to_theta(x)
@@ -433,6 +435,7 @@ class GeneralizedLinearMixedModel:
                 checks = more
             x = z[:k]
             beta = beta1 + C @ z[k:]
+            warm_u = warm2.u
             theta = self.scaling.to_theta(x)
         seconds = time.perf_counter() - began
         summary = OptSummary(
@@ -446,7 +449,7 @@ class GeneralizedLinearMixedModel:
             messages=tuple(messages),
             check_evaluations=int(checks),
         )
-        return self._result(theta, beta, n_agq, summary, hessian_vcov)
+        return self._result(theta, beta, n_agq, summary, hessian_vcov, warm_u)
 
     def _lambdas_scaled(self, x: np.ndarray) -> list[np.ndarray]:
         return self.lambdas(self.scaling.to_theta(x))
@@ -525,11 +528,12 @@ class GeneralizedLinearMixedModel:
             )
         return found
 
-    def _result(self, theta, beta, n_agq: int, summary: OptSummary, hessian_vcov):
+    def _result(self, theta, beta, n_agq: int, summary: OptSummary, hessian_vcov, u=None):
         from mixedmodels.glmm.results import GlmerResult
 
         lams = self.lambdas(theta)
-        mode = pirls(self.problem, lams, beta, None, joint=False, general=True)
+        mode = pirls(self.problem, lams, beta, u, joint=False)
+        mode = with_engine(self.problem, mode, lams, False)
         # (R_X' R_X)^-1 at the mode's weights: the covariance without the Hessian
         fam = self.family
         mu_eta = fam.link.mu_eta(mode.eta)
