@@ -306,7 +306,7 @@ def blocked_mode(problem, lambdas, beta, u0, joint: bool, max_iterations: int):
     blocks = problem.blocks
     levels1, s1 = blocks[0][2], blocks[0][1].shape[1]
     q_rest = plan.q_rest
-    beta = np.array(beta, dtype=float)
+    beta = np.asarray(beta, dtype=float)
     if joint:
         offset = problem.offset
     else:
