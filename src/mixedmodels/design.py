@@ -187,10 +187,46 @@ def _r_named(name: str, labels: tuple[tuple[str, str], ...]) -> str:
     return ":".join(out)
 
 
+_POSITIONAL = re.compile(r"^(.*)\[([SH])\.(.*)\]$", re.DOTALL)
+
+
+def _positional_levels(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Sum- and Helmert-coded columns named by position, as R names them (``nitro1``).
+
+    formulaic names such a column by a level (``[S.a]``, ``[H.b]``); R's ``contr.sum`` and
+    ``contr.helmert`` have no level names, so R numbers the columns ``1, 2, ...``. The
+    position is the level's rank among that factor's columns, in formulaic's (level) order.
+    """
+    if "[S." not in "".join(names) and "[H." not in "".join(names):
+        return names
+    positions: dict[tuple[str, str], dict[str, int]] = {}
+    split = []
+    for name in names:
+        parts: list[Any] = []  # (expr, kind, level) of a positional factor, else the text
+        for part in _split_top(name, ":"):
+            match = _POSITIONAL.match(part)
+            if match:
+                expr, kind, level = match.groups()
+                seen = positions.setdefault((expr, kind), {})
+                seen.setdefault(level, len(seen) + 1)
+                parts.append((expr, kind, level))
+            else:
+                parts.append(part)
+        split.append(parts)
+    out = []
+    for parts in split:
+        text = [
+            part if isinstance(part, str) else f"{part[0]}[{positions[part[:2]][part[2]]}]"
+            for part in parts
+        ]
+        out.append(":".join(text))
+    return tuple(out)
+
+
 @lru_cache(maxsize=1024)
 def _lme4_names(names: tuple[str, ...]) -> tuple[str, ...]:
     out = []
-    for name in names:
+    for name in _positional_levels(names):
         if name == "Intercept":
             out.append("(Intercept)")
             continue

@@ -35,13 +35,16 @@ if TYPE_CHECKING:
 __all__ = ["Influence", "cooks_distance", "influence", "leverage"]
 
 
-def leverage(result) -> pd.Series:
+def leverage(result, weights: str = "working") -> pd.Series:
     """Diagonal of the hat matrix of the conditional fitted values (lme4's ``hatvalues``).
 
     Parameters
     ----------
     result
-        A fitted :class:`~mixedmodels.results.LmerResult`.
+        A fitted :class:`~mixedmodels.results.LmerResult`, or a glmer fit (then at its final
+        PIRLS working weights: :func:`mixedmodels.influence_glmm.glmm_leverage`).
+    weights
+        For a glmer fit only: ``"working"`` (default) or ``"prior"`` (lme4's ``hatvalues``).
 
     Returns
     -------
@@ -56,6 +59,10 @@ def leverage(result) -> pd.Series:
     >>> round(float(fit.leverage().sum()), 4)
     29.0221
     """
+    if _is_glmm(result):
+        from mixedmodels.influence_glmm import glmm_leverage
+
+        return glmm_leverage(result, weights)
     design = result.design
     rows = [RowBlock(codes=b.codes, matrix=b.matrix) for b in design.blocks]
     scale = None if design.weights is None else np.sqrt(design.weights)
@@ -84,8 +91,16 @@ def pearson_residuals(result) -> pd.Series:
     return pd.Series(values, index=result.design.row_index, name="pearson")
 
 
-def cooks_distance(result) -> pd.Series:
+def _is_glmm(result) -> bool:
+    from mixedmodels.inference.glmm_lrt import is_glmm
+
+    return is_glmm(result)
+
+
+def cooks_distance(result, weights: str = "working") -> pd.Series:
     """Cook's distance of every observation, as lme4's ``cooks.distance`` of a fit.
+
+    Of a glmer fit with the leverage of ``weights`` (see :func:`leverage`).
 
     ``D_i = (r_i / (1 - h_i))^2 h_i / (sigma^2 p)`` with Pearson residuals ``r``, leverages
     ``h`` (:func:`leverage`) and ``p`` fixed effects. An observation with ``h_i = 1`` gives NaN.
@@ -95,6 +110,10 @@ def cooks_distance(result) -> pd.Series:
     pandas.Series
         Index ``result.design.row_index``.
     """
+    if _is_glmm(result):
+        from mixedmodels.influence_glmm import glmm_cooks_distance
+
+        return glmm_cooks_distance(result, weights)
     h = leverage(result).to_numpy()
     r = pearson_residuals(result).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -31,7 +31,7 @@ from mixedmodels.linalg.reweight import ReweightPlan, reweight_plan, reweighted_
 from mixedmodels.linalg.solve import Solution, solve_at_optimum
 from mixedmodels.linalg.statistics import SufficientStats
 
-__all__ = ["GlmmProblem", "Mode", "pirls", "laplace_value"]
+__all__ = ["GlmmProblem", "Mode", "pirls", "laplace_value", "with_engine"]
 
 STEP_TOLERANCE = 1e-10  # max |step| (relative to 1 + max |u|) at which PIRLS stops
 MAX_ITERATIONS = 100
@@ -329,6 +329,12 @@ def pirls(
             mode = _one_block(problem, lambdas[0], beta, u0, max_iterations)
         if mode is not None:
             return mode
+    if len(problem.blocks) > 1 and problem.codes is not None and not general and strict:
+        from mixedmodels.glmm.blocked_pirls import blocked_mode
+
+        mode = blocked_mode(problem, lambdas, beta, u0, joint, max_iterations)
+        if mode is not None:
+            return mode
     shapes = [(k, m.shape[1]) for _, m, k in problem.blocks]
     u = tuple(np.zeros(s) for s in shapes) if u0 is None else tuple(np.array(v, float) for v in u0)
     beta = np.asarray(beta, dtype=float).copy()
@@ -431,6 +437,32 @@ def pirls(
         solution=solution,
         iterations=max_iterations,
     )
+
+
+def with_engine(problem: GlmmProblem, mode: Mode, lambdas, joint: bool) -> Mode:
+    """``mode`` with the engine's statistics, factor and solution at its weights and working
+    response (what the general path keeps from its last iteration); the compiled loops
+    leave them out."""
+    if mode.stats is not None:
+        return mode
+    from dataclasses import replace
+
+    weights, working = problem.working_system(mode.eta, mode.mu)
+    if joint:
+        fixed = problem.offset
+    else:
+        X = problem.X
+        fixed = X @ mode.beta + problem.offset if X.shape[1] else problem.offset
+    plan = problem.plan_joint if joint else problem.plan_u
+    with np.errstate(divide="ignore"):
+        stats = reweighted_statistics(plan, mode.eta - fixed + working, weights)
+    lam1, rest = lambdas[0], lambdas[1:]
+    try:
+        factor = update_factor(stats, lam1, rest)
+        solution = solve_at_optimum(stats, factor, lam1, rest, conditional_variances=True)
+    except np.linalg.LinAlgError as exc:
+        raise FittingError(f"PIRLS: the weighted system is singular ({exc})") from exc
+    return replace(mode, factor=factor, stats=stats, solution=solution)
 
 
 def laplace_value(problem: GlmmProblem, mode: Mode) -> float:

@@ -493,6 +493,64 @@ class GlmerResult:
         """One row of fit statistics (broom.mixed's ``glance``)."""
         return glance(self)
 
+    # -- after the fit: postfit-glmm (R2/ICC, likelihood-ratio deletions, influence) --------
+    def r2(self, approximation: str = "lognormal") -> dict[str, float]:
+        """Nakagawa's marginal and conditional R2 (performance's ``r2_nakagawa``).
+
+        See :mod:`mixedmodels.summaries.r2_glmm`.
+        """
+        from mixedmodels.summaries.r2 import r2_nakagawa
+
+        return r2_nakagawa(self, approximation=approximation)
+
+    def icc(self, approximation: str = "lognormal") -> dict[str, float]:
+        """Adjusted and unadjusted intraclass correlation (performance's ``icc``)."""
+        from mixedmodels.summaries.r2 import icc
+
+        return icc(self, approximation=approximation)
+
+    def ranova(self, data=None):
+        """Likelihood-ratio test of each random-effect term, refitted with glmer.
+
+        See :func:`mixedmodels.inference.glmm_lrt.ranova_glmer`.
+        """
+        from mixedmodels.inference.glmm_lrt import ranova_glmer
+
+        return ranova_glmer(self, data)
+
+    def drop1(self, data=None):
+        """lme4's ``drop1(fit, test = "Chisq")``: likelihood-ratio tests of the fixed terms.
+
+        See :func:`mixedmodels.inference.glmm_lrt.drop1_glmer`.
+        """
+        from mixedmodels.inference.glmm_lrt import drop1_glmer
+
+        return drop1_glmer(self, data)
+
+    def leverage(self, weights: str = "working") -> pd.Series:
+        """Diagonal of the hat matrix at the final PIRLS weights (``"prior"``: lme4's).
+
+        See :func:`mixedmodels.influence_glmm.glmm_leverage`.
+        """
+        from mixedmodels.influence_glmm import glmm_leverage
+
+        return glmm_leverage(self, weights)
+
+    def cooks_distance(self, weights: str = "working") -> pd.Series:
+        """Cook's distance per observation (``weights="prior"``: lme4's ``cooks.distance``)."""
+        from mixedmodels.influence_glmm import glmm_cooks_distance
+
+        return glmm_cooks_distance(self, weights)
+
+    def augment(self, data: pd.DataFrame | None = None, hat: str = "working") -> pd.DataFrame:
+        """The data with broom.mixed's ``augment`` columns of a glmer fit.
+
+        See :func:`mixedmodels.summaries.augment_glmm.augment_glmm`.
+        """
+        from mixedmodels.summaries.augment_glmm import augment_glmm
+
+        return augment_glmm(self, data, hat)
+
     # -- report ---------------------------------------------------------------------------
     def summary(self) -> Report:
         """lme4-style summary: family, criteria, random and fixed effects with Wald tests."""

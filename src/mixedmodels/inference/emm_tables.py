@@ -13,11 +13,14 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import InferenceError
-from mixedmodels.inference.linear_inference import LinearInference
+from mixedmodels.inference.linear_inference import LinearInference, _Regridded
 from mixedmodels.inference.multiplicity import Family, adjust_p, critical_values, validate_adjust
 from mixedmodels.report import Rendered, Report
 
 __all__ = ["ContrastTable"]
+
+
+_POLY_NAMES = ("linear", "quadratic", "cubic", "quartic")
 
 
 _PARENS = re.compile(r"-|\+|/|\*")
@@ -60,15 +63,15 @@ def _table_frame(levels: pd.DataFrame, est: pd.DataFrame, value_name: str) -> pd
     return out
 
 
-def _infer(frame, value_name, family, adjust, level, notes):
-    """Add intervals, t ratios and p-values to a table of estimates."""
+def _infer(frame, value_name, family, adjust, level, notes, cov=None):
+    """Add intervals, t ratios and p-values to a table of estimates (``cov``: for mvt)."""
     estimate = frame[value_name].to_numpy()
     se = frame["SE"].to_numpy()
     df = frame["df"].to_numpy(dtype=float)
-    cv, ci_method, ci_note = critical_values(df, level, adjust, family)
+    cv, ci_method, ci_note = critical_values(df, level, adjust, family, cov)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = estimate / se
-    p, p_method, p_note = adjust_p(t, df, adjust, family)
+    p, p_method, p_note = adjust_p(t, df, adjust, family, cov)
     out = frame.copy()
     out["lower.CL"] = estimate - cv * se
     out["upper.CL"] = estimate + cv * se
@@ -117,10 +120,9 @@ def _response_contrasts(result, table: pd.DataFrame) -> pd.DataFrame:
     _, link = _link(result)
     kind = str(getattr(link, "name", ""))
     if kind not in ("logit", "log"):
-        raise InferenceError(
-            f"contrasts on the response scale are ratios, defined for log and logit links only "
-            f"(this fit's link is {kind or 'unknown'})"
-        )
+        # emmeans: "contrasts are still on the <link> scale"; differences of means on the
+        # response scale are those of regrid()
+        return table
     name = "odds.ratio" if kind == "logit" else "ratio"
     out = table.rename(columns={"estimate": name}).copy()
     out["contrast"] = [str(c).replace(" - ", " / ") for c in table["contrast"]]
@@ -146,6 +148,47 @@ def _family_groups(by_codes: np.ndarray) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(g) for g in groups.values())
 
 
+def _consec(labels: list[str]) -> tuple[list[str], np.ndarray]:
+    """Each level minus the one before (emmeans' ``consec``)."""
+    k = len(labels)
+    weights = np.zeros((k - 1, k))
+    for i in range(k - 1):
+        weights[i, i], weights[i, i + 1] = -1.0, 1.0
+    return [f"{labels[i + 1]} - {labels[i]}" for i in range(k - 1)], weights
+
+
+def _eff(labels: list[str]) -> tuple[list[str], np.ndarray]:
+    """Each level minus the average of all (emmeans' ``eff``)."""
+    k = len(labels)
+    return [f"{lab} effect" for lab in labels], np.eye(k) - 1.0 / k
+
+
+def _poly(labels: list[str]) -> tuple[list[str], np.ndarray]:
+    """Orthogonal polynomial contrasts scaled to integers, up to degree 6 (emmeans' ``poly``)."""
+    k = len(labels)
+    degree = min(6, k - 1)
+    if degree < 1:
+        raise InferenceError("polynomial contrasts need at least two levels")
+    x = np.arange(1, k + 1, dtype=float)
+    x = x - x.mean()
+    basis = np.vander(x, degree + 1, increasing=True)
+    q, _ = np.linalg.qr(basis)
+    rows = []
+    for j in range(1, degree + 1):
+        con = q[:, j] * np.sign(q[-1, j])  # R's poly: the last level's coefficient positive
+        con = con / np.min(con[con > 0.01])
+        gap = np.max(np.abs(con - np.round(con)))
+        while gap > 0.05:
+            con = con / gap
+            gap = np.max(np.abs(con - np.round(con)))
+        rows.append(np.round(con) + 0.0)
+    names = [_POLY_NAMES[j] if j < 4 else f"degree {j + 1}" for j in range(degree)]
+    return names, np.vstack(rows)
+
+
+_FAMILIES = {"consec": _consec, "eff": _eff, "poly": _poly}
+
+
 def _contrast_weights(method, labels: list[str], ref):
     k = len(labels)
     if isinstance(method, str):
@@ -164,10 +207,13 @@ def _contrast_weights(method, labels: list[str], ref):
             else:
                 raise InferenceError(f"ref {ref!r} is not one of the levels {labels}")
             pairs = [(i, r) for i in range(k) if i != r]
+        elif kind in _FAMILIES:
+            names, weights = _FAMILIES[kind](labels)
+            return names, weights, kind
         else:
             raise InferenceError(
-                "method must be 'pairwise', 'revpairwise', 'trt.vs.ctrl' or custom contrasts "
-                f"(a dict of weights), got {method!r}"
+                "method must be 'pairwise', 'revpairwise', 'trt.vs.ctrl', 'consec', 'eff', "
+                f"'poly' or custom contrasts (a dict of weights), got {method!r}"
             )
         weights = np.zeros((len(pairs), k))
         for row, (a, b) in enumerate(pairs):
@@ -216,10 +262,11 @@ class ContrastTable(Rendered):
     adjust: str
     level: float
     method: str
+    L_full: np.ndarray | None = None
 
     @cached_property
     def _estimates(self) -> pd.DataFrame:
-        return self.inference.estimate(self.L)
+        return self.inference.estimate(self.L, self.inference.estimable(self.L_full))
 
     def summary(
         self, adjust: str | None = None, level: float | None = None, type: str = "link"
@@ -232,7 +279,7 @@ class ContrastTable(Rendered):
         """
         _check_type(type)
         table, _ = self._summary(adjust, level)
-        if type == "response":
+        if type == "response" and not isinstance(self.inference.result, _Regridded):
             table = _response_contrasts(self.inference.result, table)
         return _asymptotic_names(table, self.inference)
 
@@ -242,13 +289,19 @@ class ContrastTable(Rendered):
         )
         frame = _table_frame(self.levels, self._estimates, "estimate")
         notes: list[str] = []
+        adjust = validate_adjust(self.adjust if adjust is None else adjust)
         out, p_method, ci_method = _infer(
             frame,
             "estimate",
             family,
-            validate_adjust(self.adjust if adjust is None else adjust),
+            adjust,
             self.level if level is None else level,
             notes,
+            (
+                self.inference.covariance(self.L, self.inference.estimable(self.L_full))
+                if adjust == "mvt"
+                else None
+            ),
         )
         return out, (p_method, ci_method, tuple(notes))
 

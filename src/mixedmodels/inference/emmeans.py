@@ -28,7 +28,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -42,10 +41,11 @@ from mixedmodels.inference.emm_tables import (
     _contrast_weights,
     _family_groups,
     _infer,
+    _link,
     _response_means,
     _table_frame,
 )
-from mixedmodels.inference.linear_inference import LinearInference
+from mixedmodels.inference.linear_inference import LinearInference, _Regridded
 from mixedmodels.inference.multiplicity import Family, validate_adjust
 from mixedmodels.inference.reference_grid import (
     _grid_from,
@@ -55,12 +55,16 @@ from mixedmodels.inference.reference_grid import (
 )
 from mixedmodels.report import Rendered, Report
 
-if TYPE_CHECKING:
-    pass
-
 __all__ = ["EmmGrid", "ContrastTable", "emmeans", "reference_grid", "LinearInference"]
 
-_DEFAULT_ADJUST = {"pairwise": "tukey", "revpairwise": "tukey", "trt.vs.ctrl": "dunnettx"}
+_DEFAULT_ADJUST = {
+    "pairwise": "tukey",
+    "revpairwise": "tukey",
+    "trt.vs.ctrl": "dunnettx",
+    "consec": "mvt",
+    "eff": "fdr",
+    "poly": "none",
+}
 
 
 # -- the inference of linear functions of beta --------------------------------------------------
@@ -106,10 +110,64 @@ class EmmGrid(Rendered):
     adjust: str = "none"
     level: float = 0.95
     grid_notes: tuple[str, ...] = field(default_factory=tuple)
+    L_full: np.ndarray | None = None  # the rows in all columns, dropped ones too
+    value_name: str = "emmean"  # "prob", "rate" or "response" after regrid()
 
     @cached_property
     def _estimates(self) -> pd.DataFrame:
-        return self.inference.estimate(self.L)
+        return self.inference.estimate(self.L, self.inference.estimable(self.L_full))
+
+    def regrid(self) -> EmmGrid:
+        """The means on the response scale as a new grid (emmeans' ``regrid``).
+
+        Means ``linkinv(eta)``, their covariance by the delta method
+        ``D L V L' D`` (``D = diag(mu_eta(eta))``); contrasts of the new grid are differences
+        of probabilities (or rates, ...), z tests with null value 0. For a GLMM only.
+        """
+        from mixedmodels.inference.estimability import Aliasing
+
+        if self.value_name != "emmean":
+            return self
+        family, link = _link(self.inference.result)
+        estimable = self.inference.estimable(self.L_full)
+        eta = self._estimates["estimate"].to_numpy(dtype=float)
+        ok = np.isfinite(eta) if estimable is None else np.asarray(estimable)
+        eta = np.where(ok, eta, 0.0)
+        slope = np.where(ok, link.mu_eta(eta), 0.0)
+        cov = self.inference.covariance(self.L)
+        cov = slope[:, None] * cov * slope[None, :]
+        k = len(eta)
+        names = [str(i) for i in range(k)]
+        estimates = _Regridded(
+            fixef=pd.Series(np.where(ok, link.linkinv(eta), 0.0), index=names),
+            vcov=pd.DataFrame(cov, index=names, columns=names),
+        )
+        aliasing = None
+        if not ok.all():
+            aliasing = Aliasing(
+                dropped=np.flatnonzero(~ok), kept=np.flatnonzero(ok), null_basis=np.eye(k)[:, ~ok]
+            )
+        inference = LinearInference(
+            estimates, "asymptotic", self.inference.notes, aliasing=aliasing
+        )
+        name = {"binomial": "prob", "poisson": "rate"}.get(str(getattr(family, "name", "")))
+        return EmmGrid(
+            inference=inference,
+            specs=self.specs,
+            by=self.by,
+            levels=self.levels,
+            L=np.eye(k),
+            adjust=self.adjust,
+            level=self.level,
+            grid_notes=self.grid_notes,
+            L_full=np.eye(k) if aliasing is not None else None,
+            value_name=name or "response",
+        )
+
+    def _cov(self, adjust: str) -> np.ndarray | None:
+        if adjust != "mvt":
+            return None
+        return self.inference.covariance(self.L, self.inference.estimable(self.L_full))
 
     @cached_property
     def _by_codes(self) -> np.ndarray:
@@ -139,12 +197,18 @@ class EmmGrid(Rendered):
         adjust = validate_adjust(self.adjust if adjust is None else adjust)
         groups = _family_groups(self._by_codes)
         family = Family(groups=groups, n_means=max(len(g) for g in groups), pairwise=False)
-        frame = _table_frame(self.levels, self._estimates, "emmean")
+        frame = _table_frame(self.levels, self._estimates, self.value_name)
         notes: list[str] = []
         out, _, _ = _infer(
-            frame, "emmean", family, adjust, self.level if level is None else level, notes
+            frame,
+            self.value_name,
+            family,
+            adjust,
+            self.level if level is None else level,
+            notes,
+            self._cov(adjust),
         )
-        if type == "response":
+        if type == "response" and self.value_name == "emmean":
             out = _response_means(self.inference.result, out)
         return _asymptotic_names(out, self.inference)
 
@@ -170,13 +234,16 @@ class EmmGrid(Rendered):
         ----------
         method
             ``"pairwise"`` (every pair, first minus second), ``"revpairwise"`` (second minus
-            first), ``"trt.vs.ctrl"`` (every level minus the reference ``ref``), or custom
-            contrasts: a dict mapping a name to one weight per mean of a group, or a DataFrame
-            with one column per contrast.
+            first), ``"trt.vs.ctrl"`` (every level minus the reference ``ref``), ``"consec"``
+            (each level minus the previous one), ``"eff"`` (each level minus the average of
+            all), ``"poly"`` (orthogonal polynomials with integer coefficients, linear to
+            degree 6), or custom contrasts: a dict mapping a name to one weight per mean of a
+            group, or a DataFrame with one column per contrast.
         adjust
-            ``"tukey"``, ``"dunnettx"``, ``"sidak"``, ``"bonferroni"``, ``"holm"``, ``"fdr"``
-            or ``"none"``; by default Tukey for pairwise, dunnettx for trt.vs.ctrl and none
-            for custom contrasts (emmeans' defaults).
+            ``"tukey"``, ``"dunnettx"``, ``"mvt"``, ``"sidak"``, ``"bonferroni"``, ``"holm"``,
+            ``"fdr"`` or ``"none"``; by default Tukey for pairwise, dunnettx for trt.vs.ctrl,
+            mvt for consec, fdr for eff and none for poly and custom contrasts (emmeans'
+            defaults).
         ref
             The control of ``trt.vs.ctrl``: a position or a level label.
         level
@@ -199,10 +266,12 @@ class EmmGrid(Rendered):
                 f"custom contrasts need {k} weights (one per mean of a group), got "
                 f"{weights.shape[1]}"
             )
-        rows, level_rows, by_codes = [], [], []
+        rows, full_rows, level_rows, by_codes = [], [], [], []
         for g_index, group in enumerate(groups):
             Lg = self.L[list(group)]
             rows.append(weights @ Lg)
+            if self.L_full is not None:
+                full_rows.append(weights @ self.L_full[list(group)])
             for name in names:
                 entry = {"contrast": name}
                 for b in self.by:
@@ -222,6 +291,7 @@ class EmmGrid(Rendered):
             adjust=validate_adjust(default if adjust is None else adjust),
             level=self.level if level is None else level,
             method=kind,
+            L_full=np.vstack(full_rows) if full_rows else None,
         )
 
     def pairs(self, adjust: str | None = None, level: float | None = None) -> ContrastTable:
@@ -287,8 +357,13 @@ def emmeans(
     Raises
     ------
     InferenceError
-        For a variable that is not a factor or covariate of the fixed part, a rank-deficient
-        fixed-effects design (estimability is not checked), or an unknown ``ddf``.
+        For a variable that is not a factor or covariate of the fixed part, or an unknown
+        ``ddf``.
+
+    Notes
+    -----
+    Of a rank-deficient fixed-effects design (columns dropped), a mean or contrast that is not
+    estimable is NA, as emmeans reports ``nonEst`` (:mod:`mixedmodels.inference.estimability`).
     """
     spec_names, by_names = _as_list(specs), _as_list(by)
     if not spec_names:
@@ -296,13 +371,14 @@ def emmeans(
     overlap = set(spec_names) & set(by_names)
     if overlap:
         raise InferenceError(f"{sorted(overlap)} are in both specs and by")
-    design = result.design
-    if getattr(design, "dropped_names", ()):
-        raise InferenceError(
-            "marginal means of a rank-deficient fixed-effects design need estimability "
-            f"checks, which are not implemented (dropped: {', '.join(design.dropped_names)})"
-        )
+    from dataclasses import replace
+
+    from mixedmodels.inference.estimability import aliasing
+
     inference = LinearInference.for_fit(result, ddf)
+    aliases = aliasing(result)
+    if aliases is not None:
+        inference = replace(inference, aliasing=aliases)
     variables = _model_variables(result, at)
     keys = spec_names + by_names
     for name in keys:
@@ -317,17 +393,19 @@ def emmeans(
         if name in variables.covariates:
             variables.factors[name] = [variables.covariates.pop(name)]
     grid = _grid_from(variables)
-    X = _grid_matrix(result, grid, variables)
+    X_full = _grid_matrix(result, grid, variables)
+    X = X_full[:, np.asarray(result.design.kept_columns)]
     # the means: average of the grid rows over the other factors, first key fastest
     key_levels = [variables.factors[k] for k in keys]
     combos = list(itertools.product(*reversed(key_levels)))
-    rows, level_rows = [], []
+    rows, full_rows, level_rows = [], [], []
     for combo in combos:
         values = dict(zip(reversed(keys), combo, strict=True))
         mask = np.ones(len(grid), dtype=bool)
         for k, v in values.items():
             mask &= grid[k].to_numpy() == v
         rows.append(X[mask].mean(axis=0))
+        full_rows.append(X_full[mask].mean(axis=0))
         level_rows.append({k: values[k] for k in keys})
     levels = pd.DataFrame(level_rows, columns=keys)
     return EmmGrid(
@@ -337,4 +415,5 @@ def emmeans(
         levels=levels,
         L=np.vstack(rows),
         level=level,
+        L_full=np.vstack(full_rows) if aliases is not None else None,
     )

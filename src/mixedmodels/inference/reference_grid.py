@@ -19,6 +19,9 @@ from mixedmodels.rfunctions import R_CONTEXT
 __all__ = ["reference_grid"]
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
+
+
 @dataclass(frozen=True)
 class _Variables:
     factors: dict[str, list]  # variable -> levels, in the model's order
@@ -110,10 +113,9 @@ def _grid_matrix(result, grid: pd.DataFrame, variables: _Variables) -> np.ndarra
             categorical[str(expr)] = list(info["categories"])
     for name, levels in categorical.items():
         data[name] = pd.Categorical(data[name], categories=levels)
-    matrix = np.asarray(
+    return np.asarray(
         spec.get_model_matrix(data, na_action="ignore", context=R_CONTEXT), dtype=float
     )
-    return matrix[:, np.asarray(result.design.kept_columns)]
 
 
 def _grid_from(variables: _Variables) -> pd.DataFrame:
@@ -127,6 +129,3 @@ def _grid_from(variables: _Variables) -> pd.DataFrame:
     for name, value in variables.covariates.items():
         grid[name] = value
     return grid
-
-
-_IDENTIFIER = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")

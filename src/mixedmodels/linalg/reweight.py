@@ -325,6 +325,14 @@ def one_block_system(codes, Z, w, r, lam, A, L11, u):  # pragma: no cover - comp
             rhs[g, a] += wa * r[j]
             for b in range(a + 1):
                 A[g, a, b] += wa * Z[j, b]
+    return one_block_solve(A, rhs, lam, L11, u)
+
+
+@njit(cache=True)
+def one_block_solve(A, rhs, lam, L11, u):  # pragma: no cover - compiled
+    """The per-level factor and solve of :func:`one_block_system` from the accumulated
+    ``A`` (lower triangles of ``Z_g' W Z_g``; symmetrised here) and ``rhs = Z_g' W r``."""
+    levels, s = u.shape
     logdet = 0.0
     M = np.empty((s, s))
     t = np.empty(s)
