@@ -435,21 +435,26 @@ def _positive_definite(scaled, g_scaled, lower, x, h, rounding):
     (the largest eigenvalue of ``H~^-1`` is at most its trace), so this path is taken only
     where the eigendecomposition would find no flat direction either.
     """
-    factor, info = lapack.dpotrf(scaled, lower=1, clean=1)
-    if info != 0 or not np.all(np.diag(factor) ** 2 > rounding):
+    factor, info = lapack.dpotrf(scaled, lower=1, clean=0)  # LAPACK reads the lower part
+    if info != 0:
+        return None
+    pivots = factor.diagonal()
+    if not (pivots * pivots > rounding).all():
         return None
     inverse, info = lapack.dpotri(factor, lower=1)
     if info != 0:
         return None
-    inverse = np.tril(inverse) + np.tril(inverse, -1).T
-    trace = float(np.trace(inverse))
-    if not (np.isfinite(trace) and trace > 0.0 and 1.0 / trace > rounding):
+    inverse_diagonal = inverse.diagonal().copy()
+    trace = float(inverse_diagonal.sum())
+    if not (math.isfinite(trace) and trace > 0.0 and 1.0 / trace > rounding):
         return None
-    step = -(inverse @ g_scaled)
+    step, info = lapack.dpotrs(factor, -g_scaled, lower=1)
+    if info != 0:
+        return None
     bound = (lower - x) / h
-    if np.any(step < bound):  # a bound is crossed: the active-set solve
+    if (step < bound).any():  # a bound is crossed: the active-set solve
         step = _bounded_newton(scaled, g_scaled, bound)
-    return step, np.diag(inverse).copy()
+    return step, inverse_diagonal
 
 
 def _measured(x, free, h, g_scaled, scaled, step_scaled, inverse_diagonal, tolerance):

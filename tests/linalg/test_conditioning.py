@@ -5,6 +5,7 @@ or of a covariate, nor on the order of the rows. lme4 values in tests/numerics_r
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -192,3 +193,23 @@ def test_plain_columns_where_nothing_is_centred():
     data = pd.DataFrame({"y": [1.0, 2.0, 3.5, 2.5, 4.0, 3.0], "g": list("aabbcc")})
     model = mm.LinearMixedModel("y ~ 0 + (1 | g)", data)
     assert model.stats.conditioning.is_identity
+
+
+def test_a_slope_covariate_shifted_by_1e6_fits_as_the_unshifted_one():
+    """Issue 13 item 7: before the centring, "the objective is not finite at the starting
+    values". Same criterion and slope; the shifted intercept's correlation with the slope is
+    -1 to rounding, so the fit is singular there (as lme4's theta diagonal says too)."""
+    data = mm.datasets.load("sleepstudy")
+    plain = mm.lmer("Reaction ~ Days + (Days | Subject)", data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        shifted = mm.lmer("Reaction ~ Days + (Days | Subject)", data.assign(Days=data.Days + 1e6))
+    alarms = [
+        w
+        for w in caught
+        if issubclass(w.category, mm.errors.ConvergenceWarning)
+        and not issubclass(w.category, mm.errors.SingularFitWarning)
+    ]
+    assert alarms == []
+    assert shifted.objective == pytest.approx(plain.objective, abs=1e-8)
+    assert shifted.fixef["Days"] == pytest.approx(plain.fixef["Days"], rel=1e-9)

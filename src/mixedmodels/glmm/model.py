@@ -454,14 +454,16 @@ class GeneralizedLinearMixedModel:
         return self._result(theta, beta, n_agq, summary, hessian_vcov, warm_u)
 
     def _lambdas_scaled(self, x: np.ndarray) -> list[np.ndarray]:
-        factors = self.__dict__.get("_scalar_factors")
-        if factors is None:  # every term one column: theta = |t x| (ThetaScaling's 1 x 1 map)
+        cached = self.__dict__.get("_scalar_factors")
+        if cached is None or cached[0] is not self.scaling:
+            # every term one column: theta = |t x| (ThetaScaling's 1 x 1 map, without its loop)
             scalar = all(T.shape == (1, 1) for T in self.scaling.transforms)
             factors = np.zeros(self.n_theta) if scalar else False
             if scalar:
                 for term, T in zip(self.scaling.terms, self.scaling.transforms, strict=True):
                     factors[term.theta_offset] = T[0, 0]  # type: ignore[index]
-            self.__dict__["_scalar_factors"] = factors
+            cached = self.__dict__["_scalar_factors"] = (self.scaling, factors)
+        factors = cached[1]
         if factors is False:
             return self.lambdas(self.scaling.to_theta(x))
         return self.lambdas(np.abs(factors * np.asarray(x, dtype=float)))

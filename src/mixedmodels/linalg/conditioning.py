@@ -29,6 +29,7 @@ the Cholesky factor and the fixed effects to the model's.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 import scipy.linalg as sla
@@ -93,12 +94,20 @@ class Conditioning:
     # -- maps between the two ------------------------------------------------------------
     def block_inverse(self, k: int) -> np.ndarray | None:
         """``C_k^-1`` (``lambda`` of the engine's columns is ``C_k^-1 lambda``), or None."""
-        centres = self.block_centres[k]
-        if centres is None:
-            return None
-        out = np.eye(centres.size)
-        out[self.block_intercepts[k], :] += centres
-        return out
+        return self._block_inverses[k]
+
+    @cached_property
+    def _block_inverses(self) -> tuple[np.ndarray | None, ...]:
+        out: list[np.ndarray | None] = []
+        for centres, intercept in zip(self.block_centres, self.block_intercepts, strict=True):
+            if centres is None:
+                out.append(None)
+                continue
+            inverse = np.eye(centres.size)
+            inverse[intercept, :] += centres
+            inverse.flags.writeable = False
+            out.append(inverse)
+        return tuple(out)
 
     def engine_lambda(self, k: int, lam: np.ndarray) -> np.ndarray:
         """The lambda of block ``k``'s engine columns for the model's ``lam``."""
@@ -190,45 +199,53 @@ def _ones_column(matrix: np.ndarray) -> int:
     return -1
 
 
-def _means_and_spreads(
-    columns: np.ndarray, weights: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted means and standard deviations of the columns of a matrix."""
+def _weighted_gram(matrix: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    """``M'WM`` by one BLAS product."""
     if weights is None:
-        means = columns.mean(axis=0)
-        return means, np.sqrt(np.mean((columns - means) ** 2, axis=0))
-    total = float(np.sum(weights))
-    means = weights @ columns / total
-    return means, np.sqrt(weights @ (columns - means) ** 2 / total)
+        return matrix.T @ matrix
+    return (matrix.T * weights) @ matrix
 
 
 def _centres(
-    matrix: np.ndarray, centred: np.ndarray, weights: np.ndarray | None
+    matrix: np.ndarray,
+    centred: np.ndarray,
+    weights: np.ndarray | None,
+    gram: np.ndarray | None = None,
 ) -> tuple[np.ndarray | None, int]:
     """Centres of the columns flagged in ``centred`` after the column of ones, and its index.
 
     A column is centred when its (weighted) mean exceeds its standard deviation: sums of its
     squares then lose ``log10(1 + mean^2 / sd^2)`` digits, less than one otherwise, where a
-    centred copy of the column would cost memory for nothing.
+    centred copy of the column would cost memory for nothing. Means and mean squares come
+    from ``gram = M'WM`` (the column of ones' row holds the sums; computed when not given):
+    ``|mean| > sd`` is ``2 mean^2 > mean square``, a comparison of two positive numbers
+    that no cancellation spoils.
     """
     intercept = _ones_column(matrix)
     if intercept < 0 or matrix.shape[0] == 0:
         return None, -1
     flags = np.asarray(centred, dtype=bool).copy()
     flags[: intercept + 1] = False
-    if not np.any(flags):
+    if not flags.any():
         return None, -1
-    columns = np.flatnonzero(flags)
-    means, spreads = _means_and_spreads(matrix[:, columns], weights)
-    out = np.zeros(matrix.shape[1])
-    out[columns] = np.where(np.abs(means) > spreads, means, 0.0)
-    if not np.any(out):
+    if gram is None:
+        gram = _weighted_gram(matrix, weights)
+    total = float(gram[intercept, intercept])
+    if not total > 0.0:
         return None, -1
-    return out, intercept
+    means = gram[intercept] / total
+    flags &= 2.0 * means * means > gram.diagonal() / total
+    if not flags.any():
+        return None, -1
+    return np.where(flags, means, 0.0), intercept
 
 
 def least_squares_shift(
-    conditioning: Conditioning, X: np.ndarray, y: np.ndarray, weights: np.ndarray | None
+    conditioning: Conditioning,
+    X: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray | None,
+    gram: np.ndarray | None = None,
 ) -> np.ndarray:
     """The engine's response shift: least squares of ``y`` on the model's ``X``, weighted,
     in the centred columns' coordinates (``T^-1 b``).
@@ -239,17 +256,15 @@ def least_squares_shift(
     factor's diagonal below :data:`RANK_TOLERANCE` of the column's norm, the design's rule
     for aliased columns) gets no coefficient: a sample in which a column happens to be a
     combination of earlier ones (an out-of-core fit's first rows) never shifts along a
-    column the full data will drop.
+    column the full data will drop. ``gram``: ``X'WX`` when the caller has it.
     """
     n, p = X.shape
     b = np.zeros(p)
     if p == 0 or n == 0:
         return b
-    if weights is None:
-        gram, rhs = X.T @ X, X.T @ y
-    else:
-        weighted = X * weights[:, None]
-        gram, rhs = weighted.T @ X, weighted.T @ y
+    if gram is None:
+        gram = _weighted_gram(X, weights)
+    rhs = X.T @ (y if weights is None else weights * y)
     factor, info = lapack.dpotrf(gram, lower=1, clean=1)
     if info == 0 and np.all(np.diag(factor) ** 2 > RANK_TOLERANCE**2 * np.diag(gram)):
         b, info = lapack.dpotrs(factor, rhs, lower=1)  # every column independent: one solve
@@ -300,7 +315,8 @@ def choose_conditioning(
         centres, intercept = _centres(matrix, np.asarray(flags, dtype=bool), weights)
         block_centres.append(centres)
         block_intercepts.append(intercept)
-    x_centres, x_intercept = _centres(X, np.ones(X.shape[1], dtype=bool), weights)
+    gram = _weighted_gram(X, weights) if X.shape[0] and X.shape[1] else None
+    x_centres, x_intercept = _centres(X, np.ones(X.shape[1], dtype=bool), weights, gram)
     base = Conditioning(
         block_centres=tuple(block_centres),
         block_intercepts=tuple(block_intercepts),
@@ -308,4 +324,4 @@ def choose_conditioning(
         x_intercept=x_intercept,
         shift=np.zeros(X.shape[1]),
     )
-    return base.with_shift(least_squares_shift(base, X, y, weights))
+    return base.with_shift(least_squares_shift(base, X, y, weights, gram))

@@ -57,17 +57,15 @@ def _block_moments(stats: SufficientStats, k: int, beta: np.ndarray):
     return zz, zr
 
 
-def _swamy(
-    zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int, one_way: np.ndarray
-) -> np.ndarray | None:
+def _swamy(zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int) -> np.ndarray | None:
     """Lower-triangular relative factor from per-level regressions (vector-valued blocks).
 
     ``b_g = (Z_g'Z_g)^-1 Z_g' r`` has covariance ``Sigma_b + sigma^2 (Z_g'Z_g)^-1``, so
     ``Sigma_b ~ mean(b_g b_g') - sigma^2 mean((Z_g'Z_g)^-1)``. Levels whose ``Z_g'Z_g`` is not
     well conditioned (normalised determinant below 1e-10) are left out. Where that estimate is
     not positive definite (small levels, whose ``(Z_g'Z_g)^-1`` is large, make it noisy) a
-    variance below the one-way estimate's (``one_way``, standard deviations) is raised to it,
-    the covariances kept; then it is clipped to be positive definite.
+    variance below the one-way estimate's (:func:`_one_way`, standard deviations) is raised
+    to it, the covariances kept; then it is clipped to be positive definite.
     """
     size = zz.shape[1]
     count, bb, inv_sum, explained = _level_regressions(
@@ -84,6 +82,7 @@ def _swamy(
     cov = bb / count / sigma2 - inv_sum / count
     cov = (cov + cov.T) / 2
     if _smallest_eigenvalue(cov) < FLOOR**2 * max(float(np.max(np.diag(cov))), 1.0):
+        one_way = _one_way(zz, zr, rss, n, p)
         np.fill_diagonal(cov, np.maximum(np.diag(cov), one_way**2))
     return _clipped_cholesky(cov)
 
@@ -223,13 +222,12 @@ def moment_start(
             zz = T.T @ zz @ T
             zr = zr @ T
         size = zz.shape[1]
-        diag = _one_way(zz, zr, rss, n, p)
         if unstructured is not None and unstructured[k] and size > 1:
-            lam = _swamy(zz, zr, rss, n, p, diag)
+            lam = _swamy(zz, zr, rss, n, p)
             if lam is not None:
                 out.append(lam)
                 continue
-        out.append(np.diag(diag))
+        out.append(np.diag(_one_way(zz, zr, rss, n, p)))
     return out
 
 
