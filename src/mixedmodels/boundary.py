@@ -90,7 +90,7 @@ def canonical_factor(lam: np.ndarray, zero: float = ZERO_DIAGONAL) -> np.ndarray
         below = out[j + 1 :, j:]  # rows under the zero: its column and the later columns
         if below.shape[0] == 0 or not np.any(below[:, 0]):
             continue
-        r = np.linalg.qr(below.T, mode="r")  # below below' = r' r, r upper triangular
+        r = np.asarray(np.linalg.qr(below.T, mode="r"))  # below below' = r' r, r upper triangular
         lower = r.T
         lower *= np.where(np.diag(lower) < 0, -1.0, 1.0)[None, :]
         out[j + 1 :, j] = 0.0
@@ -292,7 +292,8 @@ def confirm_boundary(
         ``status`` is the optimiser's return value of the run that gave ``x``, None when that
         is the given point.
     """
-    best_x, best_f, status = np.asarray(x, dtype=float), float(fmin), None
+    best_x, best_f = np.asarray(x, dtype=float), float(fmin)
+    status: str | None = None
     used = 0
     probed: list[np.ndarray] = []
 
@@ -302,6 +303,7 @@ def confirm_boundary(
         off, lower_value, more = leave_boundary(objective, point, value, layouts)
         used += more
         if lower_value < value:
+            found_status: str | None
             found, found_f, more, found_status = optimise(off)
             used += more
             if found_f > lower_value:
@@ -339,7 +341,7 @@ def lower_rank_neighbours(x: np.ndarray, layouts: tuple[TermLayout, ...]) -> lis
             continue
         kept = positive[1:]  # without the smallest positive variance
         factor = vectors[:, kept] * np.sqrt(values[kept])[None, :]
-        r = np.linalg.qr(factor.T, mode="r")  # factor factor' = r' r
+        r = np.asarray(np.linalg.qr(factor.T, mode="r"))  # factor factor' = r' r
         lower = np.zeros((layout.size, layout.size))
         lower[:, : r.shape[0]] = r.T
         lower *= np.where(np.diag(lower) < 0, -1.0, 1.0)[None, :]

@@ -14,11 +14,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels._warn import warn
+from mixedmodels.columns import Column, ColumnCache
 from mixedmodels.contrasts import apply_contrasts
 from mixedmodels.errors import (
     DesignError,
@@ -26,7 +28,6 @@ from mixedmodels.errors import (
     MissingColumnError,
     RankDeficiencyWarning,
 )
-from mixedmodels.fastmatrix import Column, ColumnCache
 from mixedmodels.formula import ParsedFormula, RandomTerm, parse_formula
 from mixedmodels.newdata import new_model_matrix
 from mixedmodels.rfunctions import R_CONTEXT
@@ -54,7 +55,7 @@ class TermSpec:
     """What is needed to rebuild one random-effect term's columns for new data."""
 
     term: RandomTerm
-    model_spec: object  # formulaic ModelSpec of the term's left side
+    model_spec: Any  # formulaic ModelSpec of the term's left side
     columns: tuple[str, ...]
     select: tuple[int, ...] | None = None  # columns of the spec's matrix kept (zerocorr)
 
@@ -201,7 +202,7 @@ def _positional_levels(names: tuple[str, ...]) -> tuple[str, ...]:
     positions: dict[tuple[str, str], dict[str, int]] = {}
     split = []
     for name in names:
-        parts = []
+        parts: list[Any] = []  # (expr, kind, level) of a positional factor, else the text
         for part in _split_top(name, ":"):
             match = _POSITIONAL.match(part)
             if match:
@@ -268,7 +269,7 @@ def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """``pd.factorize(values, sort=True)`` for an object array of str, codes as intp.
 
     Factorised in order of appearance, then only the (few) distinct labels are sorted and
-    the codes renumbered: pandas' sorting of the whole factorisation costs twice as much.
+    the codes renumbered (faster than pandas' sorted factorisation: benchmarks/results.md).
     """
     codes, uniques = pd.factorize(values)
     if codes.size and codes.min() < 0:  # missing labels: pandas' own ordering rules
@@ -732,7 +733,8 @@ def build_design(
     X = X_full if whole else X_full[:, keep]
     fixed_names = tuple(all_names[j] for j in keep)
     n = len(frame)
-    term_specs, raw_terms = [], []
+    term_specs: list[TermSpec] = []
+    raw_terms: list[tuple[str, tuple[str, ...], np.ndarray, np.ndarray, tuple[str, ...]]] = []
     for term in parsed.random:
         mm = _materialize(term.lhs, view, f"term {term.text}", text)
         columns = lme4_column_names(list(mm.columns), parsed.labels)

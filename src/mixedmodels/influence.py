@@ -20,12 +20,17 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import ConvergenceWarning, DesignError
 from mixedmodels.linalg.rows import RowBlock, row_quadratic
+from mixedmodels.progress import progress_bar
+
+if TYPE_CHECKING:
+    from mixedmodels.results import LmerResult
 
 __all__ = ["Influence", "cooks_distance", "influence", "leverage"]
 
@@ -137,7 +142,7 @@ class Influence:
         Residual standard deviation and theta of each deletion fit.
     """
 
-    result: object
+    result: LmerResult
     units: pd.Index
     group: str | None
     fixef: pd.DataFrame
@@ -186,8 +191,6 @@ class Influence:
 
 def _subset_model(model, keep: np.ndarray):
     """The same model on the rows ``keep`` (levels left without rows keep a zero effect)."""
-    from mixedmodels.model import LinearMixedModel
-
     design = model.design
     blocks = tuple(
         replace(b, codes=b.codes[keep], matrix=np.ascontiguousarray(b.matrix[keep]))
@@ -203,7 +206,7 @@ def _subset_model(model, keep: np.ndarray):
         row_index=design.row_index[keep],
         n_dropped=design.n_dropped,
     )
-    return LinearMixedModel(design.formula, None, _design=sub)
+    return type(model)(design.formula, None, _design=sub)
 
 
 def _units(result, group: str | None) -> tuple[pd.Index, np.ndarray]:
@@ -244,8 +247,6 @@ def influence(result, group: str | None = None, *, progress: bool | None = None)
     >>> infl.cooks_distance.idxmax()
     '309'
     """
-    from mixedmodels.progress import progress_bar
-
     units, unit_of_row = _units(result, group)
     model = result.model
     names = list(result.fixef.index)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from mixedmodels._warn import warn
 from mixedmodels.boundary import TermLayout
+from mixedmodels.control import SINGULAR_TOLERANCE, Control, resolve_control
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import (
     ConvergenceWarning,
@@ -22,7 +23,7 @@ from mixedmodels.errors import (
     SingularFitWarning,
 )
 from mixedmodels.formula import ParsedFormula
-from mixedmodels.inputs import as_pandas, check_control, check_formula_and_data
+from mixedmodels.inputs import as_pandas, check_formula_and_data
 from mixedmodels.linalg import (
     BlockedFactor,
     SufficientStats,
@@ -35,20 +36,19 @@ from mixedmodels.linalg import (
     tiled,
     update_factor,
 )
-from mixedmodels.linalg import workspace as workspace_module
 from mixedmodels.linalg.conditioning import choose_conditioning, least_squares_shift
-from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary
+from mixedmodels.optimize import OptSummary
 from mixedmodels.optimum import find_optimum
+from mixedmodels.options import StartMethod, choose
+from mixedmodels.results import LmerResult
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import centred_columns, lambda_of_block, theta_lower_bounds
 
-__all__ = ["LinearMixedModel", "lmer", "SINGULAR_TOLERANCE"]
+__all__ = ["LinearMixedModel", "SINGULAR_TOLERANCE"]
 
 PARALLEL_CHECK_MIN_WORK = 100_000
 """Work of one one-block evaluation (``levels * p1^3 + entries * p1^2``) from which the
 convergence check's points are evaluated two at a time."""
-
-SINGULAR_TOLERANCE = 1e-4
 
 
 class LinearMixedModel:
@@ -245,7 +245,7 @@ class LinearMixedModel:
         lams = []
         everything = np.arange(self.n_theta)
         same = scaling is None or scaling is self.scaling
-        maps = self._block_maps if same else self._maps_of(scaling)
+        maps = self._block_maps if same else self._maps_of(scaling)  # type: ignore[arg-type]
         for rows, cols, index, size, T in maps:
             raw = np.zeros((size, size))
             flat = np.ravel_multi_index((rows, cols), (size, size))
@@ -253,7 +253,8 @@ class LinearMixedModel:
             whole = np.array_equal(index, everything)  # one block: theta in order, no gather
             fills.append((raw, raw.reshape(-1), flat, None if whole else index, T, lam))
             lams.append(lam)
-        parts = _parts_function(stats._workspace, lams[0], lams[1:])
+        workspace = stats._workspace
+        parts = workspace.route.bind(workspace, lams[0], lams[1:])  # the route: by shape
 
         def objective(x: np.ndarray) -> float:
             for raw, raw_flat, flat, index, T, lam in fills:
@@ -309,6 +310,7 @@ class LinearMixedModel:
         objective evaluation and starts BOBYQA close to the optimum; ``"identity"``: lme4's
         identity lambdas.
         """
+        method = choose("start method", method, StartMethod, error=DesignError)
         start = np.zeros(self.n_theta)
         if method == "identity":
             lams = [np.eye(size) for _, _, _, size, _ in self._block_maps]
@@ -317,14 +319,12 @@ class LinearMixedModel:
 
             unstructured = [bool(np.any(rows != cols)) for rows, cols, *_ in self._block_maps]
             lams = moment_start(self.stats, [T for *_, T in self._block_maps], unstructured)
-        else:
-            raise DesignError(f"unknown start method {method!r}: use 'moments' or 'identity'")
         for (rows, cols, index, _, _), lam in zip(self._block_maps, lams, strict=True):
             start[index] = lam[rows, cols]
         return start
 
     # -- fitting --------------------------------------------------------------------------
-    def fit(self, REML: bool = True, start=None, control: dict | None = None):
+    def fit(self, REML: bool = True, start=None, control: Control | dict | None = None):
         """Fit by REML (default) or maximum likelihood.
 
         Parameters
@@ -334,14 +334,15 @@ class LinearMixedModel:
         start
             Starting theta (lme4's parameterisation); default identity lambdas.
         control
-            Optimiser settings overriding :data:`mixedmodels.optimize.DEFAULT_CONTROL`.
+            Optimiser settings: a :class:`~mixedmodels.control.Control`, or a dict of some of
+            its fields overriding the defaults (an unknown setting is an ``ArgumentError``).
 
         Returns
         -------
         LmerResult
         """
-        check_control(control or {}, DEFAULT_CONTROL)
-        ctl = {**DEFAULT_CONTROL, **(control or {})}
+        settings, given = resolve_control(control)
+        ctl = settings.as_dict()
         near_bound = None
         if start is None:
             x0 = self.start_theta(str(ctl["start"]))
@@ -365,7 +366,7 @@ class LinearMixedModel:
         # Newton step sharpens the optimum (at least as close as BOBYQA at 1e-8 on every
         # reference model, with fewer evaluations); where the check gives no step, BOBYQA
         # goes on from there with the full tolerance.
-        coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in (control or {})
+        coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in given
         parallel = self._parallel_objective(REML, scaling) if ctl["check_convergence"] else None
         try:
             outcome = find_optimum(
@@ -466,8 +467,6 @@ class LinearMixedModel:
             )
 
     def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):
-        from mixedmodels.results import LmerResult
-
         if factor is None:
             factor = self.factor(theta)
         lams = self.lambdas(theta)
@@ -514,7 +513,13 @@ class LinearMixedModel:
             _scaling=self.scaling,
         )
 
-    def refit(self, y, REML: bool = True, start=None, control: dict | None = None):
+    def with_formula(
+        self, formula: str, data, *, weights=None, offset=None, contrasts=None
+    ) -> LinearMixedModel:
+        """A model of the same kind of another formula or data (``update``, ``ranova``)."""
+        return LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
+
+    def refit(self, y, REML: bool = True, start=None, control: Control | dict | None = None):
         """Fit the same model to a new response ``y``; nothing but y-dependent sums is rebuilt."""
         return self.with_response(y).fit(REML=REML, start=start, control=control)
 
@@ -526,145 +531,3 @@ class LinearMixedModel:
         state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
         state["stats"] = replace(self.stats)  # a copy without the cached workspace
         return state
-
-
-def _parts_function(
-    workspace, first: np.ndarray, rest: list[np.ndarray]
-) -> Callable[[], tuple[float, float, float] | None]:
-    """``log|L_Z|^2``, ``log|R_X|^2`` and ``r^2`` at the lambdas held in ``first``/``rest``.
-
-    A call of ``workspace.evaluate(first, rest, conditioned=True)``; for a fused workspace
-    (one block, small rest) the compiled kernel of that method's fused branch is called
-    directly with the same arguments, without the per-call look-ups (a fifth of a small
-    model's evaluation). None where the factorisation fails.
-    """
-    direct = workspace.fused and workspace.level_chunks is None and not rest
-    if direct and first.flags.c_contiguous and first.dtype == float:
-        from mixedmodels.linalg import kernels
-
-        kernel = kernels.evaluate_one_block
-        S, L11, W = workspace._buffers()
-        stats = workspace.stats
-        args = (
-            stats.A11,
-            first,
-            stats.Arr,
-            workspace.last_conditioned,
-            workspace.ptr,
-            workspace.rows,
-            workspace.values_conditioned,
-            L11,
-            W,
-            S,
-            workspace.p,
-        )
-
-        def fused() -> tuple[float, float, float] | None:
-            status, logdet_z, logdet_x, r2 = kernel(*args)
-            return None if status else (logdet_z, logdet_x, r2)
-
-        return fused
-    small_rest = (
-        not workspace.fused
-        and workspace.sparse is None
-        and not workspace.by_rows
-        and workspace.m <= workspace_module.SMALL_CHOLESKY
-        and workspace.scalar_rest
-        and first.flags.c_contiguous
-        and first.dtype == float
-    )
-    if small_rest:  # the same steps as Workspace.evaluate's, in one compiled call
-        from mixedmodels.linalg import kernels
-
-        kernel = kernels.evaluate_small_rest
-        S, L11, W = workspace._buffers()
-        scale = np.ones(workspace.m)
-        stats = workspace.stats
-        args = (
-            stats.A11,
-            first,
-            stats.Arr,
-            workspace.last_conditioned,
-            workspace.ptr,
-            workspace.rows,
-            workspace.values_conditioned,
-            L11,
-            W,
-            S,
-            workspace.p,
-            scale,
-            workspace.q_rest,
-        )
-        spans = [
-            (int(off), int(off + lev), lam)
-            for off, lev, lam in zip(workspace.offsets, workspace.rest_levels, rest, strict=True)
-        ]
-
-        def small() -> tuple[float, float, float] | None:
-            for start, stop, lam in spans:
-                scale[start:stop] = lam[0, 0]
-            status, logdet_z, logdet_x, r2 = kernel(*args)
-            return None if status else (logdet_z, logdet_x, r2)
-
-        return small
-    evaluate = workspace.evaluate
-
-    def general() -> tuple[float, float, float] | None:
-        ev = evaluate(first, rest, True)
-        return None if ev is None else (ev.logdet_z, ev.logdet_x, ev.r2)
-
-    return general
-
-
-def lmer(
-    formula: str,
-    data: pd.DataFrame,
-    *,
-    REML: bool = True,
-    weights=None,
-    offset=None,
-    contrasts: dict[str, str] | None = None,
-    start=None,
-    control: dict | None = None,
-):
-    """Fit a linear mixed model with lme4's formula grammar.
-
-    Parameters
-    ----------
-    formula
-        e.g. ``"Reaction ~ Days + (Days | Subject)"``; see
-        :func:`mixedmodels.formula.parse_formula`.
-    data
-        pandas DataFrame; or, for a fit out of core (see :mod:`mixedmodels.sources`), a DuckDB
-        relation, a Parquet path or glob, a dask DataFrame or a
-        :class:`~mixedmodels.sources.Source`.
-    REML
-        REML (default) or maximum likelihood.
-    weights, offset
-        Column names or per-row values.
-    contrasts
-        Coding of categorical fixed-effect variables, e.g. ``{"treat": "sum"}``.
-    start, control
-        Starting theta and optimiser settings (see :meth:`LinearMixedModel.fit`).
-
-    Returns
-    -------
-    LmerResult
-
-    Examples
-    --------
-    >>> import mixedmodels as mm
-    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
-    >>> fit.fixef.round(3).to_dict()
-    {'(Intercept)': 251.405, 'Days': 10.467}
-    """
-    check_formula_and_data(formula, data)
-    if not isinstance(data, pd.DataFrame):
-        from mixedmodels.sources import as_source
-
-        source = as_source(data)
-        if source is not None:
-            model = source.model(formula, weights=weights, offset=offset, contrasts=contrasts)
-            return model.fit(REML=REML, start=start, control=control)
-    model = LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
-    return model.fit(REML=REML, start=start, control=control)

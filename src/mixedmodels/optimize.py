@@ -10,9 +10,9 @@ Warnings are raised only when those checks fail.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import nlopt
 import numpy as np
@@ -125,7 +125,7 @@ _RETURN_NAMES = {
 }
 
 
-def _bobyqa(f, x0, lower, control, step: np.ndarray):
+def _bobyqa(f, x0, lower, control, step: np.ndarray | float):
     k = x0.size
     opt = nlopt.opt(_ALGORITHMS[str(control["optimizer"])], k)
     opt.set_min_objective(lambda x, grad: f(x))
@@ -175,7 +175,7 @@ def minimize(
     """
     ctl = {**DEFAULT_CONTROL, **(control or {})}
     count = [0]
-    best = [np.inf, None]
+    best: list[Any] = [np.inf, None]  # the lowest value seen and its point
 
     def counted(x: np.ndarray) -> float:
         if count[0] == 1 and best[1] is not None and np.array_equal(x, best[1]):
@@ -191,8 +191,8 @@ def minimize(
     def watched(x: np.ndarray) -> float:
         value = counted(x)
         if (
-            value <= arrived[1] + 1e-10 * max(1.0, abs(arrived[1]))
-            and np.max(np.abs(x - arrived[0])) <= ARRIVED
+            value <= arrived[1] + 1e-10 * max(1.0, abs(arrived[1]))  # type: ignore[index]
+            and np.max(np.abs(x - arrived[0])) <= ARRIVED  # type: ignore[index]
         ):
             raise nlopt.ForcedStop("back at the optimum being confirmed")
         return value
@@ -521,10 +521,3 @@ def polish(
     if np.isfinite(value) and value < fmin:
         return trial, float(value), 1
     return x, fmin, 1
-
-
-def timed(fn, *args, **kwargs):
-    """Call ``fn`` and return (result, seconds)."""
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start

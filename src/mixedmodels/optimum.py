@@ -128,7 +128,7 @@ def find_optimum(
 
         def counted_batch(points: list[np.ndarray]) -> list[float]:
             counts["check"] += len(points)
-            return batch(points)
+            return batch(points)  # type: ignore[misc]  # only passed on when batch is given
 
         tolerance = float(control["gradient_tolerance"])
 

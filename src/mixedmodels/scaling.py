@@ -116,7 +116,7 @@ def _lower_factor(a: np.ndarray) -> np.ndarray:
         if rho > 0.0:
             c, s = a11 / rho, a12 / rho
             return np.array([[rho, 0.0], [c * a21 + s * a22, abs(c * a22 - s * a21)]])
-    r = np.linalg.qr(a.T, mode="r")
+    r = np.asarray(np.linalg.qr(a.T, mode="r"))  # mode="r": the array R itself
     lower = r.T
     signs = np.where(np.diag(lower) < 0, -1.0, 1.0)
     return lower * signs[None, :]

@@ -353,8 +353,8 @@ def blocked_mode(problem, lambdas, beta, u0, joint: bool, max_iterations: int):
                 logdet_z=float(logdet_z),
                 logdet_x=float(logdet_x) if joint else 0.0,
                 factor=BlockedFactor(L11=L11, Lrr=np.zeros((1, 1))),
-                stats=None,
-                solution=None,
+                stats=None,  # type: ignore[arg-type]  # not formed by the compiled loop
+                solution=None,  # type: ignore[arg-type]
                 iterations=int(iterations),
             )
         if start is None:

@@ -56,7 +56,7 @@ def simple_column(expr: str, data: pd.DataFrame) -> np.ndarray | None:
 
 def _value(node, data: pd.DataFrame):
     if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return float(node.value)
+        return float(node.value)  # type: ignore[arg-type]  # an int or a float
     if isinstance(node, ast.Name):
         if node.id not in data.columns:
             raise _Unsupported

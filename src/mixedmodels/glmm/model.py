@@ -48,7 +48,6 @@ DEFAULT_GLMM_CONTROL: dict[str, float | int | bool] = {
     "gradient_tolerance": 2e-3,  # Newton step (relative gradient) above which we warn
     "check_convergence": True,
 }
-SINGULAR_TOLERANCE = 1e-4
 NEWTON_ACCEPT = 0.02  # a successful Newton step this small (in standard errors) ends the polish
 SEPARATION_MU = 1e-8  # GLM means this close to 0 or 1 trigger the separation check
 
@@ -90,7 +89,7 @@ class GeneralizedLinearMixedModel:
     ...     "cbind(incidence, size - incidence) ~ period + (1 | herd)",
     ...     mm.datasets.load("cbpp"), family="binomial")
     >>> round(model.fit().deviance, 3)
-    184.053
+    73.472
     """
 
     def __init__(
@@ -462,7 +461,7 @@ class GeneralizedLinearMixedModel:
             factors = np.zeros(self.n_theta) if scalar else False
             if scalar:
                 for term, T in zip(self.scaling.terms, self.scaling.transforms, strict=True):
-                    factors[term.theta_offset] = T[0, 0]
+                    factors[term.theta_offset] = T[0, 0]  # type: ignore[index]
             cached = self.__dict__["_scalar_factors"] = (self.scaling, factors)
         factors = cached[1]
         if factors is False:
@@ -531,7 +530,7 @@ class GeneralizedLinearMixedModel:
         names = separating_effects(self.problem.X, self.problem.y, self.problem.prior_weights)
         found = names is not None and len(names) > 0
         if found:
-            labels = [self.design.fixed_names[j] for j in names]
+            labels = [self.design.fixed_names[j] for j in names]  # type: ignore[union-attr]
             self.__dict__["_separated"] = labels
             warnings.warn(
                 "complete separation: the fixed effect(s) "

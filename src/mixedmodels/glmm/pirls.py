@@ -24,7 +24,7 @@ import numpy as np
 
 from mixedmodels.errors import FittingError
 from mixedmodels.glmm import kernels
-from mixedmodels.glmm.families import Family
+from mixedmodels.glmm.families import FAMILIES, Family
 from mixedmodels.linalg import update_factor
 from mixedmodels.linalg.factor import BlockedFactor, log_determinants
 from mixedmodels.linalg.reweight import ReweightPlan, reweight_plan, reweighted_statistics
@@ -158,7 +158,8 @@ class Mode:
     logdet_z, logdet_x
         ``log|L_Z|^2`` (and ``log|R_X|^2`` for a joint solve, else 0) at the mode's weights.
     factor, stats, solution
-        The engine's factor, statistics and solution of the last iteration.
+        The engine's factor, statistics and solution of the last iteration (statistics and
+        solution None after the compiled one-block loops, which form neither).
     iterations
         Number of factorisations.
     """
@@ -187,6 +188,7 @@ def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | No
     lam = np.ascontiguousarray(lam, dtype=float)
     eta, mu = np.empty(problem.n), np.empty(problem.n)
     L11 = np.zeros((levels, s, s))
+    assert problem.codes is not None  # set by GlmmProblem for every family
     fam, link, theta = problem.codes
     for start in ((u0[0] if u0 is not None else None), None):
         u = np.zeros((levels, s)) if start is None else np.array(start, dtype=float)
@@ -220,8 +222,8 @@ def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | No
                 logdet_z=float(logdet),
                 logdet_x=0.0,
                 factor=BlockedFactor(L11=L11, Lrr=np.zeros((1, 1))),
-                stats=None,
-                solution=None,
+                stats=None,  # type: ignore[arg-type]  # not formed by the compiled loop
+                solution=None,  # type: ignore[arg-type]
                 iterations=int(iterations),
             )
         if start is None:
@@ -238,6 +240,7 @@ def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mod
     X = problem.plan_joint.X
     eta, mu = np.empty(problem.n), np.empty(problem.n)
     L11 = np.zeros((levels, s, s))
+    assert problem.codes is not None  # set by GlmmProblem for every family
     fam, link, theta = problem.codes
     for start in ((u0[0] if u0 is not None else None), None):
         u = np.zeros((levels, s)) if start is None else np.array(start, dtype=float)
@@ -276,8 +279,8 @@ def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mod
                 logdet_z=float(logdet_z),
                 logdet_x=float(logdet_x),
                 factor=BlockedFactor(L11=L11, Lrr=np.zeros((1, 1))),
-                stats=None,
-                solution=None,
+                stats=None,  # type: ignore[arg-type]  # not formed by the compiled loop
+                solution=None,  # type: ignore[arg-type]
                 iterations=int(iterations),
             )
         if start is None:
@@ -287,8 +290,6 @@ def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mod
 
 def _kernel_codes(family: Family) -> tuple[int, int, float] | None:
     """The compiled loops' codes of a family and link (None: use the numpy methods)."""
-    from mixedmodels.glmm.families import FAMILIES
-
     fam = kernels.FAMILY_CODES.get(family.name)
     link = kernels.LINK_CODES.get(family.link.name)
     known = type(family) in set(FAMILIES.values())

@@ -230,7 +230,7 @@ def fixed_point(
         s0 = None if before is None else thetas.get(float(before[1 + nv + j]))
         start = s1
         if s0 is not None:
-            x0 = float(before[1 + nv + j])
+            x0 = float(before[1 + nv + j])  # type: ignore[index]  # s0 is there: before is
             start = np.maximum(s1 + (s1 - s0) * (x - x1) / (x1 - x0), model.lower_bounds)
 
         def objective(s: np.ndarray) -> float:

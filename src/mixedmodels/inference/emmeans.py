@@ -33,18 +33,30 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import InferenceError
-from mixedmodels.inference.multiplicity import Family, adjust_p, critical_values, validate_adjust
+from mixedmodels.inference.emm_tables import (
+    ContrastTable,
+    _asymptotic_names,
+    _check_type,
+    _contrast_labels,
+    _contrast_weights,
+    _family_groups,
+    _infer,
+    _link,
+    _response_means,
+    _table_frame,
+)
+from mixedmodels.inference.linear_inference import LinearInference, _Regridded
+from mixedmodels.inference.multiplicity import Family, validate_adjust
+from mixedmodels.inference.reference_grid import (
+    _grid_from,
+    _grid_matrix,
+    _model_variables,
+    reference_grid,
+)
 from mixedmodels.report import Rendered, Report
-from mixedmodels.rfunctions import R_CONTEXT
 
 __all__ = ["EmmGrid", "ContrastTable", "emmeans", "reference_grid", "LinearInference"]
 
-_DDF = {
-    "kenward-roger": "Kenward-Roger",
-    "kr": "Kenward-Roger",
-    "satterthwaite": "Satterthwaite",
-    "asymptotic": "asymptotic",
-}
 _DEFAULT_ADJUST = {
     "pairwise": "tukey",
     "revpairwise": "tukey",
@@ -53,240 +65,12 @@ _DEFAULT_ADJUST = {
     "eff": "fdr",
     "poly": "none",
 }
-_POLY_NAMES = ("linear", "quadratic", "cubic", "quartic")
-_PARENS = re.compile(r"-|\+|/|\*")
-_IDENTIFIER = re.compile(r"[A-Za-z_.][A-Za-z0-9_.]*")
 
 
 # -- the inference of linear functions of beta --------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class LinearInference:
-    """Covariance and df of linear functions ``L beta`` under one df method.
-
-    Attributes
-    ----------
-    result
-        The fit.
-    method
-        ``"Kenward-Roger"``, ``"Satterthwaite"`` or ``"asymptotic"``.
-    notes
-        Why another method than the one asked for is used, if it is.
-    """
-
-    result: object
-    method: str
-    notes: tuple[str, ...] = ()
-    aliasing: object = None  # mixedmodels.inference.estimability.Aliasing of a deficient X
-
-    @classmethod
-    def for_fit(cls, result, ddf: str | None) -> LinearInference:
-        """emmeans' choice: Kenward-Roger unless asked otherwise or unavailable."""
-        key = "kenward-roger" if ddf is None else str(ddf).strip().lower().replace("_", "-")
-        if key not in _DDF:
-            raise InferenceError(
-                f"ddf must be 'Kenward-Roger', 'Satterthwaite' or 'asymptotic', got {ddf!r}"
-            )
-        method = _DDF[key]
-        if not _is_linear_mixed(result):
-            if method != "asymptotic" and ddf is not None:
-                raise InferenceError(f"{method} df are only defined for linear mixed models")
-            return cls(result, "asymptotic")
-        if method == "Kenward-Roger" and (not result.reml or result.design.weights is not None):
-            why = "an ML fit" if not result.reml else "a fit with prior weights"
-            note = f"Kenward-Roger is not available for {why}: Satterthwaite df used"
-            return cls(result, "Satterthwaite", (note,))
-        return cls(result, method)
-
-    @cached_property
-    def vcov(self) -> np.ndarray:
-        """The covariance used for standard errors (Kenward-Roger's adjusted one for KR)."""
-        if self.method == "Kenward-Roger":
-            from mixedmodels.inference.kenward_roger import kenward_roger_info
-
-            return kenward_roger_info(self.result).vcov_adjusted
-        return np.asarray(self.result.vcov, dtype=float)
-
-    def df(self, L: np.ndarray) -> np.ndarray:
-        """Denominator df of every row of ``L`` (NaN for a row of NaN: not estimable)."""
-        L = np.atleast_2d(L)
-        if self.method == "asymptotic":
-            return np.where(np.isfinite(L).all(axis=1), np.inf, np.nan)
-        L = np.where(np.isfinite(L), L, 0.0)
-        if self.method == "Kenward-Roger":
-            from mixedmodels.inference.kenward_roger import kenward_roger_info
-
-            info = kenward_roger_info(self.result)
-            return np.array([info.df(row) if np.any(row) else np.nan for row in L])
-        from mixedmodels.inference.satterthwaite import contrast_df, satterthwaite_info
-
-        info = satterthwaite_info(self.result)
-        return np.array([contrast_df(info, row) if np.any(row) else np.nan for row in L])
-
-    def estimate(self, L: np.ndarray, estimable: np.ndarray | None = None) -> pd.DataFrame:
-        """Estimate, SE and df of every row of ``L``; NaN where ``estimable`` is False."""
-        L = np.asarray(L, dtype=float)
-        if estimable is not None:
-            L = np.where(np.asarray(estimable)[:, None], L, np.nan)
-        beta = np.asarray(self.result.fixef, dtype=float)
-        se = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", L, self.vcov, L), 0.0))
-        return pd.DataFrame({"estimate": L @ beta, "SE": se, "df": self.df(L)})
-
-    def covariance(self, L: np.ndarray, estimable: np.ndarray | None = None) -> np.ndarray:
-        """``L V L'``: the covariance of the estimates (for the mvt adjustment); NaN in the
-        rows and columns of those not ``estimable``."""
-        cov = L @ self.vcov @ L.T
-        if estimable is not None:
-            bad = ~np.asarray(estimable)
-            cov[bad, :] = np.nan
-            cov[:, bad] = np.nan
-        return cov
-
-    def estimable(self, L_full: np.ndarray | None) -> np.ndarray | None:
-        """emmeans' estimability of rows in the full coefficient space (None: all are)."""
-        if self.aliasing is None or L_full is None:
-            return None
-        return self.aliasing.estimable(L_full)
-
-
-@dataclass(frozen=True)
-class _Regridded:
-    """Means on the response scale and their covariance: the 'fit' of a regridded grid."""
-
-    fixef: pd.Series
-    vcov: pd.DataFrame
-    family: object = None
-
-
-def _is_linear_mixed(result) -> bool:
-    family = getattr(result, "family", None)
-    name = getattr(family, "name", family)
-    return family is None or str(name).lower() == "gaussian"
 
 
 # -- the reference grid ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Variables:
-    factors: dict[str, list]  # variable -> levels, in the model's order
-    covariates: dict[str, float]  # variable -> value of the grid
-
-
-def _model_variables(result, at: Mapping | None) -> _Variables:
-    design = result.design
-    spec = design.fixed_spec
-    required = sorted(str(v) for v in spec.required_variables)
-    state = getattr(spec, "encoder_state", {}) or {}
-    factors: dict[str, list] = {}
-    for expr, (kind, info) in state.items():
-        if getattr(kind, "value", kind) != "categorical":
-            continue
-        expr = str(expr)
-        if expr in required:
-            name = expr
-        else:
-            names = [v for v in dict.fromkeys(_IDENTIFIER.findall(expr)) if v in required]
-            if len(names) != 1:
-                raise InferenceError(
-                    f"cannot tell which variable the categorical term {expr!r} codes"
-                )
-            name = names[0]
-        factors.setdefault(name, list(info["categories"]))
-    means = dict(getattr(design, "covariate_means", {}) or {})
-    covariates = {}
-    at = dict(at or {})
-    for name in required:
-        if name in factors:
-            continue
-        if name in at:
-            continue
-        if name not in means:
-            raise InferenceError(
-                f"the mean of covariate {name!r} is unknown for this fit: give its value in at="
-            )
-        covariates[name] = means[name]
-    for name, value in at.items():
-        if name in factors:
-            values = list(np.atleast_1d(value)) if not isinstance(value, str) else [value]
-            unknown = [v for v in values if v not in factors[name]]
-            if unknown:
-                raise InferenceError(
-                    f"at= gives level(s) {unknown!r} of {name!r}, which has levels "
-                    f"{factors[name]!r}"
-                )
-            factors[name] = values
-        elif name in required:
-            values = np.atleast_1d(np.asarray(value, dtype=float))
-            if values.size == 1:
-                covariates[name] = float(values[0])
-            else:
-                factors[name] = list(values)  # several values: a dimension of the grid
-        else:
-            raise InferenceError(f"at= names {name!r}, which is not a fixed-effect variable")
-    return _Variables(factors=factors, covariates=covariates)
-
-
-def reference_grid(result, at: Mapping | None = None) -> pd.DataFrame:
-    """emmeans' reference grid: every combination of factor levels, covariates at their means.
-
-    The first factor varies fastest (R's ``expand.grid``).
-
-    Parameters
-    ----------
-    result
-        A fitted model (anything with ``design.fixed_spec`` and ``design.covariate_means``).
-    at
-        Values to use instead: a level subset for a factor, one or several values for a
-        covariate.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per grid point, one column per fixed-effect variable.
-    """
-    return _grid_from(_model_variables(result, at))
-
-
-def _grid_matrix(result, grid: pd.DataFrame, variables: _Variables) -> np.ndarray:
-    spec = result.design.fixed_spec
-    state = getattr(spec, "encoder_state", {}) or {}
-    data = grid.copy()
-    categorical = {}
-    for expr, (kind, info) in state.items():
-        if getattr(kind, "value", kind) == "categorical" and str(expr) in data.columns:
-            categorical[str(expr)] = list(info["categories"])
-    for name, levels in categorical.items():
-        data[name] = pd.Categorical(data[name], categories=levels)
-    return np.asarray(
-        spec.get_model_matrix(data, na_action="ignore", context=R_CONTEXT), dtype=float
-    )
-
-
-def _label(value) -> str:
-    """A level as R prints it (``0`` for 0.0, ``0.2``), parenthesised as emmeans does."""
-    if isinstance(value, (float, np.floating)):
-        text = str(int(value)) if float(value).is_integer() else format(float(value), ".15g")
-    else:
-        text = str(value)
-    return f"({text})" if _PARENS.search(text) else text
-
-
-def _is_number(value) -> bool:
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return True
-    try:
-        float(str(value))
-    except ValueError:
-        return False
-    return True
-
-
-def _contrast_labels(levels: pd.DataFrame, specs: Sequence[str]) -> list[str]:
-    """One label per mean; numeric levels get their variable's name (emmeans' enhance.levels)."""
-    parts = []
-    for name in specs:
-        values = list(levels[name])
-        prefix = name if all(_is_number(v) for v in values) else ""
-        parts.append([prefix + _label(v) for v in values])
-    return [" ".join(p) for p in zip(*parts, strict=True)]
 
 
 def _as_list(names) -> list[str]:
@@ -298,97 +82,6 @@ def _as_list(names) -> list[str]:
 
 
 # -- marginal means -------------------------------------------------------------------------
-def _table_frame(levels: pd.DataFrame, est: pd.DataFrame, value_name: str) -> pd.DataFrame:
-    out = levels.reset_index(drop=True).copy()
-    out[value_name] = est["estimate"].to_numpy()
-    out["SE"] = est["SE"].to_numpy()
-    out["df"] = est["df"].to_numpy()
-    return out
-
-
-def _infer(frame, value_name, family, adjust, level, notes, cov=None):
-    """Add intervals, t ratios and p-values to a table of estimates (``cov``: for mvt)."""
-    estimate = frame[value_name].to_numpy()
-    se = frame["SE"].to_numpy()
-    df = frame["df"].to_numpy(dtype=float)
-    cv, ci_method, ci_note = critical_values(df, level, adjust, family, cov)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = estimate / se
-    p, p_method, p_note = adjust_p(t, df, adjust, family, cov)
-    out = frame.copy()
-    out["lower.CL"] = estimate - cv * se
-    out["upper.CL"] = estimate + cv * se
-    out["t.ratio"] = t
-    out["p.value"] = p
-    for note in (ci_note, p_note):
-        if note and note not in notes:
-            notes.append(note)
-    return out, p_method, ci_method
-
-
-_ASYMPTOTIC_NAMES = {"lower.CL": "asymp.LCL", "upper.CL": "asymp.UCL", "t.ratio": "z.ratio"}
-
-
-def _asymptotic_names(table: pd.DataFrame, inference: LinearInference) -> pd.DataFrame:
-    """emmeans' column names for z tests: ``asymp.LCL``, ``asymp.UCL``, ``z.ratio``."""
-    if inference.method != "asymptotic":
-        return table
-    return table.rename(columns=_ASYMPTOTIC_NAMES)
-
-
-def _link(result):
-    family = getattr(result, "family", None)
-    link = getattr(family, "link", None)
-    if link is None:
-        raise InferenceError("type='response' needs a fit with a link function (a GLMM)")
-    return family, link
-
-
-def _response_means(result, table: pd.DataFrame) -> pd.DataFrame:
-    """Means back-transformed: ``linkinv`` of the estimate and limits, delta-method SE."""
-    family, link = _link(result)
-    name = {"binomial": "prob", "poisson": "rate"}.get(str(getattr(family, "name", "")), "response")
-    eta = table["emmean"].to_numpy(dtype=float)
-    out = table.rename(columns={"emmean": name}).copy()
-    out[name] = link.linkinv(eta)
-    out["SE"] = np.abs(link.mu_eta(eta)) * table["SE"].to_numpy(dtype=float)
-    for column in ("lower.CL", "upper.CL"):
-        out[column] = link.linkinv(table[column].to_numpy(dtype=float))
-    out.insert(out.columns.get_loc("t.ratio"), "null", float(link.linkinv(np.array(0.0))))
-    return out
-
-
-def _response_contrasts(result, table: pd.DataFrame) -> pd.DataFrame:
-    """Differences on the log or logit scale as ratios (``a / b``): odds ratios for logit."""
-    _, link = _link(result)
-    kind = str(getattr(link, "name", ""))
-    if kind not in ("logit", "log"):
-        # emmeans: "contrasts are still on the <link> scale"; differences of means on the
-        # response scale are those of regrid()
-        return table
-    name = "odds.ratio" if kind == "logit" else "ratio"
-    out = table.rename(columns={"estimate": name}).copy()
-    out["contrast"] = [str(c).replace(" - ", " / ") for c in table["contrast"]]
-    ratio = np.exp(table["estimate"].to_numpy(dtype=float))
-    out[name] = ratio
-    out["SE"] = ratio * table["SE"].to_numpy(dtype=float)
-    for column in ("lower.CL", "upper.CL"):
-        out[column] = np.exp(table[column].to_numpy(dtype=float))
-    out.insert(out.columns.get_loc("t.ratio"), "null", 1.0)
-    return out
-
-
-def _check_type(type_: str) -> str:
-    if type_ not in ("link", "response"):
-        raise InferenceError(f"type must be 'link' or 'response', got {type_!r}")
-    return type_
-
-
-def _family_groups(by_codes: np.ndarray) -> tuple[tuple[int, ...], ...]:
-    groups: dict[int, list[int]] = {}
-    for i, code in enumerate(by_codes):
-        groups.setdefault(int(code), []).append(i)
-    return tuple(tuple(g) for g in groups.values())
 
 
 @dataclass(frozen=True, eq=False)
@@ -628,211 +321,6 @@ class EmmGrid(Rendered):
         return self.report.to_markdown()
 
 
-def _consec(labels: list[str]) -> tuple[list[str], np.ndarray]:
-    """Each level minus the one before (emmeans' ``consec``)."""
-    k = len(labels)
-    weights = np.zeros((k - 1, k))
-    for i in range(k - 1):
-        weights[i, i], weights[i, i + 1] = -1.0, 1.0
-    return [f"{labels[i + 1]} - {labels[i]}" for i in range(k - 1)], weights
-
-
-def _eff(labels: list[str]) -> tuple[list[str], np.ndarray]:
-    """Each level minus the average of all (emmeans' ``eff``)."""
-    k = len(labels)
-    return [f"{lab} effect" for lab in labels], np.eye(k) - 1.0 / k
-
-
-def _poly(labels: list[str]) -> tuple[list[str], np.ndarray]:
-    """Orthogonal polynomial contrasts scaled to integers, up to degree 6 (emmeans' ``poly``)."""
-    k = len(labels)
-    degree = min(6, k - 1)
-    if degree < 1:
-        raise InferenceError("polynomial contrasts need at least two levels")
-    x = np.arange(1, k + 1, dtype=float)
-    x = x - x.mean()
-    basis = np.vander(x, degree + 1, increasing=True)
-    q, _ = np.linalg.qr(basis)
-    rows = []
-    for j in range(1, degree + 1):
-        con = q[:, j] * np.sign(q[-1, j])  # R's poly: the last level's coefficient positive
-        con = con / np.min(con[con > 0.01])
-        gap = np.max(np.abs(con - np.round(con)))
-        while gap > 0.05:
-            con = con / gap
-            gap = np.max(np.abs(con - np.round(con)))
-        rows.append(np.round(con) + 0.0)
-    names = [_POLY_NAMES[j] if j < 4 else f"degree {j + 1}" for j in range(degree)]
-    return names, np.vstack(rows)
-
-
-_FAMILIES = {"consec": _consec, "eff": _eff, "poly": _poly}
-
-
-def _contrast_weights(method, labels: list[str], ref):
-    k = len(labels)
-    if isinstance(method, str):
-        kind = method.strip().lower()
-        if kind == "pairwise":
-            pairs = [(i, j) for i in range(k) for j in range(i + 1, k)]
-        elif kind == "revpairwise":
-            pairs = [(j, i) for j in range(1, k) for i in range(j)]
-        elif kind == "trt.vs.ctrl":
-            if isinstance(ref, (int, np.integer)):
-                if not -k <= ref < k:
-                    raise InferenceError(f"ref must be a position below {k}, got {ref}")
-                r = int(ref) % k
-            elif str(ref) in labels:
-                r = labels.index(str(ref))
-            else:
-                raise InferenceError(f"ref {ref!r} is not one of the levels {labels}")
-            pairs = [(i, r) for i in range(k) if i != r]
-        elif kind in _FAMILIES:
-            names, weights = _FAMILIES[kind](labels)
-            return names, weights, kind
-        else:
-            raise InferenceError(
-                "method must be 'pairwise', 'revpairwise', 'trt.vs.ctrl', 'consec', 'eff', "
-                f"'poly' or custom contrasts (a dict of weights), got {method!r}"
-            )
-        weights = np.zeros((len(pairs), k))
-        for row, (a, b) in enumerate(pairs):
-            weights[row, a], weights[row, b] = 1.0, -1.0
-        names = [f"{labels[a]} - {labels[b]}" for a, b in pairs]
-        return names, weights, kind
-    if isinstance(method, pd.DataFrame):
-        method = {str(c): method[c].to_numpy(dtype=float) for c in method.columns}
-    if isinstance(method, Mapping):
-        if not method:
-            raise InferenceError("custom contrasts: the dict is empty")
-        names = [str(n) for n in method]
-        try:
-            weights = np.vstack([np.asarray(v, dtype=float).ravel() for v in method.values()])
-        except ValueError as exc:
-            raise InferenceError("custom contrasts must all have one weight per mean") from exc
-        if not np.isfinite(weights).all():
-            raise InferenceError("custom contrast weights must be finite")
-        return names, weights, "custom"
-    raise InferenceError(
-        f"method must be a string or a dict of weights, got {type(method).__name__}"
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class ContrastTable(Rendered):
-    """Contrasts of marginal means, with adjusted p-values and intervals.
-
-    Attributes
-    ----------
-    L
-        The contrasts as linear functions of the fixed effects, ``(rows, p)``.
-    levels
-        The contrast names and ``by`` levels of every row.
-    adjust
-        The adjustment asked for (the one applied is in :attr:`adjust_applied`).
-    """
-
-    inference: LinearInference
-    by: tuple[str, ...]
-    levels: pd.DataFrame
-    L: np.ndarray
-    by_codes: np.ndarray
-    n_means: int
-    pairwise: bool
-    adjust: str
-    level: float
-    method: str
-    L_full: np.ndarray | None = None
-
-    @cached_property
-    def _estimates(self) -> pd.DataFrame:
-        return self.inference.estimate(self.L, self.inference.estimable(self.L_full))
-
-    def summary(
-        self, adjust: str | None = None, level: float | None = None, type: str = "link"
-    ) -> pd.DataFrame:
-        """Estimate, SE, df, confidence limits, t ratio and adjusted p-value per contrast.
-
-        ``type="response"`` gives, for a GLMM with a log or logit link, the ratios
-        ``exp(estimate)`` (odds ratios for logit, contrasts named ``a / b``), their limits and
-        delta-method standard errors, tests as on the link scale (emmeans' ``type``).
-        """
-        _check_type(type)
-        table, _ = self._summary(adjust, level)
-        if type == "response" and not isinstance(self.inference.result, _Regridded):
-            table = _response_contrasts(self.inference.result, table)
-        return _asymptotic_names(table, self.inference)
-
-    def _summary(self, adjust, level):
-        family = Family(
-            groups=_family_groups(self.by_codes), n_means=self.n_means, pairwise=self.pairwise
-        )
-        frame = _table_frame(self.levels, self._estimates, "estimate")
-        notes: list[str] = []
-        adjust = validate_adjust(self.adjust if adjust is None else adjust)
-        out, p_method, ci_method = _infer(
-            frame,
-            "estimate",
-            family,
-            adjust,
-            self.level if level is None else level,
-            notes,
-            (
-                self.inference.covariance(self.L, self.inference.estimable(self.L_full))
-                if adjust == "mvt"
-                else None
-            ),
-        )
-        return out, (p_method, ci_method, tuple(notes))
-
-    @cached_property
-    def table(self) -> pd.DataFrame:
-        """:meth:`summary` with this table's adjustment and level."""
-        return self.summary()
-
-    @cached_property
-    def adjust_applied(self) -> tuple[str, str]:
-        """The adjustments applied to p-values and to intervals (emmeans may change them)."""
-        _, (p_method, ci_method, _) = self._summary(None, None)
-        return p_method, ci_method
-
-    def to_frame(self) -> pd.DataFrame:
-        """A copy of :attr:`table`."""
-        return self.table.copy()
-
-    @property
-    def report(self) -> Report:
-        """The printed form."""
-        _, (p_method, ci_method, notes) = self._summary(None, None)
-        size = int(max(np.bincount(self.by_codes))) if len(self.by_codes) else 0
-        lines = [
-            *notes,
-            *self.inference.notes,
-            f"Degrees-of-freedom method: {self.inference.method}",
-        ]
-        lines.append(f"Confidence level used: {self.level:g}")
-        if p_method != "none":
-            what = (
-                f"a family of {self.n_means} estimates" if p_method == "tukey" else f"{size} tests"
-            )
-            lines.append(f"P value adjustment: {p_method} method for {what}")
-        if ci_method != "none":
-            lines.append(f"Conf-level adjustment: {ci_method} method")
-        return Report.from_frame("Contrasts", self.table, notes=tuple(lines), index=False)
-
-    def to_text(self) -> str:
-        """Plain text."""
-        return self.report.to_text()
-
-    def to_html(self) -> str:
-        """HTML."""
-        return self.report.to_html()
-
-    def to_markdown(self) -> str:
-        """Markdown."""
-        return self.report.to_markdown()
-
-
 def emmeans(
     result,
     specs: str | Sequence[str],
@@ -929,16 +417,3 @@ def emmeans(
         level=level,
         L_full=np.vstack(full_rows) if aliases is not None else None,
     )
-
-
-def _grid_from(variables: _Variables) -> pd.DataFrame:
-    names = list(variables.factors)
-    levels = [variables.factors[n] for n in names]
-    combos = list(itertools.product(*reversed(levels))) if names else [()]
-    grid = pd.DataFrame(
-        {name: [c[len(names) - 1 - i] for c in combos] for i, name in enumerate(names)},
-        index=pd.RangeIndex(len(combos)),
-    )
-    for name, value in variables.covariates.items():
-        grid[name] = value
-    return grid

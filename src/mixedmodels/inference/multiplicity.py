@@ -21,6 +21,7 @@ from scipy import stats as sps
 
 from mixedmodels.errors import InferenceError
 from mixedmodels.inference._tukey import ptukey, qtukey
+from mixedmodels.options import choose
 
 __all__ = ["ADJUSTMENTS", "Adjust", "Family", "validate_adjust", "adjust_p", "critical_values"]
 
@@ -40,11 +41,7 @@ _ALIASES = {"bh": "fdr", "bonf": "bonferroni", "dunnett": "dunnettx"}
 
 def validate_adjust(adjust: str) -> str:
     """The canonical name of an adjustment method (case-insensitive; ``BH`` is ``fdr``)."""
-    key = str(adjust).strip().lower()
-    key = _ALIASES.get(key, key)
-    if key not in ADJUSTMENTS:
-        raise InferenceError(f"adjust must be one of {', '.join(ADJUSTMENTS)}, got {adjust!r}")
-    return key
+    return choose("adjust", adjust, Adjust, aliases=_ALIASES, error=InferenceError)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,9 @@ from mixedmodels.inference.anova_tables import drop_scope, marginal_contrasts, t
 from mixedmodels.inference.glmm_lrt import drop1_glmer, is_glmm, ranova_glmer
 from mixedmodels.inference.terms import term_columns
 from mixedmodels.inference.tests import f_table_row, validate_ddf
+
+if TYPE_CHECKING:
+    from mixedmodels.results import LmerResult
 
 __all__ = ["ranova", "drop1", "step", "StepResult", "refit_formula"]
 
@@ -75,16 +79,11 @@ def refit_formula(result, formula: str, data=None):
     The fixed part of ``formula`` is taken as written (codings already spelled ``C(x, ...)``),
     so the fit's ``contrasts=`` are not applied again.
     """
-    from mixedmodels.model import lmer
-
     inputs = _inputs(result, data)
-    fit = lmer(
-        formula,
-        inputs["data"],
-        REML=result.reml,
-        weights=inputs.get("weights"),
-        offset=inputs.get("offset"),
+    model = result.model.with_formula(
+        formula, inputs["data"], weights=inputs.get("weights"), offset=inputs.get("offset")
     )
+    fit = model.fit(REML=result.reml)
     if fit.nobs != result.nobs:
         raise InferenceError(
             f"the refit of {formula!r} uses {fit.nobs} rows, the model {result.nobs}: "
@@ -244,7 +243,7 @@ class StepResult:
 
     random: AnovaTable
     fixed: AnovaTable
-    model: object
+    model: LmerResult | None
     formula: str
 
     def __str__(self) -> str:

@@ -98,7 +98,7 @@ class Conditioning:
 
     @cached_property
     def _block_inverses(self) -> tuple[np.ndarray | None, ...]:
-        out = []
+        out: list[np.ndarray | None] = []
         for centres, intercept in zip(self.block_centres, self.block_intercepts, strict=True):
             if centres is None:
                 out.append(None)

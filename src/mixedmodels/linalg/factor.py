@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from mixedmodels.linalg.statistics import SufficientStats
 
@@ -28,8 +27,6 @@ __all__ = [
     "evaluate_objective",
     "objective_from_parts",
     "apply_rest_lambda",
-    "block_diagonal",
-    "ar1_times_block_diagonal",
 ]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -55,32 +52,6 @@ class BlockedFactor:
     def r2(self) -> float:
         """Penalised residual sum of squares."""
         return float(self.Lrr[-1, -1] ** 2)
-
-
-def block_diagonal(blocks: np.ndarray) -> sp.csr_matrix:
-    """Sparse block-diagonal matrix from a stack of square blocks ``(l, p, p)``."""
-    levels, size, _ = blocks.shape
-    if size == 1:
-        return sp.diags(blocks[:, 0, 0], format="csr")
-    rows = np.arange(levels * size)
-    indptr = np.arange(0, levels * size * size + 1, size)
-    indices = ((rows // size)[:, None] * size + np.arange(size)[None, :]).ravel()
-    return sp.csr_matrix((blocks.reshape(-1), indices, indptr), shape=(levels * size,) * 2)
-
-
-def ar1_times_block_diagonal(Ar1: np.ndarray | sp.csr_matrix, blocks: np.ndarray):
-    """``Ar1 @ blockdiag(blocks)`` for dense or sparse Ar1, keeping its storage."""
-    levels, size, _ = blocks.shape
-    if sp.issparse(Ar1):
-        if size == 1:
-            out = Ar1.copy()
-            out.data = out.data * blocks[:, 0, 0][Ar1.indices]
-            return out
-        return (Ar1 @ block_diagonal(blocks)).tocsr()
-    m = Ar1.shape[0]
-    if size == 1:
-        return Ar1 * blocks[:, 0, 0][None, :]
-    return np.einsum("mla,lab->mlb", Ar1.reshape(m, levels, size), blocks).reshape(m, -1)
 
 
 def apply_rest_lambda(

@@ -17,6 +17,7 @@ and :func:`~mixedmodels.linalg.solve_at_optimum` take it as any other.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +30,7 @@ from mixedmodels.linalg.statistics import (
     SufficientStats,
     compute_statistics,
 )
+from mixedmodels.linalg.workspace import Workspace
 
 __all__ = ["ReweightPlan", "reweight_plan", "reweighted_statistics"]
 
@@ -53,9 +55,9 @@ class ReweightPlan:
     level_k: np.ndarray  # (l1, p + 1) pattern position of X's rows and y's row per level
     ptr: np.ndarray
     rows: np.ndarray
-    sparse: object  # the workspace's sparse route (analysed once), or None
+    sparse: Any  # the workspace's sparse route (analysed once: a SparseRest), or None
     ar1_dense: bool
-    csc: tuple | None  # (indptr, indices, gather) of a compressed-column Ar1
+    csc: Any  # (indptr, indices, gather) of a compressed-column Ar1, or None
 
     @property
     def n(self) -> int:
@@ -90,8 +92,6 @@ def reweight_plan(blocks, X: np.ndarray) -> ReweightPlan:
         Fixed-effects model matrix ``(n, p)``; ``p`` may be 0 (a solve for the random effects
         alone, as PIRLS with the fixed effects held fixed).
     """
-    from mixedmodels.linalg.workspace import Workspace
-
     blocks = [(np.asarray(c, dtype=np.int64), np.asarray(z, float), int(k)) for c, z, k in blocks]
     X = np.ascontiguousarray(X, dtype=float)
     n, p = X.shape
@@ -254,8 +254,6 @@ def reweighted_statistics(
     weights
         Non-negative weights ``(n,)``.
     """
-    from mixedmodels.linalg.workspace import Workspace
-
     w = np.ascontiguousarray(weights, dtype=float)
     y = np.ascontiguousarray(y, dtype=float)
     shapes = plan.shapes

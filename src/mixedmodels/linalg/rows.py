@@ -99,7 +99,7 @@ def row_quadratic(
     if k == 0:
         return out
     Lz = factor.Lrr[:k, :k]
-    Ar1 = stats.Ar1[:k] if not sp.issparse(stats.Ar1) else stats.Ar1.tocsr()[:k]
+    Ar1 = stats.Ar1[:k] if not sp.issparse(stats.Ar1) else stats.Ar1.tocsr()[:k]  # type: ignore[union-attr]
     rest_lambdas = list(lambdas[1:])
     offsets = np.cumsum([0] + [sh.n_random_effects for sh in shapes[1:]])
     step = max(1, CHUNK_ENTRIES // max(k, 1))

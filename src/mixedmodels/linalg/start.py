@@ -44,7 +44,7 @@ def _block_moments(stats: SufficientStats, k: int, beta: np.ndarray):
         zz = stats.A11
         Ar1 = stats.Ar1
         rows = np.r_[qr : qr + p, stats.m - 1]
-        part = Ar1[rows].toarray() if hasattr(Ar1, "toarray") else Ar1[rows]
+        part = Ar1[rows].toarray() if hasattr(Ar1, "toarray") else Ar1[rows]  # type: ignore[union-attr]
         zx, zy = part[:p], part[p]
         zr = (zy - beta @ zx).reshape(levels, s)
     else:

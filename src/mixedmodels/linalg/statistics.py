@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import lapack
 
@@ -166,7 +166,7 @@ def random_effects_matrix(codes: np.ndarray, matrix: np.ndarray, n_levels: int) 
     return sp.csr_matrix((matrix.ravel(), cols, indptr), shape=(n, n_levels * size))
 
 
-def _ar1_storage(Ar1: np.ndarray | sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
+def _ar1_storage(Ar1: Any) -> np.ndarray | sp.csr_matrix:
     """Ar1 dense when small or filled (:data:`DENSE_LIMIT`, :data:`DENSE_FILL`), else sorted CSR."""
     nnz = Ar1.nnz if sp.issparse(Ar1) else np.count_nonzero(Ar1)
     if Ar1.shape[0] * Ar1.shape[1] <= DENSE_LIMIT or nnz > DENSE_FILL * Ar1.shape[0] * Ar1.shape[1]:
@@ -208,12 +208,35 @@ def _level_sums(codes: np.ndarray, matrix: np.ndarray, column: np.ndarray, n_lev
     return out.ravel()
 
 
+MARKS_PER_ROW = 4
+"""Key ranges up to this many keys per row (or 65,536) are factorised by marks, not a sort."""
+
+
+def _factorize_keys(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the index of its key among the distinct keys, and those keys (ascending).
+
+    Keys lie in ``[0, size)``; where that range is small next to the rows the keys present
+    are marked in a byte array (no sort, linear in rows and range), otherwise ``np.unique``
+    sorts them. The numbering does not change any sum: each pair's rows are summed in row
+    order.
+    """
+    if size <= max(MARKS_PER_ROW * key.size, 1 << 16):
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        uniques = np.flatnonzero(present)
+        number = np.zeros(size, dtype=np.int32 if uniques.size < 2**31 else np.int64)
+        number[uniques] = np.arange(uniques.size, dtype=number.dtype)
+        return number[key], uniques
+    uniques, inverse = np.unique(key, return_inverse=True)
+    return inverse.ravel(), uniques
+
+
 def _pair_block(block_a, block_b) -> sp.coo_matrix:
     """``Za' Zb`` of two blocks, summed per co-occurring level pair, with no duplicates."""
     codes_a, za, levels_a = block_a
     codes_b, zb, levels_b = block_b
     key = codes_a.astype(np.int64) * levels_b + codes_b
-    inverse, uniques = pd.factorize(key)
+    inverse, uniques = _factorize_keys(key, levels_a * levels_b)
     del key
     la, lb = uniques // levels_b, uniques % levels_b
     pa, pb = za.shape[1], zb.shape[1]

@@ -198,7 +198,7 @@ class PartialStats:
         if n == 0:
             return self
         self._add_moments(chunk)  # of the model's columns, as the aliasing below
-        self.R = np.linalg.qr(np.vstack([self.R, chunk.X]), mode="r")
+        self.R = np.asarray(np.linalg.qr(np.vstack([self.R, chunk.X]), mode="r"))
         chunk = conditioned(chunk, self.conditioning)
         XY = np.column_stack([chunk.X, chunk.y])
         blocks = list(chunk.blocks)
@@ -249,11 +249,11 @@ class PartialStats:
         self.xy_xy += other.xy_xy
         for mine, theirs in zip(self.diag, other.diag, strict=True):
             mine += theirs
-        for mine, theirs in zip(self.z_xy, other.z_xy, strict=True):
-            mine += theirs
+        for cross, added in zip(self.z_xy, other.z_xy, strict=True):
+            cross += added
         for key, value in self.cross.items():
             value.merge(other.cross[key])
-        self.R = np.linalg.qr(np.vstack([self.R, other.R]), mode="r")
+        self.R = np.asarray(np.linalg.qr(np.vstack([self.R, other.R]), mode="r"))
         for m, o in zip(self.moments, other.moments, strict=True):
             total = m[0] + o[0]
             delta = o[1] - m[1]
@@ -334,7 +334,7 @@ class PartialStats:
             low = np.where(constant, m[3], m[1] - sd)
             high = np.where(constant, m[3], m[1] + sd)
             fakes.append(_Moments(block, np.vstack([low, high])))
-        return make_scaling(tuple(fakes), plan.terms)
+        return make_scaling(tuple(fakes), plan.terms)  # type: ignore[arg-type]  # duck-typed blocks
 
 
 def estimate_bytes(plan: StreamPlan) -> int:

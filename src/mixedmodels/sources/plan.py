@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -153,8 +153,8 @@ class StreamPlan:
     formula: ParsedFormula
     used: tuple[str, ...]
     factors: dict[str, tuple]
-    response_spec: object
-    fixed_spec: object
+    response_spec: Any  # formulaic ModelSpec
+    fixed_spec: Any  # formulaic ModelSpec
     fixed_names: tuple[str, ...]
     term_specs: tuple[TermSpec, ...]
     codings: dict[str, GroupCoding]
@@ -220,7 +220,7 @@ def _fix_state(spec, moments: dict[str, tuple[float, float, int]]):
     if not state:
         return spec
     for key, value in state.items():
-        column = _STATEFUL.match(str(key)).group(2)
+        column = _STATEFUL.match(str(key)).group(2)  # type: ignore[union-attr]  # keys match
         mean, mean_sq, count = moments[column]
         value = dict(value)
         ddof = int(value.get("ddof", 1))
@@ -314,7 +314,7 @@ def build_plan(
     if len(sample) == 0:
         raise DesignError("no complete rows: every row has a missing value in a used column")
     categories = {
-        name: tuple(kinds[name].categories)
+        name: tuple(kinds[name].categories)  # type: ignore[arg-type]  # not None: tested
         if kinds[name].categories is not None
         else tuple(factor_levels[name])
         for name in factor_names

@@ -28,6 +28,11 @@ _DUMMY = re.compile(r"^(.+)\[(?:T\.)?(.*)\]$")
 SAMPLE_ROWS = 2000
 
 
+def quote(name: str) -> str:
+    """A SQL identifier for a column name."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def _literal(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "TRUE" if value else "FALSE"
@@ -105,7 +110,10 @@ class _Expressions:
         # the model's columns (checked against formulaic, and for aliasing and moments) ...
         self.x = fixed
         self.y = y
-        self.blocks = [[e for i in members for e in terms[i]] for members in plan.block_members]
+        self.blocks = [
+            [e for i in members for e in terms[i]]  # type: ignore[union-attr]  # none is None
+            for members in plan.block_members
+        ]
         self.groups = [plan.codings[b.group_name].columns for b in plan.blocks]
         self.w = "1.0" if plan.weights is None else f"CAST({quote(plan.weights)} AS DOUBLE)"
         # ... and the columns summed into A: centred, the response shifted (the plan's rule)
@@ -154,8 +162,6 @@ def _check_sample(source, plan: StreamPlan, ex: _Expressions, quote) -> bool:
 
 def sql_statistics(source, plan: StreamPlan, *, required: bool) -> PartialStats | None:
     """Partial statistics summed by DuckDB, or None when the model needs the chunked pass."""
-    from mixedmodels.sources.duckdb import quote
-
     ex = _Expressions(plan, quote)
     if not ex.ok or not _check_sample(source, plan, ex, quote):
         if required:
@@ -238,7 +244,7 @@ def _totals(source, plan, ex, partial, cond, quote) -> None:
         for a in range(p)
         for b in range(a + 1)
     }
-    moments = []
+    moments: list[list[int] | None] = []
     for z in ex.blocks:
         for e in z:
             if _product(e) == "1.0":
