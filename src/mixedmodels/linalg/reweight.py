@@ -304,6 +304,38 @@ def reweighted_statistics(
 
 
 @njit(cache=True)
+def _level_factor(A, g, lam, M, L11, logdet):  # pragma: no cover - compiled
+    """``L11[g]`` = the lower Cholesky factor of ``lam' A[g] lam + I`` (zero above the
+    diagonal), ``M`` its workspace; returns ``logdet`` plus the factor's log-determinant
+    (added term by term, in the callers' order of summation)."""
+    s = lam.shape[0]
+    for a in range(s):
+        for b in range(s):
+            acc = 0.0
+            for k in range(s):
+                inner = 0.0
+                for m in range(s):
+                    inner += A[g, k, m] * lam[m, b]
+                acc += lam[k, a] * inner
+            M[a, b] = acc + (1.0 if a == b else 0.0)
+    for a in range(s):
+        acc = M[a, a]
+        for k in range(a):
+            acc -= L11[g, a, k] * L11[g, a, k]
+        d = np.sqrt(acc)
+        L11[g, a, a] = d
+        logdet += 2.0 * np.log(d)
+        for b in range(a + 1, s):
+            acc = M[b, a]
+            for k in range(a):
+                acc -= L11[g, b, k] * L11[g, a, k]
+            L11[g, b, a] = acc / d
+        for b in range(a):
+            L11[g, b, a] = 0.0
+    return logdet
+
+
+@njit(cache=True)
 def one_block_system(codes, Z, w, r, lam, A, L11, u):  # pragma: no cover - compiled
     """The engine's one-block factor and solve for weights ``w`` and response ``r``.
 
@@ -341,34 +373,12 @@ def one_block_solve(A, rhs, lam, L11, u):  # pragma: no cover - compiled
         for a in range(s):
             for b in range(a):
                 A[g, b, a] = A[g, a, b]
-        # M = lam' A lam + I, c = lam' rhs
-        for a in range(s):
+        for a in range(s):  # c = lam' rhs
             acc = 0.0
             for k in range(s):
                 acc += lam[k, a] * rhs[g, k]
             c[a] = acc
-            for b in range(s):
-                acc = 0.0
-                for k in range(s):
-                    inner = 0.0
-                    for m in range(s):
-                        inner += A[g, k, m] * lam[m, b]
-                    acc += lam[k, a] * inner
-                M[a, b] = acc + (1.0 if a == b else 0.0)
-        for a in range(s):  # Cholesky
-            acc = M[a, a]
-            for k in range(a):
-                acc -= L11[g, a, k] * L11[g, a, k]
-            d = np.sqrt(acc)
-            L11[g, a, a] = d
-            logdet += 2.0 * np.log(d)
-            for b in range(a + 1, s):
-                acc = M[b, a]
-                for k in range(a):
-                    acc -= L11[g, b, k] * L11[g, a, k]
-                L11[g, b, a] = acc / d
-            for b in range(a):
-                L11[g, b, a] = 0.0
+        logdet = _level_factor(A, g, lam, M, L11, logdet)
         for a in range(s):  # L t = c, then L' u = t
             acc = c[a]
             for k in range(a):
@@ -421,29 +431,7 @@ def one_block_joint_system(codes, Z, X, w, r, lam, L11, u, beta):  # pragma: no 
     h = np.empty((levels, s))
     M = np.empty((s, s))
     for g in range(levels):
-        for a in range(s):
-            for b in range(s):
-                acc = 0.0
-                for k in range(s):
-                    inner = 0.0
-                    for m in range(s):
-                        inner += A[g, k, m] * lam[m, b]
-                    acc += lam[k, a] * inner
-                M[a, b] = acc + (1.0 if a == b else 0.0)
-        for a in range(s):
-            acc = M[a, a]
-            for k in range(a):
-                acc -= L11[g, a, k] * L11[g, a, k]
-            d = np.sqrt(acc)
-            L11[g, a, a] = d
-            logdet_z += 2.0 * np.log(d)
-            for b in range(a + 1, s):
-                acc = M[b, a]
-                for k in range(a):
-                    acc -= L11[g, b, k] * L11[g, a, k]
-                L11[g, b, a] = acc / d
-            for b in range(a):
-                L11[g, b, a] = 0.0
+        logdet_z = _level_factor(A, g, lam, M, L11, logdet_z)
         for a in range(s):  # forward solves with L for B's columns and c
             for c in range(p):
                 acc = 0.0
