@@ -290,6 +290,15 @@ class GeneralizedLinearMixedModel:
             start[block.theta_index] = lam[block.lambda_rows, block.lambda_cols]
         return np.maximum(start, np.where(self.lower_bounds == 0, 0.05, -np.inf))
 
+    def with_formula(
+        self, formula: str, data, *, weights=None, offset=None, contrasts=None
+    ) -> GeneralizedLinearMixedModel:
+        """A model of the same family and link for another formula or data (the reduced
+        models of ``ranova``/``drop1`` and the null model of ``r2``)."""
+        return GeneralizedLinearMixedModel(
+            formula, data, self.family, weights=weights, offset=offset, contrasts=contrasts
+        )
+
     # -- fitting --------------------------------------------------------------------------
     def fit(self, nAGQ: int = 1, start: dict | None = None, control: dict | None = None):
         """Fit by maximum likelihood (Laplace for nAGQ=1).

@@ -18,13 +18,14 @@ by about 1e-4 in -2 log L on cbpp), the statistics differ by that much.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from mixedmodels.errors import InferenceError
+from mixedmodels.errors import InferenceError, SingularFitWarning
 from mixedmodels.inference.anova import AnovaTable
 
 __all__ = ["is_glmm", "refit_glmer", "glm_of_fixed_part", "ranova_glmer", "drop1_glmer"]
@@ -73,26 +74,23 @@ def _data_and_options(result, data):
 
 
 def refit_glmer(result, formula: str, data=None):
-    """Fit ``formula`` with the fit's family, link, nAGQ, weights, offset and codings."""
-    import warnings
+    """Fit ``formula`` with the fit's family, link, nAGQ, weights, offset and codings.
 
-    from mixedmodels.glmm.model import glmer
-
+    The refit goes through the fit's own model (``with_formula``), so this module needs no
+    import of :mod:`mixedmodels.glmm`.
+    """
     frame, options = _data_and_options(result, data)
     with warnings.catch_warnings():
         # a reduced model at the boundary is an expected outcome of the test, not an alarm
-        from mixedmodels.errors import SingularFitWarning
-
         warnings.simplefilter("ignore", SingularFitWarning)
-        fit = glmer(
+        reduced = result.model.with_formula(
             formula,
             frame,
-            result.family,
-            nAGQ=result.nAGQ,
             weights=options.get("weights"),
             offset=options.get("offset"),
             contrasts=options.get("contrasts"),
         )
+        fit = reduced.fit(nAGQ=result.nAGQ)
     if fit.nobs != result.nobs:
         raise InferenceError(
             f"the refit of {formula!r} uses {fit.nobs} rows, the model {result.nobs}: "
