@@ -381,7 +381,8 @@ def nearly_singular(
 ) -> bool:
     """Whether a term of two or more columns has a diagonal entry of its lambda within
     :data:`FACE_DISTANCE` standard errors of zero: a covariance matrix close to singular,
-    whose optimum may lie on the boundary or, as for one on it, elsewhere."""
+    whose optimum may lie on the boundary or, as for one on it, elsewhere.
+    """
     for layout in layouts:
         if layout.size < 2:
             continue

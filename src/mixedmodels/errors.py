@@ -95,7 +95,8 @@ class RankDeficiencyWarning(UserWarning):
 
 class NonIntegerCountWarning(UserWarning):
     """A binomial or count response has non-integer values (its likelihood is then not a
-    probability; R's "non-integer counts" warning)."""
+    probability; R's "non-integer counts" warning).
+    """
 
 
 class CompleteSeparationWarning(ConvergenceWarning):

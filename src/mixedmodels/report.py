@@ -120,7 +120,8 @@ class Section:
 
     def _format_column(self, col: pd.Series) -> pd.Series:
         """Numbers with ``digits`` significant digits; p-value columns (``Pr(...)``) as R's
-        ``format.pval`` (``< 2e-16``, never ``0``), blank where missing."""
+        ``format.pval`` (``< 2e-16``, never ``0``), blank where missing.
+        """
         if not pd.api.types.is_numeric_dtype(col):
             return col.fillna("").astype(str)
         if str(col.name).startswith("Pr("):

@@ -84,7 +84,8 @@ class ThetaScaling:
 
     def far_from_unit(self, scaled: np.ndarray) -> bool:
         """Whether some term's ``lambda lambda'`` (theta ``scaled``) has an eigenvalue above
-        :data:`FAR_FROM_UNIT`: a standard deviation ten times this scaling's unit."""
+        :data:`FAR_FROM_UNIT`: a standard deviation ten times this scaling's unit.
+        """
         scaled = np.asarray(scaled, dtype=float)
         return any(
             _largest_eigenvalue(_covariance(scaled[sl], rows, cols, size)) > FAR_FROM_UNIT

@@ -261,7 +261,8 @@ def _z_matrix(result) -> sp.csc_matrix:
 
 def _lambda_matrix(result) -> tuple[sp.csc_matrix, np.ndarray]:
     """Lambda (q x q, sparse) and lme4's Lind: theta index (1-based) of each entry of
-    Lambdat in its compressed-column storage order."""
+    Lambdat in its compressed-column storage order.
+    """
     layout, q = _term_layout(result)
     rows, cols, vals, index = [], [], [], []
     for term, block, _, start in layout:

@@ -41,7 +41,8 @@ class _Unsupported(Exception):
 
 def simple_column(expr: str, data: pd.DataFrame) -> np.ndarray | None:
     """``expr`` over ``data``'s numeric columns as floats (NaN where missing), or None when
-    the expression is outside the arithmetic described in the module docstring."""
+    the expression is outside the arithmetic described in the module docstring.
+    """
     text = expr.strip()
     if text.startswith("I(") and text.endswith(")"):
         text = text[2:-1]

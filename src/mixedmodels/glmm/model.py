@@ -211,7 +211,8 @@ class GeneralizedLinearMixedModel:
 
     def objective(self, theta, beta=None, nAGQ: int = 1) -> float:
         """``-2 log L`` at ``theta`` and ``beta``: Laplace (nAGQ=1), quadrature (nAGQ>1), or
-        for nAGQ=0 the Laplace value with beta from PIRLS (``beta`` is then ignored)."""
+        for nAGQ=0 the Laplace value with beta from PIRLS (``beta`` is then ignored).
+        """
         n = self._check_agq(nAGQ)
         theta = np.asarray(theta, dtype=float)
         if theta.shape != (self.n_theta,):
@@ -271,7 +272,8 @@ class GeneralizedLinearMixedModel:
 
     def start_theta(self) -> np.ndarray:
         """Starting theta of the internally scaled columns: moment estimates of the linear
-        mixed model on the GLM's working response and weights."""
+        mixed model on the GLM's working response and weights.
+        """
         from mixedmodels.linalg.start import moment_start
 
         glm = self.__dict__.get("_glm") or self._glm_fit()
@@ -294,7 +296,8 @@ class GeneralizedLinearMixedModel:
         self, formula: str, data, *, weights=None, offset=None, contrasts=None
     ) -> GeneralizedLinearMixedModel:
         """A model of the same family and link for another formula or data (the reduced
-        models of ``ranova``/``drop1`` and the null model of ``r2``)."""
+        models of ``ranova``/``drop1`` and the null model of ``r2``).
+        """
         return GeneralizedLinearMixedModel(
             formula, data, self.family, weights=weights, offset=offset, contrasts=contrasts
         )
@@ -323,7 +326,8 @@ class GeneralizedLinearMixedModel:
 
     def _dense_size(self) -> int:
         """The dimension of the dense factor of the compiled multi-block PIRLS (BLAS threads
-        only slow such a small factorisation down), else one beyond the threaded minimum."""
+        only slow such a small factorisation down), else one beyond the threaded minimum.
+        """
         from mixedmodels.glmm.blocked_pirls import plans_of
         from mixedmodels.linalg.threads import THREADED_MIN
 
@@ -613,7 +617,8 @@ class GeneralizedLinearMixedModel:
 
     def with_family(self, family: Family) -> GeneralizedLinearMixedModel:
         """The same model (design and plans reused) with another family, e.g. a new
-        negative binomial theta."""
+        negative binomial theta.
+        """
         from mixedmodels.glmm.pirls import GlmmProblem as Problem
 
         fresh = Problem.of(

@@ -180,7 +180,8 @@ class Mode:
 
 def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | None:
     """PIRLS for one block with beta fixed in one compiled loop (see
-    :func:`mixedmodels.glmm.kernels.pirls_one_block`); None where it cannot start."""
+    :func:`mixedmodels.glmm.kernels.pirls_one_block`); None where it cannot start.
+    """
     codes, Z, levels = problem.blocks[0]
     s = Z.shape[1]
     fixed = problem.X @ beta + problem.offset if problem.X.shape[1] else problem.offset
@@ -233,7 +234,8 @@ def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | No
 
 def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | None:
     """Joint (u, beta) PIRLS for one block in one compiled loop (see
-    :func:`mixedmodels.glmm.kernels.pirls_one_block_joint`); None where it cannot start."""
+    :func:`mixedmodels.glmm.kernels.pirls_one_block_joint`); None where it cannot start.
+    """
     codes, Z, levels = problem.blocks[0]
     s = Z.shape[1]
     lam = np.ascontiguousarray(lam, dtype=float)
@@ -442,7 +444,8 @@ def pirls(
 def with_engine(problem: GlmmProblem, mode: Mode, lambdas, joint: bool) -> Mode:
     """``mode`` with the engine's statistics, factor and solution at its weights and working
     response (what the general path keeps from its last iteration); the compiled loops
-    leave them out."""
+    leave them out.
+    """
     if mode.stats is not None:
         return mode
     from dataclasses import replace

@@ -193,7 +193,8 @@ def _cholesky(S, lo, d):  # pragma: no cover - compiled
 def _eliminate_diagonal(S, t, size, d, nonzero):  # pragma: no cover - compiled
     """Factor the leading ``t`` rows of ``S`` (block diagonal, ``size`` x ``size`` groups)
     and update ``S[t:d, t:d]`` by their columns, skipping their zero rows; False where a
-    group is not positive definite."""
+    group is not positive definite.
+    """
     for start in range(0, t, size):
         if not _cholesky(S, start, start + size):
             return False

@@ -113,7 +113,8 @@ class GlmerResult:
     @cached_property
     def deviance(self) -> float:
         """lme4's ``deviance()`` of a GLMM: the sum of squared deviance residuals at the
-        conditional modes (not ``-2 log L``; see :attr:`minus2loglik`)."""
+        conditional modes (not ``-2 log L``; see :attr:`minus2loglik`).
+        """
         return float(np.sum(self._dev_rows))
 
     @property
@@ -169,7 +170,8 @@ class GlmerResult:
 
     def vcov_matrix(self, use_hessian: bool | None = None) -> pd.DataFrame:
         """Covariance of the fixed effects: from the Hessian (default when computed, as lme4)
-        or ``(R_X' R_X)^-1`` at the mode (``use_hessian=False``)."""
+        or ``(R_X' R_X)^-1`` at the mode (``use_hessian=False``).
+        """
         names = list(self.design.fixed_names)
         matrix = self.rx_vcov
         if use_hessian is None:
@@ -324,7 +326,8 @@ class GlmerResult:
         self, type: Literal["deviance", "pearson", "working", "response"] = "deviance"
     ) -> pd.Series:
         """Residuals per used row: ``"deviance"`` (default, as lme4), ``"pearson"``,
-        ``"working"`` (``(y - mu) / mu'``) or ``"response"`` (``y - mu``)."""
+        ``"working"`` (``(y - mu) / mu'``) or ``"response"`` (``y - mu``).
+        """
         p = self.model.problem
         y, mu = p.y, self.mode.mu
         if type == "deviance":
@@ -466,13 +469,15 @@ class GlmerResult:
 
     def simulate(self, nsim: int = 1, seed=None, re_form=None) -> np.ndarray:
         """Responses simulated from the fit, ``(n, nsim)`` (see
-        :func:`mixedmodels.glmm.inference.simulate`)."""
+        :func:`mixedmodels.glmm.inference.simulate`).
+        """
         return simulate(self, nsim=nsim, seed=seed, re_form=re_form)
 
     @cached_property
     def plot(self):
         """Plots of the random effects: ``result.plot.caterpillar()``, ``.qq_ranef()``
-        (see :class:`mixedmodels.plots.PlotAccessor`)."""
+        (see :class:`mixedmodels.plots.PlotAccessor`).
+        """
         return PlotAccessor(self)
 
     # -- after the fit: postfit-infer (mixedmodels.inference / mixedmodels.summaries) -------

@@ -99,7 +99,8 @@ class LinearInference:
 
     def covariance(self, L: np.ndarray, estimable: np.ndarray | None = None) -> np.ndarray:
         """``L V L'``: the covariance of the estimates (for the mvt adjustment); NaN in the
-        rows and columns of those not ``estimable``."""
+        rows and columns of those not ``estimable``.
+        """
         cov = L @ self.vcov @ L.T
         if estimable is not None:
             bad = ~np.asarray(estimable)

@@ -132,7 +132,8 @@ class Conditioning:
     def plain_fixed_rows(self, rows: np.ndarray, q_rest: int, p: int) -> None:
         """Rows ``q_rest:q_rest + p`` of ``rows`` (``X~' M`` of the engine's X) made the model's
         ``X' M = T^-T X~' M``, in place: each centred row gains its centre times the
-        intercept's row."""
+        intercept's row.
+        """
         if self.x_centres is None:
             return
         X_rows = rows[q_rest : q_rest + p]

@@ -79,7 +79,6 @@ class Source:
 
     def model(self, formula, *, weights=None, offset=None, contrasts=None):
         """Both passes: a :class:`~mixedmodels.sources.model.StreamedLinearMixedModel`."""
-
         from mixedmodels.sources.model import StreamedDesign, StreamedLinearMixedModel
 
         plan = self.plan(formula, weights=weights, offset=offset, contrasts=contrasts)
