@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
@@ -421,6 +422,34 @@ def _missing(col: pd.Series | Column, name: str, where: str) -> np.ndarray | Non
     return missing if missing.any() else None
 
 
+def term_covariance(term: RandomTerm, columns: tuple[str, ...], text: str):
+    """The covariance structure of a term with these columns, checked against them.
+
+    ``cs``, ``homcs``, ``ar1`` and ``toep`` need two columns or more; ``ar1`` and ``toep``
+    relate consecutive columns (occasions), so an intercept column among them is refused.
+    """
+    kind = term.structure
+    covariance = make_covariance(kind, len(columns))
+    if len(columns) < covariance.min_size:
+        hint = (
+            f": give it a factor of occasions, e.g. {kind}(0 + C(time) | {term.group_name})"
+            if kind in ("ar1", "toep")
+            else ""
+        )
+        raise FormulaError(
+            f"{kind}() needs at least {covariance.min_size} columns, {term.text} has "
+            f"{len(columns)} ({', '.join(columns)}){hint}",
+            text,
+        )
+    if kind in ("ar1", "toep") and "(Intercept)" in columns:
+        raise FormulaError(
+            f"{term.text} has an intercept column, but {kind}() relates consecutive occasions:"
+            f" write {kind}(0 + time | {term.group_name}) with time a factor",
+            text,
+        )
+    return covariance
+
+
 def build_design(
     formula: str | ParsedFormula,
     data: pd.DataFrame,
@@ -534,7 +563,8 @@ def build_design(
                 f"({len(labels)}) must be less than the number of observations ({n})"
             )
         term_specs.append(TermSpec(term=term, model_spec=model_spec, columns=columns))
-        raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns))
+        covariance = term_covariance(term, columns, text)
+        raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns, covariance))
     terms, blocks = build_blocks(raw_terms)
     for block in blocks:
         if block.n_random_effects >= n:

@@ -3,8 +3,10 @@
 The grammar is lme4's: ``Reaction ~ Days + (Days | Subject)``. A random-effects term is a
 parenthesised group, added at the top level of the right-hand side, that contains a top-level
 ``|`` or ``||``. Nested grouping (``a/b``) and uncorrelated terms (``x || g``) are expanded the way
-lme4's ``findbars`` and ``expandDoubleVerts`` do. Everything else on the right-hand side is the
-fixed part, handed on as a formulaic right-hand-side string.
+lme4's ``findbars`` and ``expandDoubleVerts`` do. glmmTMB's covariance structures are written as
+a call around the term, ``ar1(0 + time | g)``, ``cs(1 | g)``... (see :data:`STRUCTURES`).
+Everything else on the right-hand side is the fixed part, handed on as a formulaic
+right-hand-side string.
 
 This module is pure string processing. Returned expressions are canonical: they depend on the
 tokens of the formula only, not on its whitespace (``"1+x"`` and ``"1 + x"`` give the same result).
@@ -19,7 +21,13 @@ from typing import NamedTuple
 
 from mixedmodels.errors import FormulaError
 
-__all__ = ["RandomTerm", "ParsedFormula", "parse_formula"]
+__all__ = ["RandomTerm", "ParsedFormula", "parse_formula", "STRUCTURES"]
+
+STRUCTURES = ("us", "diag", "homdiag", "cs", "homcs", "ar1", "toep")
+"""glmmTMB's covariance structures of a random-effects term: ``us(x | g)`` is ``(x | g)``."""
+_OTHER_STRUCTURES = frozenset(
+    {"ou", "exp", "gau", "mat", "rr", "propto", "hetar1", "homtoep", "homar1", "equalto"}
+)  # glmmTMB's, not supported here
 
 
 @dataclass(frozen=True)
@@ -37,11 +45,14 @@ class RandomTerm:
     text
         The term as the user wrote it, e.g. ``"(Days | Subject)"``; terms expanded from one
         written term share its text.
+    structure
+        The covariance structure, one of :data:`STRUCTURES` (``"us"``, lme4's, by default).
     """
 
     lhs: str
     group: tuple[str, ...]
     text: str
+    structure: str = "us"
 
     @property
     def group_name(self) -> str:
@@ -280,12 +291,33 @@ def _groups(src: _Src, lo: int, hi: int, text: str) -> list[tuple[str, ...]]:
     return [tuple(n for part in reversed(parts[: k + 1]) for n in part) for k in range(len(parts))]
 
 
-def _random_terms(src: _Src, lo: int, hi: int, text: str) -> list[RandomTerm]:
+def _structure_call(src: _Src, lo: int, hi: int) -> tuple[int, int] | None:
+    """The argument span of ``name(... | ...)`` spanning ``[lo, hi)``, else None."""
+    toks = src.toks
+    if hi - lo < 3 or toks[lo].kind != "name" or toks[lo + 1].text != "(":
+        return None
+    if src.match[lo + 1] != hi - 1 or not _bars(src, lo + 2, hi - 1):
+        return None
+    name = toks[lo].text
+    if name in _OTHER_STRUCTURES:
+        msg = f"unknown covariance structure {name!r} in {_span(src, lo, hi)!r}: use one of"
+        raise _fail(src, lo, f"{msg} {', '.join(STRUCTURES)}")
+    if name not in STRUCTURES:
+        return None
+    return lo + 2, hi - 1
+
+
+def _random_terms(
+    src: _Src, lo: int, hi: int, text: str, structure: str = "us"
+) -> list[RandomTerm]:
     """Expand the random-effects term whose parenthesised content is ``[lo, hi)``."""
     bars = _bars(src, lo, hi)
     if len(bars) > 1:
         raise _fail(src, bars[1], f"more than one bar in random-effects term {text!r}")
     bar = src.toks[bars[0]]
+    if bar.text == "||" and structure != "us":
+        msg = f"'||' inside {structure}() in {text!r}: write {structure}(x | g)"
+        raise _fail(src, bars[0], msg + " (diag(x | g) for uncorrelated columns)")
     if bars[0] == lo:
         msg = f"nothing to the left of {bar.text!r} in random-effects term {text!r}"
         raise _fail(src, lo, msg + f" (a random intercept is (1 {bar.text} group))")
@@ -294,7 +326,7 @@ def _random_terms(src: _Src, lo: int, hi: int, text: str) -> list[RandomTerm]:
         raise _fail(src, hi - 1, f"{msg} {text!r}")
     lhss = _lhs_terms(src, lo, bars[0], bar.text == "||", text)
     groups = _groups(src, bars[0] + 1, hi, text)
-    return [RandomTerm(lhs, group, text) for lhs in lhss for group in groups]
+    return [RandomTerm(lhs, group, text, structure) for lhs in lhss for group in groups]
 
 
 def parse_formula(formula: str) -> ParsedFormula:
@@ -306,6 +338,8 @@ def parse_formula(formula: str) -> ParsedFormula:
         A formula such as ``"Reaction ~ Days + (Days | Subject)"``. Random-effects terms are
         ``(expr | group)`` or ``(expr || group)`` added at the top level of the right-hand side;
         ``group`` is a name, an interaction ``a:b`` or a nesting ``a/b``. Names may be backquoted.
+        A covariance structure is a call around the term: ``ar1(0 + time | g)``, ``cs(1 | g)``,
+        ``diag(x | g)``... (:data:`STRUCTURES`).
 
     Returns
     -------
@@ -339,6 +373,14 @@ def parse_formula(formula: str) -> ParsedFormula:
     fixed: list[str] = []
     random: list[RandomTerm] = []
     for sign, lo, hi in _additive(src, tilde + 1, n):
+        call = _structure_call(src, lo, hi)
+        if call is not None:
+            if sign < 0:
+                msg = f"random-effects term {_span(src, lo, hi)!r} cannot be subtracted"
+                raise _fail(src, lo, msg)
+            structure = src.toks[lo].text
+            random.extend(_random_terms(src, *call, _span(src, lo, hi), structure))
+            continue
         content = _bar_content(src, lo, hi)
         if content is None:
             _check_no_bars(src, lo, hi)

@@ -37,7 +37,7 @@ from mixedmodels.optimize import (
     polish,
 )
 from mixedmodels.scaling import ThetaScaling, make_scaling
-from mixedmodels.terms import lambda_of_block, theta_lower_bounds
+from mixedmodels.terms import lambda_of_block, theta_lower_bounds, theta_upper_bounds
 
 __all__ = ["LinearMixedModel", "lmer", "SINGULAR_TOLERANCE"]
 
@@ -110,6 +110,7 @@ class LinearMixedModel:
             else make_scaling(self.design.blocks, self.design.terms)
         )
         self.lower_bounds = theta_lower_bounds(self.design.terms)
+        self.upper_bounds = theta_upper_bounds(self.design.terms)
 
     # -- set-up helpers -------------------------------------------------------------------
     def _block_arrays(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -134,15 +135,11 @@ class LinearMixedModel:
 
         E.g. ``Subject.(Intercept)``, ``Subject.Days.(Intercept)``.
         """
-        names = []
-        for term in self.design.terms:
-            rows, cols = term.theta_positions()
-            for r, c in zip(rows, cols, strict=True):
-                if r == c:
-                    names.append(f"{term.group_name}.{term.columns[r]}")
-                else:
-                    names.append(f"{term.group_name}.{term.columns[r]}.{term.columns[c]}")
-        return tuple(names)
+        return tuple(
+            f"{term.group_name}.{label}"
+            for term in self.design.terms
+            for label in term.covariance.theta_labels(term.columns)
+        )
 
     # -- the objective --------------------------------------------------------------------
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
@@ -170,11 +167,24 @@ class LinearMixedModel:
         all the objective depends on; so the optimiser needs no re-triangularisation.
         """
         out = []
-        for rows, cols, index, size, T in self._block_maps:
+        for (rows, cols, index, size, T), nonlinear in zip(
+            self._block_maps, self._nonlinear_maps, strict=True
+        ):
             lam = np.zeros((size, size))
             lam[rows, cols] = x[index]
+            for covariance, sl, offset, k in nonlinear:
+                lam[offset : offset + k, offset : offset + k] = covariance.lambda_(x[sl])
             out.append(lam if T is None else T @ lam)
         return out
+
+    @cached_property
+    def _nonlinear_maps(self) -> tuple[tuple[tuple, ...], ...]:
+        """Per block: ``(covariance, theta slice, column offset, size)`` of its terms whose
+        lambda is not a gather of theta (``cs``, ``ar1``, ...)."""
+        return tuple(
+            tuple((t.covariance, t.theta_slice, offset, t.size) for t, offset in b.nonlinear)
+            for b in self.design.blocks
+        )
 
     @cached_property
     def _block_maps(self) -> tuple:
@@ -223,6 +233,8 @@ class LinearMixedModel:
             fills.append((raw, raw.reshape(-1), flat, None if whole else index, T, lam))
             lams.append(lam)
         parts = _parts_function(stats._workspace, lams[0], lams[1:])
+        if any(self._nonlinear_maps):
+            return _structured_objective(fills, self._nonlinear_maps, parts, stats, REML)
 
         def objective(x: np.ndarray) -> float:
             for raw, raw_flat, flat, index, T, lam in fills:
@@ -282,12 +294,21 @@ class LinearMixedModel:
         elif method == "moments":
             from mixedmodels.linalg.start import moment_start
 
-            unstructured = [bool(np.any(rows != cols)) for rows, cols, *_ in self._block_maps]
+            unstructured = [
+                bool(np.any(rows != cols)) and not any(t.structured for t in block.terms)
+                for (rows, cols, *_), block in zip(self._block_maps, self.design.blocks)
+            ]
             lams = moment_start(self.stats, [T for *_, T in self._block_maps], unstructured)
         else:
             raise DesignError(f"unknown start method {method!r}: use 'moments' or 'identity'")
-        for (rows, cols, index, _, _), lam in zip(self._block_maps, lams, strict=True):
+        for (rows, cols, index, _, _), lam, block in zip(
+            self._block_maps, lams, self.design.blocks, strict=True
+        ):
             start[index] = lam[rows, cols]
+            for term, offset in zip(block.terms, block.column_offsets, strict=True):
+                if term.structured:
+                    sds = np.diag(lam)[offset : offset + term.size]
+                    start[term.theta_slice] = term.covariance.start(sds)
         return start
 
     # -- fitting --------------------------------------------------------------------------
@@ -324,6 +345,7 @@ class LinearMixedModel:
                 raise DesignError(f"start must have {self.n_theta} entries, got {start.shape}")
             x0 = self.scaling.to_scaled(start)
         lower = self.lower_bounds
+        upper = self.upper_bounds if np.isfinite(self.upper_bounds).any() else None
 
         scaled_objective = self._objective_function(REML)
         began = time.perf_counter()
@@ -334,7 +356,7 @@ class LinearMixedModel:
         coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in (control or {})
         first = {**ctl, "ftol_abs": max(COARSE_FTOL_ABS, float(ctl["ftol_abs"]))} if coarse else ctl
         x, fmin_scaled, evaluations, status = minimize(
-            scaled_objective, x0, lower, first, near_bound
+            scaled_objective, x0, lower, first, near_bound, upper=upper
         )
         messages: tuple[str, ...] = ()
         checks = [0]
@@ -354,18 +376,20 @@ class LinearMixedModel:
 
             tolerance = float(ctl["gradient_tolerance"])
             messages, newton = check_convergence(
-                checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
+                checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch, upper=upper
             )
             if coarse and (messages or newton is None):
-                x, fmin_scaled, more, status = minimize(scaled_objective, x, lower, ctl)
+                x, fmin_scaled, more, status = minimize(
+                    scaled_objective, x, lower, ctl, upper=upper
+                )
                 evaluations += more
                 messages, newton = check_convergence(
-                    checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch
+                    checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch, upper=upper
                 )
             if parallel is not None and self.stats._workspace.sparse is not None:
                 self.stats._workspace.sparse.release_other_threads()  # not needed any more
             if not messages:  # one Newton step from the check's derivatives: sharper optimum
-                x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower)
+                x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower, upper=upper)
         theta = self.scaling.to_theta(x)
         factor = self.factor(theta)
         seconds = time.perf_counter() - began
@@ -437,6 +461,33 @@ class LinearMixedModel:
         state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
         state["stats"] = replace(self.stats)  # a copy without the cached workspace
         return state
+
+
+def _structured_objective(fills, nonlinear_maps, parts, stats, REML: bool):
+    """The hot-path objective of a model with structured terms: the gathered entries of
+    lambda, then each structured term's own block of lambda, then ``T lambda``."""
+    work = [
+        (raw, raw_flat, flat, index, T, lam, nonlinear)
+        for (raw, raw_flat, flat, index, T, lam), nonlinear in zip(
+            fills, nonlinear_maps, strict=True
+        )
+    ]
+
+    def objective(x: np.ndarray) -> float:
+        for raw, raw_flat, flat, index, T, lam, nonlinear in work:
+            raw_flat[flat] = x if index is None else x[index]
+            for covariance, sl, offset, k in nonlinear:
+                raw[offset : offset + k, offset : offset + k] = covariance.lambda_(x[sl])
+            if T is not None:
+                np.matmul(T, raw, out=lam)
+        if not all(np.isfinite(lam).all() for *_, lam, _ in work):
+            return np.inf
+        done = parts()
+        if done is None:
+            return np.inf
+        return objective_from_parts(done[0], done[1], done[2], stats, REML)
+
+    return objective
 
 
 def _parts_function(

@@ -24,6 +24,7 @@ from mixedmodels.design import (
     group_codes,
     lme4_column_names,
     needed_variables,
+    term_covariance,
 )
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
@@ -362,7 +363,10 @@ def build_plan(
         spec = _fix_state(mm.model_spec, scan.moments)
         term_specs.append(TermSpec(term=term, model_spec=spec, columns=columns))
         marker = np.full((1, len(columns)), float(index))
-        raw_terms.append((term.group_name, coding.labels, np.zeros(1, np.intp), marker, columns))
+        covariance = term_covariance(term, columns, text)
+        raw_terms.append(
+            (term.group_name, coding.labels, np.zeros(1, np.intp), marker, columns, covariance)
+        )
     terms, marked = build_blocks(raw_terms)
     blocks, members = [], []
     for block in marked:
