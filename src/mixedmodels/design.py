@@ -567,7 +567,7 @@ def build_design(
         raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns, covariance))
     terms, blocks = build_blocks(raw_terms)
     for block in blocks:
-        if block.n_random_effects >= n:
+        if block.n_random_effects >= n and block.count_limited:
             raise DesignError(
                 f"number of random effects for grouping factor {block.group_name!r} "
                 f"({block.n_random_effects}) must be less than the number of observations ({n})"

@@ -36,6 +36,7 @@ from mixedmodels.optimize import (
     minimize,
     polish,
 )
+from mixedmodels.residual_boundary import RayProbe, newton_refine
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds, theta_upper_bounds
 
@@ -308,8 +309,32 @@ class LinearMixedModel:
             for term, offset in zip(block.terms, block.column_offsets, strict=True):
                 if term.structured:
                     sds = np.diag(lam)[offset : offset + term.size]
-                    start[term.theta_slice] = term.covariance.start(sds)
+                    correlation = None
+                    if method == "moments" and self._indicator_terms[term.theta_offset]:
+                        from mixedmodels.linalg.start import cell_start
+
+                        k = self.design.blocks.index(block)
+                        columns = slice(offset, offset + term.size)
+                        T = self._block_maps[k][4]
+                        sds, correlation = cell_start(self.stats, k, columns, T)
+                    start[term.theta_slice] = term.covariance.start(sds, correlation)
         return start
+
+    @cached_property
+    def _indicator_terms(self) -> dict[int, bool]:
+        """Per structured term (by theta offset): whether its columns are 0/1 indicators with
+        one 1 per row (the occasions of ``ar1(0 + time | g)``)."""
+        out = {}
+        for block in self.design.blocks:
+            for term, offset in zip(block.terms, block.column_offsets, strict=True):
+                if not term.structured or term.size < 2:
+                    continue
+                cols = block.matrix[:, offset : offset + term.size]
+                ones = cols == 1.0
+                out[term.theta_offset] = bool(
+                    np.all(ones | (cols == 0.0)) and np.all(ones.sum(axis=1) == 1)
+                )
+        return {t.theta_offset: out.get(t.theta_offset, False) for t in self.design.terms}
 
     # -- fitting --------------------------------------------------------------------------
     def fit(self, REML: bool = True, start=None, control: dict | None = None):
@@ -358,6 +383,17 @@ class LinearMixedModel:
         x, fmin_scaled, evaluations, status = minimize(
             scaled_objective, x0, lower, first, near_bound, upper=upper
         )
+        ray = None  # the ray to sigma -> 0 (structured terms only)
+        if any(t.structured for t in self.design.terms):
+
+            def restart(point: np.ndarray):
+                return minimize(scaled_objective, point, lower, first, upper=upper)
+
+            ray = RayProbe(self.design.terms, self.n_theta, scaled_objective, restart)
+            x, fmin_scaled, more, moved = ray(x, fmin_scaled)
+            evaluations += more
+            status = moved or status
+        along = None if ray is None else ray.along(x)  # left out of the check, as a bound
         messages: tuple[str, ...] = ()
         checks = [0]
         if ctl["check_convergence"]:
@@ -375,19 +411,45 @@ class LinearMixedModel:
                     return parallel(points)
 
             tolerance = float(ctl["gradient_tolerance"])
-            messages, newton = check_convergence(
-                checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch, upper=upper
-            )
+
+            def check(point: np.ndarray, value: float, along=None):
+                return check_convergence(
+                    checked,
+                    point,
+                    lower,
+                    tolerance,
+                    fmin=value,
+                    batch=batch,
+                    upper=upper,
+                    along=along,
+                )
+
+            messages, newton = check(x, fmin_scaled, along)
+            if ray is not None and messages and along is None:  # Newton before a BOBYQA crawl
+                x, fmin_scaled, messages, newton = newton_refine(
+                    checked, x, fmin_scaled, check, lower, upper
+                )
             if coarse and (messages or newton is None):
                 x, fmin_scaled, more, status = minimize(
                     scaled_objective, x, lower, ctl, upper=upper
                 )
                 evaluations += more
-                messages, newton = check_convergence(
-                    checked, x, lower, tolerance, fmin=fmin_scaled, batch=batch, upper=upper
-                )
+                if ray is not None:
+                    x, fmin_scaled, more, moved = ray(x, fmin_scaled)
+                    evaluations += more
+                    status = moved or status
+                    along = ray.along(x)
+                messages, newton = check(x, fmin_scaled, along)
+                if ray is not None and messages and along is None:
+                    x, fmin_scaled, messages, newton = newton_refine(
+                        checked, x, fmin_scaled, check, lower, upper
+                    )
             if parallel is not None and self.stats._workspace.sparse is not None:
                 self.stats._workspace.sparse.release_other_threads()  # not needed any more
+            if along is not None:
+                # at sigma -> 0 the criterion's rounding (theta in the thousands) is above what
+                # the check measures: the boundary warning says so instead
+                messages = ()
             if not messages:  # one Newton step from the check's derivatives: sharper optimum
                 x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower, upper=upper)
         theta = self.scaling.to_theta(x)
@@ -403,6 +465,7 @@ class LinearMixedModel:
             seconds=seconds,
             messages=messages,
             check_evaluations=checks[0],
+            residual_boundary=along is not None,
         )
         return self._result(theta, REML, summary, factor)
 
@@ -423,7 +486,16 @@ class LinearMixedModel:
         )
         for message in summary.messages:
             warnings.warn(message, ConvergenceWarning, stacklevel=3)
-        if result.is_singular:
+        if summary.residual_boundary:
+            warnings.warn(
+                f"boundary fit: the residual variance goes to zero (sigma = {result.sigma:.3g}):"
+                " the random effects' covariance structure absorbs the residual (glmmTMB's"
+                " dispformula = ~0); the criterion's limit is approached to the engine's"
+                " precision; see LmerResult.is_singular",
+                SingularFitWarning,
+                stacklevel=3,
+            )
+        elif result.is_singular:
             warnings.warn(
                 "boundary (singular) fit: a variance is zero or a correlation is +-1; "
                 "see LmerResult.is_singular",

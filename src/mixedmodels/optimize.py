@@ -76,6 +76,9 @@ class OptSummary:
         Convergence warnings (empty when the checks passed).
     check_evaluations
         Further evaluations spent on the convergence check.
+    residual_boundary
+        Whether the fit ended at the boundary sigma -> 0 (see
+        :mod:`mixedmodels.residual_boundary`).
     """
 
     initial: tuple[float, ...]
@@ -87,6 +90,7 @@ class OptSummary:
     seconds: float
     messages: tuple[str, ...] = field(default=())
     check_evaluations: int = 0
+    residual_boundary: bool = False
 
     @property
     def converged(self) -> bool:
@@ -303,10 +307,14 @@ def check_convergence(
     fmin: float | None = None,
     batch: Callable[[list[np.ndarray]], list[float]] | None = None,
     upper: np.ndarray | None = None,
+    along: np.ndarray | None = None,
 ) -> tuple[tuple[str, ...], np.ndarray | None]:
     """The convergence messages and, when the Hessian is positive definite, the Newton step.
 
-    ``batch``: evaluates a list of points at once (see ``_finite_difference``).
+    ``batch``: evaluates a list of points at once (see ``_finite_difference``). ``along``: a
+    direction in which the objective falls toward a limit at infinity (sigma -> 0, see
+    :mod:`mixedmodels.residual_boundary`): left out of the checks like a bound, the gradient
+    and Hessian taken on the free components orthogonal to it.
 
     The step is zero when every component rests on its bound, None when the Hessian of the
     free components is not positive definite.
@@ -319,6 +327,15 @@ def check_convergence(
     grad, hess = _finite_difference(objective, x, lower, f0=fmin, batch=batch, upper=upper)
     if grad.size == 0:  # every component on its bound: nothing to step along
         return (), np.zeros_like(x)
+    free = ~_at_bound(x, lower, upper)
+    basis = None
+    if along is not None and np.any(along[free]):
+        v = along[free] / np.linalg.norm(along[free])
+        q = np.linalg.qr(np.column_stack([v, np.eye(v.size)]))[0]
+        basis = q[:, 1 : v.size]  # orthonormal, orthogonal to v
+        if basis.shape[1] == 0:
+            return (), np.zeros_like(x)
+        grad, hess = basis.T @ grad, basis.T @ hess @ basis
     messages = []
     try:
         chol = np.linalg.cholesky(hess)
@@ -336,9 +353,8 @@ def check_convergence(
         messages.append(
             f"model failed to converge: relative gradient {worst:.3g} > tolerance {tolerance:g}"
         )
-    free = ~_at_bound(x, lower, upper)
     step = np.zeros_like(x)
-    step[free] = -relative
+    step[free] = -relative if basis is None else -(basis @ relative)
     return tuple(messages), step
 
 

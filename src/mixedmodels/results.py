@@ -135,10 +135,13 @@ class LmerResult:
 
         For lme4's unstructured terms a diagonal entry of lambda below the tolerance; for a
         structured term the same of its Cholesky factor (a standard deviation at zero or a
-        correlation at the edge of the positive-definite range).
+        correlation at the edge of the positive-definite range); or the residual variance
+        going to zero (``optsum.residual_boundary``).
         """
         from mixedmodels.model import SINGULAR_TOLERANCE
 
+        if getattr(self.optsum, "residual_boundary", False):  # sigma -> 0
+            return True
         structured = [t for t in self.design.terms if t.structured]
         if not structured:
             bounded = self.model.lower_bounds == 0

@@ -157,6 +157,18 @@ class ReBlock:
         return self.n_levels * self.size
 
     @property
+    def count_limited(self) -> bool:
+        """Whether lme4's rule "fewer random effects than observations" applies.
+
+        It does for unstructured and diagonal terms (otherwise the residual is confounded
+        with a per-observation effect of its own variance); a ``homdiag``, ``cs``, ``homcs``,
+        ``ar1`` or ``toep`` term shares a few parameters among its columns (an ``ar1`` over 12
+        occasions of 72 pigs: 864 effects for 861 rows, two parameters), so its block is not
+        limited by the count.
+        """
+        return all(t.covariance.kind in ("us", "diag") for t in self.terms)
+
+    @property
     def columns(self) -> tuple[str, ...]:
         """Column names of the block, term after term."""
         return tuple(c for t in self.terms for c in t.columns)

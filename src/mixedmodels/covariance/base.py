@@ -28,7 +28,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-__all__ = ["Covariance", "Scaling", "robust_cholesky"]
+__all__ = ["Covariance", "Scaling", "robust_cholesky", "lag_means", "START_CORRELATION_LIMIT"]
 
 Scaling = Literal["affine", "columns", "common"]
 
@@ -71,8 +71,10 @@ class Covariance(ABC):
         """
 
     @abstractmethod
-    def start(self, sds: np.ndarray) -> np.ndarray:
-        """Starting theta from a starting relative standard deviation of every column."""
+    def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
+        """Starting theta from a starting relative standard deviation of every column and,
+        for structures with correlation parameters, an estimate of the columns' correlation
+        matrix (its entries averaged as the structure ties them; 0 when not given)."""
 
     def linear_positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """``(rows, cols, index)``: ``lambda[rows, cols] = theta[index]``, or None if nonlinear."""
@@ -148,6 +150,16 @@ class Covariance(ABC):
     @abstractmethod
     def kr_covariance(self, psi: np.ndarray) -> np.ndarray:
         """The term's (absolute) covariance matrix at Kenward-Roger parameters ``psi``."""
+
+
+START_CORRELATION_LIMIT = 0.9
+"""Starting correlations are kept within this fraction of their range (no start on a face)."""
+
+
+def lag_means(correlation: np.ndarray) -> np.ndarray:
+    """Mean correlation at every lag ``1 .. k - 1`` of a ``k x k`` correlation matrix."""
+    k = correlation.shape[0]
+    return np.array([float(np.mean(np.diagonal(correlation, -m))) for m in range(1, k)])
 
 
 def robust_cholesky(a: np.ndarray) -> np.ndarray:

@@ -28,7 +28,13 @@ from typing import ClassVar
 import numpy as np
 from scipy.linalg import toeplitz
 
-from mixedmodels.covariance.base import Covariance, Scaling, robust_cholesky
+from mixedmodels.covariance.base import (
+    START_CORRELATION_LIMIT,
+    Covariance,
+    Scaling,
+    lag_means,
+    robust_cholesky,
+)
 
 __all__ = [
     "CompoundSymmetry",
@@ -107,9 +113,18 @@ class CompoundSymmetry(Covariance):
     def _sds(self, theta: np.ndarray) -> np.ndarray:
         return np.asarray(theta[: self._n_sd], dtype=float)
 
-    def start(self, sds: np.ndarray) -> np.ndarray:
-        """The columns' starting SDs, rho 0."""
-        return np.r_[np.asarray(sds, dtype=float), 0.0]
+    def _start_rho(self, correlation: np.ndarray | None) -> float:
+        if correlation is None:
+            return 0.0
+        k = self.size
+        mean = float((np.sum(correlation) - k) / (k * (k - 1)))
+        low, high = self.rho_bounds
+        middle, half = (low + high) / 2, START_CORRELATION_LIMIT * (high - low) / 2
+        return min(max(mean, middle - half), middle + half)
+
+    def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
+        """The columns' starting SDs; rho the mean correlation (0 when not given)."""
+        return np.r_[np.asarray(sds, dtype=float), self._start_rho(correlation)]
 
     def lambda_(self, theta: np.ndarray) -> np.ndarray:
         """``diag(s)`` times the correlation matrix's factor; NaN for rho outside its range."""
@@ -177,9 +192,9 @@ class HomogeneousCompoundSymmetry(CompoundSymmetry):
         """The SD carries the (common) column scale."""
         return np.array([0, -1])
 
-    def start(self, sds: np.ndarray) -> np.ndarray:
-        """The root mean square of the columns' starting SDs, rho 0."""
-        return np.array([float(np.sqrt(np.mean(np.square(sds)))), 0.0])
+    def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
+        """The root mean square of the columns' starting SDs; rho the mean correlation."""
+        return np.array([float(np.sqrt(np.mean(np.square(sds)))), self._start_rho(correlation)])
 
     def theta_labels(self, columns: tuple[str, ...]) -> tuple[str, ...]:
         """``homcs.sd``, ``homcs.rho``."""
@@ -228,9 +243,11 @@ class AutoRegressive1(Covariance):
         """The SD carries the (common) column scale."""
         return np.array([0, -1])
 
-    def start(self, sds: np.ndarray) -> np.ndarray:
-        """The root mean square of the columns' starting SDs, rho 0."""
-        return np.array([float(np.sqrt(np.mean(np.square(sds)))), 0.0])
+    def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
+        """The root mean square of the columns' starting SDs; rho the mean lag-1 correlation."""
+        rho = 0.0 if correlation is None else float(lag_means(correlation)[0])
+        limit = START_CORRELATION_LIMIT
+        return np.array([float(np.sqrt(np.mean(np.square(sds)))), min(max(rho, -limit), limit)])
 
     @cached_property
     def _lags(self) -> np.ndarray:
@@ -336,9 +353,20 @@ class Toeplitz(Covariance):
         """Entry j < size is column j's SD."""
         return np.r_[np.arange(self.size), np.full(self.size - 1, -1)]
 
-    def start(self, sds: np.ndarray) -> np.ndarray:
-        """The columns' starting SDs, no correlation."""
-        return np.r_[np.asarray(sds, dtype=float), np.zeros(self.size - 1)]
+    def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
+        """The columns' starting SDs; the partial autocorrelations of the mean correlation at
+        each lag (shrunk toward 0 until positive definite), within the start limit."""
+        pacf = np.zeros(self.size - 1)
+        if correlation is not None:
+            lags = lag_means(correlation)
+            for _ in range(50):
+                found = acf_to_pacf(lags)
+                if found is not None and np.all(np.abs(found) < 1.0):
+                    pacf = found
+                    break
+                lags = 0.9 * lags
+        limit = START_CORRELATION_LIMIT
+        return np.r_[np.asarray(sds, dtype=float), np.clip(pacf, -limit, limit)]
 
     def lambda_(self, theta: np.ndarray) -> np.ndarray:
         """``diag(s)`` times the Cholesky factor of the Toeplitz correlation matrix."""

@@ -67,7 +67,7 @@ class Unstructured(Covariance):
         rows, cols = self._triangle
         return np.where(rows == cols, rows, -1)
 
-    def start(self, sds: np.ndarray) -> np.ndarray:
+    def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
         """Diagonal lambda."""
         rows, cols = self._triangle
         return np.where(rows == cols, np.asarray(sds, dtype=float)[rows], 0.0)
@@ -170,7 +170,7 @@ class Diagonal(Covariance):
         """Entry j is column j's standard deviation."""
         return np.arange(self.size)
 
-    def start(self, sds: np.ndarray) -> np.ndarray:
+    def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
         """The columns' starting SDs."""
         return np.array(sds, dtype=float)
 
@@ -225,7 +225,7 @@ class HomogeneousDiagonal(Covariance):
         """The one entry carries the (common) column scale."""
         return np.zeros(1, dtype=np.intp)
 
-    def start(self, sds: np.ndarray) -> np.ndarray:
+    def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
         """The root mean square of the columns' starting SDs."""
         return np.array([float(np.sqrt(np.mean(np.square(sds))))])
 

@@ -375,7 +375,7 @@ def build_plan(
         blocks.append(
             replace(block, codes=np.zeros(0, np.intp), matrix=np.zeros((0, block.matrix.shape[1])))
         )
-        if block.n_random_effects >= n:
+        if block.n_random_effects >= n and block.count_limited:
             raise DesignError(
                 f"number of random effects for grouping factor {block.group_name!r} "
                 f"({block.n_random_effects}) must be less than the number of observations ({n})"

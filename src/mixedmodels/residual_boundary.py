@@ -1,0 +1,142 @@
+"""The boundary sigma -> 0: a covariance structure that absorbs the residual.
+
+Theta is relative to sigma, so a fit whose residual variance goes to zero (a heterogeneous
+``cs`` or ``toep`` over occasions with one observation each: the occasions' own variances take
+the residual's place, what glmmTMB fits with ``dispformula = ~0``) has its optimum at theta
+-> infinity along the ray that scales every standard deviation. BOBYQA walks there slowly, so
+after its first stop the ray is probed (each step three times further while the objective
+falls) and BOBYQA restarted from the best point. The criterion's limit is approached until
+the engine's precision runs out (relative standard deviations of a few thousand); such a fit
+is reported as a boundary fit, and the convergence check leaves the ray's direction out, as
+it leaves out components resting on a bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["RESIDUAL_BOUNDARY", "RayProbe", "scale_mask"]
+
+RESIDUAL_BOUNDARY = 30.0
+"""After the ray lowered the objective: a standard deviation (of internally scaled columns)
+this many times sigma is the boundary sigma -> 0 (the residual variance below 1/900 of it)."""
+
+PROBE_FROM = 1.0
+"""The ray is probed only when some relative standard deviation is already this large."""
+
+_STEP = 3.0
+_MAX_STEPS = 12
+
+
+def scale_mask(terms, n_theta: int) -> np.ndarray:
+    """Theta entries that scale with the random-effect standard deviations.
+
+    Every entry of an unstructured term (lambda scales as a whole), the standard deviations of
+    a structured term (its correlation parameters do not scale).
+    """
+    mask = np.zeros(n_theta, dtype=bool)
+    for term in terms:
+        if term.structured:
+            mask[term.theta_slice] = term.covariance.sd_columns() >= 0
+        else:
+            mask[term.theta_slice] = True
+    return mask
+
+
+class RayProbe:
+    """The ray toward sigma -> 0 of one fit: probe it, and say whether the fit ended there.
+
+    Parameters
+    ----------
+    terms, n_theta
+        The model's terms and number of theta entries.
+    objective
+        The optimiser's objective (theta of the internally scaled columns).
+    restart
+        ``restart(x) -> (x, fmin, evaluations, status)``: BOBYQA from ``x``.
+    """
+
+    def __init__(
+        self,
+        terms,
+        n_theta: int,
+        objective: Callable[[np.ndarray], float],
+        restart: Callable[[np.ndarray], tuple[np.ndarray, float, int, str]],
+    ) -> None:
+        self.mask = scale_mask(terms, n_theta)
+        self.objective = objective
+        self.restart = restart
+        self.moved = False
+
+    def __call__(self, x: np.ndarray, fmin: float) -> tuple[np.ndarray, float, int, str | None]:
+        """Walk along ``x * t`` (the masked entries) while the objective falls; restart there.
+
+        Returns the point, its objective, the evaluations used and the restart's status (None
+        when the ray gave nothing).
+        """
+        mask = self.mask
+        if not mask.any() or np.max(np.abs(x[mask])) < PROBE_FROM:
+            return x, fmin, 0, None
+        best, best_value, used = x, fmin, 0
+        t = 1.0
+        for _ in range(_MAX_STEPS):
+            t *= _STEP
+            trial = np.where(mask, x * t, x)
+            value = self.objective(trial)
+            used += 1
+            if not value < best_value - 1e-7:
+                break
+            best, best_value = trial, value
+        if best is x:
+            return x, fmin, used, None
+        self.moved = True
+        moved, value, more, status = self.restart(best)
+        if value < best_value:
+            best, best_value = moved, value
+        return best, best_value, used + more, status
+
+    def along(self, x: np.ndarray) -> np.ndarray | None:
+        """The ray's direction at ``x`` if the fit ended at sigma -> 0, else None."""
+        mask = self.mask
+        if self.moved and mask.any() and np.max(np.abs(x[mask])) > RESIDUAL_BOUNDARY:
+            return np.where(mask, x, 0.0)
+        return None
+
+
+def newton_refine(
+    objective: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    fmin: float,
+    check: Callable[[np.ndarray, float], tuple[tuple[str, ...], np.ndarray | None]],
+    lower: np.ndarray,
+    upper: np.ndarray | None,
+    max_steps: int = 8,
+) -> tuple[np.ndarray, float, tuple[str, ...], np.ndarray | None]:
+    """Newton steps from the convergence check's derivatives until the check passes.
+
+    For structured covariances, whose correlation parameters near +-1 leave BOBYQA crawling
+    along a badly scaled valley: while the check reports a large relative gradient with a
+    positive-definite Hessian, its Newton step (halved up to three times, kept in the
+    bounds) is taken when it lowers the objective. ``check(x, fmin)`` returns the messages
+    and the step of :func:`mixedmodels.optimize.check_convergence`.
+
+    Returns the point, its objective, the last check's messages and step.
+    """
+    messages, step = check(x, fmin)
+    for _ in range(max_steps):
+        if not messages or step is None or not np.all(np.isfinite(step)):
+            break
+        for damping in (1.0, 0.5, 0.25, 0.125):
+            trial = np.maximum(x + damping * step, lower)
+            if upper is not None:
+                trial = np.minimum(trial, upper)
+            value = objective(trial)
+            if value < fmin:
+                x, fmin = trial, value
+                break
+        else:
+            break
+        messages, step = check(x, fmin)
+    return x, fmin, messages, step
