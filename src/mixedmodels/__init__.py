@@ -7,6 +7,7 @@
 from mixedmodels import datasets, sources
 from mixedmodels.batch import lmer_many
 from mixedmodels.errors import (
+    CompleteSeparationWarning,
     ConvergenceWarning,
     DesignError,
     FittingError,
@@ -14,10 +15,12 @@ from mixedmodels.errors import (
     InferenceError,
     MissingColumnError,
     MixedModelsError,
+    NonIntegerCountWarning,
     RankDeficiencyWarning,
     RowDataUnavailableError,
     SingularFitWarning,
 )
+from mixedmodels.glmm import GeneralizedLinearMixedModel, GlmerResult, glmer, glmer_nb
 from mixedmodels.inference.anova import anova
 from mixedmodels.model import LinearMixedModel, lmer
 from mixedmodels.results import LmerResult
@@ -25,20 +28,26 @@ from mixedmodels.results import LmerResult
 __version__ = "0.1.0"
 
 __all__ = [
+    "CompleteSeparationWarning",
     "ConvergenceWarning",
     "DesignError",
     "FittingError",
     "FormulaError",
+    "GeneralizedLinearMixedModel",
+    "GlmerResult",
     "InferenceError",
     "LinearMixedModel",
     "LmerResult",
     "MissingColumnError",
     "MixedModelsError",
+    "NonIntegerCountWarning",
     "RankDeficiencyWarning",
     "RowDataUnavailableError",
     "SingularFitWarning",
     "anova",
     "datasets",
+    "glmer",
+    "glmer_nb",
     "lmer",
     "lmer_many",
     "sources",

@@ -457,6 +457,7 @@ def build_design(
     weights=None,
     offset=None,
     contrasts: dict[str, str] | None = None,
+    residual_variance: bool = True,
 ) -> Design:
     """Parse (if needed), check the data, drop incomplete rows and build every matrix.
 
@@ -470,6 +471,10 @@ def build_design(
         Column names or arrays of one value per row.
     contrasts
         Coding of categorical variables of the fixed part, e.g. ``{"x": "sum"}``.
+    residual_variance
+        Whether the model has a residual variance (a linear mixed model): then a grouping
+        factor needs fewer levels, and a block fewer random effects, than observations. A
+        GLMM has none, so an observation-level random effect is allowed (False).
 
     Returns
     -------
@@ -557,7 +562,7 @@ def build_design(
                 f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
                 f" it has {len(labels)}"
             )
-        if len(labels) >= n:
+        if residual_variance and len(labels) >= n:
             raise DesignError(
                 f"number of levels of grouping factor {term.group_name!r} in {term.text} "
                 f"({len(labels)}) must be less than the number of observations ({n})"
@@ -567,7 +572,7 @@ def build_design(
         raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns, covariance))
     terms, blocks = build_blocks(raw_terms)
     for block in blocks:
-        if block.n_random_effects >= n and block.count_limited:
+        if residual_variance and block.n_random_effects >= n and block.count_limited:
             raise DesignError(
                 f"number of random effects for grouping factor {block.group_name!r} "
                 f"({block.n_random_effects}) must be less than the number of observations ({n})"

@@ -17,6 +17,8 @@ __all__ = [
     "ConvergenceWarning",
     "SingularFitWarning",
     "RankDeficiencyWarning",
+    "NonIntegerCountWarning",
+    "CompleteSeparationWarning",
 ]
 
 
@@ -81,3 +83,12 @@ class SingularFitWarning(ConvergenceWarning):
 
 class RankDeficiencyWarning(UserWarning):
     """Columns of the fixed-effects model matrix were dropped because they are aliased."""
+
+
+class NonIntegerCountWarning(UserWarning):
+    """A binomial or count response has non-integer values (its likelihood is then not a
+    probability; R's "non-integer counts" warning)."""
+
+
+class CompleteSeparationWarning(ConvergenceWarning):
+    """A fixed effect separates the outcomes: its estimate runs off to +-infinity."""

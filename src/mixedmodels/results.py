@@ -15,6 +15,7 @@ import pandas as pd
 from mixedmodels.design import lme4_column_names
 from mixedmodels.errors import DesignError, MissingColumnError
 from mixedmodels.linalg import BlockedFactor, Solution
+from mixedmodels.newdata import new_model_matrix
 from mixedmodels.optimize import OptSummary
 from mixedmodels.report import Report
 
@@ -358,12 +359,22 @@ class LmerResult:
         missing = [v for v in spec.required_variables if v not in newdata.columns]
         if missing:
             raise MissingColumnError(f"newdata lacks column(s): {', '.join(sorted(missing))}")
-        mm = spec.get_model_matrix(newdata, na_action="ignore")
+        mm = new_model_matrix(spec, newdata, "the fixed part")
         names = lme4_column_names(list(mm.columns))
         full = np.asarray(mm, dtype=float)
         if len(names) != len(self.design.kept_columns) + len(self.design.dropped_names):
             raise DesignError("newdata does not give the model's fixed-effect columns")
-        return full[:, self.design.kept_columns]
+        X = full[:, self.design.kept_columns]
+        # a missing covariate gives a missing prediction (R's na.pass), even where the
+        # formula's expression of it is defined (``C(x > 3)`` is False for a missing x)
+        incomplete = np.zeros(len(newdata), dtype=bool)
+        for name in spec.required_variables:
+            if name in newdata.columns:
+                incomplete |= np.asarray(pd.isna(newdata[name]), dtype=bool)
+        if incomplete.any():
+            X = X.copy()
+            X[incomplete] = np.nan
+        return X
 
     def _new_random_part(self, newdata: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
         values = np.zeros(len(newdata))
@@ -380,7 +391,8 @@ class LmerResult:
             if missing:
                 raise MissingColumnError(f"newdata lacks grouping column(s): {', '.join(missing)}")
             matrix = np.asarray(
-                spec.model_spec.get_model_matrix(newdata, na_action="ignore"), dtype=float
+                new_model_matrix(spec.model_spec, newdata, f"term {spec.term.text}"),
+                dtype=float,
             )
             row_labels = self._row_labels(newdata, spec.term.group)
             position = {level: i for i, level in enumerate(block.levels)}

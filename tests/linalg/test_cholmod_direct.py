@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -40,6 +44,35 @@ def cvxopt_diagonal(a: np.ndarray, perm: np.ndarray) -> np.ndarray:
 
 def test_available_where_cvxopt_ships_cholmod():
     assert cholmod_direct.available()
+
+
+@pytest.mark.parametrize("first_call", ["amd_order", "DirectFactor"])
+def test_the_library_loads_on_first_use_without_available(first_call):
+    """In a fresh interpreter, the first call may be any function: none needs available()."""
+    src = Path(cholmod_direct.__file__).parents[2]
+    script = f"""
+import numpy as np
+from mixedmodels.linalg import cholmod_direct
+assert not cholmod_direct._state["checked"]
+a = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 2.0]])
+cols, rows = np.nonzero(np.tril(a).T)
+if {first_call!r} == "amd_order":
+    print(cholmod_direct.amd_order(rows, cols, 3).tolist())
+else:
+    factor = cholmod_direct.DirectFactor(rows, cols, 3, np.arange(3))
+    factor.values[:] = a[rows, cols]
+    print(np.round(factor.factorize() - np.diag(np.linalg.cholesky(a)), 12).tolist())
+"""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    values = [float(v) for v in done.stdout.strip()[1:-1].split(",")]
+    if first_call == "amd_order":
+        assert sorted(values) == [0.0, 1.0, 2.0]
+    else:
+        assert values == [0.0, 0.0, 0.0]
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

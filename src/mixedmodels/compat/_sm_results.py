@@ -20,6 +20,7 @@ from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_params import MixedLMParams
 from mixedmodels.compat._sm_summary import MixedLMSummary, build_summary
 from mixedmodels.errors import DesignError
+from mixedmodels.newdata import new_model_matrix
 
 __all__ = ["MixedLMResults"]
 
@@ -335,7 +336,7 @@ class MixedLMResults:
             return self._rows(layout.exog @ fe)
         if transform and layout.fixed_spec is not None and isinstance(exog, pd.DataFrame):
             matrix = np.asarray(
-                layout.fixed_spec.get_model_matrix(exog, na_action="ignore"), dtype=float
+                new_model_matrix(layout.fixed_spec, exog, "the fixed part"), dtype=float
             )
         else:
             matrix = np.asarray(exog, dtype=float)

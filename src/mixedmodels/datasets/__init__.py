@@ -11,9 +11,14 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["load", "names", "DESCRIPTIONS"]
+__all__ = ["load", "names", "DESCRIPTIONS", "FACTORS"]
 
 DESCRIPTIONS = {
+    "cbpp": "Contagious bovine pleuropneumonia: new cases in 15 herds over 4 periods (lme4).",
+    "contraception": "Contraceptive use of 1,934 women in 60 districts of Bangladesh (mlmRev).",
+    "grouseticks": "Ticks on 403 red grouse chicks in broods and locations (lme4).",
+    "owls": "Sibling negotiation calls of barn owl chicks in 27 nests (glmmTMB).",
+    "verbagg": "Verbal aggression: 316 subjects crossed with 24 items, 0/1 answers (lme4).",
     "dietox": "Growth of 72 pigs over 12 weeks (statsmodels' MixedLM example).",
     "dyestuff": "Yield of dyestuff from 6 batches of an intermediate product (lme4).",
     "dyestuff2": "Simulated dyestuff-like data whose batch variance is zero (lme4).",
@@ -23,6 +28,17 @@ DESCRIPTIONS = {
     "sitka": "Growth of 79 Sitka spruce trees under ozone (MASS / statsmodels).",
     "sleepstudy": "Reaction times of 18 subjects over 10 days of sleep deprivation (lme4).",
 }
+
+
+FACTORS = {
+    "cbpp": ("herd", "period"),
+    "contraception": ("woman", "district", "livch", "urban"),
+    "grouseticks": ("INDEX", "BROOD", "YEAR", "LOCATION"),
+    "owls": ("Nest", "FoodTreatment", "SexParent"),
+    "verbagg": ("id", "item", "Gender", "btype", "situ", "mode"),
+}
+"""Columns of the GLMM datasets that R holds as factors, loaded as pandas categoricals
+(levels sorted, as R's ``factor``)."""
 
 
 def names() -> list[str]:
@@ -50,4 +66,7 @@ def load(name: str) -> pd.DataFrame:
         raise MissingColumnError(f"no dataset {name!r}; available: {', '.join(names())}")
     path = resources.files("mixedmodels.datasets") / "data" / f"{key}.csv"
     with resources.as_file(path) as file:
-        return pd.read_csv(file)
+        frame = pd.read_csv(file)
+    for column in FACTORS.get(key, ()):
+        frame[column] = frame[column].astype("category")
+    return frame

@@ -240,5 +240,10 @@ def anova(*results, type=3, ddf: str = "Satterthwaite", refit: bool = True) -> A
                 f"argument {i} of anova is not a fitted model: {r.__class__.__name__}"
             )
     if len(results) == 1:
+        if not hasattr(results[0], "sigma") or hasattr(results[0], "nAGQ"):
+            raise InferenceError(
+                "anova of one GLMM fit has no F tests: compare nested fits, anova(fit1, fit2), "
+                "or use the Wald z tests of fit.coef_table"
+            )
         return _term_table(results[0], _validate_type(type), validate_ddf(ddf))
     return _lrt_table(results, refit)

@@ -211,14 +211,30 @@ def _defaults_read_back(head: _CommonHead) -> bool:
     )
 
 
-def available() -> bool:
-    """Whether CHOLMOD can be called directly (loaded, declared right, self-test passed)."""
+def _library():
+    """The self-tested library, loaded and checked on the first call from anywhere; or None.
+
+    Every user of the library goes through here (not through :func:`available` having been
+    called first), so the module works in any call order.
+    """
     if not _state["checked"]:
         with _state["lock"]:
             if not _state["checked"]:
                 _state["lib"] = _self_tested(_load())
                 _state["checked"] = True
-    return _state["lib"] is not None
+    return _state["lib"]
+
+
+def _required_library():
+    lib = _library()
+    if lib is None:
+        raise RuntimeError("CHOLMOD cannot be called directly here")
+    return lib
+
+
+def available() -> bool:
+    """Whether CHOLMOD can be called directly (loaded, declared right, self-test passed)."""
+    return _library() is not None
 
 
 def _self_tested(lib):
@@ -258,7 +274,7 @@ def amd_order(rows, cols, n: int, _lib=None) -> np.ndarray | None:
     ``cvxopt.amd.order(A, uplo="L")`` reads them; AMD's default controls, so the same
     ordering). None when AMD fails.
     """
-    lib = _lib if _lib is not None else _state["lib"]
+    lib = _lib if _lib is not None else _required_library()
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     keep = rows != cols  # AMD ignores the diagonal
@@ -292,9 +308,7 @@ class DirectFactor:
     """
 
     def __init__(self, rows, cols, n: int, perm, _lib=None) -> None:
-        lib = _lib if _lib is not None else _state["lib"]
-        if lib is None:
-            raise RuntimeError("CHOLMOD cannot be called directly here")
+        lib = _lib if _lib is not None else _required_library()
         rows = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(cols, dtype=np.int64)
         if rows.size > _INT32_MAX or n > _INT32_MAX:

@@ -1,0 +1,639 @@
+"""GeneralizedLinearMixedModel: set up once, then fit by Laplace, quadrature or nAGQ = 0.
+
+The fit follows lme4's two stages. Stage one (lme4's ``nAGQ = 0``, MixedModels.jl's
+``fast = true``) optimises theta alone, beta and the conditional modes coming from PIRLS.
+Stage two optimises the Laplace (or adaptive Gauss-Hermite) objective over theta and beta
+together, with beta whitened by stage one's covariance so that one trust-region radius fits
+all. A finite-difference Newton step polishes the optimum and gives the Hessian from which the
+fixed effects' covariance is read (lme4's default for GLMMs).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from mixedmodels.errors import (
+    CompleteSeparationWarning,
+    ConvergenceWarning,
+    DesignError,
+    FittingError,
+    SingularFitWarning,
+)
+from mixedmodels.glmm.families import Family, get_family
+from mixedmodels.glmm.optimizer import bobyqa, derivatives
+from mixedmodels.glmm.pirls import GlmmProblem, Mode, laplace_value, pirls
+from mixedmodels.glmm.quadrature import MAX_NODES, agq_value
+from mixedmodels.glmm.response import GlmmData, build_glmm_data
+from mixedmodels.linalg import solve_at_optimum, update_factor
+from mixedmodels.linalg.reweight import reweighted_statistics
+from mixedmodels.optimize import OptSummary
+from mixedmodels.scaling import ThetaScaling, make_scaling
+from mixedmodels.terms import lambda_of_block, theta_lower_bounds
+
+__all__ = ["GeneralizedLinearMixedModel", "glmer", "DEFAULT_GLMM_CONTROL"]
+
+DEFAULT_GLMM_CONTROL: dict[str, float | int | bool] = {
+    "ftol_abs": 1e-5,  # BOBYQA's tolerance on -2 log L (the Newton polish goes further)
+    "xtol_abs": 1e-8,
+    "maxeval": 100_000,
+    "theta_step": 0.15,  # initial trust region: relative to theta (of scaled columns) ...
+    "theta_step_floor": 0.1,
+    "beta_step": 0.25,  # ... and in standard errors of stage one's beta
+    "gradient_tolerance": 2e-3,  # Newton step (relative gradient) above which we warn
+    "check_convergence": True,
+}
+SINGULAR_TOLERANCE = 1e-4
+NEWTON_ACCEPT = 0.02  # a successful Newton step this small (in standard errors) ends the polish
+SEPARATION_MU = 1e-8  # GLM means this close to 0 or 1 trigger the separation check
+
+
+@dataclass
+class _Warm:
+    """The last mode, the warm start of the next PIRLS (not shared across threads)."""
+
+    u: tuple[np.ndarray, ...] | None = None
+    beta: np.ndarray | None = None
+
+
+class GeneralizedLinearMixedModel:
+    """A generalized linear mixed model, set up for fitting.
+
+    Parameters
+    ----------
+    formula
+        lme4 formula, e.g. ``"cbind(incidence, size - incidence) ~ period + (1 | herd)"``.
+    data
+        A pandas DataFrame with every variable of the formula.
+    family
+        ``"binomial"``, ``"poisson"``, ``"Gamma"``, ``"inverse_gaussian"`` or a family
+        object from :mod:`mixedmodels.glmm.families`.
+    link
+        A link name (``"logit"``, ``"probit"``, ``"log"``, ...); the family's canonical link
+        when None.
+    weights
+        Prior weights (for a binomial proportion: the numbers of trials).
+    offset
+        Added to the linear predictor (with any ``offset(...)`` terms of the formula).
+    contrasts
+        Coding of categorical fixed-effect variables, e.g. ``{"period": "sum"}``.
+
+    Examples
+    --------
+    >>> import mixedmodels as mm
+    >>> model = mm.GeneralizedLinearMixedModel(
+    ...     "cbind(incidence, size - incidence) ~ period + (1 | herd)",
+    ...     mm.datasets.load("cbpp"), family="binomial")
+    >>> round(model.fit().deviance, 3)
+    184.053
+    """
+
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        family: str | Family = "binomial",
+        link=None,
+        *,
+        weights=None,
+        offset=None,
+        contrasts: dict[str, str] | None = None,
+        _data: GlmmData | None = None,
+    ) -> None:
+        self.family = get_family(family, link)
+        self.data = (
+            _data
+            if _data is not None
+            else build_glmm_data(
+                formula, data, self.family, weights=weights, offset=offset, contrasts=contrasts
+            )
+        )
+        design = self.data.design
+        self.design = design
+        self.problem = GlmmProblem.of(
+            self.family,
+            self.data.y,
+            self.data.trials,
+            self.data.prior_weights,
+            self.data.offset,
+            design.X,
+            [(b.codes, b.matrix, b.n_levels) for b in design.blocks],
+        )
+        self.scaling: ThetaScaling = make_scaling(design.blocks, design.terms)
+        self.lower_bounds = theta_lower_bounds(design.terms)
+
+    # -- description ----------------------------------------------------------------------
+    @property
+    def formula(self) -> str:
+        """The formula as given."""
+        return self.design.formula.formula
+
+    @property
+    def n_theta(self) -> int:
+        """Number of covariance parameters."""
+        return self.lower_bounds.size
+
+    @property
+    def n_fixed(self) -> int:
+        """Number of fixed effects."""
+        return self.design.X.shape[1]
+
+    @property
+    def theta_names(self) -> tuple[str, ...]:
+        """lme4's names of the theta entries (``herd.(Intercept)``)."""
+        names = []
+        for term in self.design.terms:
+            rows, cols = term.theta_positions()
+            for r, c in zip(rows, cols, strict=True):
+                if r == c:
+                    names.append(f"{term.group_name}.{term.columns[r]}")
+                else:
+                    names.append(f"{term.group_name}.{term.columns[r]}.{term.columns[c]}")
+        return tuple(names)
+
+    def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
+        """The lambda of every engine block for ``theta``."""
+        theta = np.asarray(theta, dtype=float)
+        return [lambda_of_block(b, theta) for b in self.design.blocks]
+
+    def _check_agq(self, nAGQ: int) -> int:
+        try:
+            n = int(nAGQ)
+        except (TypeError, ValueError):
+            raise DesignError(
+                f"nAGQ must be an integer from 0 to {MAX_NODES}, got {nAGQ!r}"
+            ) from None
+        if n != nAGQ or not 0 <= n <= MAX_NODES:
+            raise DesignError(f"nAGQ must be an integer from 0 to {MAX_NODES}, got {nAGQ!r}")
+        if n > 1:
+            blocks = self.design.blocks
+            if len(blocks) != 1 or blocks[0].size != 1:
+                raise DesignError(
+                    "nAGQ > 1 needs a single scalar random-effect term such as (1 | g); this "
+                    f"model has {', '.join(f'{b.group_name} ({b.size} per level)' for b in blocks)}"
+                )
+            if self.family.has_dispersion:
+                raise DesignError(
+                    f"nAGQ > 1 is not available for the {self.family.name} family "
+                    "(its scale is estimated from the deviance): use nAGQ=1"
+                )
+        return n
+
+    # -- objective ------------------------------------------------------------------------
+    def mode(self, theta, beta=None, *, joint: bool = False, _warm: _Warm | None = None) -> Mode:
+        """The PIRLS conditional modes at ``theta`` and ``beta`` (beta too when ``joint``)."""
+        lams = self.lambdas(theta)
+        return self._mode(lams, beta, joint, _warm)
+
+    def _mode(self, lams, beta, joint, warm: _Warm | None) -> Mode:
+        if beta is None:
+            beta = warm.beta if warm is not None and warm.beta is not None else self.glm_beta
+        u0 = warm.u if warm is not None else None
+        mode = pirls(self.problem, lams, beta, u0, joint=joint)
+        if warm is not None:
+            warm.u = mode.u
+            if joint:
+                warm.beta = mode.beta
+        return mode
+
+    def objective(self, theta, beta=None, nAGQ: int = 1) -> float:
+        """``-2 log L`` at ``theta`` and ``beta``: Laplace (nAGQ=1), quadrature (nAGQ>1), or
+        for nAGQ=0 the Laplace value with beta from PIRLS (``beta`` is then ignored)."""
+        n = self._check_agq(nAGQ)
+        theta = np.asarray(theta, dtype=float)
+        if theta.shape != (self.n_theta,):
+            raise DesignError(f"theta must have {self.n_theta} entries, got shape {theta.shape}")
+        if n == 0:
+            mode = self.mode(theta, None, joint=True)
+        else:
+            if beta is None:
+                raise DesignError("beta is needed for nAGQ >= 1")
+            beta = np.asarray(beta, dtype=float)
+            if beta.shape != (self.n_fixed,):
+                raise DesignError(f"beta must have {self.n_fixed} entries, got {beta.shape}")
+            mode = self.mode(theta, beta)
+        return self._value(mode, theta, n)
+
+    def _value(self, mode: Mode, theta, n: int) -> float:
+        if n > 1:
+            lam = float(self.lambdas(theta)[0][0, 0])
+            return agq_value(self.problem, mode, lam, n)
+        return laplace_value(self.problem, mode)
+
+    # -- starting values ------------------------------------------------------------------
+    @property
+    def glm_beta(self) -> np.ndarray:
+        """Fixed effects of the GLM without random effects (IRLS), PIRLS's first start."""
+        cached = self.__dict__.get("_glm")
+        if cached is None:
+            cached = self.__dict__["_glm"] = self._glm_fit()
+        return cached.beta
+
+    def _glm_fit(self) -> Mode:
+        problem = self.problem
+        fam = self.family
+        mustart = fam.mustart(problem.y, problem.prior_weights)
+        eta0 = fam.link.linkfun(mustart) - problem.offset
+        X = problem.X
+        beta0 = np.linalg.lstsq(X, eta0, rcond=None)[0] if X.shape[1] else np.zeros(0)
+        zero = [np.zeros((b.size, b.size)) for b in self.design.blocks]
+        try:
+            glm = pirls(problem, zero, beta0, joint=True)
+        except FittingError:
+            if self._separation_check(force=True):  # estimates running off: a start anyway
+                return pirls(problem, zero, beta0, joint=True, max_iterations=25, strict=False)
+            glm = None
+        if glm is not None:
+            self.__dict__["_glm"] = glm
+            self._separation_check()
+            return glm
+        try:
+            return pirls(problem, zero, beta0, joint=True)
+        except FittingError:
+            mean = np.full(problem.n, float(np.average(mustart, weights=problem.prior_weights)))
+            beta0 = np.linalg.lstsq(X, fam.link.linkfun(mean) - problem.offset, rcond=None)[0]
+            return pirls(problem, zero, beta0, joint=True)
+
+    def start_theta(self) -> np.ndarray:
+        """Starting theta of the internally scaled columns: moment estimates of the linear
+        mixed model on the GLM's working response and weights."""
+        from mixedmodels.linalg.start import moment_start
+
+        glm = self.__dict__.get("_glm") or self._glm_fit()
+        self.__dict__["_glm"] = glm
+        transforms, unstructured = [], []
+        offsets = {t.theta_offset: T for t, T in zip(self.scaling.terms, self.scaling.transforms)}
+        for block in self.design.blocks:
+            T = np.eye(block.size)
+            for term, off in zip(block.terms, block.column_offsets, strict=True):
+                T[off : off + term.size, off : off + term.size] = offsets[term.theta_offset]
+            transforms.append(None if np.array_equal(T, np.eye(block.size)) else T)
+            unstructured.append(bool(np.any(block.lambda_rows != block.lambda_cols)))
+        lams = moment_start(glm.stats, transforms, unstructured)
+        start = np.zeros(self.n_theta)
+        for block, lam in zip(self.design.blocks, lams, strict=True):
+            start[block.theta_index] = lam[block.lambda_rows, block.lambda_cols]
+        return np.maximum(start, np.where(self.lower_bounds == 0, 0.05, -np.inf))
+
+    # -- fitting --------------------------------------------------------------------------
+    def fit(self, nAGQ: int = 1, start: dict | None = None, control: dict | None = None):
+        """Fit by maximum likelihood (Laplace for nAGQ=1).
+
+        Parameters
+        ----------
+        nAGQ
+            0: theta optimised with beta from PIRLS (fast, approximate); 1: Laplace
+            approximation (lme4's default); 2..25: adaptive Gauss-Hermite quadrature with
+            that many nodes (one scalar random-effect term only).
+        start
+            ``{"theta": ..., "fixef": ...}`` (lme4's), either may be left out.
+        control
+            Settings overriding :data:`DEFAULT_GLMM_CONTROL`.
+
+        Returns
+        -------
+        GlmerResult
+        """
+        n_agq = self._check_agq(nAGQ)
+        ctl = {**DEFAULT_GLMM_CONTROL, **(control or {})}
+        unknown = set(ctl) - set(DEFAULT_GLMM_CONTROL)
+        if unknown:
+            raise DesignError(f"unknown control setting(s): {', '.join(sorted(unknown))}")
+        start = dict(start or {})
+        bad = set(start) - {"theta", "fixef"}
+        if bad:
+            raise DesignError(f"start takes 'theta' and 'fixef', got {', '.join(sorted(bad))}")
+        began = time.perf_counter()
+        lower = self.lower_bounds
+        if start.get("theta") is not None:
+            theta0 = np.asarray(start["theta"], dtype=float)
+            if theta0.shape != (self.n_theta,):
+                raise DesignError(
+                    f"start theta must have {self.n_theta} entries, got {theta0.shape}"
+                )
+            x0 = self.scaling.to_scaled(theta0)
+        else:
+            x0 = self.start_theta()
+        glm_beta = self.glm_beta
+        # stage one: theta alone, beta from PIRLS
+        warm = _Warm(beta=glm_beta.copy())
+        if start.get("fixef") is not None:
+            warm.beta = np.asarray(start["fixef"], dtype=float)
+
+        def stage_one(x: np.ndarray) -> float:
+            try:
+                mode = self._mode(self._lambdas_scaled(x), None, True, warm)
+            except FittingError:
+                return np.inf
+            return laplace_value(self.problem, mode)
+
+        theta_step = float(ctl["theta_step"]) * np.maximum(
+            np.abs(x0), float(ctl["theta_step_floor"])
+        )
+        try:
+            x1, f1, evals1, status = bobyqa(
+                stage_one,
+                x0,
+                lower,
+                theta_step,
+                ftol_abs=1e-4 if n_agq else float(ctl["ftol_abs"]),
+                xtol_abs=float(ctl["xtol_abs"]),
+                maxeval=int(ctl["maxeval"]),
+            )
+        except FittingError as exc:
+            separated = self.__dict__.get("_separated")
+            if separated:
+                raise FittingError(
+                    f"cannot fit: the fixed effect(s) {', '.join(separated)} completely "
+                    "separate the outcomes (their estimates are infinite)"
+                ) from exc
+            raise
+        mode1 = self._mode(
+            self._lambdas_scaled(x1), warm.beta, True, _Warm(u=warm.u, beta=warm.beta)
+        )
+        beta1 = mode1.beta
+        messages: list[str] = []
+        if n_agq == 0:
+            x, fmin, evaluations, checks = x1, f1, evals1, 0
+            beta = beta1
+            hessian_vcov = None
+            theta = self.scaling.to_theta(x)
+        else:
+            cov1 = mode1.solution.beta_cov_unscaled
+            try:
+                C = np.linalg.cholesky(cov1) if cov1.size else np.zeros((0, 0))
+            except np.linalg.LinAlgError:
+                C = np.diag(np.sqrt(np.maximum(np.diag(cov1), 1e-12)))
+            k = x1.size
+            warm2 = _Warm(u=mode1.u)
+
+            def stage_two(z: np.ndarray) -> float:
+                lams = self._lambdas_scaled(z[:k])
+                b = beta1 + C @ z[k:]
+                try:
+                    mode = self._mode(lams, b, False, warm2)
+                except FittingError:
+                    return np.inf
+                if n_agq > 1:
+                    return agq_value(self.problem, mode, float(lams[0][0, 0]), n_agq)
+                return laplace_value(self.problem, mode)
+
+            z0 = np.concatenate([x1, np.zeros(self.n_fixed)])
+            lower2 = np.concatenate([lower, np.full(self.n_fixed, -np.inf)])
+            step2 = np.concatenate(
+                [
+                    float(ctl["theta_step"])
+                    * np.maximum(np.abs(x1), float(ctl["theta_step_floor"])),
+                    np.full(self.n_fixed, float(ctl["beta_step"])),
+                ]
+            )
+            z, fmin, evals2, status = bobyqa(
+                stage_two,
+                z0,
+                lower2,
+                step2,
+                ftol_abs=float(ctl["ftol_abs"]),
+                xtol_abs=float(ctl["xtol_abs"]),
+                maxeval=int(ctl["maxeval"]),
+            )
+            evaluations = evals1 + evals2
+            checks = 0
+            hessian_vcov = None
+            if ctl["check_convergence"]:
+                z, fmin, hessian_vcov, more, messages = self._polish(
+                    stage_two, z, fmin, lower2, C, k, float(ctl["gradient_tolerance"])
+                )
+                checks = more
+            x = z[:k]
+            beta = beta1 + C @ z[k:]
+            theta = self.scaling.to_theta(x)
+        seconds = time.perf_counter() - began
+        summary = OptSummary(
+            initial=tuple(self.scaling.to_theta(x0)),
+            final=tuple(theta),
+            fmin=float(fmin),
+            evaluations=int(evaluations),
+            optimizer="bobyqa",
+            return_value=status,
+            seconds=seconds,
+            messages=tuple(messages),
+            check_evaluations=int(checks),
+        )
+        return self._result(theta, beta, n_agq, summary, hessian_vcov)
+
+    def _lambdas_scaled(self, x: np.ndarray) -> list[np.ndarray]:
+        return self.lambdas(self.scaling.to_theta(x))
+
+    def _polish(self, objective, z, fmin, lower, C, k, tolerance):
+        """Newton steps from finite differences; the Hessian's beta covariance."""
+        messages: list[str] = []
+        total = 0
+        hessian_vcov = None
+        for _ in range(3):
+            free = ~(np.isfinite(lower) & (z - lower < 1e-4))
+            grad, hess, count = derivatives(objective, z, free, fmin)
+            total += count
+            try:
+                chol = np.linalg.cholesky(hess)
+            except np.linalg.LinAlgError:
+                eig = np.linalg.eigvalsh(hess)
+                messages = [
+                    "Hessian of the objective is not positive definite at the optimum "
+                    f"(smallest eigenvalue {eig.min():.3g}): the fit may not have converged"
+                ]
+                break
+            newton = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
+            inverse = np.linalg.inv(hess)
+            fixed = np.flatnonzero(free) >= k
+            cov_delta = 2.0 * inverse[np.ix_(fixed, fixed)]
+            hessian_vcov = C @ cov_delta @ C.T if C.size else np.zeros((0, 0))
+            trial = z.copy()
+            trial[free] -= newton
+            trial = np.maximum(trial, lower)
+            value = objective(trial)
+            total += 1
+            worst = float(np.max(np.abs(newton))) if newton.size else 0.0
+            improved = np.isfinite(value) and value < fmin
+            if improved:
+                z, fmin = trial, value
+            # Newton converges quadratically: after a step of at most NEWTON_ACCEPT the
+            # remaining relative gradient is of order its square, far below the tolerance
+            if worst <= tolerance or (improved and worst <= NEWTON_ACCEPT):
+                messages = []
+                break
+            messages = [
+                f"model failed to converge: relative gradient {worst:.3g} > tolerance {tolerance:g}"
+            ]
+        return z, fmin, hessian_vcov, total, messages
+
+    def _separation_check(self, force: bool = False) -> bool:
+        """Warn, naming the fixed effects, when they separate a binomial outcome.
+
+        Run when the GLM's means come within :data:`SEPARATION_MU` of 0 or 1 (or, with
+        ``force``, when the GLM did not converge); returns whether separation was found.
+        """
+        from mixedmodels.glmm.separation import separating_effects
+
+        if self.family.name != "binomial":
+            return False
+        glm = self.__dict__.get("_glm")
+        if not force:
+            if glm is None:
+                return False
+            mu = glm.mu
+            if not (np.any(mu < SEPARATION_MU) or np.any(mu > 1 - SEPARATION_MU)):
+                return False
+        names = separating_effects(self.problem.X, self.problem.y, self.problem.prior_weights)
+        found = names is not None and len(names) > 0
+        if found:
+            labels = [self.design.fixed_names[j] for j in names]
+            self.__dict__["_separated"] = labels
+            warnings.warn(
+                "complete separation: the fixed effect(s) "
+                f"{', '.join(labels)} separate the outcomes, so their estimates run off to "
+                "+-infinity (and their standard errors are meaningless); remove or merge them, "
+                "or use a penalised fit",
+                CompleteSeparationWarning,
+                stacklevel=5,
+            )
+        return found
+
+    def _result(self, theta, beta, n_agq: int, summary: OptSummary, hessian_vcov):
+        from mixedmodels.glmm.results import GlmerResult
+
+        lams = self.lambdas(theta)
+        mode = pirls(self.problem, lams, beta, None, joint=False)
+        # (R_X' R_X)^-1 at the mode's weights: the covariance without the Hessian
+        fam = self.family
+        mu_eta = fam.link.mu_eta(mode.eta)
+        weights = self.problem.prior_weights * mu_eta * mu_eta / fam.variance(mode.mu)
+        response = mode.eta - self.problem.offset + (self.problem.y - mode.mu) / mu_eta
+        with np.errstate(divide="ignore"):
+            stats = reweighted_statistics(self.problem.plan_joint, response, weights)
+        factor = update_factor(stats, lams[0], lams[1:])
+        rx_cov = solve_at_optimum(stats, factor, lams[0], lams[1:]).beta_cov_unscaled
+        result = GlmerResult(
+            model=self,
+            theta=np.asarray(theta, float),
+            beta=np.asarray(beta, float),
+            nAGQ=n_agq,
+            mode=mode,
+            optsum=summary,
+            hessian_vcov=hessian_vcov,
+            rx_vcov=rx_cov,
+        )
+        for message in summary.messages:
+            warnings.warn(message, ConvergenceWarning, stacklevel=3)
+        if result.is_singular:
+            warnings.warn(
+                "boundary (singular) fit: a variance is zero or a correlation is +-1; "
+                "see GlmerResult.is_singular",
+                SingularFitWarning,
+                stacklevel=3,
+            )
+        return result
+
+    def refit(self, y, nAGQ: int = 1, start: dict | None = None, control: dict | None = None):
+        """Fit the same model to a new response ``y`` (same rows, the family's scale)."""
+        return self.with_response(y).fit(nAGQ=nAGQ, start=start, control=control)
+
+    def with_response(self, y) -> GeneralizedLinearMixedModel:
+        """The same model with a new response (same rows); the design is reused."""
+        from dataclasses import replace
+
+        y = np.asarray(y, dtype=float)
+        if y.shape != self.data.y.shape:
+            raise DesignError(f"y must have shape {self.data.y.shape}, got {y.shape}")
+        if not np.isfinite(y).all():
+            raise DesignError("the new response has non-finite values")
+        self.family.check_response(y, self.data.prior_weights, "(new response)")
+        data = replace(self.data, y=y, design=replace(self.data.design, y=y))
+        new = GeneralizedLinearMixedModel.__new__(GeneralizedLinearMixedModel)
+        new.family = self.family
+        new.data = data
+        new.design = data.design
+        new.problem = replace(self.problem, y=y)
+        new.scaling = self.scaling
+        new.lower_bounds = self.lower_bounds
+        return new
+
+    def with_family(self, family: Family) -> GeneralizedLinearMixedModel:
+        """The same model (design and plans reused) with another family, e.g. a new
+        negative binomial theta."""
+        from mixedmodels.glmm.pirls import GlmmProblem as Problem
+
+        fresh = Problem.of(
+            family,
+            self.data.y,
+            self.data.trials,
+            self.data.prior_weights,
+            self.data.offset,
+            self.design.X,
+            self.problem.blocks,
+            plans=(self.problem.plan_u, self.problem.plan_joint),
+        )
+        new = GeneralizedLinearMixedModel.__new__(GeneralizedLinearMixedModel)
+        new.family = family
+        new.data = self.data
+        new.design = self.design
+        new.problem = fresh
+        new.scaling = self.scaling
+        new.lower_bounds = self.lower_bounds
+        return new
+
+    def __repr__(self) -> str:
+        return f"GeneralizedLinearMixedModel({self.formula!r}, {self.family}, nobs={self.design.n})"
+
+
+def glmer(
+    formula: str,
+    data: pd.DataFrame,
+    family: str | Family = "binomial",
+    link=None,
+    *,
+    nAGQ: int = 1,
+    weights=None,
+    offset=None,
+    contrasts: dict[str, str] | None = None,
+    start: dict | None = None,
+    control: dict | None = None,
+):
+    """Fit a generalized linear mixed model (lme4's ``glmer``).
+
+    Parameters
+    ----------
+    formula
+        lme4 formula; the response may be ``cbind(successes, failures)``, 0/1, bool, a
+        two-level factor (first level = failure) or a proportion with ``weights=`` trials;
+        ``offset(expr)`` terms are allowed.
+    data
+        pandas DataFrame.
+    family, link
+        Family name or object and link name (see :class:`GeneralizedLinearMixedModel`).
+    nAGQ
+        0, 1 (Laplace, default) or up to 25 adaptive Gauss-Hermite nodes.
+    weights, offset, contrasts
+        As for :class:`GeneralizedLinearMixedModel`.
+    start, control
+        See :meth:`GeneralizedLinearMixedModel.fit`.
+
+    Returns
+    -------
+    GlmerResult
+
+    Examples
+    --------
+    >>> import mixedmodels as mm
+    >>> fit = mm.glmer("cbind(incidence, size - incidence) ~ period + (1 | herd)",
+    ...                mm.datasets.load("cbpp"), family="binomial")
+    >>> fit.fixef.round(2).to_dict()
+    {'(Intercept)': -1.4, 'period2': -0.99, 'period3': -1.13, 'period4': -1.58}
+    """
+    model = GeneralizedLinearMixedModel(
+        formula, data, family, link, weights=weights, offset=offset, contrasts=contrasts
+    )
+    return model.fit(nAGQ=nAGQ, start=start, control=control)

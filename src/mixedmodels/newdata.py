@@ -1,0 +1,151 @@
+"""Model matrices for new data, encoded as the fitting data were, or a clear refusal.
+
+formulaic's model specs keep each factor's levels, so new data are coded column for column as
+the fit's; but a level the fit never saw (or a missing one) is only a warning there, and the
+row is silently coded as the reference level. lme4 refuses such data, and so do we: every
+categorical factor's values are checked against the levels it was fitted with, and the error
+names the column and the levels at fault.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from mixedmodels.errors import DesignError
+
+__all__ = ["new_model_matrix", "check_factor_levels"]
+
+_FACTOR_CALLS = frozenset({"C", "factor", "ordered", "as_factor", "relevel"})
+_SHOWN = 5
+
+
+def _factor_column(expr: str, columns: pd.Index) -> str | None:
+    """The data column a categorical factor codes (``f``, ``C(f, ...)``, ``factor(f)``)."""
+    if expr in columns:
+        return expr
+    try:
+        node = ast.parse(expr, mode="eval").body
+    except SyntaxError:
+        return None
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _FACTOR_CALLS
+        and node.args
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id in columns
+    ):
+        return node.args[0].id
+    return None
+
+
+def _listed(values) -> str:
+    values = list(values)
+    shown = ", ".join(repr(v) for v in values[:_SHOWN])
+    return shown + (f" and {len(values) - _SHOWN} more" if len(values) > _SHOWN else "")
+
+
+def check_factor_levels(spec, newdata: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Raise if a categorical factor of ``spec`` has, in ``newdata``, a level the fit lacks.
+
+    Returns ``newdata``, with its categorical columns of such factors given exactly the fit's
+    categories (a shallow copy where any changes), so that formulaic codes them as it did.
+
+    Parameters
+    ----------
+    spec
+        A formulaic ``ModelSpec`` of the fitted model (its encoder state holds the levels).
+    newdata
+        The new data.
+    where
+        What the spec encodes, for the message (``"the fixed part"``, ``"term (f | g)"``).
+
+    Raises
+    ------
+    DesignError
+        Naming the column, the unseen levels (or the rows with a missing level) and the
+        levels the fit was made with.
+    """
+    recoded: dict[str, pd.Categorical] = {}
+    for expr, (kind, state) in spec.encoder_state.items():
+        if getattr(kind, "value", kind) != "categorical" or "categories" not in state:
+            continue
+        column = _factor_column(expr, newdata.columns)
+        if column is None:
+            continue  # an expression: formulaic's own check, turned into an error below
+        values = newdata[column]
+        categories = list(state["categories"])
+        missing = np.asarray(pd.isna(values), dtype=bool)
+        unseen = ~missing & ~np.asarray(values.isin(categories), dtype=bool)
+        known = f"the fit's levels of {column!r} are {_listed(categories)}"
+        if unseen.any():
+            new = pd.unique(values[unseen])
+            raise DesignError(
+                f"newdata column {column!r} (in {where}) has level(s) the fit did not see: "
+                f"{_listed(new)}; {known}"
+            )
+        if missing.any():
+            rows = newdata.index[missing]
+            raise DesignError(
+                f"newdata column {column!r} (in {where}) has missing values in row(s) "
+                f"{_listed(rows)}: a prediction needs one of the fit's levels; {known}"
+            )
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            recoded[column] = pd.Categorical(values.astype(object), categories=categories)
+    return newdata.assign(**recoded) if recoded else newdata
+
+
+def _mismatch_message(spec, newdata: pd.DataFrame, where: str, message: str) -> str:
+    """Our message for formulaic's warning on a categorical expression (``C(x // 10)``)."""
+    exprs = [
+        expr
+        for expr, (kind, state) in spec.encoder_state.items()
+        if getattr(kind, "value", kind) == "categorical"
+        and _factor_column(expr, newdata.columns) is None
+    ]
+    found = re.search(r"dataset\): (\{.*?\})\.", message)
+    values = re.sub(r"np\.\w+\(([^()]*)\)", r"\1", found.group(1)) if found else "?"
+    factors = ", ".join(repr(e) for e in exprs) or "a categorical factor"
+    return (
+        f"newdata gives {factors} (in {where}) a level the fit did not see, or a missing "
+        f"value: {values}"
+    )
+
+
+def new_model_matrix(spec, newdata: pd.DataFrame, where: str, context=None):
+    """``spec``'s model matrix for ``newdata``, refusing levels the fit did not see.
+
+    Parameters
+    ----------
+    spec
+        The formulaic ``ModelSpec`` kept from the fit.
+    newdata
+        The new data (every variable of the spec).
+    where
+        What the spec encodes, for messages.
+    context
+        Names the formula's functions are evaluated with (as at the fit).
+
+    Returns
+    -------
+    formulaic.ModelMatrix
+        One row per row of ``newdata`` (a data frame with the fit's column names); missing
+        numeric values give NaN rows.
+    """
+    from formulaic.errors import DataMismatchWarning
+
+    newdata = check_factor_levels(spec, newdata, where)
+    with warnings.catch_warnings(record=True) as caught:  # every warning, to look at first
+        warnings.simplefilter("always")
+        matrix = spec.get_model_matrix(newdata, na_action="ignore", context=context)
+    for warning in caught:
+        if issubclass(warning.category, DataMismatchWarning):  # the rest follow from it
+            raise DesignError(_mismatch_message(spec, newdata, where, str(warning.message)))
+    for warning in caught:
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return matrix
