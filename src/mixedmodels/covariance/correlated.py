@@ -166,14 +166,12 @@ class CompoundSymmetry(Covariance):
         return ((1, 0),)
 
     def kr_parameters(self, theta: np.ndarray, sigma2: float) -> np.ndarray:
-        """Absolute standard deviations and rho."""
-        out = self.natural(theta)
-        out[:-1] *= np.sqrt(sigma2)
-        return out
+        """The variances and rho (SAS's CSH parameters)."""
+        return _variances_and_correlations(self, theta, sigma2)
 
     def kr_covariance(self, psi: np.ndarray) -> np.ndarray:
-        """``D R(rho) D`` with D the standard deviations."""
-        return self.relative_covariance(np.asarray(psi, dtype=float))
+        """``D R(rho) D`` with ``D^2`` the variances."""
+        return _covariance_of_variances(self, psi)
 
 
 @dataclass(frozen=True)
@@ -286,14 +284,12 @@ class AutoRegressive1(Covariance):
         return ((1, 0),)
 
     def kr_parameters(self, theta: np.ndarray, sigma2: float) -> np.ndarray:
-        """The absolute standard deviation and rho."""
-        out = self.natural(theta)
-        out[0] *= np.sqrt(sigma2)
-        return out
+        """The variance and rho (SAS's AR(1) parameters)."""
+        return _variances_and_correlations(self, theta, sigma2)
 
     def kr_covariance(self, psi: np.ndarray) -> np.ndarray:
-        """``s^2 rho^|i - j|``."""
-        return self.relative_covariance(np.asarray(psi, dtype=float))
+        """``v rho^|i - j|``."""
+        return _covariance_of_variances(self, psi)
 
 
 def pacf_to_acf(pacf: np.ndarray) -> np.ndarray:
@@ -405,13 +401,28 @@ class Toeplitz(Covariance):
         return tuple((m, 0) for m in range(1, self.size))
 
     def kr_parameters(self, theta: np.ndarray, sigma2: float) -> np.ndarray:
-        """Absolute standard deviations and the lag correlations."""
-        out = self.natural(theta)
-        out[: self.size] *= np.sqrt(sigma2)
-        return out
+        """The variances and the lag correlations (SAS's TOEPH parameters)."""
+        return _variances_and_correlations(self, theta, sigma2)
 
     def kr_covariance(self, psi: np.ndarray) -> np.ndarray:
-        """``D R D`` with R the Toeplitz matrix of the lag correlations."""
+        """``D R D`` with ``D^2`` the variances, R the Toeplitz matrix of the lag correlations."""
         psi = np.asarray(psi, dtype=float)
-        sd = psi[: self.size]
+        sd = np.sqrt(np.maximum(psi[: self.size], 0.0))
         return np.outer(sd, sd) * toeplitz(np.r_[1.0, psi[self.size :]])
+
+
+def _variances_and_correlations(structure: Covariance, theta, sigma2: float) -> np.ndarray:
+    """Kenward-Roger's parameters of a nonlinear structure: absolute variances (in place of
+    the standard deviations) and the natural correlation parameters, as SAS's."""
+    out = structure.natural(theta)
+    sd = structure.natural_is_sd()
+    out[sd] = sigma2 * out[sd] ** 2
+    return out
+
+
+def _covariance_of_variances(structure: Covariance, psi) -> np.ndarray:
+    """The covariance at variances and correlations (a negative variance taken as 0)."""
+    values = np.array(psi, dtype=float)
+    sd = structure.natural_is_sd()
+    values[sd] = np.sqrt(np.maximum(values[sd], 0.0))
+    return structure.relative_covariance(structure.from_natural(values))

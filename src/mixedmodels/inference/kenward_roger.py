@@ -10,12 +10,16 @@ With ``Phi = vcov(beta)``, ``P_r = -X' Sigma^-1 G_r Sigma^-1 X``,
 covariance is ``Phi_A = Phi + 2 Phi U Phi`` with ``U = sum_rs W_rs (Q_rs - P_r Phi P_s)``.
 
 A structured term (:mod:`mixedmodels.covariance`) is not linear in its parameters ``psi``
-(standard deviations and correlations for ``cs``, ``ar1``, ``toep``): its entries ``gamma(psi)``
+(SAS's: variances and correlations for ``cs``, ``ar1``, ``toep``; ``homdiag`` and ``homcs``
+are linear, in a variance and a covariance): its entries ``gamma(psi)``
 are, so ``P``, ``Q`` and ``K`` are formed for the entries and carried to ``psi`` by the
 Jacobian ``J = d gamma / d psi`` (``P_psi = J' P``, ``Q_psi = J' Q J``, ``K_psi = J' K J``), and
 Kenward and Roger's (1997) second-derivative term ``R_rs = X' Sigma^-1 (d^2 Sigma / d psi_r
 d psi_s) Sigma^-1 X`` enters the adjustment as ``U = sum_rs W_rs (Q_rs - P_r Phi P_s - R_rs / 4)``
-(pbkrtest omits it: it is zero for lme4's linear parameters).
+(pbkrtest omits it: it is zero for lme4's linear parameters). That estimator is not invariant
+under a nonlinear change of parameters, so its adjusted covariance depends on this choice
+(``cs(1 + x | g)``, the unstructured 2 x 2 in other parameters, gives pbkrtest's df but not
+quite its adjusted covariance).
 
 pbkrtest forms the dense n x n ``Sigma``. Here every product of the form
 ``N' Sigma^-k N`` with ``N = [Z X]`` is reduced, by the Woodbury identity, to dense matrices of
@@ -149,7 +153,7 @@ def _jacobians(terms, theta: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndar
 
     Identity blocks for unstructured terms; exact for the linear structures (the entries of
     ``kr_covariance`` at unit vectors); central differences for the others (steps ``1e-4``
-    relative to a standard deviation, ``1e-4`` for a correlation, inside its range). The
+    relative to a variance, ``1e-4`` for a correlation, inside its range). The
     second derivatives are None when every structure is linear.
     """
     sizes = [(len(_entries(t.size)[0]), t.n_theta) for t in terms]
