@@ -70,8 +70,8 @@ def test_structured_terms_are_not_limited_by_lme4s_count_of_effects(occasions):
 
 def test_glmer_refuses_structures():
     cbpp = mm.datasets.load("cbpp")
+    formula = "cbind(incidence, size - incidence) ~ period + homdiag(1 | herd)"
     with pytest.raises(FormulaError, match="available in lmer"):
-        formula = "cbind(incidence, size - incidence) ~ period + homdiag(1 | herd)"
         mm.glmer(formula, cbpp, family="binomial")
 
 
