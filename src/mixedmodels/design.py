@@ -450,6 +450,27 @@ def term_covariance(term: RandomTerm, columns: tuple[str, ...], text: str):
     return covariance
 
 
+def check_identified(term: RandomTerm, kind: str, codes, matrix: np.ndarray, text: str) -> None:
+    """Refuse ``homdiag``/``homcs`` over indicator columns with one observation per cell.
+
+    There the term's own variance (``homdiag``) or its diagonal share (``homcs``) is the
+    residual's: the likelihood is flat along their sum, as for lme4's ``(1 | g:f)`` with one
+    observation per level, which lme4 refuses.
+    """
+    if kind not in ("homdiag", "homcs") or matrix.shape[1] < 2:
+        return
+    ones = matrix == 1.0
+    if not (np.all(ones | (matrix == 0.0)) and np.all(ones.sum(axis=1) == 1)):
+        return
+    cell = codes * matrix.shape[1] + np.argmax(ones, axis=1)
+    if np.bincount(cell).max() <= 1:
+        raise DesignError(
+            f"{term.text}: every {term.group_name} x column cell has one observation, so the "
+            f"{kind}() variance is confounded with the residual (as lme4's (1 | g:f) with one "
+            "observation per level); use a random intercept, cs(), ar1() or toep()"
+        )
+
+
 def build_design(
     formula: str | ParsedFormula,
     data: pd.DataFrame,
@@ -569,6 +590,8 @@ def build_design(
             )
         term_specs.append(TermSpec(term=term, model_spec=model_spec, columns=columns))
         covariance = term_covariance(term, columns, text)
+        if residual_variance:
+            check_identified(term, covariance.kind, codes, matrix, text)
         raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns, covariance))
     terms, blocks = build_blocks(raw_terms)
     for block in blocks:

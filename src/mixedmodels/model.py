@@ -327,7 +327,7 @@ class LinearMixedModel:
         out = {}
         for block in self.design.blocks:
             for term, offset in zip(block.terms, block.column_offsets, strict=True):
-                if not term.structured or term.size < 2:
+                if not term.structured or term.size < 2 or block.matrix.shape[0] == 0:
                     continue
                 cols = block.matrix[:, offset : offset + term.size]
                 ones = cols == 1.0

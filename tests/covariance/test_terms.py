@@ -83,3 +83,22 @@ def test_theta_names_and_bounds_of_a_mixed_model(occasions):
     assert names[5:] == ("g.toep.pacf1", "g.toep.pacf2", "g.toep.pacf3")
     assert model.lower_bounds.tolist() == [0.0] * 5 + [-1.0] * 3
     assert model.upper_bounds.tolist() == [np.inf] * 5 + [1.0] * 3
+
+
+def test_homdiag_and_homcs_with_one_observation_per_cell_are_refused():
+    sitka = mm.datasets.load("sitka")
+    for kind in ("homdiag", "homcs"):
+        with pytest.raises(MixedModelsError, match="confounded with the residual"):
+            mm.LinearMixedModel(f"size ~ Time + {kind}(0 + C(Time) | tree)", sitka)
+
+
+def test_out_of_core_fit_of_a_structured_term():
+    duckdb = pytest.importorskip("duckdb")
+    sleep = mm.datasets.load("sleepstudy")
+    connection = duckdb.connect()
+    connection.register("sleep", sleep)
+    formula = "Reaction ~ Days + ar1(0 + C(Days) | Subject)"
+    streamed = mm.lmer(formula, connection.sql("select * from sleep"))
+    in_memory = mm.lmer(formula, sleep)
+    assert streamed.objective == pytest.approx(in_memory.objective, abs=1e-6)
+    np.testing.assert_allclose(streamed.theta, in_memory.theta, rtol=1e-4)
