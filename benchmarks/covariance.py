@@ -96,7 +96,7 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         ours, theirs = row["ours"], row.get("glmmtmb")
         name = row["name"].removeprefix("cov_")
-        formula = row.get("formula", "")
+        formula = row.get("formula", "").replace("|", "\\|")
         if "error" in ours:
             lines.append(f"| {name} | - | `{formula}` | {ours['error']} | | | | |")
             continue
