@@ -126,7 +126,7 @@ def test_aliased_columns_are_dropped_with_a_warning():
 
 
 def test_bad_weights():
-    with pytest.raises(DesignError, match="positive"):
+    with pytest.raises(DesignError, match="weights is 0 on every complete row"):
         mm.lmer("Reaction ~ Days + (1|Subject)", SLEEP, weights=np.zeros(len(SLEEP)))
     with pytest.raises(DesignError, match="one value per row"):
         mm.lmer("Reaction ~ Days + (1|Subject)", SLEEP, weights=np.ones(3))

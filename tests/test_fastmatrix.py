@@ -129,3 +129,29 @@ def test_categorical_and_duplicated_columns_are_series():
     got = fastmatrix.ColumnCache(doubled)["x"]
     assert not isinstance(got, fastmatrix.Column)
     pd.testing.assert_frame_equal(got, doubled["x"])
+
+
+def test_formulaic_internals_read_by_plans():
+    """The only formulaic internals the plans read; if formulaic changes them this fails
+    (plans would silently become None: formulaic always used, lmer_many's set-up slower)."""
+    frame = _frame(4)
+    spec = formulaic.model_matrix("y ~ x + f + x:g", frame).rhs.model_spec
+    encoded = fastmatrix.encoded_factors(spec)
+    assert encoded is not None, "formulaic's ModelSpec layout changed: update encoded_factors"
+    summary = [[(expr, kind, reduced) for expr, kind, _, reduced in term] for term in encoded]
+    assert summary == [
+        [],
+        [("x", "numerical", False)],
+        [("f", "categorical", True)],
+        [("x", "numerical", False), ("g", "categorical", True)],
+    ]
+    states = {expr: state for term in encoded for expr, _, state, _ in term}
+    assert list(states["f"]["categories"]) == list("abcd")
+    assert fastmatrix.default_treatment(states["f"])
+    summed = formulaic.model_matrix("y ~ C(g, contr.sum)", frame).rhs.model_spec
+    coded = [term[0] for term in fastmatrix.encoded_factors(summed) if term]
+    assert coded[0][:2] == ("C(g, contr.sum)", "categorical")
+    assert not fastmatrix.default_treatment(coded[0][2])
+    # the variables of stateful transforms are found through the parsed factors
+    assert {"x", "f"} <= fastmatrix.required_variables("y ~ scale(x) + center(k) + f")
+    assert "k" in fastmatrix.required_variables("y ~ scale(x) + center(k) + f")

@@ -12,13 +12,14 @@ import contextlib
 import math
 import re
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from functools import lru_cache
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 
 import numpy as np
 import pandas as pd
 
+from mixedmodels.contrasts import apply_contrasts
 from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
     DesignError,
@@ -28,7 +29,10 @@ from mixedmodels.errors import (
 )
 from mixedmodels.fastmatrix import Column, ColumnCache
 from mixedmodels.formula import ParsedFormula, RandomTerm, parse_formula
+from mixedmodels.newdata import new_model_matrix
+from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
+from mixedmodels.weights import ZeroWeightRows, check_weights, weights_label
 
 __all__ = [
     "Design",
@@ -79,6 +83,14 @@ class Design:
         Index labels of the rows used (after dropping incomplete rows).
     n_dropped
         Number of rows dropped for missing values.
+    zero_weight
+        The complete rows with prior weight zero (not in the fit, given fitted values), or
+        None.
+    offset_specs
+        formulaic specs of the formula's ``offset(...)`` terms, for new data.
+    covariate_means
+        Mean over the rows used of every numeric variable of the fixed part (emmeans' reference
+        grid holds covariates at these values).
     """
 
     formula: ParsedFormula
@@ -95,6 +107,9 @@ class Design:
     offset: np.ndarray | None
     row_index: pd.Index
     n_dropped: int
+    covariate_means: Mapping[str, float] = field(default_factory=dict)
+    zero_weight: ZeroWeightRows | None = None
+    offset_specs: tuple = ()
 
     @property
     def n(self) -> int:
@@ -106,14 +121,69 @@ _CODED = re.compile(r"C\(\s*([^,()]+?)\s*(?:,[^\[]*)?\)\[")
 _TREATMENT = re.compile(r"\[[TSHD]\.([^\]]*)\]")
 _POLY = re.compile(r"\[(\.[A-Z^0-9]+)\]")
 _CONTRAST = re.compile(r"\[([^\]]*)\]")
+_LOGICAL = re.compile(r"\[(T\.)?(True|False)\]")
 
 
-def lme4_column_names(names: Sequence[str]) -> tuple[str, ...]:
+def _covariate_means(frame: pd.DataFrame, spec) -> dict[str, float]:
+    """Mean of every numeric (non-boolean) variable the fixed part reads, over ``frame``."""
+    out = {}
+    for name in sorted(str(v) for v in getattr(spec, "required_variables", ())):
+        if name in frame.columns:
+            column = frame[name]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                out[name] = float(np.mean(np.asarray(column, dtype=float)))
+    return out
+
+
+def lme4_column_names(
+    names: Sequence[str], labels: tuple[tuple[str, str], ...] = ()
+) -> tuple[str, ...]:
     """Rename formulaic columns as lme4 does.
 
-    ``Intercept`` becomes ``(Intercept)`` and ``f[T.b]`` becomes ``fb``.
+    ``Intercept`` becomes ``(Intercept)`` and ``f[T.b]`` becomes ``fb``; with ``labels``
+    (:attr:`ParsedFormula.labels`), a call is named as R writes it (``I(day ** 2)`` becomes
+    ``I(day^2)``, ``as_numeric(x)`` becomes ``as.numeric(x)``).
     """
-    return _lme4_names(tuple(names))
+    return _lme4_names(tuple(_r_named(name, labels) for name in names) if labels else tuple(names))
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` cut at ``sep`` outside brackets and quotes."""
+    parts, depth, start, quote = [], 0, 0, None
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == sep and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+def _r_named(name: str, labels: tuple[tuple[str, str], ...]) -> str:
+    """A formulaic column name with each factor that is a call of the formula named as in R."""
+    from mixedmodels.rsyntax import python_key
+
+    table = dict(labels)
+    out = []
+    for part in _split_top(name, ":"):
+        expr, level = part, ""
+        if part.endswith("]"):
+            depth = 0
+            for i in range(len(part) - 1, -1, -1):
+                depth += {"]": 1, "[": -1}.get(part[i], 0)
+                if depth == 0:
+                    expr, level = part[:i], part[i:]
+                    break
+        label = table.get(python_key(expr))
+        out.append((label if label is not None else expr) + level)
+    return ":".join(out)
 
 
 @lru_cache(maxsize=1024)
@@ -123,6 +193,7 @@ def _lme4_names(names: tuple[str, ...]) -> tuple[str, ...]:
         if name == "Intercept":
             out.append("(Intercept)")
             continue
+        name = _LOGICAL.sub(lambda m: f"[{m.group(1) or ''}{m.group(2).upper()}]", name)
         name = _CODED.sub(r"\1[", name)
         name = _POLY.sub(r"\1", name)
         name = _TREATMENT.sub(r"\1", name)
@@ -189,35 +260,6 @@ def group_codes(
     return codes, labels
 
 
-_CONTRAST_KINDS = {
-    "treatment": "contr.treatment",
-    "sum": "contr.sum",
-    "helmert": "contr.helmert",
-    "poly": "contr.poly",
-    "diff": "contr.diff",
-}
-
-
-def apply_contrasts(fixed: str, contrasts: dict[str, str] | None, formula: str) -> str:
-    """Rewrite the fixed part so each variable in ``contrasts`` is coded as asked.
-
-    ``contrasts`` maps a column name to ``"treatment"``, ``"sum"``, ``"helmert"``, ``"poly"``,
-    ``"diff"`` or any formulaic contrast expression (``"contr.treatment('b')"``), as lme4's
-    ``contrasts = list(x = "contr.sum")``.
-    """
-    if not contrasts:
-        return fixed
-    for name, kind in contrasts.items():
-        spec = _CONTRAST_KINDS.get(str(kind).removeprefix("contr."), str(kind))
-        pattern = rf"(?<![\w.`]){re.escape(name)}(?![\w.(`])"
-        if not re.search(pattern, fixed):
-            raise FormulaError(
-                f"contrasts given for {name!r}, which is not in the fixed part", formula
-            )
-        fixed = re.sub(pattern, f"C({name}, {spec})", fixed)
-    return fixed
-
-
 @lru_cache(maxsize=256)
 def _parse_cached(formula: str) -> ParsedFormula:
     """parse_formula, once per formula text (ParsedFormula is immutable)."""
@@ -247,6 +289,9 @@ def _needed_variables(parsed: ParsedFormula) -> dict[str, str]:
         needed.setdefault(var, "the response")
     for var in _required_variables(parsed.fixed, "the fixed part", text):
         needed.setdefault(var, "the fixed part")
+    for expr in parsed.offsets:
+        for var in _required_variables(f"I({expr})", f"offset({expr})", text):
+            needed.setdefault(var, f"offset({expr})")
     for term in parsed.random:
         for var in _required_variables(term.lhs, f"term {term.text}", text):
             needed.setdefault(var, f"term {term.text}")
@@ -255,13 +300,25 @@ def _needed_variables(parsed: ParsedFormula) -> dict[str, str]:
     return needed
 
 
+def without_functions(needed: dict[str, str], columns) -> dict[str, str]:
+    """``needed`` without the names of R's functions (:data:`R_CONTEXT`) that are not columns."""
+    if all(name in columns or name not in R_CONTEXT for name in needed):
+        return needed
+    return {k: v for k, v in needed.items() if k in columns or k not in R_CONTEXT}
+
+
 def _check_columns(data: pd.DataFrame, needed: dict[str, str], formula: str) -> None:
     missing = [name for name in needed if name not in data.columns]
     for name in missing:
-        call = re.search(rf"(?<![\w.]){re.escape(name)}\s*\(", formula)
+        written = name.replace("_", ".") if name.startswith(("as_", "is_")) else name
+        call = re.search(rf"(?<![\w.]){re.escape(written)}\s*\(", formula)
         if call:
             raise FormulaError(
-                f"unknown function {name!r} in {needed[name]}", formula, call.start()
+                f"unknown function {written!r} in {needed[name]}: the functions of a formula "
+                "are R's arithmetic and maths (log, exp, sqrt, abs, ...), factor, relevel, "
+                "ordered, poly, scale, center, bs, I, C, offset and numpy's (np.*)",
+                formula,
+                call.start(),
             )
     if missing:
         details = ", ".join(f"{name!r} (in {needed[name]})" for name in missing)
@@ -278,11 +335,105 @@ def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str)
         return fast
     frame = columns.frame
     try:
-        result = formulaic.model_matrix(spec_text, frame, na_action="raise")
+        result = formulaic.model_matrix(spec_text, frame, na_action="raise", context=R_CONTEXT)
     except Exception as exc:
         raise FormulaError(f"cannot evaluate {where} {spec_text!r}: {exc}", formula) from exc
     remember(spec_text, frame, result)
     return result
+
+
+def _is_numeric_column(data: pd.DataFrame, name: str) -> bool:
+    """Whether ``name`` is a numeric (not boolean, not categorical) column of ``data``."""
+    if name not in data.columns:
+        return False
+    dtype = data[name].dtype
+    return (
+        pd.api.types.is_numeric_dtype(dtype)
+        and not pd.api.types.is_bool_dtype(dtype)
+        and not isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
+def _logical_as_factors(data: pd.DataFrame, needed: dict[str, str], parsed) -> pd.DataFrame:
+    """Boolean predictors as factors with levels FALSE, TRUE, as R codes logical columns.
+
+    formulaic would code them as 0/1 numbers: the same columns beside an intercept, but not
+    without one (``0 + b`` has two columns in R) nor in ``(0 + b | g)``.
+    """
+    dtypes = [
+        (name, _column_dtype(data, name))
+        for name, where in needed.items()
+        if where != "the response" and not where.startswith("offset(")
+    ]
+    groups = {g for term in parsed.random for g in term.group}
+    logical = [
+        name
+        for name, dtype in dtypes
+        if isinstance(dtype, np.dtype)
+        and dtype.kind == "b"
+        and name != parsed.response
+        and name not in groups
+    ]
+    if not logical:
+        return data
+    return data.assign(**{n: pd.Categorical(data[n], categories=[False, True]) for n in logical})
+
+
+def _column_dtype(data: pd.DataFrame, name: str):
+    """A column's dtype without building its Series (microseconds per model matter)."""
+    try:
+        loc = data.columns.get_loc(name)
+        if isinstance(loc, int):
+            return data._get_column_array(loc).dtype
+    except (AttributeError, TypeError):  # pragma: no cover - another pandas layout
+        pass
+    column = data[name]
+    return column.dtype if isinstance(column, pd.Series) else None
+
+
+def _formula_offset(expr: str, data: pd.DataFrame, formula: str):
+    """Values (one per row of the data) and formulaic spec of an ``offset(expr)`` term."""
+    import formulaic
+
+    try:
+        mm = formulaic.model_matrix(f"0 + I({expr})", data, na_action="ignore", context=R_CONTEXT)
+    except Exception as exc:
+        raise FormulaError(f"cannot evaluate offset({expr}): {exc}", formula) from exc
+    values = np.asarray(mm, dtype=float)
+    if values.shape != (len(data), 1):
+        raise FormulaError(f"offset({expr}) must give one number per row", formula)
+    if np.isinf(values).any():
+        raise DesignError(f"offset({expr}) has infinite values")
+    return values[:, 0], mm.model_spec
+
+
+def _check_response_varies(y: np.ndarray, offset: np.ndarray | None, response: str) -> None:
+    """Refuse a response (less the offset) that has one value on every row used."""
+    working = y if offset is None else y - offset
+    if working.size and np.ptp(working) == 0.0:
+        less = " less the offset" if offset is not None else ""
+        raise DesignError(
+            f"the response {response!r}{less} is constant ({working[0]:g} on every row used):"
+            " there is no variation for the model to describe"
+        )
+
+
+def fixed_effects_fit_exactly(design: Design) -> bool:
+    """Whether the fixed effects alone reproduce the (working) response to rounding.
+
+    Then the residual sum of squares is zero at every theta and the criterion is not finite
+    (or is rounding noise); called only when a fit fails or ends with a vanishing sigma.
+    """
+    y = design.y if design.offset is None else design.y - design.offset
+    X = design.X
+    if design.weights is not None:
+        root = np.sqrt(design.weights)
+        y, X = y * root, X * root[:, None]
+    if X.shape[1] == 0:
+        return False
+    beta = np.linalg.lstsq(X, y, rcond=None)[0]
+    residual = float(np.linalg.norm(y - X @ beta))
+    return residual <= 1e-10 * max(float(np.linalg.norm(y - y.mean())), float(np.abs(y).max()))
 
 
 def _clearly_full_rank(X: np.ndarray) -> bool:
@@ -379,11 +530,15 @@ def shared_columns(
 def _as_row_vector(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
     if value is None:
         return None
+    label = f"{what} column {value!r}" if isinstance(value, str) else what
     if isinstance(value, str):
         if value not in data.columns:
-            raise MissingColumnError(f"{what} column {value!r} not found in the data")
+            raise MissingColumnError(f"{label} not found in the data")
         value = data[value]
-    arr = np.asarray(value, dtype=float)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DesignError(f"{label} must be numeric: {exc}") from None
     if arr.shape != (len(data),):
         raise DesignError(
             f"{what} must have one value per row ({len(data)}), got shape {arr.shape}"
@@ -503,8 +658,6 @@ def build_design(
     """
     parsed = _parse_cached(formula) if isinstance(formula, str) else formula
     text = parsed.formula
-    if contrasts:
-        parsed = replace(parsed, fixed=apply_contrasts(parsed.fixed, contrasts, text))
     if not isinstance(data, pd.DataFrame):
         try:
             data = pd.DataFrame(data)
@@ -512,10 +665,19 @@ def build_design(
             raise DesignError(
                 f"data must be a pandas DataFrame, got {type(data).__name__}"
             ) from exc
-    needed = _needed_variables(parsed)  # read only here: the cached dict itself
+    if contrasts:
+        numeric = partial(_is_numeric_column, data)
+        parsed = replace(parsed, fixed=apply_contrasts(parsed.fixed, contrasts, text, numeric))
+    needed = without_functions(_needed_variables(parsed), data.columns)  # never modified
     _check_columns(data, needed, text)
+    data = _logical_as_factors(data, needed, parsed)
     w = _as_row_vector(weights, data, "weights")
-    off = _as_row_vector(offset, data, "offset")
+    off = argument_offset = _as_row_vector(offset, data, "offset")
+    offset_specs = []
+    for expr in parsed.offsets:  # R's offset(...) terms: added to the offset argument's
+        values, spec = _formula_offset(expr, data, text)
+        off = values if off is None else off + values
+        offset_specs.append(spec)
     used = list(needed)
     view = ColumnCache(data)
     complete = np.ones(len(data), dtype=bool)
@@ -525,16 +687,22 @@ def build_design(
             complete &= ~missing
     if parsed.response in data.columns:
         _check_numeric(view, parsed.response, "response")
-    for arr, what in ((w, "weights"), (off, "offset")):
-        if arr is not None:
-            if np.isinf(arr).any():
-                raise DesignError(f"{what} have infinite values")
-            complete &= ~np.isnan(arr)
-    if w is not None and (w[complete] <= 0).any():
-        raise DesignError("weights must be positive")
+    if off is not None:
+        if np.isinf(off).any():
+            label = f"offset column {offset!r}" if isinstance(offset, str) else "offset"
+            raise DesignError(f"{label} has infinite values")
+        complete &= ~np.isnan(off)
+    fitted_rows = complete
+    zero = None
+    if w is not None:
+        zero = check_weights(w, complete, data.index, weights_label(weights))
+        if zero.any():
+            fitted_rows = complete & ~zero  # lm's rule: weight 0 is not in the fit
+        else:
+            zero = None
     # all rows complete: the data itself (no copy); only the used columns are ever read
-    if not complete.all():
-        view = ColumnCache(data.loc[complete, used])
+    if not fitted_rows.all():
+        view = ColumnCache(data.loc[fitted_rows, used])
     frame = view.frame
     n_dropped = int((~complete).sum())
     if len(frame) == 0:
@@ -548,8 +716,19 @@ def build_design(
     if not np.isfinite(y).all():
         raise DesignError(f"the response {parsed.response!r} has non-finite values")
     y = shared_response(y, view, parsed.response)
+    _check_response_varies(y, None if off is None else off[fitted_rows], parsed.response)
+    zero_weight = None
+    if zero is not None:
+        positions = np.concatenate([np.flatnonzero(fitted_rows), np.flatnonzero(zero)])
+        rows = data.loc[zero, used]
+        zero_weight = ZeroWeightRows(
+            data=rows,
+            y=np.asarray(new_model_matrix(both.lhs.model_spec, rows, "the response"))[:, 0],
+            offset=None if argument_offset is None else argument_offset[zero],
+            order=np.argsort(positions, kind="stable"),
+        )
     X_full = np.asarray(both.rhs, dtype=float)
-    all_names = lme4_column_names(list(both.rhs.columns))
+    all_names = lme4_column_names(list(both.rhs.columns), parsed.labels)
     fixed_spec = both.rhs.model_spec
     del both  # formulaic's columns, when X_full is a copy of them
     keep = _drop_aliased(X_full, all_names)
@@ -570,7 +749,7 @@ def build_design(
     term_specs, raw_terms = [], []
     for term in parsed.random:
         mm = _materialize(term.lhs, view, f"term {term.text}", text)
-        columns = lme4_column_names(list(mm.columns))
+        columns = lme4_column_names(list(mm.columns), parsed.labels)
         matrix = np.asarray(mm, dtype=float)
         model_spec = mm.model_spec
         del mm  # formulaic's columns, when matrix is a copy of them
@@ -613,8 +792,11 @@ def build_design(
         terms=terms,
         blocks=blocks,
         term_specs=tuple(term_specs),
-        weights=None if w is None else w[complete],
-        offset=None if off is None else off[complete],
+        weights=None if w is None else w[fitted_rows],
+        offset=None if off is None else off[fitted_rows],
         row_index=frame.index,
         n_dropped=n_dropped,
+        covariate_means=_covariate_means(frame, fixed_spec),
+        zero_weight=zero_weight,
+        offset_specs=tuple(offset_specs),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "MixedModelsError",
+    "ArgumentError",
     "FormulaError",
     "DesignError",
     "MissingColumnError",
@@ -24,6 +25,13 @@ __all__ = [
 
 class MixedModelsError(Exception):
     """Root of every error raised by mixedmodels."""
+
+
+class ArgumentError(MixedModelsError, TypeError, ValueError):
+    """An argument of the wrong kind, in the wrong place, or not one of the allowed values.
+
+    Also a ``TypeError`` and a ``ValueError``, as Python would raise for such arguments.
+    """
 
 
 class FormulaError(MixedModelsError, ValueError):

@@ -8,6 +8,11 @@ is checked against formulaic's, and later calls with the same schema build the m
 numpy alone. The schema holds each variable's dtype and, for categorical ones, the levels
 present, so that a plan is only reused where formulaic would produce the same columns.
 Anything else (functions of columns, other contrasts) always goes through formulaic.
+
+The plans read formulaic internals (the ModelSpec's structure and encoder state) through two
+functions only, :func:`encoded_factors` and :func:`default_treatment`;
+``tests/test_fastmatrix.py::test_formulaic_internals_read_by_plans`` fails when formulaic
+changes what they read, and so does the check that the simple formulas get a plan at all.
 """
 
 from __future__ import annotations
@@ -22,7 +27,14 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import no_default as lib_no_default
 
-__all__ = ["ColumnCache", "cached_model_matrix", "remember", "required_variables"]
+__all__ = [
+    "ColumnCache",
+    "cached_model_matrix",
+    "default_treatment",
+    "encoded_factors",
+    "remember",
+    "required_variables",
+]
 
 _MAX_PLANS = 256
 VERIFY_ROWS = 65_536  # rows per chunk when a new plan is checked against formulaic's matrix
@@ -319,37 +331,67 @@ def _build(plan: _Plan, frame: pd.DataFrame | ColumnCache) -> np.ndarray:
     return out
 
 
-def _make_plan(spec, response_spec) -> _Plan | None:
+# -- the formulaic internals a plan reads: here only, each checked by tests/test_fastmatrix.py
+# (test_formulaic_internals_read_by_plans), which fails when formulaic changes them. A change
+# makes plans None (formulaic is then always used: slower, never wrong).
+def encoded_factors(spec) -> list[list[tuple[str, str, dict, bool]]] | None:
+    """Per scoped term of a formulaic ModelSpec: ``(expr, kind, state, reduced)`` per factor.
+
+    Reads ``spec.structure[i].scoped_terms[j].factors[k]`` (``.factor.expr``, ``.reduced``)
+    and ``spec.encoder_state[expr] == (Kind, state)``; None where the layout is not that.
+    """
+    try:
+        states = spec.encoder_state
+        terms = []
+        for structure in spec.structure:
+            for scoped in structure.scoped_terms:
+                factors = []
+                for scoped_factor in scoped.factors:
+                    expr = str(scoped_factor.factor.expr)
+                    if expr not in states:
+                        return None
+                    kind, state = states[expr]
+                    factors.append((expr, str(kind.value), state, bool(scoped_factor.reduced)))
+                terms.append(factors)
+        return terms
+    except (AttributeError, TypeError, ValueError):
+        return None
+
+
+def default_treatment(state: dict) -> bool:
+    """Whether a categorical factor's encoder state is formulaic's default treatment coding."""
     try:
         from formulaic.transforms.contrasts import TreatmentContrasts
     except ImportError:  # pragma: no cover - formulaic layout changed
+        return False
+    contrasts = state.get("contrasts")
+    if contrasts is None:
+        return True
+    coding = getattr(contrasts, "contrasts", None)
+    return isinstance(coding, TreatmentContrasts) and "UNSET" in str(coding.base)
+
+
+def _make_plan(spec, response_spec) -> _Plan | None:
+    encoded = encoded_factors(spec)
+    if encoded is None:
         return None
-    states = spec.encoder_state
     terms = []
-    for structure in spec.structure:
-        for scoped in structure.scoped_terms:
-            factors = []
-            for scoped_factor in scoped.factors:
-                expr = scoped_factor.factor.expr
-                if not expr.isidentifier() or expr not in states:
+    for scoped in encoded:
+        factors = []
+        for expr, kind, state, reduced in scoped:
+            if not expr.isidentifier():
+                return None
+            if kind == "numerical":
+                if state:
                     return None
-                kind, state = states[expr]
-                if kind.value == "numerical":
-                    if state:
-                        return None
-                    factors.append(_Factor(expr, None, False))
-                elif kind.value == "categorical":
-                    contrasts = state.get("contrasts")
-                    if contrasts is not None and (
-                        not isinstance(contrasts.contrasts, TreatmentContrasts)
-                        or "UNSET" not in str(contrasts.contrasts.base)
-                    ):
-                        return None
-                    levels = tuple(state["categories"])
-                    factors.append(_Factor(expr, levels, bool(scoped_factor.reduced)))
-                else:
+                factors.append(_Factor(expr, None, False))
+            elif kind == "categorical":
+                if not default_treatment(state):
                     return None
-            terms.append(tuple(factors))
+                factors.append(_Factor(expr, tuple(state["categories"]), reduced))
+            else:
+                return None
+        terms.append(tuple(factors))
     # the column order within a product: try both nestings against formulaic's names
     ordered = []
     position = 0

@@ -19,7 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from mixedmodels.errors import FormulaError
+from mixedmodels.errors import ArgumentError, FormulaError
+from mixedmodels.rsyntax import translate
 
 __all__ = ["RandomTerm", "ParsedFormula", "parse_formula", "STRUCTURES"]
 
@@ -75,12 +76,29 @@ class ParsedFormula:
         ``"1"`` when only random-effects terms were given. ``0``/``-1`` terms are kept as written.
     random
         The random-effects terms after expansion, in formula order.
+    offsets
+        The expressions of the fixed part's ``offset(...)`` terms (R's offset: added to the
+        linear predictor with coefficient 1), as Python text.
+    labels
+        ``(python key, lme4 name)`` of every call at the formula level, for column names
+        (``I(day ** 2)`` is named ``I(day^2)``); see :mod:`mixedmodels.rsyntax`.
+
+    The response, fixed part and left sides are Python text with R's meaning: R's spellings
+    inside calls (``I(t^2)``, ``TRUE``, ``as.numeric``) are rewritten by
+    :func:`mixedmodels.rsyntax.translate`.
     """
 
     formula: str
     response: str
     fixed: str
     random: tuple[RandomTerm, ...]
+    offsets: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        """lme4's name of each call of the formula, keyed by :func:`rsyntax.python_key`."""
+        return dict(self.labels)
 
 
 class _Tok(NamedTuple):
@@ -354,8 +372,11 @@ def parse_formula(formula: str) -> ParsedFormula:
         the offending position when there is one.
     """
     if not isinstance(formula, str):
-        raise TypeError(f"formula must be a string, not {type(formula).__name__}")
-    toks = _tokenize(formula)
+        raise ArgumentError(f"formula must be a string, not {type(formula).__name__}")
+    written = _tokenize(formula)
+    _match_brackets(written, formula)  # reports unbalanced brackets on the text as written
+    translated, labels = translate(written, formula, _Tok, frozenset(STRUCTURES))
+    toks = tuple(translated)
     src = _Src(formula, toks, _match_brackets(toks, formula))
     n = len(toks)
     tildes = [i for i in _top(src, 0, n) if _is_op(toks[i], "~")]
@@ -372,6 +393,7 @@ def parse_formula(formula: str) -> ParsedFormula:
     _check_no_bars(src, 0, tilde)
     fixed: list[str] = []
     random: list[RandomTerm] = []
+    offsets: list[str] = []
     for sign, lo, hi in _additive(src, tilde + 1, n):
         call = _structure_call(src, lo, hi)
         if call is not None:
@@ -384,6 +406,13 @@ def parse_formula(formula: str) -> ParsedFormula:
         content = _bar_content(src, lo, hi)
         if content is None:
             _check_no_bars(src, lo, hi)
+            offset = _offset_expression(src, lo, hi, sign)
+            if offset is not None:
+                offsets.append(offset)
+                continue
+            if hi - lo == 1 and toks[lo].kind == "dot":
+                msg = "'.' (every other column) is not supported: write the columns out"
+                raise _fail(src, lo, msg)
             fixed.append(f"{'+' if sign > 0 else '-'} {_render(src, lo, hi)}")
         elif sign < 0:
             raise _fail(src, lo, f"random-effects term {_span(src, lo, hi)!r} cannot be subtracted")
@@ -394,4 +423,29 @@ def parse_formula(formula: str) -> ParsedFormula:
         raise FormulaError(f"{msg}, use an ordinary linear model (statsmodels' ols)", formula)
     signed = " ".join(fixed)  # "+ x - 1": drop or attach the leading sign
     fixed_text = ("" if signed[0] == "+" else "-") + signed[2:] if fixed else "1"
-    return ParsedFormula(formula, _render(src, 0, tilde), fixed_text, tuple(random))
+    return ParsedFormula(
+        formula,
+        _render(src, 0, tilde),
+        fixed_text,
+        tuple(random),
+        offsets=tuple(offsets),
+        labels=tuple(labels.items()),
+    )
+
+
+def _offset_expression(src: _Src, lo: int, hi: int, sign: int) -> str | None:
+    """The expression of an ``offset(...)`` term spanning ``[lo, hi)``, else None."""
+    toks = src.toks
+    if not (
+        hi - lo >= 3
+        and toks[lo].kind == "name"
+        and toks[lo].text == "offset"
+        and toks[lo + 1].text == "("
+        and src.match[lo + 1] == hi - 1
+    ):
+        return None
+    if sign < 0:
+        raise _fail(src, lo, "an offset cannot be subtracted: write offset(-expr)")
+    if hi - lo == 3:
+        raise _fail(src, lo, "offset() needs an expression, e.g. offset(log(n))")
+    return _render(src, lo + 2, hi - 1)

@@ -13,8 +13,15 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.design import Design, build_design
-from mixedmodels.errors import ConvergenceWarning, DesignError, SingularFitWarning
+from mixedmodels.errors import (
+    ConvergenceWarning,
+    DesignError,
+    FittingError,
+    RowDataUnavailableError,
+    SingularFitWarning,
+)
 from mixedmodels.formula import ParsedFormula
+from mixedmodels.inputs import as_pandas, check_control, check_formula_and_data
 from mixedmodels.linalg import (
     BlockedFactor,
     SufficientStats,
@@ -90,6 +97,9 @@ class LinearMixedModel:
         _stats: SufficientStats | None = None,
         _scaling: ThetaScaling | None = None,
     ) -> None:
+        if _design is None:
+            check_formula_and_data(formula, data)
+            data = as_pandas(data)
         self.design = (
             _design
             if _design is not None
@@ -112,6 +122,9 @@ class LinearMixedModel:
         )
         self.lower_bounds = theta_lower_bounds(self.design.terms)
         self.upper_bounds = theta_upper_bounds(self.design.terms)
+        # for update() and all_fit(): the data and options as given (a reference, not pickled)
+        self._data = data if isinstance(data, pd.DataFrame) else None
+        self._options = {"weights": weights, "offset": offset, "contrasts": contrasts}
 
     # -- set-up helpers -------------------------------------------------------------------
     def _block_arrays(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
@@ -353,10 +366,8 @@ class LinearMixedModel:
         -------
         LmerResult
         """
+        check_control(control or {}, DEFAULT_CONTROL)
         ctl = {**DEFAULT_CONTROL, **(control or {})}
-        unknown = set(ctl) - set(DEFAULT_CONTROL)
-        if unknown:
-            raise DesignError(f"unknown control setting(s): {', '.join(sorted(unknown))}")
         near_bound = None
         if start is None:
             x0 = self.start_theta(str(ctl["start"]))
@@ -380,9 +391,13 @@ class LinearMixedModel:
         # goes on from there with the full tolerance.
         coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in (control or {})
         first = {**ctl, "ftol_abs": max(COARSE_FTOL_ABS, float(ctl["ftol_abs"]))} if coarse else ctl
-        x, fmin_scaled, evaluations, status = minimize(
-            scaled_objective, x0, lower, first, near_bound, upper=upper
-        )
+        try:
+            x, fmin_scaled, evaluations, status = minimize(
+                scaled_objective, x0, lower, first, near_bound, upper=upper
+            )
+        except FittingError as exc:
+            self._refuse_exact_fit()
+            raise exc
         ray = None  # the ray to sigma -> 0 (structured terms only)
         if any(t.structured for t in self.design.terms):
 
@@ -454,6 +469,8 @@ class LinearMixedModel:
                 x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower, upper=upper)
         theta = self.scaling.to_theta(x)
         factor = self.factor(theta)
+        if factor.r2 <= 1e-20 * self._total_sum_of_squares():
+            self._refuse_exact_fit()  # a vanishing residual: a fit, or no variation left
         seconds = time.perf_counter() - began
         summary = OptSummary(
             initial=tuple(self.scaling.to_theta(x0)),
@@ -468,6 +485,26 @@ class LinearMixedModel:
             residual_boundary=along is not None,
         )
         return self._result(theta, REML, summary, factor)
+
+    def _total_sum_of_squares(self) -> float:
+        """Sum of squares of the response about its mean (0 for a fit that keeps no rows)."""
+        try:
+            y = self.design.y
+        except RowDataUnavailableError:  # out of core: the check is the source's
+            return 0.0
+        return float(np.sum((y - y.mean()) ** 2))
+
+    def _refuse_exact_fit(self) -> None:
+        """Raise, naming the response, when the fixed effects reproduce it exactly."""
+        from mixedmodels.design import fixed_effects_fit_exactly
+
+        if self._total_sum_of_squares() > 0.0 and fixed_effects_fit_exactly(self.design):
+            response = self.design.formula.response
+            raise DesignError(
+                f"the response {response!r} is reproduced exactly by the fixed effects "
+                f"({', '.join(self.design.fixed_names)}): there is no variation left for the "
+                "random effects and the residual"
+            )
 
     def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):
         from mixedmodels.results import LmerResult
@@ -692,6 +729,7 @@ def lmer(
     >>> fit.fixef.round(3).to_dict()
     {'(Intercept)': 251.405, 'Days': 10.467}
     """
+    check_formula_and_data(formula, data)
     if not isinstance(data, pd.DataFrame):
         from mixedmodels.sources import as_source
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mixedmodels.errors import DesignError
 
-__all__ = ["new_model_matrix", "check_factor_levels"]
+__all__ = ["new_model_matrix", "check_factor_levels", "uncodable_rows"]
 
 _FACTOR_CALLS = frozenset({"C", "factor", "ordered", "as_factor", "relevel"})
 _SHOWN = 5
@@ -50,11 +50,36 @@ def _listed(values) -> str:
     return shown + (f" and {len(values) - _SHOWN} more" if len(values) > _SHOWN else "")
 
 
+def _level_problems(spec, newdata: pd.DataFrame):
+    """Per categorical factor coding a column: (column, unseen, missing, categories) masks."""
+    for expr, (kind, state) in spec.encoder_state.items():
+        if getattr(kind, "value", kind) != "categorical" or "categories" not in state:
+            continue
+        column = _factor_column(expr, newdata.columns)
+        if column is None:
+            continue  # an expression: formulaic's own check, turned into an error below
+        values = newdata[column]
+        categories = list(state["categories"])
+        missing = np.asarray(pd.isna(values), dtype=bool)
+        unseen = ~missing & ~np.asarray(values.isin(categories), dtype=bool)
+        yield column, unseen, missing, categories
+
+
+def uncodable_rows(design, newdata: pd.DataFrame) -> np.ndarray:
+    """Rows of ``newdata`` with a factor level (fixed part or a term's left side) the fit lacks."""
+    bad = np.zeros(len(newdata), dtype=bool)
+    specs = [design.fixed_spec, *(term.model_spec for term in design.term_specs)]
+    for spec in specs:
+        for _, unseen, missing, _ in _level_problems(spec, newdata):
+            bad |= unseen | missing
+    return bad
+
+
 def check_factor_levels(spec, newdata: pd.DataFrame, where: str) -> pd.DataFrame:
     """Raise if a categorical factor of ``spec`` has, in ``newdata``, a level the fit lacks.
 
-    Returns ``newdata``, with its categorical columns of such factors given exactly the fit's
-    categories (a shallow copy where any changes), so that formulaic codes them as it did.
+    Returns ``newdata`` with the columns of such factors made categorical with exactly the
+    fit's categories (a shallow copy), so that formulaic codes them as it did.
 
     Parameters
     ----------
@@ -72,16 +97,8 @@ def check_factor_levels(spec, newdata: pd.DataFrame, where: str) -> pd.DataFrame
         levels the fit was made with.
     """
     recoded: dict[str, pd.Categorical] = {}
-    for expr, (kind, state) in spec.encoder_state.items():
-        if getattr(kind, "value", kind) != "categorical" or "categories" not in state:
-            continue
-        column = _factor_column(expr, newdata.columns)
-        if column is None:
-            continue  # an expression: formulaic's own check, turned into an error below
+    for column, unseen, missing, categories in _level_problems(spec, newdata):
         values = newdata[column]
-        categories = list(state["categories"])
-        missing = np.asarray(pd.isna(values), dtype=bool)
-        unseen = ~missing & ~np.asarray(values.isin(categories), dtype=bool)
         known = f"the fit's levels of {column!r} are {_listed(categories)}"
         if unseen.any():
             new = pd.unique(values[unseen])
@@ -95,8 +112,10 @@ def check_factor_levels(spec, newdata: pd.DataFrame, where: str) -> pd.DataFrame
                 f"newdata column {column!r} (in {where}) has missing values in row(s) "
                 f"{_listed(rows)}: a prediction needs one of the fit's levels; {known}"
             )
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            recoded[column] = pd.Categorical(values.astype(object), categories=categories)
+        # coded with exactly the fit's categories (formulaic codes a boolean column with
+        # categories [False, True] as all zeros otherwise)
+        raw = values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
+        recoded[column] = pd.Categorical(raw, categories=categories)
     return newdata.assign(**recoded) if recoded else newdata
 
 
@@ -129,7 +148,8 @@ def new_model_matrix(spec, newdata: pd.DataFrame, where: str, context=None):
     where
         What the spec encodes, for messages.
     context
-        Names the formula's functions are evaluated with (as at the fit).
+        Names the formula's functions are evaluated with; by default R's, as at the fit
+        (:data:`mixedmodels.rfunctions.R_CONTEXT`).
 
     Returns
     -------
@@ -139,10 +159,14 @@ def new_model_matrix(spec, newdata: pd.DataFrame, where: str, context=None):
     """
     from formulaic.errors import DataMismatchWarning
 
+    from mixedmodels.rfunctions import R_CONTEXT
+
     newdata = check_factor_levels(spec, newdata, where)
     with warnings.catch_warnings(record=True) as caught:  # every warning, to look at first
         warnings.simplefilter("always")
-        matrix = spec.get_model_matrix(newdata, na_action="ignore", context=context)
+        matrix = spec.get_model_matrix(
+            newdata, na_action="ignore", context=R_CONTEXT if context is None else context
+        )
     for warning in caught:
         if issubclass(warning.category, DataMismatchWarning):  # the rest follow from it
             raise DesignError(_mismatch_message(spec, newdata, where, str(warning.message)))

@@ -239,10 +239,10 @@ def residuals_vs_fitted(result, *, scaled: bool = False, ax=None):
     matplotlib.axes.Axes
     """
     ax = _single_axes(ax)
-    resid = result.residuals.to_numpy()
+    resid = _fit_rows(result, result.residuals)
     if scaled:
         resid = resid / result.sigma
-    ax.scatter(result.fitted.to_numpy(), resid, s=12, color="C0", alpha=0.8)
+    ax.scatter(_fit_rows(result, result.fitted), resid, s=12, color="C0", alpha=0.8)
     ax.axhline(0.0, **_REFERENCE)
     ax.set_xlabel("fitted values")
     ax.set_ylabel("scaled residuals" if scaled else "residuals")
@@ -265,7 +265,7 @@ def qq_residuals(result, *, ax=None):
     matplotlib.axes.Axes
     """
     ax = _single_axes(ax)
-    sample = np.sort(result.residuals.to_numpy() / result.sigma)
+    sample = np.sort(_fit_rows(result, result.residuals) / result.sigma)
     theoretical = stats.norm.ppf(_ppoints(sample.size))
     ax.plot(theoretical, sample, label="scaled residuals", **_POINT)
     q_sample = np.quantile(sample, [0.25, 0.75])
@@ -281,6 +281,12 @@ def qq_residuals(result, *, ax=None):
 
 
 # -- longitudinal data -----------------------------------------------------------------------
+def _fit_rows(result, values: pd.Series) -> np.ndarray:
+    """Per-row values of the fit's rows (rows with weight zero left out, as lm's plots do)."""
+    zero = getattr(result.design, "zero_weight", None)
+    return values.to_numpy() if zero is None else zero.fit_rows(values.to_numpy())
+
+
 def _x_values(result, x: str, data: pd.DataFrame | None) -> np.ndarray:
     if data is not None:
         if x not in data.columns:
@@ -340,8 +346,8 @@ def trajectories(
     labels = np.asarray(block.levels, dtype=object)[block.codes]
     xs = _x_values(result, x, data)
     observed = result.design.y
-    fitted = result.fitted.to_numpy()
-    fixed_only = result.predict(re_form="~0").to_numpy() if population else None
+    fitted = _fit_rows(result, result.fitted)
+    fixed_only = _fit_rows(result, result.predict(re_form="~0")) if population else None
     all_levels = list(block.levels)
     if levels is None:
         chosen = all_levels[:max_panels]

@@ -302,23 +302,37 @@ class LmerResult:
     # -- fitted values, residuals, predictions ---------------------------------------------
     @cached_property
     def fitted(self) -> pd.Series:
-        """Fitted values (conditional on the random effects) per used row."""
+        """Fitted values (conditional on the random effects) per used row.
+
+        Rows with prior weight zero are not in the fit but have fitted values, as in lm: they
+        are included, in data order (see :attr:`Design.zero_weight`).
+        """
         values = self.design.X @ self.solution.beta
         for block, b in zip(self.design.blocks, self._block_effects):
             values += np.einsum("nk,nk->n", block.matrix, b[block.codes])
         if self.design.offset is not None:
             values += self.design.offset
-        return pd.Series(values, index=self.design.row_index, name="fitted", copy=False)
+        return self._with_zero_weight_rows(values, "fitted", include_random=True)
 
     @cached_property
     def residuals(self) -> pd.Series:
-        """Response residuals ``y - fitted``."""
+        """Response residuals ``y - fitted`` (rows with weight zero included, as ``fitted``)."""
+        zero = getattr(self.design, "zero_weight", None)
+        y = self.design.y if zero is None else zero.in_data_order(self.design.y, zero.y)
         return pd.Series(
-            self.design.y - self.fitted.to_numpy(),
-            index=self.design.row_index,
-            name="residuals",
-            copy=False,
+            y - self.fitted.to_numpy(), index=self.fitted.index, name="residuals", copy=False
         )
+
+    def _with_zero_weight_rows(self, values: np.ndarray, name: str, include_random: bool):
+        """The fit's per-row values as a Series, with the rows of weight zero in data order."""
+        zero = getattr(self.design, "zero_weight", None)
+        if zero is None:
+            return pd.Series(values, index=self.design.row_index, name=name, copy=False)
+        from mixedmodels.weights import zero_weight_predictions
+
+        extra = zero_weight_predictions(self, include_random)
+        index = self.design.row_index.append(zero.data.index)[zero.order]
+        return pd.Series(zero.in_data_order(values, extra), index=index, name=name)
 
     def predict(
         self, newdata: pd.DataFrame | None = None, re_form=None, allow_new_levels: bool = False
@@ -347,9 +361,19 @@ class LmerResult:
             values = self.design.X @ self.solution.beta
             if self.design.offset is not None:
                 values = values + self.design.offset
-            return pd.Series(values, index=self.design.row_index, name="predicted")
+            return self._with_zero_weight_rows(values, "predicted", include_random=False)
+        from mixedmodels.inputs import as_pandas
+
+        newdata = as_pandas(newdata, "newdata")
         X = self._new_fixed_matrix(newdata)
         values = X @ self.solution.beta
+        for spec in getattr(
+            self.design, "offset_specs", ()
+        ):  # the formula's offset(...) terms, as lme4
+            values = (
+                values
+                + np.asarray(new_model_matrix(spec, newdata, "an offset term"), dtype=float)[:, 0]
+            )
         if include_random:
             values = values + self._new_random_part(newdata, allow_new_levels)
         return pd.Series(values, index=newdata.index, name="predicted")
@@ -458,6 +482,97 @@ class LmerResult:
         from mixedmodels.inference.bootstrap import simulate
 
         return simulate(self, nsim=nsim, seed=seed)
+
+    # -- after the fit: postfit-infer (mixedmodels.inference / mixedmodels.summaries) -------
+    def emmeans(self, specs, by=None, ddf: str | None = None, at=None, level: float = 0.95):
+        """Estimated marginal means (R's emmeans); ``.pairs()`` and ``.contrast()`` compare them.
+
+        See :func:`mixedmodels.inference.emmeans.emmeans`.
+        """
+        from mixedmodels.inference.emmeans import emmeans
+
+        return emmeans(self, specs, by=by, ddf=ddf, at=at, level=level)
+
+    def ranova(self, data=None):
+        """Likelihood-ratio test of each random-effect term (lmerTest's ``ranova``).
+
+        See :func:`mixedmodels.inference.ranova.ranova`.
+        """
+        from mixedmodels.inference.ranova import ranova
+
+        return ranova(self, data=data)
+
+    def drop1(self, ddf: str = "Satterthwaite"):
+        """F tests of the fixed terms that can be dropped (lmerTest's ``drop1``).
+
+        See :func:`mixedmodels.inference.ranova.drop1`.
+        """
+        from mixedmodels.inference.ranova import drop1
+
+        return drop1(self, ddf=ddf)
+
+    def step(self, ddf: str = "Satterthwaite", **kwargs):
+        """Backward elimination of random then fixed terms (lmerTest's ``step``).
+
+        See :func:`mixedmodels.inference.ranova.step`.
+        """
+        from mixedmodels.inference.ranova import step
+
+        return step(self, ddf=ddf, **kwargs)
+
+    def r2(self) -> dict[str, float]:
+        """Nakagawa's marginal and conditional R2 (performance's ``r2_nakagawa``).
+
+        See :func:`mixedmodels.summaries.r2.r2_nakagawa`.
+        """
+        from mixedmodels.summaries.r2 import r2_nakagawa
+
+        return r2_nakagawa(self)
+
+    def icc(self) -> dict[str, float]:
+        """Adjusted and unadjusted intraclass correlation (performance's ``icc``).
+
+        See :func:`mixedmodels.summaries.r2.icc`.
+        """
+        from mixedmodels.summaries.r2 import icc
+
+        return icc(self)
+
+    def vif(self) -> pd.DataFrame:
+        """Variance inflation factors per term (performance's ``check_collinearity``).
+
+        See :func:`mixedmodels.summaries.collinearity.vif`.
+        """
+        from mixedmodels.summaries.collinearity import vif
+
+        return vif(self)
+
+    def tidy(self, effects=("fixed", "ran_pars"), conf_int: bool = False, **kwargs):
+        """A tidy table of the estimates (broom.mixed's ``tidy``).
+
+        See :func:`mixedmodels.summaries.tidy.tidy`.
+        """
+        from mixedmodels.summaries.tidy import tidy
+
+        return tidy(self, effects=effects, conf_int=conf_int, **kwargs)
+
+    def glance(self) -> pd.DataFrame:
+        """One row of fit statistics (broom.mixed's ``glance``).
+
+        See :func:`mixedmodels.summaries.tidy.glance`.
+        """
+        from mixedmodels.summaries.tidy import glance
+
+        return glance(self)
+
+    def augment(self, data: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The data with fitted values, residuals, leverage, Cook's distance (broom.mixed).
+
+        See :func:`mixedmodels.summaries.tidy.augment`.
+        """
+        from mixedmodels.summaries.tidy import augment
+
+        return augment(self, data)
 
     # -- plots (implemented in mixedmodels.plots) -----------------------------------------
     @cached_property

@@ -76,6 +76,11 @@ def build_summary(result, ddf: str | None = None) -> Report:
         scaled = result.residuals.to_numpy() / result.sigma
     except RowDataUnavailableError:  # an out-of-core fit keeps no rows
         scaled = None
+    zero = getattr(design, "zero_weight", None)
+    if scaled is not None and zero is not None:  # as lm's summary: the fit's rows only
+        scaled = zero.fit_rows(scaled)
+    if scaled is not None and design.weights is not None:  # lme4's Pearson residuals
+        scaled = scaled * np.sqrt(design.weights)
     if scaled is not None:
         quantiles = np.quantile(scaled, [0, 0.25, 0.5, 0.75, 1.0])
         resid = pd.DataFrame([quantiles], columns=["Min", "1Q", "Median", "3Q", "Max"])
@@ -83,6 +88,8 @@ def build_summary(result, ddf: str | None = None) -> Report:
     obs_line = f"Number of obs: {result.nobs}, groups:  {groups}"
     if design.n_dropped:
         obs_line += f" ({design.n_dropped} rows with missing values dropped)"
+    if zero is not None:
+        obs_line += f" ({zero.n} rows with weight 0 not in the fit, given fitted values)"
     sections = [
         Section(lines=(f"Formula: {result.model.formula}", criterion)),
         *([] if scaled is None else [Section(title="Scaled residuals", table=resid, index=False)]),

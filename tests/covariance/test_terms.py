@@ -27,6 +27,9 @@ def test_glmmtmb_spellings_parse_to_structured_terms():
         ("homdiag", "h:g"),
     ]
     assert parse_formula("y ~ I(a | b) + (1 | g)").fixed == "I(a | b)"  # not a structure
+    pasted = parse_formula("y ~ Days + ar1(0 + factor(Days) | Subject)")  # glmmTMB's R text
+    (term,) = pasted.random
+    assert (term.structure, term.lhs, term.group_name) == ("ar1", "0 + factor(Days)", "Subject")
 
 
 @pytest.mark.parametrize(

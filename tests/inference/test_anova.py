@@ -84,13 +84,18 @@ def test_type3_contrasts_for_interactions_are_lmertests(interaction_model):
         np.testing.assert_allclose(contrasts[name], np.atleast_2d(want), atol=1e-12)
 
 
-def test_type3_with_other_contrasts_and_interactions_is_refused():
+@pytest.mark.parametrize("coding", ["contr.sum", "contr.helmert", "contr.poly"])
+def test_type3_with_other_contrasts_equals_treatment_coding(coding):
+    """lmerTest maps the treatment-coded type III contrasts to any coding (issue 13, item 9)."""
     data = mm.datasets.load("dietox")
     data["Pig"] = data["Pig"].astype("category")
-    fit = mm.lmer("Weight ~ C(Evit, contr.sum) * Cu + Time + (1|Pig)", data)
-    with pytest.raises(InferenceError, match="treatment contrasts; use type=1"):
-        anova(fit)
-    assert anova(fit, type=1).table.shape[0] == 4
+    coded = mm.lmer(f"Weight ~ C(Evit, {coding}) * Cu + Time + (1|Pig)", data)
+    plain = mm.lmer("Weight ~ Evit * Cu + Time + (1|Pig)", data)
+    got, want = anova(coded).table, anova(plain).table
+    assert list(got.index) == ["Evit", "Cu", "Time", "Evit:Cu"]
+    for column in ("F value", "DenDF", "Pr(>F)"):
+        np.testing.assert_allclose(got[column], want[column], rtol=1e-5)
+    assert anova(coded, type=1).table.shape[0] == 4
 
 
 def test_mm_anova_is_exported():
@@ -161,7 +166,7 @@ def test_tables_print_as_text_html_markdown():
     assert "| Days |" in table.to_markdown().replace("  ", " ")
 
 
-@pytest.mark.parametrize(("kind", "match"), [("II", "type must be"), (2, "type must be")])
+@pytest.mark.parametrize(("kind", "match"), [("IV", "type must be"), (4, "type must be")])
 def test_bad_type_is_refused(kind, match):
     fit, _ = reference_fit("sleepstudy_rs")
     with pytest.raises(InferenceError, match=match):

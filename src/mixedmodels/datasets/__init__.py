@@ -14,6 +14,8 @@ import pandas as pd
 __all__ = ["load", "names", "DESCRIPTIONS", "FACTORS"]
 
 DESCRIPTIONS = {
+    "cake": "Breaking angle of chocolate cakes: 3 recipes x 6 baking temperatures, 15 "
+    "replicates (lme4's cake).",
     "cbpp": "Contagious bovine pleuropneumonia: new cases in 15 herds over 4 periods (lme4).",
     "contraception": "Contraceptive use of 1,934 women in 60 districts of Bangladesh (mlmRev).",
     "grouseticks": "Ticks on 403 red grouse chicks in broods and locations (lme4).",
@@ -23,6 +25,8 @@ DESCRIPTIONS = {
     "dyestuff": "Yield of dyestuff from 6 batches of an intermediate product (lme4).",
     "dyestuff2": "Simulated dyestuff-like data whose batch variance is zero (lme4).",
     "insteval": "73,421 lecture evaluations by students, crossed students and lecturers (lme4).",
+    "oats": "Oat yields: a split plot of 3 varieties (whole plots) x 4 nitrogen levels in 6 "
+    "blocks (nlme's Oats).",
     "pastes": "Strength of paste: casks nested in batches (lme4).",
     "penicillin": "Penicillin assay diameters: plates crossed with samples (lme4).",
     "sitka": "Growth of 79 Sitka spruce trees under ozone (MASS / statsmodels).",
@@ -31,14 +35,16 @@ DESCRIPTIONS = {
 
 
 FACTORS = {
+    "cake": ("replicate", "recipe", "temperature"),
     "cbpp": ("herd", "period"),
     "contraception": ("woman", "district", "livch", "urban"),
     "grouseticks": ("INDEX", "BROOD", "YEAR", "LOCATION"),
+    "oats": ("Block", "Variety", "nitro"),
     "owls": ("Nest", "FoodTreatment", "SexParent"),
     "verbagg": ("id", "item", "Gender", "btype", "situ", "mode"),
 }
-"""Columns of the GLMM datasets that R holds as factors, loaded as pandas categoricals
-(levels sorted, as R's ``factor``)."""
+"""Columns of the GLMM, oats and cake datasets that R holds as factors, loaded as pandas
+categoricals (levels sorted, as R's ``factor``)."""
 
 
 def names() -> list[str]:

@@ -275,6 +275,7 @@ def build_glmm_data(
         data = data.reset_index(drop=True)
     y_all, trials_all, multiplier = _response(parsed.response, data, family, formula)
     fixed, offset_terms = split_offsets(parsed.fixed)
+    offset_terms = [*parsed.offsets, *offset_terms]  # the parser's offset(...) terms
     total = None
     if offset is not None:
         if isinstance(offset, str):
@@ -293,7 +294,9 @@ def build_glmm_data(
     if total is not None and np.isinf(total).any():
         raise DesignError("the offset has infinite values (e.g. log of a zero)")
     random = tuple(replace(t, lhs=r_powers(t.lhs)) for t in parsed.random)
-    glmm_parsed = replace(parsed, response=RESPONSE, fixed=r_powers(fixed), random=random)
+    glmm_parsed = replace(  # offsets are in `total` already: not evaluated again
+        parsed, response=RESPONSE, fixed=r_powers(fixed), random=random, offsets=()
+    )
     frame = data.assign(**{RESPONSE: y_all})
     if weights is not None and isinstance(weights, str) and weights not in data.columns:
         raise MissingColumnError(f"weights column {weights!r} not found in the data")

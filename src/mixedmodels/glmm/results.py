@@ -404,7 +404,9 @@ class GlmerResult:
         parsed = self.design.formula
         from mixedmodels.design import _parse_cached
 
-        _, exprs = split_offsets(_parse_cached(parsed.formula).fixed)
+        written = _parse_cached(parsed.formula)
+        _, exprs = split_offsets(written.fixed)
+        exprs = [*written.offsets, *exprs]  # the parser's offset(...) terms
         total = np.zeros(len(newdata))
         for expr in exprs:
             total += _evaluate(expr, newdata, "offset", parsed.formula)
@@ -469,6 +471,30 @@ class GlmerResult:
         from mixedmodels.glmm.inference import simulate
 
         return simulate(self, nsim=nsim, seed=seed, re_form=re_form)
+
+    # -- after the fit: postfit-infer (mixedmodels.inference / mixedmodels.summaries) -------
+    def emmeans(self, specs, by=None, at=None, level: float = 0.95):
+        """Estimated marginal means on the link scale, z tests (R's emmeans); ``.summary(
+        type="response")`` back-transforms. See :func:`mixedmodels.inference.emmeans.emmeans`.
+        """
+        from mixedmodels.inference.emmeans import emmeans
+
+        return emmeans(self, specs, by=by, at=at, level=level)
+
+    def tidy(self, effects=("fixed", "ran_pars"), conf_int: bool = False, **kwargs):
+        """A tidy table of the estimates (broom.mixed's ``tidy``): Wald z tests.
+
+        See :func:`mixedmodels.summaries.tidy.tidy`.
+        """
+        from mixedmodels.summaries.tidy import tidy
+
+        return tidy(self, effects=effects, conf_int=conf_int, **kwargs)
+
+    def glance(self) -> pd.DataFrame:
+        """One row of fit statistics (broom.mixed's ``glance``)."""
+        from mixedmodels.summaries.tidy import glance
+
+        return glance(self)
 
     # -- report ---------------------------------------------------------------------------
     def summary(self) -> Report:

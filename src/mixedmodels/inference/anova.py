@@ -22,7 +22,7 @@ __all__ = ["AnovaTable", "anova", "REFIT_MESSAGE"]
 
 REFIT_MESSAGE = "refitting model(s) with ML (instead of REML)"
 
-_TYPES = {1: 1, 3: 3, "1": 1, "3": 3, "I": 1, "III": 3, "i": 1, "iii": 3}
+_TYPES = {1: 1, 2: 2, 3: 3, "1": 1, "2": 2, "3": 3, "I": 1, "II": 2, "III": 3}
 _F_COLUMNS = ["Sum Sq", "Mean Sq", "NumDF", "DenDF", "F value", "Pr(>F)"]
 
 
@@ -104,26 +104,33 @@ def _integers_as_text(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _validate_type(type_) -> int:
-    key = type_.strip() if isinstance(type_, str) else type_
+    key = type_.strip().upper() if isinstance(type_, str) else type_
     if key not in _TYPES:
-        raise InferenceError(f"type must be 3 ('III') or 1 ('I'), got {type_!r}")
+        raise InferenceError(f"type must be 3 ('III'), 2 ('II') or 1 ('I'), got {type_!r}")
     return _TYPES[key]
 
 
 def _term_table(result, type_: int, ddf) -> AnovaTable:
     """lmerTest's single-model anova: one F test per fixed-effects term."""
+    from mixedmodels.inference.anova_tables import term_label, type2_contrasts
+
     terms = term_columns(result)
-    contrasts = type1_contrasts(result, terms) if type_ == 1 else type3_contrasts(result, terms)
+    if type_ == 1:
+        contrasts = type1_contrasts(result, terms)
+    elif type_ == 2:
+        contrasts = type2_contrasts(result, terms)
+    else:
+        contrasts = type3_contrasts(result, terms)
     rows = {}
     for name, L in contrasts.items():
         if L is None or L.shape[0] == 0:
-            rows[name] = dict.fromkeys(_F_COLUMNS, np.nan)
+            rows[term_label(name)] = dict.fromkeys(_F_COLUMNS, np.nan)
         else:
-            rows[name] = f_table_row(result, L, ddf)
+            rows[term_label(name)] = f_table_row(result, L, ddf)
     table = pd.DataFrame.from_dict(rows, orient="index", columns=_F_COLUMNS)
     if not table["NumDF"].isna().any():
         table["NumDF"] = table["NumDF"].astype(int)
-    roman = "III" if type_ == 3 else "I"
+    roman = {1: "I", 2: "II", 3: "III"}[type_]
     method = "Satterthwaite's" if ddf == "Satterthwaite" else "Kenward-Roger's"
     return AnovaTable(
         table=table, heading=f"Type {roman} Analysis of Variance Table with {method} method"
@@ -201,7 +208,8 @@ def anova(*results, type=3, ddf: str = "Satterthwaite", refit: bool = True) -> A
         fixed-effects term; a categorical term with several columns is one test), or several
         fits of the same data for lme4's likelihood-ratio table.
     type
-        ``3`` / ``"III"`` (default) or ``1`` / ``"I"`` (sequential); one fit only.
+        ``3`` / ``"III"`` (default; any contrast coding), ``2`` / ``"II"`` or ``1`` / ``"I"``
+        (sequential); one fit only.
     ddf
         ``"Satterthwaite"`` (default) or ``"Kenward-Roger"``; one fit only.
     refit

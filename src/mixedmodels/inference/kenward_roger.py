@@ -71,7 +71,7 @@ class KenwardRogerInfo:
     def _a1_a2(self, L: np.ndarray) -> tuple[float, float]:
         Phi = self.vcov
         Theta = L.T @ np.linalg.solve(L @ Phi @ L.T, L)
-        u = np.einsum("ab,bc,rcd,de->rae", Theta, Phi, self.P, Phi)
+        u = (Theta @ Phi) @ self.P @ Phi  # (m, p, p); a 4-operand einsum here is O(p^5)
         traces = np.einsum("raa->r", u)
         A1 = float(traces @ self.W @ traces)
         A2 = float(np.einsum("rs,rab,sba->", self.W, u, u))

@@ -7,12 +7,14 @@ The term-to-columns map comes from the formulaic ModelSpec of the fixed part
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import InferenceError
+from mixedmodels.rfunctions import R_CONTEXT
 
 __all__ = ["ModelTerm", "term_columns", "type1_contrasts", "type3_contrasts", "containment"]
 
@@ -93,32 +95,56 @@ def type1_contrasts(result, terms: list[ModelTerm]) -> dict[str, np.ndarray]:
 
 
 def type3_contrasts(result, terms: list[ModelTerm]) -> dict[str, np.ndarray]:
-    """lmerTest's type III contrasts, one matrix per term.
+    """lmerTest's type III contrasts, one matrix per term, for any contrast coding.
 
-    When no term is contained in another (main-effects models, with factors or covariates) they
-    are the joint test that all of the term's coefficients are zero. Otherwise lmerTest
-    expresses the over-parameterised design (every level of every factor) in the model's
-    treatment-coded columns and orthogonalises each term's contrasts against those of the terms
-    containing it (higher-order terms first); that is reproduced here on a synthetic grid of
-    all factor-level combinations, which gives lmerTest's contrasts exactly whenever the model
-    is hierarchical (every over-parameterised column lies in the span of the model's columns).
+    lmerTest expresses the over-parameterised design (every level of every factor) in the
+    treatment-coded columns of the model and orthogonalises each term's contrasts against
+    those of the terms containing it (higher-order terms first). For a model coded otherwise
+    (sum, Helmert, polynomial, another reference level) it does this in the treatment coding
+    and maps the contrasts to the model's columns with ``zapsmall(ginv(X_trt) X)``. Both are
+    reproduced here on a synthetic grid of all factor-level combinations, which gives
+    lmerTest's contrasts exactly whenever the model is hierarchical (every over-parameterised
+    column lies in the span of the model's columns). When no term is contained in another and
+    every factor is treatment-coded they are the joint tests that the term's coefficients are
+    zero.
 
     Raises
     ------
     InferenceError
-        For terms contained in others when the model is not hierarchical or uses other than
-        treatment contrasts: lmerTest's contrasts then depend on the data in ways not
-        reproduced here; use ``type=1``.
+        For terms contained in others when the model is not hierarchical: lmerTest's
+        contrasts then depend on the data in ways not reproduced here; use ``type=1``.
     """
     X = result.design.X
     p = X.shape[1]
     if p <= 1 or len(terms) <= 1:  # lmerTest: type I contrasts then
         return type1_contrasts(result, terms)
     contained = containment(terms)
-    eye = np.eye(p)
-    if not any(contained.values()):
+    treatment = _all_treatment(result.design.fixed_spec)
+    if treatment and not any(contained.values()):
+        eye = np.eye(p)
         return {t.name: eye[list(t.columns), :] for t in terms}
-    full, rows_of_x = _overparameterised_contrasts(result, terms)
+    grid = _grid(result.design.fixed_spec, np.random.default_rng(20240611))
+    Xg = np.asarray(result.design.fixed_spec.get_model_matrix(grid, context=R_CONTEXT), dtype=float)
+    Xg = Xg[:, result.design.kept_columns]
+    intercept = _has_intercept(result.design.fixed_spec)
+    if treatment:
+        return _extract_type3(Xg, grid, terms, contained, _term_texts(terms), intercept)
+    texts = _treatment_texts(result.design.fixed_spec, terms)
+    X_trt, trt_terms = _treatment_matrix(result.design.fixed_spec, grid, terms, texts)
+    L_trt = _extract_type3(X_trt, grid, trt_terms, contained, texts, intercept)
+    mapping = _zap(np.linalg.lstsq(X_trt, Xg, rcond=None)[0])
+    if np.max(np.abs(X_trt @ mapping - Xg)) > 1e-6 * max(1.0, float(np.max(np.abs(Xg)))):
+        raise _refuse("a model whose columns span the same space in every coding")
+    return {name: L @ mapping for name, L in L_trt.items()}
+
+
+def _has_intercept(spec) -> bool:
+    return any(not [f for f in t.factors if str(f.expr) != "1"] for t in spec.terms)
+
+
+def _extract_type3(Xg, grid, terms, contained, texts, intercept) -> dict[str, np.ndarray]:
+    """lmerTest's ``extract_contrasts_type3`` for a treatment-coded grid matrix ``Xg``."""
+    full, rows_of_x = _overparameterised_contrasts(Xg, grid, terms, texts, intercept)
     by_name = {t.name: t for t in terms}
     order = sorted(range(len(terms)), key=lambda i: -len(terms[i].variables))
     for i in order:
@@ -138,12 +164,20 @@ def type3_contrasts(result, terms: list[ModelTerm]) -> dict[str, np.ndarray]:
     return out
 
 
+def _decimals(largest: float, digits: int) -> int:
+    """The decimals R's ``zapsmall`` (R 4.2) keeps: ``round(digits - log10(largest))``.
+
+    R passes the non-integer ``digits - log10(mx)`` to ``round``, which rounds it half up.
+    """
+    return max(0, int(np.floor(digits - np.log10(largest) + 0.5)))
+
+
 def _zap(a: np.ndarray, digits: int = 7) -> np.ndarray:
     """R's ``zapsmall``: round to ``digits`` significant digits of the largest entry."""
     largest = float(np.max(np.abs(a))) if a.size else 0.0
     if largest == 0.0:
         return a
-    return np.round(a, max(0, digits - int(np.ceil(np.log10(largest)))))
+    return np.round(a, _decimals(largest, digits))
 
 
 GRID_LIMIT = 200_000  # rows of the synthetic grid of factor-level combinations
@@ -156,21 +190,89 @@ def _refuse(reason: str):
     )
 
 
+def _categorical(spec) -> dict[str, tuple[list, object]]:
+    """Every categorical expression of the fixed part: its levels and contrasts."""
+    state = getattr(spec, "encoder_state", {}) or {}
+    out = {}
+    for expr, (kind, info) in state.items():
+        if getattr(kind, "value", kind) == "categorical":
+            contrasts = getattr(info.get("contrasts"), "contrasts", None)
+            out[str(expr)] = (list(info["categories"]), contrasts)
+    return out
+
+
+def _all_treatment(spec) -> bool:
+    """Whether every factor is treatment-coded with its first level as reference."""
+    for levels, contrasts in _categorical(spec).values():
+        if type(contrasts).__name__ != "TreatmentContrasts":
+            return False
+        base = getattr(contrasts, "base", None)
+        if not (getattr(base, "name", None) == "UNSET" or base == levels[0]):
+            return False
+    return True
+
+
+_CALL = re.compile(r"^C\((.*?)(?:,.*)?\)$", re.DOTALL)
+
+
+def _treatment_expr(expr: str) -> str:
+    """The same factor treatment-coded: ``C(x, contr.sum)`` becomes ``C(x)``."""
+    match = _CALL.match(expr.strip())
+    return f"C({match.group(1).strip()})" if match else expr
+
+
+def _term_texts(terms: list[ModelTerm]) -> dict[str, str]:
+    return {t.name: t.name for t in terms}
+
+
+def _treatment_texts(spec, terms: list[ModelTerm]) -> dict[str, str]:
+    """Each term's formula text with every factor treatment-coded."""
+    factors = _categorical(spec)
+    out = {}
+    for term in terms:
+        parts = []
+        for factor in spec.term_indices:  # keep formulaic's own factor spelling and order
+            if str(factor) == term.name:
+                for f in factor.factors:
+                    text = str(f.expr)
+                    parts.append(_treatment_expr(text) if text in factors else text)
+                break
+        out[term.name] = ":".join(parts) if parts else term.name
+    return out
+
+
+def _treatment_matrix(spec, grid, terms, texts):
+    """The treatment-coded model matrix on the grid and the terms' columns in it."""
+    import formulaic
+
+    rhs = " + ".join(["1" if _has_intercept(spec) else "0", *(texts[t.name] for t in terms)])
+    mm = formulaic.model_matrix(rhs, grid, context=R_CONTEXT)
+    matrix = np.asarray(mm, dtype=float)
+    new_terms = []
+    for term in terms:
+        key = next(k for k in mm.model_spec.term_indices if str(k) == texts[term.name])
+        new_terms.append(
+            ModelTerm(
+                name=term.name,
+                columns=tuple(mm.model_spec.term_indices[key]),
+                variables=term.variables,
+                numeric=term.numeric,
+            )
+        )
+    if np.linalg.matrix_rank(matrix) < matrix.shape[1]:
+        raise _refuse("a hierarchical model (every marginal term of an interaction present)")
+    return matrix, new_terms
+
+
 def _grid(spec, rng: np.random.Generator) -> pd.DataFrame:
     """Every combination of the factors' levels, three times, with random covariate values."""
-    state = getattr(spec, "encoder_state", {}) or {}
     required = {str(v) for v in spec.required_variables}
     levels: dict[str, list] = {}
-    for expr, (kind, info) in state.items():
-        if getattr(kind, "value", kind) != "categorical":
-            continue
-        contrasts = getattr(info.get("contrasts"), "contrasts", None)
-        if str(expr) not in required or type(contrasts).__name__ != "TreatmentContrasts":
-            raise _refuse("plain factors with treatment contrasts")
-        base = getattr(contrasts, "base", None)
-        if not (getattr(base, "name", None) == "UNSET" or base == info["categories"][0]):
-            raise _refuse("treatment contrasts with the first level as reference")
-        levels[str(expr)] = list(info["categories"])
+    for expr, (values, _) in _categorical(spec).items():
+        name = expr if expr in required else _treatment_expr(expr)[2:-1].strip()
+        if name not in required:
+            raise _refuse(f"factors that are data columns (not {expr!r})")
+        levels.setdefault(name, values)
     size = int(np.prod([len(v) for v in levels.values()])) * 3
     if size > GRID_LIMIT:
         raise _refuse(f"fewer factor-level combinations (here {size // 3})")
@@ -185,20 +287,17 @@ def _grid(spec, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(frame)
 
 
-def _overparameterised_contrasts(result, terms: list[ModelTerm]):
+def _overparameterised_contrasts(
+    Xg, grid, terms: list[ModelTerm], texts: dict[str, str], intercept: bool
+):
     """``t(ginv(X) rdX)`` on the grid and, per model column, its row in that matrix."""
     import formulaic
 
-    design = result.design
-    spec = design.fixed_spec
-    grid = _grid(spec, np.random.default_rng(20240611))
-    Xg = np.asarray(spec.get_model_matrix(grid), dtype=float)[:, design.kept_columns]
-    parts = []
-    intercept = any(not [f for f in t.factors if str(f.expr) != "1"] for t in spec.terms)
-    if intercept:
-        parts.append(np.ones((len(grid), 1)))
+    parts = [np.ones((len(grid), 1))] if intercept else []
     for term in terms:
-        mm = formulaic.model_matrix(f"0 + {term.name}", grid, ensure_full_rank=False)
+        mm = formulaic.model_matrix(
+            f"0 + {texts[term.name]}", grid, ensure_full_rank=False, context=R_CONTEXT
+        )
         parts.append(np.asarray(mm, dtype=float))
     RD = np.column_stack(parts)
     coef = np.linalg.lstsq(Xg, RD, rcond=None)[0]

@@ -28,6 +28,7 @@ from mixedmodels.linalg.statistics import (
     BlockShape,
     per_level_crossproducts,
 )
+from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.sources.plan import StreamPlan
 
@@ -48,14 +49,14 @@ class ChunkArrays:
 def chunk_arrays(plan: StreamPlan, frame: pd.DataFrame) -> ChunkArrays:
     """Model matrices, codes, weights and offset of a chunk of complete rows."""
     frame = plan.prepare(frame)
-    y = np.asarray(plan.response_spec.get_model_matrix(frame), dtype=float)
+    y = np.asarray(plan.response_spec.get_model_matrix(frame, context=R_CONTEXT), dtype=float)
     if y.ndim == 2:
         if y.shape[1] != 1:
             raise DesignError(f"the response {plan.formula.response!r} must be one numeric column")
         y = y[:, 0]
     if not np.isfinite(y).all():
         raise DesignError(f"the response {plan.formula.response!r} has non-finite values")
-    X = np.asarray(plan.fixed_spec.get_model_matrix(frame), dtype=float)
+    X = np.asarray(plan.fixed_spec.get_model_matrix(frame, context=R_CONTEXT), dtype=float)
     if X.ndim == 1:
         X = X[:, None]
     term_matrices: dict[str, np.ndarray] = {}
@@ -63,7 +64,9 @@ def chunk_arrays(plan: StreamPlan, frame: pd.DataFrame) -> ChunkArrays:
     for spec in plan.term_specs:
         text = spec.term.lhs
         if text not in term_matrices:
-            term_matrices[text] = np.asarray(spec.model_spec.get_model_matrix(frame), dtype=float)
+            term_matrices[text] = np.asarray(
+                spec.model_spec.get_model_matrix(frame, context=R_CONTEXT), dtype=float
+            )
         matrices.append(term_matrices[text])
     blocks = []
     for block, members in zip(plan.blocks, plan.block_members, strict=True):

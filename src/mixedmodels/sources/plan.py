@@ -25,9 +25,11 @@ from mixedmodels.design import (
     lme4_column_names,
     needed_variables,
     term_covariance,
+    without_functions,
 )
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
+from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
 
 __all__ = ["Backend", "ColumnKind", "GroupCoding", "ScanResult", "StreamPlan", "build_plan"]
@@ -187,7 +189,7 @@ def _materialize_spec(spec_text: str, frame: pd.DataFrame, where: str, formula: 
     import formulaic
 
     try:
-        return formulaic.model_matrix(spec_text, frame, na_action="raise")
+        return formulaic.model_matrix(spec_text, frame, na_action="raise", context=R_CONTEXT)
     except Exception as exc:
         raise FormulaError(f"cannot evaluate {where} {spec_text!r}: {exc}", formula) from exc
 
@@ -266,7 +268,12 @@ def build_plan(
             raise DesignError(
                 f"{what} of an out-of-core fit must be a column name, got {type(value).__name__}"
             )
-    needed = needed_variables(parsed)
+    if parsed.offsets:
+        raise DesignError(
+            "offset(...) terms in the formula are not available out of core: compute the "
+            "offset as a column and pass offset='column'"
+        )
+    needed = without_functions(needed_variables(parsed), backend.column_kinds())
     for value, what in ((weights, "weights"), (offset, "offset")):
         if value is not None:
             needed.setdefault(value, what)
@@ -329,12 +336,16 @@ def build_plan(
     if scan.n_complete == 0:
         raise DesignError("no complete rows: every row has a missing value in a used column")
     if weights is not None and scan.min_weight is not None and scan.min_weight <= 0:
-        raise DesignError("weights must be positive")
+        raise DesignError(
+            f"weights column {weights!r} has values <= 0: an out-of-core fit needs positive "
+            "weights (leave the rows with weight 0 out of the source; negative weights are "
+            "never valid)"
+        )
     n = scan.n_complete
     response_spec = _fix_state(response_spec, scan.moments)
     fixed_spec = _fix_state(fixed_spec, scan.moments)
 
-    fixed_names = lme4_column_names(list(both.rhs.columns))
+    fixed_names = lme4_column_names(list(both.rhs.columns), parsed.labels)
     if len(fixed_names) >= n:
         raise DesignError(
             f"fewer observations ({n}) than fixed-effect parameters ({len(fixed_names)})"
@@ -342,7 +353,7 @@ def build_plan(
     codings: dict[str, GroupCoding] = {}
     term_specs, raw_terms = [], []
     for index, (term, mm) in enumerate(zip(parsed.random, lhs_specs, strict=True)):
-        columns = lme4_column_names(list(mm.columns))
+        columns = lme4_column_names(list(mm.columns), parsed.labels)
         if len(columns) == 0:
             raise FormulaError(f"random-effects term {term.text} has no columns", text)
         coding = codings.get(term.group_name)
