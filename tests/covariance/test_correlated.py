@@ -88,6 +88,21 @@ def test_toeplitz_covariance():
     np.testing.assert_allclose(singular @ singular.T, np.outer(sds, sds), atol=1e-12)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(2, 9),
+    st.lists(st.floats(-1.0, 1.0), min_size=8, max_size=8),
+    st.lists(st.floats(0.0, 3.0), min_size=9, max_size=9),
+)
+def test_compiled_toeplitz_factor_is_the_numpy_one(size, pacf, sds):
+    toep = Toeplitz(size)
+    theta = np.r_[sds[:size], pacf[: size - 1]]
+    got, want = toep.lambda_(theta), toep.numpy_lambda(theta)
+    np.testing.assert_allclose(got @ got.T, want @ want.T, atol=1e-12)
+    if np.all(np.abs(pacf[: size - 1]) < 0.99):  # well conditioned: the factors themselves
+        np.testing.assert_allclose(got, want, atol=1e-10)
+
+
 def test_robust_cholesky_of_a_singular_matrix():
     v = np.array([1.0, 2.0, -1.0])
     a = np.outer(v, v) + np.diag([0.0, 0.0, 0.0])

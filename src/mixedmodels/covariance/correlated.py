@@ -22,12 +22,12 @@ Lambda is the Cholesky factor of the structured covariance: in closed form for `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import ClassVar
 
 import numpy as np
 from scipy.linalg import toeplitz
 
+from mixedmodels.covariance import kernels
 from mixedmodels.covariance.base import (
     START_CORRELATION_LIMIT,
     Covariance,
@@ -131,10 +131,9 @@ class CompoundSymmetry(Covariance):
         rho = _in_box(float(theta[-1]), *self.rho_bounds)
         if rho is None:
             return np.full((self.size, self.size), np.nan)
-        sds = self._sds(theta)
-        return (sds if sds.size == self.size else np.full(self.size, sds[0]))[:, None] * cs_factor(
-            rho, self.size
-        )
+        out = np.empty((self.size, self.size))
+        kernels.cs_factor_into(np.ascontiguousarray(theta[: self._n_sd], dtype=float), rho, out)
+        return out
 
     def theta_labels(self, columns: tuple[str, ...]) -> tuple[str, ...]:
         """``cs.<column>`` per SD, ``cs.rho``."""
@@ -247,19 +246,14 @@ class AutoRegressive1(Covariance):
         limit = START_CORRELATION_LIMIT
         return np.array([float(np.sqrt(np.mean(np.square(sds)))), min(max(rho, -limit), limit)])
 
-    @cached_property
-    def _lags(self) -> np.ndarray:
-        i = np.arange(self.size)
-        return np.maximum(i[:, None] - i[None, :], 0)
-
     def lambda_(self, theta: np.ndarray) -> np.ndarray:
         """``L_ij = s rho^(i - j)`` in the first column, times ``sqrt(1 - rho^2)`` in the others."""
         rho = _in_box(float(theta[1]), -1.0, 1.0)
         if rho is None:
             return np.full((self.size, self.size), np.nan)
-        scale = np.full(self.size, float(theta[0]) * np.sqrt(max(1.0 - rho * rho, 0.0)))
-        scale[0] = float(theta[0])
-        return np.tril(np.power(rho, self._lags)) * scale[None, :]
+        out = np.empty((self.size, self.size))
+        kernels.ar1_factor(float(theta[0]), rho, out)
+        return out
 
     def theta_labels(self, columns: tuple[str, ...]) -> tuple[str, ...]:
         """``ar1.sd``, ``ar1.rho``."""
@@ -370,7 +364,17 @@ class Toeplitz(Covariance):
         pacf = theta[self.size :]
         if np.any(np.abs(pacf) > 1.0 + _EDGE):
             return np.full((self.size, self.size), np.nan)
-        correlation = toeplitz(np.r_[1.0, pacf_to_acf(np.clip(pacf, -1.0, 1.0))])
+        out = np.empty((self.size, self.size))
+        kernels.toeplitz_factor(
+            np.ascontiguousarray(theta[: self.size]), np.clip(pacf, -1.0, 1.0), out
+        )
+        return out
+
+    def numpy_lambda(self, theta: np.ndarray) -> np.ndarray:
+        """:meth:`lambda_` by numpy (Durbin-Levinson, then a Cholesky): the kernel's yardstick."""
+        theta = np.asarray(theta, dtype=float)
+        pacf = np.clip(theta[self.size :], -1.0, 1.0)
+        correlation = toeplitz(np.r_[1.0, pacf_to_acf(pacf)])
         return theta[: self.size, None] * robust_cholesky(correlation)
 
     def theta_labels(self, columns: tuple[str, ...]) -> tuple[str, ...]:
