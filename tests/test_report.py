@@ -58,7 +58,7 @@ def test_text_of_one_table_report(lrt):
     assert text[0] == "Likelihood-ratio test"
     assert "m1: y ~ x" in text
     row = next(line for line in text if line.strip().startswith("m2"))
-    assert row.split() == ["m2", "6", "1763.939", "42.139", "7.070e-10"]
+    assert row.split() == ["m2", "6", "1763.939", "42.139", "7.07e-10"]
     assert text[-1] == "Note: refitting model(s) with ML (instead of REML)"
     assert str(lrt) == lrt.to_text() == repr(lrt)
 
@@ -83,7 +83,7 @@ def test_latex_table(lrt):
     assert tex[0] == r"\textbf{Likelihood-ratio test}\par"
     begin = tex.index(r"\begin{tabular}{lrrrr}")
     assert tex[begin + 2] == r"model & npar & AIC & Chisq & Pr(\textgreater{}Chisq) \\"
-    assert tex[begin + 5] == r"m2 & 6 & 1763.939 & 42.139 & 7.070e-10 \\"
+    assert tex[begin + 5] == r"m2 & 6 & 1763.939 & 42.139 & 7.07e-10 \\"
     assert r"\end{tabular}\par" in tex
     assert tex[-1].startswith(r"\medskip\textbf{Note:} refitting")
     assert tex.count(r"\begin{tabular}{lrrrr}") == tex.count(r"\end{tabular}\par") == 1

@@ -23,6 +23,7 @@ from mixedmodels.errors import (
 from mixedmodels.glmm import GeneralizedLinearMixedModel, GlmerResult, glmer, glmer_nb
 from mixedmodels.inference.anova import anova
 from mixedmodels.model import LinearMixedModel, lmer
+from mixedmodels.persist import load_fit
 from mixedmodels.results import LmerResult
 
 __version__ = "0.1.0"
@@ -50,5 +51,6 @@ __all__ = [
     "glmer_nb",
     "lmer",
     "lmer_many",
+    "load_fit",
     "sources",
 ]

@@ -141,6 +141,7 @@ def result_to_json(result, coefficients: pd.DataFrame | None = None) -> dict:
         "formula": str(result.model.formula),
         "REML": bool(result.reml),
         "nobs": int(result.nobs),
+        **({"family": str(result.family)} if hasattr(result, "family") else {}),
         "objective": _plain(result.objective),
         "theta": [_plain(v) for v in np.asarray(result.theta)],
         "sigma": _plain(result.sigma),
@@ -176,16 +177,43 @@ def _coefficients(result, ddf: str):
     return coef_table(result, ddf=ddf)
 
 
+def _fit_glmm(args: argparse.Namespace, data: pd.DataFrame):
+    """A GLMM fit for ``--family`` (with ``--link``, ``--nagq``)."""
+    from mixedmodels.glmm import glmer
+
+    if args.ml or args.ddf:
+        raise BadInput("--ml and --ddf are for linear mixed models; GLMMs are fitted by ML")
+    return glmer(
+        args.formula,
+        data,
+        family=args.family,
+        link=args.link,
+        nAGQ=args.nagq,
+        weights=args.weights,
+        offset=args.offset,
+    )
+
+
 def _fit(args: argparse.Namespace) -> int:
     from mixedmodels.model import lmer
     from mixedmodels.summary import build_summary
 
     data = _as_factors(read_data(args.data), args.factors)
-    result = lmer(args.formula, data, REML=not args.ml, weights=args.weights, offset=args.offset)
-    ddf = _DDF[args.ddf] if args.ddf else None
-    coefficients = _coefficients(result, ddf) if ddf else None
+    if args.family is None and (args.link is not None or args.nagq != 1):
+        raise BadInput("--link and --nagq need --family (a generalized linear mixed model)")
+    if args.family is not None:
+        result = _fit_glmm(args, data)
+        coefficients = result.coef_table
+        ddf = None
+    else:
+        result = lmer(
+            args.formula, data, REML=not args.ml, weights=args.weights, offset=args.offset
+        )
+        ddf = _DDF[args.ddf] if args.ddf else None
+        coefficients = _coefficients(result, ddf) if ddf else None
     if args.json is None or args.json != "-":
-        print(build_summary(result, ddf=ddf).to_text())
+        summary = result.summary() if args.family is not None else build_summary(result, ddf=ddf)
+        print(summary.to_text())
     if args.json is not None:
         text = json.dumps(result_to_json(result, coefficients), indent=2)
         if args.json == "-":
@@ -223,6 +251,15 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--weights", metavar="COLUMN", help="column of prior weights")
     fit.add_argument("--offset", metavar="COLUMN", help="column added to the linear predictor")
     fit.add_argument("--json", metavar="OUT", help="also write the estimates as JSON ('-': stdout)")
+    fit.add_argument(
+        "--family",
+        type=str,
+        help="fit a GLMM: binomial, poisson, Gamma or inverse_gaussian (lme4's glmer)",
+    )
+    fit.add_argument("--link", help="the GLMM's link (default: the family's canonical link)")
+    fit.add_argument(
+        "--nagq", type=int, default=1, help="GLMM: 1 Laplace (default), 0, or up to 25 nodes"
+    )
     fit.set_defaults(handler=_fit)
     listing = commands.add_parser("datasets", help="list the bundled datasets")
     listing.set_defaults(handler=_datasets)

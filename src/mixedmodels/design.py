@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
@@ -19,6 +18,7 @@ from functools import lru_cache, partial
 import numpy as np
 import pandas as pd
 
+from mixedmodels._warn import warn
 from mixedmodels.contrasts import apply_contrasts
 from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
@@ -57,6 +57,7 @@ class TermSpec:
     term: RandomTerm
     model_spec: object  # formulaic ModelSpec of the term's left side
     columns: tuple[str, ...]
+    select: tuple[int, ...] | None = None  # columns of the spec's matrix kept (zerocorr)
 
 
 @dataclass(frozen=True, eq=False)
@@ -734,11 +735,10 @@ def build_design(
     keep = _drop_aliased(X_full, all_names)
     dropped = tuple(n for j, n in enumerate(all_names) if j not in set(keep.tolist()))
     if dropped:
-        warnings.warn(
+        warn(
             "fixed-effect model matrix is rank deficient so dropping "
             f"{len(dropped)} column(s): {', '.join(dropped)}",
             RankDeficiencyWarning,
-            stacklevel=3,
         )
     # every column kept of a column-major X_full (formulaic's and the plans' layout): X_full
     # itself, as X_full[:, keep] would be an identical column-major copy
@@ -767,6 +767,13 @@ def build_design(
                 f"number of levels of grouping factor {term.group_name!r} in {term.text} "
                 f"({len(labels)}) must be less than the number of observations ({n})"
             )
+        if term.split_columns and matrix.shape[1] > 1:  # zerocorr: a term per column
+            for j, column in enumerate(columns):
+                term_specs.append(TermSpec(term, model_spec, (column,), select=(j,)))
+                raw_terms.append(
+                    (term.group_name, tuple(labels), codes, matrix[:, [j]].copy(), (column,))
+                )
+            continue
         term_specs.append(TermSpec(term=term, model_spec=model_spec, columns=columns))
         covariance = term_covariance(term, columns, text)
         if residual_variance:

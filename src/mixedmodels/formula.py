@@ -54,6 +54,8 @@ class RandomTerm:
     group: tuple[str, ...]
     text: str
     structure: str = "us"
+    split_columns: bool = False
+    """``zerocorr(...)``: every model-matrix column its own term (factor levels too)."""
 
     @property
     def group_name(self) -> str:
@@ -325,10 +327,29 @@ def _structure_call(src: _Src, lo: int, hi: int) -> tuple[int, int] | None:
     return lo + 2, hi - 1
 
 
+_FULLDUMMY = re.compile(r"\bfulldummy\(\s*([^()]+?)\s*\)")
+
+
+def _zerocorr_content(src: _Src, lo: int, hi: int) -> tuple[int, int] | None:
+    """The content of ``zerocorr( expr | g )`` spanning ``[lo, hi)``, else None."""
+    toks = src.toks
+    if hi - lo < 4 or toks[lo].text != "zerocorr" or toks[lo + 1].text != "(":
+        return None
+    if src.match[lo + 1] != hi - 1 or not _bars(src, lo + 2, hi - 1):
+        return None
+    return lo + 2, hi - 1
+
+
 def _random_terms(
-    src: _Src, lo: int, hi: int, text: str, structure: str = "us"
+    src: _Src, lo: int, hi: int, text: str, structure: str = "us", zerocorr: bool = False
 ) -> list[RandomTerm]:
-    """Expand the random-effects term whose parenthesised content is ``[lo, hi)``."""
+    """Expand the random-effects term whose parenthesised content is ``[lo, hi)``.
+
+    ``fulldummy(f)`` on the left becomes an indicator of every level of ``f`` (also with an
+    intercept: ``C(f, spans_intercept=False)``); ``zerocorr`` makes every column (every level
+    of a factor) a term of its own, MixedModels.jl's ``zerocorr``; ``structure`` is the
+    covariance structure of a ``name(x | g)`` term.
+    """
     bars = _bars(src, lo, hi)
     if len(bars) > 1:
         raise _fail(src, bars[1], f"more than one bar in random-effects term {text!r}")
@@ -342,9 +363,14 @@ def _random_terms(
     if bars[0] == hi - 1:
         msg = f"no grouping factor to the right of {bar.text!r} in random-effects term"
         raise _fail(src, hi - 1, f"{msg} {text!r}")
-    lhss = _lhs_terms(src, lo, bars[0], bar.text == "||", text)
+    lhss = _lhs_terms(src, lo, bars[0], bar.text == "||" or zerocorr, text)
+    lhss = [_FULLDUMMY.sub(r"C(\1, spans_intercept=False)", lhs) for lhs in lhss]
     groups = _groups(src, bars[0] + 1, hi, text)
-    return [RandomTerm(lhs, group, text, structure) for lhs in lhss for group in groups]
+    return [
+        RandomTerm(lhs, group, text, structure=structure, split_columns=zerocorr)
+        for lhs in lhss
+        for group in groups
+    ]
 
 
 def parse_formula(formula: str) -> ParsedFormula:
@@ -402,6 +428,10 @@ def parse_formula(formula: str) -> ParsedFormula:
                 raise _fail(src, lo, msg)
             structure = src.toks[lo].text
             random.extend(_random_terms(src, *call, _span(src, lo, hi), structure))
+            continue
+        zerocorr = _zerocorr_content(src, lo, hi)
+        if zerocorr is not None and sign > 0:
+            random.extend(_random_terms(src, *zerocorr, _span(src, lo, hi), zerocorr=True))
             continue
         content = _bar_content(src, lo, hi)
         if content is None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property, partial
@@ -12,6 +11,7 @@ from functools import cached_property, partial
 import numpy as np
 import pandas as pd
 
+from mixedmodels._warn import warn
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import (
     ConvergenceWarning,
@@ -522,22 +522,20 @@ class LinearMixedModel:
             optsum=summary,
         )
         for message in summary.messages:
-            warnings.warn(message, ConvergenceWarning, stacklevel=3)
+            warn(message, ConvergenceWarning)
         if summary.residual_boundary:
-            warnings.warn(
+            warn(
                 f"boundary fit: the residual variance goes to zero (sigma = {result.sigma:.3g}):"
                 " the random effects' covariance structure absorbs the residual (glmmTMB's"
                 " dispformula = ~0); the criterion's limit is approached to the engine's"
                 " precision; see LmerResult.is_singular",
                 SingularFitWarning,
-                stacklevel=3,
             )
         elif result.is_singular:
-            warnings.warn(
+            warn(
                 "boundary (singular) fit: a variance is zero or a correlation is +-1; "
                 "see LmerResult.is_singular",
                 SingularFitWarning,
-                stacklevel=3,
             )
         return result
 

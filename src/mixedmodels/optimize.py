@@ -51,7 +51,16 @@ DEFAULT_CONTROL: dict[str, float | int | str] = {
 trust-region radius per component is ``initial_step * max(|x0_i|, step_floor)`` (relative,
 since the moment start is already close); ``start`` is ``"moments"`` or ``"identity"``."""
 
-_ALGORITHMS = {"bobyqa": nlopt.LN_BOBYQA, "newuoa": nlopt.LN_NEWUOA_BOUND}
+_ALGORITHMS = {
+    "bobyqa": nlopt.LN_BOBYQA,
+    "newuoa": nlopt.LN_NEWUOA_BOUND,
+    # further derivative-free bounded algorithms of nlopt, for all_fit() (lme4's allFit)
+    "neldermead": nlopt.LN_NELDERMEAD,
+    "sbplx": nlopt.LN_SBPLX,
+    "cobyla": nlopt.LN_COBYLA,
+}
+OPTIMIZERS = tuple(_ALGORITHMS)
+"""Names accepted by ``control={"optimizer": ...}``."""
 
 
 @dataclass(frozen=True)

@@ -107,13 +107,20 @@ class Section:
 
     def _formatted(self) -> pd.DataFrame:
         assert self.table is not None
-        return self.table.apply(
-            lambda col: (
-                col.map(lambda v: format_number(v, self.digits))
-                if pd.api.types.is_numeric_dtype(col)
-                else col.fillna("").astype(str)
-            )
-        )
+        return self.table.apply(self._format_column)
+
+    def _format_column(self, col: pd.Series) -> pd.Series:
+        """Numbers with ``digits`` significant digits; p-value columns (``Pr(...)``) as R's
+        ``format.pval`` (``< 2e-16``, never ``0``), blank where missing."""
+        if not pd.api.types.is_numeric_dtype(col):
+            return col.fillna("").astype(str)
+        if str(col.name).startswith("Pr("):
+            from mixedmodels.rformat import format_pval
+
+            values = col.to_numpy(dtype=float)
+            text = format_pval(values, digits=max(1, self.digits - 1), na_form="")
+            return pd.Series(text, index=col.index, name=col.name)
+        return col.map(lambda v: format_number(v, self.digits))
 
     def _rows(self) -> tuple[list[str], list[list[str]]]:
         """Header and body cells (index first when shown), as strings."""

@@ -12,16 +12,11 @@ from functools import cached_property, partial
 import numpy as np
 import pandas as pd
 
-from mixedmodels.design import lme4_column_names
-from mixedmodels.errors import DesignError, MissingColumnError
 from mixedmodels.linalg import BlockedFactor, Solution
-from mixedmodels.newdata import new_model_matrix
 from mixedmodels.optimize import OptSummary
 from mixedmodels.report import Report
 
 __all__ = ["LmerResult"]
-
-_NO_RANDOM = {"~0", "~ 0", "NA", "na", "none"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -337,105 +332,35 @@ class LmerResult:
     def predict(
         self, newdata: pd.DataFrame | None = None, re_form=None, allow_new_levels: bool = False
     ) -> pd.Series:
-        """Predictions for new data.
+        """Predictions for new data (lme4's ``predict``).
 
         Parameters
         ----------
         newdata
             Data with the formula's variables; the fitted values when None.
         re_form
-            None for all random effects, ``"~0"`` (or ``"NA"``) for the fixed part only.
+            None for all random effects, ``"~0"`` (or ``"NA"``) for the fixed part only, or a
+            formula of some of the random-effect terms, ``"~(1 | Subject)"``.
         allow_new_levels
             Predict new grouping levels with random effects zero (else raise).
 
         Returns
         -------
         pandas.Series
-        """
-        include_random = re_form is None
-        if not include_random and str(re_form).strip() not in _NO_RANDOM:
-            raise DesignError(f"re_form must be None or '~0', got {re_form!r}")
-        if newdata is None:
-            if include_random:
-                return self.fitted.rename("predicted")
-            values = self.design.X @ self.solution.beta
-            if self.design.offset is not None:
-                values = values + self.design.offset
-            return self._with_zero_weight_rows(values, "predicted", include_random=False)
-        from mixedmodels.inputs import as_pandas
 
-        newdata = as_pandas(newdata, "newdata")
-        X = self._new_fixed_matrix(newdata)
-        values = X @ self.solution.beta
-        for spec in getattr(
-            self.design, "offset_specs", ()
-        ):  # the formula's offset(...) terms, as lme4
-            values = (
-                values
-                + np.asarray(new_model_matrix(spec, newdata, "an offset term"), dtype=float)[:, 0]
-            )
-        if include_random:
-            values = values + self._new_random_part(newdata, allow_new_levels)
-        return pd.Series(values, index=newdata.index, name="predicted")
+        See :func:`mixedmodels.predict.predict`; :meth:`predict_frame` adds standard errors
+        and intervals.
+        """
+        from mixedmodels.predict import predict
+
+        if newdata is None and re_form is None:
+            return self.fitted.rename("predicted")
+        return predict(self, newdata, re_form, allow_new_levels)
 
     def _new_fixed_matrix(self, newdata: pd.DataFrame) -> np.ndarray:
-        spec = self.design.fixed_spec
-        missing = [v for v in spec.required_variables if v not in newdata.columns]
-        if missing:
-            raise MissingColumnError(f"newdata lacks column(s): {', '.join(sorted(missing))}")
-        mm = new_model_matrix(spec, newdata, "the fixed part")
-        names = lme4_column_names(list(mm.columns))
-        full = np.asarray(mm, dtype=float)
-        if len(names) != len(self.design.kept_columns) + len(self.design.dropped_names):
-            raise DesignError("newdata does not give the model's fixed-effect columns")
-        X = full[:, self.design.kept_columns]
-        # a missing covariate gives a missing prediction (R's na.pass), even where the
-        # formula's expression of it is defined (``C(x > 3)`` is False for a missing x)
-        incomplete = np.zeros(len(newdata), dtype=bool)
-        for name in spec.required_variables:
-            if name in newdata.columns:
-                incomplete |= np.asarray(pd.isna(newdata[name]), dtype=bool)
-        if incomplete.any():
-            X = X.copy()
-            X[incomplete] = np.nan
-        return X
+        from mixedmodels.predict import fixed_matrix
 
-    def _new_random_part(self, newdata: pd.DataFrame, allow_new_levels: bool) -> np.ndarray:
-        values = np.zeros(len(newdata))
-        effects = dict(zip((b.group_name for b in self.design.blocks), self._block_effects))
-        used: dict[str, int] = {}
-        for spec in self.design.term_specs:
-            name = spec.term.group_name
-            block = next(b for b in self.design.blocks if b.group_name == name)
-            # the term's columns sit at the offset of the matching term in the block
-            k = used.get(name, 0)
-            used[name] = k + 1
-            term, offset = block.terms[k], block.column_offsets[k]
-            missing = [g for g in spec.term.group if g not in newdata.columns]
-            if missing:
-                raise MissingColumnError(f"newdata lacks grouping column(s): {', '.join(missing)}")
-            matrix = np.asarray(
-                new_model_matrix(spec.model_spec, newdata, f"term {spec.term.text}"),
-                dtype=float,
-            )
-            row_labels = self._row_labels(newdata, spec.term.group)
-            position = {level: i for i, level in enumerate(block.levels)}
-            index = np.array([position.get(label, -1) for label in row_labels])
-            if (index < 0).any() and not allow_new_levels:
-                new = sorted({lab for lab, i in zip(row_labels, index) if i < 0})[:5]
-                raise DesignError(
-                    f"new levels of {name!r} in newdata ({', '.join(new)}); "
-                    "use allow_new_levels=True to predict them with zero random effects"
-                )
-            b = effects[name][:, offset : offset + term.size]
-            contrib = np.einsum("nk,nk->n", matrix, b[np.maximum(index, 0)])
-            values += np.where(index >= 0, contrib, 0.0)
-        return values
-
-    @staticmethod
-    def _row_labels(frame: pd.DataFrame, group: tuple[str, ...]) -> list[str]:
-        parts = [frame[g].astype(str).tolist() for g in group]
-        return [":".join(p) for p in zip(*parts)]
+        return fixed_matrix(self, newdata)
 
     # -- inference (implemented in mixedmodels.inference) ----------------------------------
     def test(self, L, ddf: str = "Satterthwaite") -> pd.DataFrame:
@@ -474,14 +399,28 @@ class LmerResult:
 
         return bootstrap(self, n=n, seed=seed, n_jobs=n_jobs, **kwargs)
 
-    def simulate(self, nsim: int = 1, seed=None) -> np.ndarray:
-        """Responses simulated from the fitted model, ``(n, nsim)``.
+    def simulate(
+        self,
+        nsim: int = 1,
+        seed=None,
+        newdata: pd.DataFrame | None = None,
+        use_u: bool = False,
+        re_form=None,
+        allow_new_levels: bool = False,
+    ) -> np.ndarray:
+        """Responses simulated from the fitted model, ``(rows, nsim)`` (lme4's ``simulate``).
 
-        See :func:`mixedmodels.inference.bootstrap.simulate`.
+        See :func:`mixedmodels.inference.bootstrap.simulate` (the fitting rows, new random
+        effects) and :func:`mixedmodels.predict.simulate` (``newdata``, ``use_u``,
+        ``re_form``).
         """
-        from mixedmodels.inference.bootstrap import simulate
+        if newdata is None and not use_u and re_form is None:
+            from mixedmodels.inference.bootstrap import simulate
 
-        return simulate(self, nsim=nsim, seed=seed)
+            return simulate(self, nsim=nsim, seed=seed)
+        from mixedmodels.predict import simulate
+
+        return simulate(self, nsim, seed, newdata, use_u, re_form, allow_new_levels)
 
     # -- after the fit: postfit-infer (mixedmodels.inference / mixedmodels.summaries) -------
     def emmeans(self, specs, by=None, ddf: str | None = None, at=None, level: float = 0.95):
@@ -584,6 +523,88 @@ class LmerResult:
         from mixedmodels.plots import PlotAccessor
 
         return PlotAccessor(self)
+
+    # -- post-fit tools (issue 18: mixedmodels.predict, influence, workflow, persist) -------
+    def predict_frame(self, newdata: pd.DataFrame | None = None, re_form=None, **kwargs):
+        """Predictions with standard errors and confidence or prediction intervals.
+
+        See :func:`mixedmodels.predict.predict_frame`.
+        """
+        from mixedmodels.predict import predict_frame
+
+        return predict_frame(self, newdata, re_form, **kwargs)
+
+    def leverage(self) -> pd.Series:
+        """Diagonal of the hat matrix (lme4's ``hatvalues``).
+
+        See :func:`mixedmodels.influence.leverage`.
+        """
+        from mixedmodels.influence import leverage
+
+        return leverage(self)
+
+    def cooks_distance(self) -> pd.Series:
+        """Cook's distance per observation (lme4's ``cooks.distance``).
+
+        See :func:`mixedmodels.influence.cooks_distance`.
+        """
+        from mixedmodels.influence import cooks_distance
+
+        return cooks_distance(self)
+
+    def influence(self, group: str | None = None, **kwargs):
+        """Deletion diagnostics per observation or per level of ``group``.
+
+        See :func:`mixedmodels.influence.influence`.
+        """
+        from mixedmodels.influence import influence
+
+        return influence(self, group, **kwargs)
+
+    def update(self, formula: str | None = None, **kwargs):
+        """Refit with an updated formula (R's ``update``: ``". ~ . - x"``).
+
+        See :func:`mixedmodels.workflow.update`.
+        """
+        from mixedmodels.workflow import update
+
+        return update(self, formula, **kwargs)
+
+    def all_fit(self, optimizers=None, **kwargs):
+        """Refit with every optimiser available (lme4's ``allFit``).
+
+        See :func:`mixedmodels.workflow.all_fit`.
+        """
+        from mixedmodels.workflow import all_fit
+
+        return all_fit(self, optimizers, **kwargs)
+
+    def re_pca(self):
+        """Principal components of each random-effect covariance (lme4's ``rePCA``).
+
+        See :func:`mixedmodels.workflow.re_pca`.
+        """
+        from mixedmodels.workflow import re_pca
+
+        return re_pca(self)
+
+    def get_me(self, name: str):
+        """A piece of the model by lme4's ``getME`` name (``"Z"``, ``"Lambda"``, ``"u"``...).
+
+        See :func:`mixedmodels.workflow.get_me`.
+        """
+        from mixedmodels.workflow import get_me
+
+        return get_me(self, name)
+
+    def save(self, path):
+        """Save the optimiser summary to JSON (MixedModels.jl's ``saveoptsum``).
+
+        See :func:`mixedmodels.persist.save_fit`; restore with :func:`mixedmodels.load_fit`.
+        """
+        from mixedmodels.persist import save_fit
+
+        return save_fit(self, path)
 
     # -- report ---------------------------------------------------------------------------
     def summary(self, ddf: str | None = None) -> Report:

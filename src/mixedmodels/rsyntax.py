@@ -45,6 +45,11 @@ UNSUPPORTED = {
 """R functions a formula may name that are not given R's meaning here, with what to write."""
 
 
+STRUCTURAL_CALLS = frozenset({"zerocorr"})
+"""Calls that wrap a random-effects term (MixedModels.jl's ``zerocorr(x | g)``): not
+translated, their bar is the term's."""
+
+
 @lru_cache(maxsize=4096)
 def python_key(text: str) -> str:
     """Python source in a canonical form (``ast.unparse``), or the text itself."""
@@ -234,6 +239,8 @@ class _Translator:
             paren = self.call_name_end(i)
             if paren is not None and i > 0 and toks[i - 1].kind == "dot":
                 paren = None  # a method or module function (np.log): Python's own
+            if paren == i + 1 and t.text in STRUCTURAL_CALLS:
+                paren = None  # zerocorr(x | g): a random-effects term, parsed by formula.py
             if paren is not None:
                 close = self.match.get(paren)
                 if close is None:  # unmatched: the formula parser reports it

@@ -118,6 +118,12 @@ def build_summary(result, ddf: str | None = None) -> Report:
     if result.is_singular:
         notes.append("boundary (singular) fit: a variance is zero or a correlation is +-1")
     notes.extend(result.optsum.messages)
-    return Report(
-        heading=f"Linear mixed model fit by {kind}", sections=tuple(sections), notes=tuple(notes)
-    )
+    heading = f"Linear mixed model fit by {kind}"
+    if ddf is not None:  # lmerTest's heading: which df method the t-tests use
+        from mixedmodels.inference.tests import validate_ddf
+
+        heading += f". t-tests use {_DF_METHOD[validate_ddf(ddf)]} method"
+    return Report(heading=heading, sections=tuple(sections), notes=tuple(notes))
+
+
+_DF_METHOD = {"Satterthwaite": "Satterthwaite's", "Kenward-Roger": "Kenward-Roger's"}

@@ -109,3 +109,70 @@ def test_structural_zeros_keep_the_pattern():
     plain = compute_statistics(blocks, problem.X, problem.y, problem.weights)
     np.testing.assert_allclose(_dense(stats.Ar1), _dense(plain.Ar1), atol=1e-10)
     np.testing.assert_allclose(stats.Arr, plain.Arr, atol=1e-9)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_one_block_system_equals_the_engine(size):
+    """The compiled one-block factor and solve against update_factor + solve_at_optimum."""
+    from mixedmodels.linalg.reweight import one_block_system
+
+    rng = np.random.default_rng(size)
+    problem = random_problem(rng, 140, [(12, size)], p=1, weights=True)
+    codes, Z, levels = problem.blocks[0]
+    lam = random_lambdas(rng, problem)[0]
+    X = np.zeros((140, 0))
+    stats = reweighted_statistics(reweight_plan(problem.blocks, X), problem.y, problem.weights)
+    factor = update_factor(stats, lam, [])
+    solution = solve_at_optimum(stats, factor, lam, [])
+    A = np.empty((levels, size, size))
+    L11 = np.zeros((levels, size, size))
+    u = np.empty((levels, size))
+    logdet = one_block_system(
+        codes, np.ascontiguousarray(Z), problem.weights, problem.y, lam, A, L11, u
+    )
+    np.testing.assert_allclose(u, solution.u[0], atol=1e-10)
+    np.testing.assert_allclose(L11, factor.L11, atol=1e-12)
+    expected = 2 * np.sum(np.log(np.diagonal(factor.L11, axis1=1, axis2=2)))
+    assert logdet == pytest.approx(expected, rel=1e-12)
+    # and the dense definition: (Lambda' Z' W Z Lambda + I) u = Lambda' Z' W y
+    Zd = problem.Z
+    big = np.kron(np.eye(levels), lam)
+    M = big.T @ Zd.T @ (problem.weights[:, None] * Zd) @ big + np.eye(levels * size)
+    rhs = big.T @ Zd.T @ (problem.weights * problem.y)
+    np.testing.assert_allclose(u.ravel(), np.linalg.solve(M, rhs), atol=1e-9)
+    assert logdet == pytest.approx(np.linalg.slogdet(M)[1], rel=1e-10)
+
+
+@pytest.mark.parametrize("size", [1, 2])
+def test_one_block_joint_system_equals_the_engine(size):
+    """The compiled one-block solve with X against update_factor + solve_at_optimum."""
+    from mixedmodels.linalg.factor import log_determinants
+    from mixedmodels.linalg.reweight import one_block_joint_system
+
+    rng = np.random.default_rng(10 + size)
+    problem = random_problem(rng, 140, [(12, size)], p=3, weights=True)
+    codes, Z, levels = problem.blocks[0]
+    lam = np.ascontiguousarray(random_lambdas(rng, problem)[0])
+    stats = reweighted_statistics(
+        reweight_plan(problem.blocks, problem.X), problem.y, problem.weights
+    )
+    factor = update_factor(stats, lam, [])
+    solution = solve_at_optimum(stats, factor, lam, [])
+    L11 = np.zeros((levels, size, size))
+    u, beta = np.empty((levels, size)), np.empty(3)
+    logdet_z, logdet_x = one_block_joint_system(
+        codes,
+        np.ascontiguousarray(Z),
+        np.ascontiguousarray(problem.X),
+        problem.weights,
+        problem.y,
+        lam,
+        L11,
+        u,
+        beta,
+    )
+    np.testing.assert_allclose(u, solution.u[0], atol=1e-10)
+    np.testing.assert_allclose(beta, solution.beta, atol=1e-10)
+    expected_z, expected_x = log_determinants(factor, stats)
+    assert logdet_z == pytest.approx(expected_z, rel=1e-12)
+    assert logdet_x == pytest.approx(expected_x, rel=1e-10, abs=1e-12)

@@ -13,6 +13,8 @@ import math
 import numpy as np
 from numba import njit
 
+from mixedmodels.linalg.reweight import one_block_joint_system, one_block_system
+
 __all__ = ["FAMILY_CODES", "LINK_CODES", "means_and_deviance", "working_system"]
 
 FAMILY_CODES = {
@@ -39,7 +41,7 @@ _PROBIT_BOUND = 8.125890664701906  # -qnorm(eps)
 _CAUCHIT_BOUND = math.tan(math.pi * (0.5 - _EPS))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _linkinv(eta, link):  # pragma: no cover - compiled
     if link == 0:
         e = min(max(eta, -_THRESH), _THRESH)
@@ -63,7 +65,7 @@ def _linkinv(eta, link):  # pragma: no cover - compiled
     return 1.0 / math.sqrt(eta)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _mu_eta(eta, link):  # pragma: no cover - compiled
     if link == 0:
         e = math.exp(-abs(eta))
@@ -86,12 +88,12 @@ def _mu_eta(eta, link):  # pragma: no cover - compiled
     return -1.0 / (2.0 * eta**1.5)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _xlogy(x, y):  # pragma: no cover - compiled
     return 0.0 if x == 0.0 else x * math.log(y)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _dev(y, mu, wt, family, theta):  # pragma: no cover - compiled
     if family == 0:
         return 2.0 * wt * (_xlogy(y, y / mu) + _xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))
@@ -108,7 +110,7 @@ def _dev(y, mu, wt, family, theta):  # pragma: no cover - compiled
     )
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _variance(mu, family, theta):  # pragma: no cover - compiled
     if family == 0:
         return mu * (1.0 - mu)
@@ -146,3 +148,202 @@ def working_system(eta, mu, y, wt, family, link, theta, weights, working):  # pr
         d = _mu_eta(eta[j], link)
         weights[j] = wt[j] * d * d / _variance(mu[j], family, theta)
         working[j] = (y[j] - mu[j]) / d
+
+
+@njit(cache=True)
+def _predictor(eta_fixed, codes, Z, lam, u, eta):  # pragma: no cover - compiled
+    levels, s = u.shape
+    b = np.zeros((levels, s))
+    for g in range(levels):
+        for a in range(s):
+            acc = 0.0
+            for k in range(s):
+                acc += lam[a, k] * u[g, k]
+            b[g, a] = acc
+    for j in range(codes.size):
+        acc = eta_fixed[j]
+        g = codes[j]
+        for a in range(s):
+            acc += Z[j, a] * b[g, a]
+        eta[j] = acc
+
+
+@njit(cache=True)
+def pirls_one_block(  # pragma: no cover - compiled
+    eta_fixed, codes, Z, lam, u, y, wt, family, link, theta, tolerance, max_iterations, eta, mu, L11
+):
+    """PIRLS for one random-effect block with beta held fixed, in one compiled loop.
+
+    Updates ``u`` (in place) to the conditional mode, fills ``eta``, ``mu`` and ``L11`` at
+    it; returns (iterations, log|L_Z|^2, deviance, |u|^2), iterations -1 where the start is
+    outside the family's range. The same steps as :func:`mixedmodels.glmm.pirls.pirls`.
+    """
+    levels, s = u.shape
+    n = codes.size
+    _predictor(eta_fixed, codes, Z, lam, u, eta)
+    dev = means_and_deviance(eta, y, wt, family, link, theta, mu)
+    if not math.isfinite(dev):
+        return -1, 0.0, 0.0, 0.0
+    pen = 0.0
+    for g in range(levels):
+        for a in range(s):
+            pen += u[g, a] * u[g, a]
+    pdev = dev + pen
+    weights = np.empty(n)
+    working = np.empty(n)
+    response = np.empty(n)
+    A = np.empty((levels, s, s))
+    new_u = np.empty((levels, s))
+    trial_u = np.empty((levels, s))
+    trial_eta = np.empty(n)
+    trial_mu = np.empty(n)
+    logdet = 0.0
+    for iteration in range(1, max_iterations + 1):
+        working_system(eta, mu, y, wt, family, link, theta, weights, working)
+        for j in range(n):
+            response[j] = eta[j] - eta_fixed[j] + working[j]
+        logdet = one_block_system(codes, Z, weights, response, lam, A, L11, new_u)
+        step = 0.0
+        scale = 0.0
+        for g in range(levels):
+            for a in range(s):
+                step = max(step, abs(new_u[g, a] - u[g, a]))
+                scale = max(scale, abs(u[g, a]))
+        if step <= tolerance * (1.0 + scale):
+            return iteration, logdet, dev, pen
+        t = 1.0
+        accepted = False
+        for _ in range(30):
+            trial_pen = 0.0
+            for g in range(levels):
+                for a in range(s):
+                    v = u[g, a] + t * (new_u[g, a] - u[g, a])
+                    trial_u[g, a] = v
+                    trial_pen += v * v
+            _predictor(eta_fixed, codes, Z, lam, trial_u, trial_eta)
+            trial_dev = means_and_deviance(trial_eta, y, wt, family, link, theta, trial_mu)
+            if math.isfinite(trial_dev) and trial_dev + trial_pen <= pdev + 1e-10 * (
+                1.0 + abs(pdev)
+            ):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:  # no decrease along the step: the mode up to rounding
+            return iteration, logdet, dev, pen
+        u[:] = trial_u
+        eta[:] = trial_eta
+        mu[:] = trial_mu
+        dev = trial_dev
+        pen = trial_pen
+        pdev = dev + pen
+    return max_iterations + 1, logdet, dev, pen
+
+
+@njit(cache=True)
+def pirls_one_block_joint(  # pragma: no cover - compiled
+    offset,
+    codes,
+    Z,
+    X,
+    lam,
+    u,
+    beta,
+    y,
+    wt,
+    family,
+    link,
+    theta,
+    tolerance,
+    max_iterations,
+    eta,
+    mu,
+    L11,
+):
+    """:func:`pirls_one_block` with beta updated together with u (lme4's nAGQ = 0 PIRLS).
+
+    Returns (iterations, log|L_Z|^2, log|R_X|^2, deviance, |u|^2); iterations -1 where the
+    start is outside the family's range, 0 where the weighted system is singular.
+    """
+    levels, s = u.shape
+    n, p = X.shape
+    fixed = np.empty(n)
+    for j in range(n):
+        acc = offset[j]
+        for c in range(p):
+            acc += X[j, c] * beta[c]
+        fixed[j] = acc
+    _predictor(fixed, codes, Z, lam, u, eta)
+    dev = means_and_deviance(eta, y, wt, family, link, theta, mu)
+    if not math.isfinite(dev):
+        return -1, 0.0, 0.0, 0.0, 0.0
+    pen = 0.0
+    for g in range(levels):
+        for a in range(s):
+            pen += u[g, a] * u[g, a]
+    pdev = dev + pen
+    weights = np.empty(n)
+    working = np.empty(n)
+    response = np.empty(n)
+    new_u = np.empty((levels, s))
+    new_beta = np.empty(p)
+    trial_u = np.empty((levels, s))
+    trial_beta = np.empty(p)
+    trial_fixed = np.empty(n)
+    trial_eta = np.empty(n)
+    trial_mu = np.empty(n)
+    logdet_z = 0.0
+    logdet_x = 0.0
+    for iteration in range(1, max_iterations + 1):
+        working_system(eta, mu, y, wt, family, link, theta, weights, working)
+        for j in range(n):
+            response[j] = eta[j] - offset[j] + working[j]
+        logdet_z, logdet_x = one_block_joint_system(
+            codes, Z, X, weights, response, lam, L11, new_u, new_beta
+        )
+        if not math.isfinite(logdet_x):
+            return 0, 0.0, 0.0, 0.0, 0.0
+        step = 0.0
+        scale = 0.0
+        for g in range(levels):
+            for a in range(s):
+                step = max(step, abs(new_u[g, a] - u[g, a]))
+                scale = max(scale, abs(u[g, a]))
+        for c in range(p):
+            step = max(step, abs(new_beta[c] - beta[c]))
+            scale = max(scale, abs(beta[c]))
+        if step <= tolerance * (1.0 + scale):
+            return iteration, logdet_z, logdet_x, dev, pen
+        t = 1.0
+        accepted = False
+        for _ in range(30):
+            trial_pen = 0.0
+            for g in range(levels):
+                for a in range(s):
+                    v = u[g, a] + t * (new_u[g, a] - u[g, a])
+                    trial_u[g, a] = v
+                    trial_pen += v * v
+            for c in range(p):
+                trial_beta[c] = beta[c] + t * (new_beta[c] - beta[c])
+            for j in range(n):
+                acc = offset[j]
+                for c in range(p):
+                    acc += X[j, c] * trial_beta[c]
+                trial_fixed[j] = acc
+            _predictor(trial_fixed, codes, Z, lam, trial_u, trial_eta)
+            trial_dev = means_and_deviance(trial_eta, y, wt, family, link, theta, trial_mu)
+            if math.isfinite(trial_dev) and trial_dev + trial_pen <= pdev + 1e-10 * (
+                1.0 + abs(pdev)
+            ):
+                accepted = True
+                break
+            t *= 0.5
+        if not accepted:
+            return iteration, logdet_z, logdet_x, dev, pen
+        u[:] = trial_u
+        beta[:] = trial_beta
+        eta[:] = trial_eta
+        mu[:] = trial_mu
+        dev = trial_dev
+        pen = trial_pen
+        pdev = dev + pen
+    return max_iterations + 1, logdet_z, logdet_x, dev, pen

@@ -208,6 +208,11 @@ class GeneralizedLinearMixedModel:
                 warm.beta = mode.beta
         return mode
 
+    def _mode_general(self, lams, beta, joint, warm: _Warm | None) -> Mode:
+        """:meth:`_mode` on the engine's general path (statistics, factor and solution kept)."""
+        u0 = warm.u if warm is not None else None
+        return pirls(self.problem, lams, beta, u0, joint=joint, general=True)
+
     def objective(self, theta, beta=None, nAGQ: int = 1) -> float:
         """``-2 log L`` at ``theta`` and ``beta``: Laplace (nAGQ=1), quadrature (nAGQ>1), or
         for nAGQ=0 the Laplace value with beta from PIRLS (``beta`` is then ignored)."""
@@ -250,21 +255,23 @@ class GeneralizedLinearMixedModel:
         beta0 = np.linalg.lstsq(X, eta0, rcond=None)[0] if X.shape[1] else np.zeros(0)
         zero = [np.zeros((b.size, b.size)) for b in self.design.blocks]
         try:
-            glm = pirls(problem, zero, beta0, joint=True)
+            glm = pirls(problem, zero, beta0, joint=True, general=True)
         except FittingError:
             if self._separation_check(force=True):  # estimates running off: a start anyway
-                return pirls(problem, zero, beta0, joint=True, max_iterations=25, strict=False)
+                return pirls(
+                    problem, zero, beta0, joint=True, max_iterations=25, strict=False, general=True
+                )
             glm = None
         if glm is not None:
             self.__dict__["_glm"] = glm
             self._separation_check()
             return glm
         try:
-            return pirls(problem, zero, beta0, joint=True)
+            return pirls(problem, zero, beta0, joint=True, general=True)
         except FittingError:
             mean = np.full(problem.n, float(np.average(mustart, weights=problem.prior_weights)))
             beta0 = np.linalg.lstsq(X, fam.link.linkfun(mean) - problem.offset, rcond=None)[0]
-            return pirls(problem, zero, beta0, joint=True)
+            return pirls(problem, zero, beta0, joint=True, general=True)
 
     def start_theta(self) -> np.ndarray:
         """Starting theta of the internally scaled columns: moment estimates of the linear
@@ -360,7 +367,7 @@ class GeneralizedLinearMixedModel:
                     "separate the outcomes (their estimates are infinite)"
                 ) from exc
             raise
-        mode1 = self._mode(
+        mode1 = self._mode_general(
             self._lambdas_scaled(x1), warm.beta, True, _Warm(u=warm.u, beta=warm.beta)
         )
         beta1 = mode1.beta
@@ -514,7 +521,7 @@ class GeneralizedLinearMixedModel:
         from mixedmodels.glmm.results import GlmerResult
 
         lams = self.lambdas(theta)
-        mode = pirls(self.problem, lams, beta, None, joint=False)
+        mode = pirls(self.problem, lams, beta, None, joint=False, general=True)
         # (R_X' R_X)^-1 at the mode's weights: the covariance without the Hessian
         fam = self.family
         mu_eta = fam.link.mu_eta(mode.eta)

@@ -177,6 +177,114 @@ class Mode:
     iterations: int
 
 
+def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | None:
+    """PIRLS for one block with beta fixed in one compiled loop (see
+    :func:`mixedmodels.glmm.kernels.pirls_one_block`); None where it cannot start."""
+    codes, Z, levels = problem.blocks[0]
+    s = Z.shape[1]
+    fixed = problem.X @ beta + problem.offset if problem.X.shape[1] else problem.offset
+    fixed = np.ascontiguousarray(fixed, dtype=float)
+    lam = np.ascontiguousarray(lam, dtype=float)
+    eta, mu = np.empty(problem.n), np.empty(problem.n)
+    L11 = np.zeros((levels, s, s))
+    fam, link, theta = problem.codes
+    for start in ((u0[0] if u0 is not None else None), None):
+        u = np.zeros((levels, s)) if start is None else np.array(start, dtype=float)
+        iterations, logdet, dev, pen = kernels.pirls_one_block(
+            fixed,
+            problem.plan_u.codes1,
+            problem.plan_u.Z1,
+            lam,
+            u,
+            problem.y,
+            problem.prior_weights,
+            fam,
+            link,
+            theta,
+            STEP_TOLERANCE,
+            max_iterations,
+            eta,
+            mu,
+            L11,
+        )
+        if iterations > max_iterations:
+            raise FittingError(f"PIRLS did not converge in {max_iterations} iterations")
+        if iterations > 0:
+            return Mode(
+                u=(u,),
+                beta=np.asarray(beta, dtype=float),
+                eta=eta,
+                mu=mu,
+                deviance=float(dev),
+                penalty=float(pen),
+                logdet_z=float(logdet),
+                logdet_x=0.0,
+                factor=BlockedFactor(L11=L11, Lrr=np.zeros((1, 1))),
+                stats=None,
+                solution=None,
+                iterations=int(iterations),
+            )
+        if start is None:
+            break
+    return None
+
+
+def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | None:
+    """Joint (u, beta) PIRLS for one block in one compiled loop (see
+    :func:`mixedmodels.glmm.kernels.pirls_one_block_joint`); None where it cannot start."""
+    codes, Z, levels = problem.blocks[0]
+    s = Z.shape[1]
+    lam = np.ascontiguousarray(lam, dtype=float)
+    X = problem.plan_joint.X
+    eta, mu = np.empty(problem.n), np.empty(problem.n)
+    L11 = np.zeros((levels, s, s))
+    fam, link, theta = problem.codes
+    for start in ((u0[0] if u0 is not None else None), None):
+        u = np.zeros((levels, s)) if start is None else np.array(start, dtype=float)
+        b = np.array(beta, dtype=float)
+        iterations, logdet_z, logdet_x, dev, pen = kernels.pirls_one_block_joint(
+            problem.offset,
+            problem.plan_u.codes1,
+            problem.plan_u.Z1,
+            X,
+            lam,
+            u,
+            b,
+            problem.y,
+            problem.prior_weights,
+            fam,
+            link,
+            theta,
+            STEP_TOLERANCE,
+            max_iterations,
+            eta,
+            mu,
+            L11,
+        )
+        if iterations > max_iterations:
+            raise FittingError(f"PIRLS did not converge in {max_iterations} iterations")
+        if iterations == 0:
+            raise FittingError("PIRLS: the weighted system is singular")
+        if iterations > 0:
+            return Mode(
+                u=(u,),
+                beta=b,
+                eta=eta,
+                mu=mu,
+                deviance=float(dev),
+                penalty=float(pen),
+                logdet_z=float(logdet_z),
+                logdet_x=float(logdet_x),
+                factor=BlockedFactor(L11=L11, Lrr=np.zeros((1, 1))),
+                stats=None,
+                solution=None,
+                iterations=int(iterations),
+            )
+        if start is None:
+            break
+    return None
+
+
 def _kernel_codes(family: Family) -> tuple[int, int, float] | None:
     """The compiled loops' codes of a family and link (None: use the numpy methods)."""
     from mixedmodels.glmm.families import FAMILIES
@@ -202,6 +310,7 @@ def pirls(
     joint: bool = False,
     max_iterations: int = MAX_ITERATIONS,
     strict: bool = True,
+    general: bool = False,
 ) -> Mode:
     """The conditional modes at ``lambdas`` and ``beta`` (and beta too when ``joint``).
 
@@ -211,6 +320,14 @@ def pirls(
         When no step keeps the means in the family's range or the factorisation fails.
     """
     X, offset = problem.X, problem.offset
+    one_block = len(problem.blocks) == 1 and problem.codes is not None
+    if one_block and not general and strict and (not joint or X.shape[1]):
+        if joint:
+            mode = _one_block_joint(problem, lambdas[0], beta, u0, max_iterations)
+        else:
+            mode = _one_block(problem, lambdas[0], beta, u0, max_iterations)
+        if mode is not None:
+            return mode
     shapes = [(k, m.shape[1]) for _, m, k in problem.blocks]
     u = tuple(np.zeros(s) for s in shapes) if u0 is None else tuple(np.array(v, float) for v in u0)
     beta = np.asarray(beta, dtype=float).copy()

@@ -21,8 +21,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from mixedmodels.design import Design, _parse_cached, build_design
+from mixedmodels.design import Design, build_design
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError, NonIntegerCountWarning
+from mixedmodels.formula import parse_formula
 from mixedmodels.glmm.families import Binomial, Family
 
 __all__ = ["GlmmData", "build_glmm_data", "split_offsets", "r_powers"]
@@ -270,7 +271,7 @@ def build_glmm_data(
         raise TypeError(f"formula must be a string, not {type(formula).__name__}")
     if not isinstance(data, pd.DataFrame):
         raise DesignError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    parsed = _parse_cached(formula)
+    parsed = parse_formula(formula)
     if not data.index.is_unique or not isinstance(data.index, pd.RangeIndex):
         data = data.reset_index(drop=True)
     y_all, trials_all, multiplier = _response(parsed.response, data, family, formula)

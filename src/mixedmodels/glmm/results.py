@@ -399,12 +399,11 @@ class GlmerResult:
         return np.asarray(mm, dtype=float)[:, self.design.kept_columns]
 
     def _new_offset(self, newdata: pd.DataFrame) -> np.ndarray:
+        from mixedmodels.formula import parse_formula
         from mixedmodels.glmm.response import _evaluate, split_offsets
 
         parsed = self.design.formula
-        from mixedmodels.design import _parse_cached
-
-        written = _parse_cached(parsed.formula)
+        written = parse_formula(parsed.formula)
         _, exprs = split_offsets(written.fixed)
         exprs = [*written.offsets, *exprs]  # the parser's offset(...) terms
         total = np.zeros(len(newdata))
@@ -471,6 +470,14 @@ class GlmerResult:
         from mixedmodels.glmm.inference import simulate
 
         return simulate(self, nsim=nsim, seed=seed, re_form=re_form)
+
+    @cached_property
+    def plot(self):
+        """Plots of the random effects: ``result.plot.caterpillar()``, ``.qq_ranef()``
+        (see :class:`mixedmodels.plots.PlotAccessor`)."""
+        from mixedmodels.plots import PlotAccessor
+
+        return PlotAccessor(self)
 
     # -- after the fit: postfit-infer (mixedmodels.inference / mixedmodels.summaries) -------
     def emmeans(self, specs, by=None, at=None, level: float = 0.95):

@@ -7,12 +7,12 @@ denominator df (lmerTest's ``anova``), type III (default) or type I (sequential)
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from mixedmodels._warn import warn
 from mixedmodels.errors import DesignError, InferenceError
 from mixedmodels.inference.terms import term_columns, type1_contrasts, type3_contrasts
 from mixedmodels.inference.tests import f_table_row, validate_ddf
@@ -166,7 +166,7 @@ def _lrt_table(results, refit: bool) -> AnovaTable:
     fits = list(results)
     notes: tuple[str, ...] = ()
     if refit and any(r.reml for r in fits):
-        warnings.warn(REFIT_MESSAGE, UserWarning, stacklevel=3)
+        warn(REFIT_MESSAGE, UserWarning)
         fits = [_refit_ml(r) if r.reml else r for r in fits]
         notes = (REFIT_MESSAGE,)
     order = sorted(range(len(fits)), key=lambda i: fits[i].df)

@@ -14,7 +14,6 @@ given seed is the same whatever the number of worker processes.
 from __future__ import annotations
 
 import os
-import sys
 import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
@@ -166,16 +165,10 @@ def _run_chunk(seeds: list[np.random.SeedSequence]) -> list[tuple[np.ndarray, di
 
 
 def _progress_bar(progress, total: int):
-    """A tqdm bar, or None: auto (None) shows it when tqdm is installed and stderr is a tty."""
-    if progress is False:
-        return None
-    if progress is None and not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc="bootstrap", unit="fit")
+    """A tqdm bar or None (see :mod:`mixedmodels.progress`: notebooks and terminals, after 1 s)."""
+    from mixedmodels.progress import make_bar
+
+    return make_bar(progress, total, "bootstrap")
 
 
 def _workers(n_jobs: int) -> int:
@@ -209,7 +202,8 @@ def bootstrap(
     n_jobs
         Worker processes (``-1``: one per core). The output does not depend on it.
     progress
-        Show a tqdm progress bar: True, False, or None (when installed and interactive).
+        Show a tqdm progress bar: True, False, or None (in a notebook or a terminal, once the
+        replicates have run for a second; see :mod:`mixedmodels.progress`).
     statistics
         Optional ``f(fit) -> float | array | Mapping[str, float]`` of a refitted
         :class:`~mixedmodels.results.LmerResult`, added as columns (``statistic``,

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from mixedmodels._warn import warn
 from mixedmodels.errors import ConvergenceWarning, FittingError, InferenceError
 from mixedmodels.inference._grid import Evaluator, fixed_point, variance_point, walk
 from mixedmodels.inference._params import SdCorMap
@@ -145,9 +146,7 @@ class Profile:
                 except ValueError:
                     zeta = pts["zeta"].to_numpy()
                     if np.min(np.diff(zeta)) < -1e-2:
-                        warnings.warn(
-                            f"non-monotonic profile for {name}", ConvergenceWarning, stacklevel=2
-                        )
+                        warn(f"non-monotonic profile for {name}", ConvergenceWarning)
                     else:
                         ends = np.interp(
                             [-z, z], zeta, pts["value"].to_numpy(), left=np.nan, right=np.nan
@@ -194,6 +193,7 @@ def profile(
     delta: float | None = None,
     cutoff: float | None = None,
     control: dict | None = None,
+    progress: bool | None = None,
 ) -> Profile:
     """Likelihood profile of a fitted model's parameters (lme4's ``profile``).
 
@@ -217,6 +217,9 @@ def profile(
         ``alpha_max`` (the zeta step keeps its default); intervals need less than plots.
     control
         Settings of the constrained refits, overriding :data:`PROFILE_CONTROL`.
+    progress
+        Progress bar over the parameters: True, False or None (in a notebook or a terminal,
+        once profiling has run for a second; see :mod:`mixedmodels.progress`).
 
     Returns
     -------
@@ -233,7 +236,7 @@ def profile(
         raise InferenceError(f"alpha_max must be in (0, 1), got {alpha_max!r}")
     ctl = {**PROFILE_CONTROL, **(control or {})}
     with blas_limit(0):  # many small factorisations: one BLAS thread is fastest
-        return _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl)
+        return _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl, progress)
 
 
 def _refit_ml(result):
@@ -249,7 +252,9 @@ def _refit_ml(result):
             return model.fit(REML=False, control=control)
 
 
-def _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl) -> Profile:
+def _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl, progress) -> Profile:
+    from mixedmodels.progress import progress_bar
+
     model = result.model
     ml = result
     if result.reml:
@@ -280,31 +285,38 @@ def _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl) -> Profile
         change = value - base
         if change < -_DEVIANCE_TOLERANCE * max(1.0, abs(base)) and value < lowest[0]:
             lowest[0] = value
-            warnings.warn(
+            warn(
                 f"profiling found a lower deviance than the fit's (by {-change:.3g}): "
                 "the fit may not be at the optimum",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         return float(np.sign(x - center) * np.sqrt(max(change, 0.0)))
 
     blocks = []
-    for w in chosen:
-        if w < nv:
-            evaluate = variance_point(ev, w, optimum, lower[:nv], upper[:nv], scale, ctl, zeta_of)
-            pw = optimum[w]
-            first = evaluate(1e-3 if pw == 0 else 1.01 * pw, opt_row)
-        else:
-            j = w - nv
-            evaluate = fixed_point(ev, j, optimum, nv, theta_hat, ctl, zeta_of)
-            first = evaluate(optimum[w] + step * se[j], opt_row)
-        rows = [opt_row, first]
-        rows += walk(evaluate, opt_row, first, w, lower[w], upper[w], step, cutoff, max_steps)
-        if optimum[w] > lower[w]:
-            rows += walk(evaluate, first, opt_row, w, lower[w], upper[w], step, cutoff, max_steps)
-        block = pd.DataFrame(np.vstack(rows), columns=["zeta", *names])
-        block.insert(0, "parameter", names[w])
-        blocks.append(block.drop_duplicates().sort_values(names[w], kind="stable"))
+    bar = progress_bar(progress, len(chosen), "profile", unit="parameter")
+    with bar as ticker:
+        for w in chosen:
+            blocks.append(
+                _profile_one(
+                    w,
+                    nv,
+                    ev,
+                    optimum,
+                    lower,
+                    upper,
+                    scale,
+                    ctl,
+                    zeta_of,
+                    opt_row,
+                    theta_hat,
+                    step,
+                    se,
+                    cutoff,
+                    max_steps,
+                    names,
+                )  # fmt: skip
+            )
+            ticker.update(1)
     table = (
         pd.concat(blocks, ignore_index=True)
         if blocks
@@ -318,3 +330,23 @@ def _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl) -> Profile
         upper=pd.Series(upper, index=list(names)),
         result=result,
     )
+
+
+def _profile_one(w, nv, ev, optimum, lower, upper, scale, ctl, zeta_of, opt_row, theta_hat,
+                 step, se, cutoff, max_steps, names) -> pd.DataFrame:  # fmt: skip
+    """The profile of parameter ``w``: both directions from the optimum."""
+    if w < nv:
+        evaluate = variance_point(ev, w, optimum, lower[:nv], upper[:nv], scale, ctl, zeta_of)
+        pw = optimum[w]
+        first = evaluate(1e-3 if pw == 0 else 1.01 * pw, opt_row)
+    else:
+        j = w - nv
+        evaluate = fixed_point(ev, j, optimum, nv, theta_hat, ctl, zeta_of)
+        first = evaluate(optimum[w] + step * se[j], opt_row)
+    rows = [opt_row, first]
+    rows += walk(evaluate, opt_row, first, w, lower[w], upper[w], step, cutoff, max_steps)
+    if optimum[w] > lower[w]:
+        rows += walk(evaluate, first, opt_row, w, lower[w], upper[w], step, cutoff, max_steps)
+    block = pd.DataFrame(np.vstack(rows), columns=["zeta", *names])
+    block.insert(0, "parameter", names[w])
+    return block.drop_duplicates().sort_values(names[w], kind="stable")

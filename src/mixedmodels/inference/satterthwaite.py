@@ -19,12 +19,12 @@ with k theta entries costs ``1 + 2k(k + 1)`` evaluations of the blocked factor.
 
 from __future__ import annotations
 
-import warnings
 import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
+from mixedmodels._warn import warn
 from mixedmodels.errors import ConvergenceWarning, InferenceError
 from mixedmodels.linalg import solve_at_optimum
 from mixedmodels.linalg.factor import log_determinants
@@ -207,12 +207,11 @@ def _compute(result) -> SatterthwaiteInfo:
     values, vectors = np.linalg.eigh(H)
     negative = values < -EIGEN_TOLERANCE
     if negative.any():
-        warnings.warn(
+        warn(
             "the Hessian of the criterion in (theta, sigma) has negative eigenvalue(s) "
             f"{', '.join(f'{v:.1e}' for v in values[negative])}: the fit may not have "
             "converged; Satterthwaite df use its positive part",
             ConvergenceWarning,
-            stacklevel=4,
         )
     positive = values > EIGEN_TOLERANCE
     inverse = (vectors[:, positive] / values[positive]) @ vectors[:, positive].T

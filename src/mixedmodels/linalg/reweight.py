@@ -303,3 +303,198 @@ def reweighted_statistics(
         stats, _pattern=(plan.ptr, plan.rows, values), _sparse=plan.sparse
     )
     return stats
+
+
+@njit(cache=True)
+def one_block_system(codes, Z, w, r, lam, A, L11, u):  # pragma: no cover - compiled
+    """The engine's one-block factor and solve for weights ``w`` and response ``r``.
+
+    For a model whose only random-effect block is ``(codes, Z)`` and no X (PIRLS with the
+    fixed effects held fixed): per level ``M_g = lam' (Z_g' W Z_g) lam + I = L_g L_g'``
+    into ``L11`` and ``u_g = M_g^-1 lam' Z_g' W r`` into ``u``; returns ``log|L_Z|^2``.
+    ``A`` is scratch of ``L11``'s shape. The same algebra as :func:`update_factor` followed
+    by :func:`solve_at_optimum` on ``reweighted_statistics`` of a one-block plan with p = 0,
+    in one compiled pass (the dense reference test checks both).
+    """
+    levels, s = u.shape
+    rhs = np.zeros((levels, s))
+    A[:] = 0.0
+    for j in range(codes.size):
+        g = codes[j]
+        wj = w[j]
+        for a in range(s):
+            wa = wj * Z[j, a]
+            rhs[g, a] += wa * r[j]
+            for b in range(a + 1):
+                A[g, a, b] += wa * Z[j, b]
+    logdet = 0.0
+    M = np.empty((s, s))
+    t = np.empty(s)
+    c = np.empty(s)
+    for g in range(levels):
+        for a in range(s):
+            for b in range(a):
+                A[g, b, a] = A[g, a, b]
+        # M = lam' A lam + I, c = lam' rhs
+        for a in range(s):
+            acc = 0.0
+            for k in range(s):
+                acc += lam[k, a] * rhs[g, k]
+            c[a] = acc
+            for b in range(s):
+                acc = 0.0
+                for k in range(s):
+                    inner = 0.0
+                    for m in range(s):
+                        inner += A[g, k, m] * lam[m, b]
+                    acc += lam[k, a] * inner
+                M[a, b] = acc + (1.0 if a == b else 0.0)
+        for a in range(s):  # Cholesky
+            acc = M[a, a]
+            for k in range(a):
+                acc -= L11[g, a, k] * L11[g, a, k]
+            d = np.sqrt(acc)
+            L11[g, a, a] = d
+            logdet += 2.0 * np.log(d)
+            for b in range(a + 1, s):
+                acc = M[b, a]
+                for k in range(a):
+                    acc -= L11[g, b, k] * L11[g, a, k]
+                L11[g, b, a] = acc / d
+            for b in range(a):
+                L11[g, b, a] = 0.0
+        for a in range(s):  # L t = c, then L' u = t
+            acc = c[a]
+            for k in range(a):
+                acc -= L11[g, a, k] * t[k]
+            t[a] = acc / L11[g, a, a]
+        for a in range(s - 1, -1, -1):
+            acc = t[a]
+            for k in range(a + 1, s):
+                acc -= L11[g, k, a] * u[g, k]
+            u[g, a] = acc / L11[g, a, a]
+    return logdet
+
+
+@njit(cache=True)
+def one_block_joint_system(codes, Z, X, w, r, lam, L11, u, beta):  # pragma: no cover
+    """:func:`one_block_system` with fixed effects: ``u`` and ``beta`` solved together.
+
+    Per level ``M_g = L_g L_g'`` as there, ``B_g = lam' Z_g' W X_g`` and the Schur complement
+    ``S = X'WX - sum_g B_g' M_g^-1 B_g = R_X R_X'``; ``beta = S^-1 (X'Wr - sum_g B_g' M_g^-1
+    c_g)`` and ``u_g = M_g^-1 (c_g - B_g beta)``. Returns ``(log|L_Z|^2, log|R_X|^2)``; the
+    blocked factor of :func:`update_factor` for one block, written out.
+    """
+    levels, s = u.shape
+    n, p = X.shape
+    A = np.zeros((levels, s, s))
+    ZX = np.zeros((levels, s, p))
+    Zr = np.zeros((levels, s))
+    XX = np.zeros((p, p))
+    Xr = np.zeros(p)
+    for j in range(n):
+        g = codes[j]
+        wj = w[j]
+        for a in range(s):
+            wa = wj * Z[j, a]
+            Zr[g, a] += wa * r[j]
+            for b in range(s):
+                A[g, a, b] += wa * Z[j, b]
+            for c in range(p):
+                ZX[g, a, c] += wa * X[j, c]
+        for c in range(p):
+            wx = wj * X[j, c]
+            Xr[c] += wx * r[j]
+            for d in range(p):
+                XX[c, d] += wx * X[j, d]
+    logdet_z = 0.0
+    S = XX.copy()
+    rhs = Xr.copy()
+    # per level: B = lam' ZX, c = lam' Zr; G = L^-1 B, h = L^-1 c; S -= G'G; rhs -= G'h
+    G = np.empty((levels, s, p))
+    h = np.empty((levels, s))
+    M = np.empty((s, s))
+    for g in range(levels):
+        for a in range(s):
+            for b in range(s):
+                acc = 0.0
+                for k in range(s):
+                    inner = 0.0
+                    for m in range(s):
+                        inner += A[g, k, m] * lam[m, b]
+                    acc += lam[k, a] * inner
+                M[a, b] = acc + (1.0 if a == b else 0.0)
+        for a in range(s):
+            acc = M[a, a]
+            for k in range(a):
+                acc -= L11[g, a, k] * L11[g, a, k]
+            d = np.sqrt(acc)
+            L11[g, a, a] = d
+            logdet_z += 2.0 * np.log(d)
+            for b in range(a + 1, s):
+                acc = M[b, a]
+                for k in range(a):
+                    acc -= L11[g, b, k] * L11[g, a, k]
+                L11[g, b, a] = acc / d
+            for b in range(a):
+                L11[g, b, a] = 0.0
+        for a in range(s):  # forward solves with L for B's columns and c
+            for c in range(p):
+                acc = 0.0
+                for k in range(s):
+                    acc += lam[k, a] * ZX[g, k, c]
+                for k in range(a):
+                    acc -= L11[g, a, k] * G[g, k, c]
+                G[g, a, c] = acc / L11[g, a, a]
+            acc = 0.0
+            for k in range(s):
+                acc += lam[k, a] * Zr[g, k]
+            for k in range(a):
+                acc -= L11[g, a, k] * h[g, k]
+            h[g, a] = acc / L11[g, a, a]
+        for c in range(p):
+            for a in range(s):
+                rhs[c] -= G[g, a, c] * h[g, a]
+                for d in range(p):
+                    S[c, d] -= G[g, a, c] * G[g, a, d]
+    # Cholesky of S, beta
+    R = np.zeros((p, p))
+    logdet_x = 0.0
+    for a in range(p):
+        acc = S[a, a]
+        for k in range(a):
+            acc -= R[a, k] * R[a, k]
+        if not acc > 0.0:
+            return np.nan, np.nan
+        d = np.sqrt(acc)
+        R[a, a] = d
+        logdet_x += 2.0 * np.log(d)
+        for b in range(a + 1, p):
+            acc = S[b, a]
+            for k in range(a):
+                acc -= R[b, k] * R[a, k]
+            R[b, a] = acc / d
+    t = np.empty(p)
+    for a in range(p):
+        acc = rhs[a]
+        for k in range(a):
+            acc -= R[a, k] * t[k]
+        t[a] = acc / R[a, a]
+    for a in range(p - 1, -1, -1):
+        acc = t[a]
+        for k in range(a + 1, p):
+            acc -= R[k, a] * beta[k]
+        beta[a] = acc / R[a, a]
+    # u_g = L'^-1 (h - G beta)
+    for g in range(levels):
+        for a in range(s):
+            acc = h[g, a]
+            for c in range(p):
+                acc -= G[g, a, c] * beta[c]
+            h[g, a] = acc
+        for a in range(s - 1, -1, -1):
+            acc = h[g, a]
+            for k in range(a + 1, s):
+                acc -= L11[g, k, a] * u[g, k]
+            u[g, a] = acc / L11[g, a, a]
+    return logdet_z, logdet_x

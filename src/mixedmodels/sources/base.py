@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mixedmodels._warn import warn
 from mixedmodels.errors import DesignError, RankDeficiencyWarning
 from mixedmodels.sources.accumulate import PartialStats, estimate_bytes
 from mixedmodels.sources.plan import Backend, StreamPlan, build_plan
@@ -109,7 +110,6 @@ class Source:
 
     def model(self, formula, *, weights=None, offset=None, contrasts=None):
         """Both passes: a :class:`~mixedmodels.sources.model.StreamedLinearMixedModel`."""
-        import warnings
 
         from mixedmodels.sources.model import StreamedDesign, StreamedLinearMixedModel
 
@@ -123,11 +123,10 @@ class Source:
         keep = partial.kept_columns(plan.fixed_names)
         dropped = tuple(n for j, n in enumerate(plan.fixed_names) if j not in set(keep.tolist()))
         if dropped:
-            warnings.warn(
+            warn(
                 "fixed-effect model matrix is rank deficient so dropping "
                 f"{len(dropped)} column(s): {', '.join(dropped)}",
                 RankDeficiencyWarning,
-                stacklevel=3,
             )
         stats = partial.finish(keep)
         design = StreamedDesign(

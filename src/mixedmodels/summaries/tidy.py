@@ -20,6 +20,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from mixedmodels.errors import InferenceError
+from mixedmodels.influence import cooks_distance, leverage
 
 __all__ = ["tidy", "glance", "augment"]
 
@@ -178,56 +179,8 @@ def glance(result) -> pd.DataFrame:
     return pd.DataFrame([row])
 
 
-DENSE_LIMIT = 5000  # random plus fixed effects for the dense hat values below
-
-
-def _dense_hat_values(result) -> np.ndarray:
-    """Diagonal of lme4's hat matrix, ``M (M'M + diag(I_q, 0))^-1 M'`` with ``M = [Z Lambda X]``.
-
-    Used until :mod:`mixedmodels.influence` (the blocked-factor leverage) is available.
-    """
-    import scipy.linalg as sla
-    import scipy.sparse as sp
-
-    from mixedmodels.linalg.statistics import random_effects_matrix
-
-    design = result.design
-    blocks = design.blocks
-    q = int(sum(b.n_random_effects for b in blocks))
-    p = design.X.shape[1]
-    if q + p > DENSE_LIMIT:
-        raise InferenceError(
-            f"leverage needs dense matrices of size q + p = {q + p} here (limit {DENSE_LIMIT})"
-        )
-    Z = sp.hstack(
-        [random_effects_matrix(b.codes, b.matrix, b.n_levels) for b in blocks], format="csr"
-    )
-    lams = result.model.lambdas(result.theta)
-    Lam = sp.block_diag(
-        [sp.kron(sp.identity(b.n_levels), lam) for b, lam in zip(blocks, lams, strict=True)],
-        format="csr",
-    )
-    M = np.hstack([(Z @ Lam).toarray(), np.asarray(design.X, dtype=float)])
-    if design.weights is not None:
-        M = M * np.sqrt(np.asarray(design.weights))[:, None]
-    A = M.T @ M
-    A[np.arange(q), np.arange(q)] += 1.0
-    solved = sla.cho_solve(sla.cho_factor(A), M.T)
-    return np.einsum("ij,ji->i", M, solved)
-
-
 def _leverage(result) -> tuple[np.ndarray, np.ndarray]:
     """Leverage and Cook's distance (lme4's ``hatvalues`` and ``cooks.distance``)."""
-    try:
-        from mixedmodels.influence import cooks_distance, leverage
-    except ImportError:
-        hat = _dense_hat_values(result)
-        weights = result.design.weights
-        r = np.asarray(result.residuals, dtype=float)
-        if weights is not None:
-            r = r * np.sqrt(np.asarray(weights))
-        cooks = (r / (1.0 - hat)) ** 2 * hat / (float(result.sigma) ** 2 * result.n_fixed)
-        return hat, cooks
     return leverage(result).to_numpy(), cooks_distance(result).to_numpy()
 
 
