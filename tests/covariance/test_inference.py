@@ -102,3 +102,45 @@ def test_likelihood_ratio_test_of_ar1_against_the_random_intercept(sleep, ar1):
     assert list(table["npar"]) == [4, 6]
     assert table["Pr(>Chisq)"].iloc[1] < 0.05
     assert both.loglik >= ar1.loglik - 1e-6  # nested: ar1 alone is both at a zero intercept SD
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "Reaction ~ Days + ar1(0 + C(Days) | Subject)",
+        "Reaction ~ Days + (1 | Subject) + ar1(0 + C(Days) | Subject)",
+        "Reaction ~ Days + cs(1 + Days | Subject)",
+        "Reaction ~ Days + diag(Days | Subject)",
+    ],
+)
+@pytest.mark.parametrize("ddf", ["Satterthwaite", "Kenward-Roger"])
+def test_anova_of_one_structured_fit_is_the_squared_t_test(sleep, formula, ddf):
+    fit = _fit(formula, sleep)
+    row = mm.anova(fit, ddf=ddf).table.loc["Days"]
+    t = coef_table(fit, ddf=ddf).loc["Days"]
+    assert row["F value"] == pytest.approx(t["t value"] ** 2, rel=1e-10)
+    assert row["DenDF"] == pytest.approx(t["df"], rel=1e-10)
+    assert 5 < row["DenDF"] < fit.nobs
+
+
+def test_ranova_refits_keep_the_other_terms_structures(sleep, ar1):
+    both = _fit("Reaction ~ Days + (1 | Subject) + ar1(0 + C(Days) | Subject)", sleep)
+    intercept = _fit("Reaction ~ Days + (1 | Subject)", sleep)
+    table = both.ranova().table
+    assert list(table.index) == ["<none>", "(1 | Subject)", "ar1(0 + C(Days) | Subject)"]
+    # without the intercept term the model is ar1 alone; without ar1 the intercept model
+    assert table.loc["(1 | Subject)", "logLik"] == pytest.approx(ar1.loglik, abs=1e-6)
+    assert table.loc["ar1(0 + C(Days) | Subject)", "logLik"] == pytest.approx(
+        intercept.loglik, abs=1e-6
+    )
+    assert list(table["Df"].iloc[1:]) == [1, 2]
+
+
+def test_step_keeps_a_structured_term(sleep):
+    both = _fit("Reaction ~ Days + (1 | Subject) + ar1(0 + C(Days) | Subject)", sleep)
+    result = both.step()
+    assert "ar1(0 + C(Days) | Subject)" in result.formula
+    assert "(1 | Subject)" not in result.formula  # its variance is near zero (LRT p ~ 0.68)
+    assert result.model.objective == pytest.approx(
+        _fit("Reaction ~ Days + ar1(0 + C(Days) | Subject)", sleep).objective, abs=1e-6
+    )
