@@ -43,7 +43,7 @@ from mixedmodels.optimize import (
     minimize,
     polish,
 )
-from mixedmodels.residual_boundary import RayProbe, newton_refine
+from mixedmodels.residual_boundary import RayProbe, newton_refine, reopened_start
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds, theta_upper_bounds
 
@@ -459,6 +459,19 @@ class LinearMixedModel:
                     x, fmin_scaled, messages, newton = newton_refine(
                         checked, x, fmin_scaled, check, lower, upper
                     )
+            point = None if ray is None or not messages else reopened_start(x, x0, ray.mask)
+            if point is not None and along is None:  # a saddle: once more from the start's SDs
+                y, fy, more, y_status = minimize(scaled_objective, point, lower, ctl, upper=upper)
+                evaluations += more
+                if fy < fmin_scaled:
+                    y, fy, more, moved = ray(y, fy)
+                    evaluations += more
+                    x, fmin_scaled, status, along = y, fy, moved or y_status, ray.along(y)
+                    messages, newton = check(x, fmin_scaled, along)
+                    if messages and along is None:
+                        x, fmin_scaled, messages, newton = newton_refine(
+                            checked, x, fmin_scaled, check, lower, upper
+                        )
             if parallel is not None and self.stats._workspace.sparse is not None:
                 self.stats._workspace.sparse.release_other_threads()  # not needed any more
             if along is not None:

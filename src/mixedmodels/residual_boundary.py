@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["RESIDUAL_BOUNDARY", "RayProbe", "scale_mask"]
+__all__ = ["RESIDUAL_BOUNDARY", "RayProbe", "newton_refine", "reopened_start", "scale_mask"]
 
 RESIDUAL_BOUNDARY = 30.0
 """After the ray lowered the objective: a standard deviation (of internally scaled columns)
@@ -43,6 +43,18 @@ def scale_mask(terms, n_theta: int) -> np.ndarray:
         else:
             mask[term.theta_slice] = True
     return mask
+
+
+def reopened_start(x: np.ndarray, x0: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+    """``x`` with every standard deviation that fell below half its start put back there.
+
+    For a fit of structured terms that the convergence check finds short of an optimum (a
+    saddle where one variance collapsed while another structure took its part, as
+    ``(1 | Litter) + ar1(0 + C(Time) | Pig)`` on dietox): BOBYQA runs once more from here.
+    None when no standard deviation fell that far.
+    """
+    low = mask & (np.abs(x) < 0.5 * np.abs(x0))
+    return np.where(low, x0, x) if low.any() else None
 
 
 class RayProbe:
