@@ -43,7 +43,14 @@ from mixedmodels.optimize import (
     minimize,
     polish,
 )
-from mixedmodels.residual_boundary import RayProbe, newton_refine, reopened_start
+from mixedmodels.residual_boundary import (
+    GLS_FROM,
+    GroupedGLS,
+    RayProbe,
+    newton_refine,
+    reopened_start,
+    scale_mask,
+)
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds, theta_upper_bounds
 
@@ -172,7 +179,36 @@ class LinearMixedModel:
         if theta.shape != (self.n_theta,):
             raise DesignError(f"theta must have {self.n_theta} entries, got shape {theta.shape}")
         lams = self.lambdas(theta)
+        if self._grouped_gls is not None and self._beyond_gls_from(self.scaling.to_scaled(theta)):
+            return self._grouped_gls(lams[0], REML)
         return evaluate_objective(self.stats, lams[0], lams[1:], REML)
+
+    @cached_property
+    def _grouped_gls(self) -> GroupedGLS | None:
+        """The per-group criterion for the ray to sigma -> 0 (see
+        :mod:`mixedmodels.residual_boundary`): one-factor models with a nonlinear structure,
+        no weights, rows at hand and groups of at most 200 rows; None otherwise."""
+        design = self.design
+        if len(design.blocks) != 1 or not any(self._nonlinear_maps):  # cs, homcs, ar1, toep
+            return None
+        block = design.blocks[0]
+        try:
+            if design.weights is not None:
+                return None
+            y = self._working_response(design.y)
+        except RowDataUnavailableError:  # out of core: no rows
+            return None
+        if np.bincount(block.codes).max() > 200:
+            return None
+        return GroupedGLS(block.codes, block.matrix, np.asarray(design.X), y)
+
+    @cached_property
+    def _scale_mask(self) -> np.ndarray:
+        return scale_mask(self.design.terms, self.n_theta)
+
+    def _beyond_gls_from(self, x: np.ndarray) -> bool:
+        mask = self._scale_mask
+        return bool(mask.any() and np.max(np.abs(x[mask])) > GLS_FROM)
 
     def _scaled_lambdas(self, x: np.ndarray) -> list[np.ndarray]:
         """Block lambdas ``T lambda~(x)`` for theta ``x`` of the internally scaled columns.
@@ -248,7 +284,18 @@ class LinearMixedModel:
             lams.append(lam)
         parts = _parts_function(stats._workspace, lams[0], lams[1:])
         if any(self._nonlinear_maps):
-            return _structured_objective(fills, self._nonlinear_maps, parts, stats, REML)
+            fast = _structured_objective(fills, self._nonlinear_maps, parts, stats, REML)
+            gls = self._grouped_gls
+            if gls is None:
+                return fast
+
+            def objective(x: np.ndarray) -> float:  # the ray to sigma -> 0: per-group GLS
+                value = fast(x)  # (infinite where the engine's factor fails: no result there)
+                if np.isfinite(value) and self._beyond_gls_from(x):
+                    return gls(self._scaled_lambdas(x)[0], REML)
+                return value
+
+            return objective
 
         def objective(x: np.ndarray) -> float:
             for raw, raw_flat, flat, index, T, lam in fills:
@@ -526,6 +573,8 @@ class LinearMixedModel:
             factor = self.factor(theta)
         lams = self.lambdas(theta)
         solution = solve_at_optimum(self.stats, factor, lams[0], lams[1:])
+        if summary.residual_boundary and self._grouped_gls is not None:
+            solution = self._grouped_gls.refine(solution, lams[0])
         result = LmerResult(
             model=self,
             reml=REML,

@@ -344,7 +344,8 @@ def check_convergence(
         basis = q[:, 1 : v.size]  # orthonormal, orthogonal to v
         if basis.shape[1] == 0:
             return (), np.zeros_like(x)
-        grad, hess = basis.T @ grad, basis.T @ hess @ basis
+        with np.errstate(invalid="ignore"):  # a neighbour past the engine's reach: inf
+            grad, hess = basis.T @ grad, basis.T @ hess @ basis
     messages = []
     try:
         chol = np.linalg.cholesky(hess)
