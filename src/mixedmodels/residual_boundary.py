@@ -5,10 +5,15 @@ Theta is relative to sigma, so a fit whose residual variance goes to zero (a het
 the residual's place, what glmmTMB fits with ``dispformula = ~0``) has its optimum at theta
 -> infinity along the ray that scales every standard deviation. BOBYQA walks there slowly, so
 after its first stop the ray is probed (each step three times further while the objective
-falls) and BOBYQA restarted from the best point. The criterion's limit is approached until
-the engine's precision runs out (relative standard deviations of a few thousand); such a fit
-is reported as a boundary fit, and the convergence check leaves the ray's direction out, as
-it leaves out components resting on a bound.
+falls) and BOBYQA restarted from the best point. Along the ray the engine's Schur
+complements lose digits like ``t^4``; for one grouping factor the criterion and the final
+solve there come from each group's marginal covariance instead (:class:`GroupedGLS`), exact
+until the engine's factor itself fails (relative standard deviations of about 1e5 for Sitka's
+``cs``, a few thousand for ``(1 | tree) + ar1``); with several grouping factors the engine's
+criterion is used throughout and its precision limits the walk. Such a fit is reported as a
+boundary fit, and the convergence check leaves the ray's direction out, as it leaves out
+components resting on a bound. :func:`reopened_start` gives a fit that stopped at a saddle a
+second start.
 """
 
 from __future__ import annotations
