@@ -22,6 +22,7 @@ from pathlib import Path
 
 from benchmarks import covariance
 from benchmarks.peers import installed as installed_peers
+from benchmarks.routes import line as routes_line
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -171,7 +172,15 @@ SYNTHETIC_CASES = [
 ]
 # scaling cases that take minutes or gigabytes: run with --large or by name with --only
 LARGE = {"one_factor_1e6x1e7", "crossed_1e4x1e4", "slopes3_1e5x1e6"}
-QUICK = {"dyestuff", "sleepstudy_rs", "dietox_rs", "penicillin", "insteval", "many_sleepstudy"}
+QUICK = {
+    "dyestuff",
+    "sleepstudy_rs",
+    "dietox_rs",
+    "penicillin",
+    "insteval",
+    "many_sleepstudy",
+    "insteval_routes",
+}
 
 
 def _run(spec: dict, timeout: float) -> dict:
@@ -349,7 +358,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows.append({"name": "many_sleepstudy", "ours": many})
         print(_line(rows[-1]), flush=True)
+    routes = None
+    if wanted("insteval_routes"):  # what the sparse route wins over dense LAPACK
+        routes = _run({"runner": "routes", "id": "insteval", "repeats": 10}, timeout=3600)
+        print(routes_line(routes) if "error" not in routes else routes["error"], flush=True)
     text = _markdown(rows, args)
+    if routes is not None and "error" not in routes:
+        text = text.rstrip("\n") + "\n\n### Sparse against dense\n\n" + routes_line(routes) + "\n"
     out = Path(args.out)
     if out.exists():  # keep hand-written sections (## ...) that follow the generated table
         old = out.read_text()

@@ -255,7 +255,15 @@ def main() -> None:
     if limit_gb:
         limit = int(limit_gb * 2**30)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    runners = {"ours": run_ours, "many": run_many, "statsmodels": run_statsmodels, "peer": run_peer}
+    from benchmarks.routes import run_routes
+
+    runners = {
+        "ours": run_ours,
+        "many": run_many,
+        "statsmodels": run_statsmodels,
+        "peer": run_peer,
+        "routes": run_routes,
+    }
     runner = runners[spec["runner"]]
     print(json.dumps(runner(spec)))
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
+from mixedmodels.design import lme4_column_names
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
@@ -157,9 +158,10 @@ def test_contrasts_argument_codes_the_fixed_part():
     sitka = mm.datasets.load("sitka")
     treatment = mm.lmer("size ~ Time + treat + (1|tree)", sitka)
     summed = mm.lmer("size ~ Time + treat + (1|tree)", sitka, contrasts={"treat": "sum"})
-    assert list(summed.fixef.index) == ["(Intercept)", "Time", "treatcontrol"]
+    # named by position as lme4 names contr.sum's columns (treat1), not by level
+    assert list(summed.fixef.index) == ["(Intercept)", "Time", "treat1"]
     # same fitted model, another parameterisation: control - ozone = 2 * sum coefficient
-    assert summed.fixef["treatcontrol"] * 2 == pytest.approx(-treatment.fixef["treatozone"])
+    assert summed.fixef["treat1"] * 2 == pytest.approx(-treatment.fixef["treatozone"])
     assert np.allclose(summed.predict(sitka), treatment.predict(sitka), rtol=1e-6)
     # REML criterion changes by log|det| of the reparameterisation (here log 4), as in lme4
     assert summed.objective - treatment.objective == pytest.approx(np.log(4), abs=1e-6)
@@ -195,4 +197,27 @@ def test_string_grouping_levels_in_lme4_order():
     assert list(levels) == sorted(levels)
     np.testing.assert_array_equal(
         np.array(levels, dtype=object)[design.blocks[0].codes], frame["Subject"].to_numpy(object)
+    )
+
+
+def test_sum_and_helmert_columns_are_named_by_position_as_lme4():
+    """lme4 (make_postfit.R's oats_coded: nitro contr.helmert, Variety contr.sum)."""
+    oats = mm.datasets.load("oats")
+    oats["nitro"] = oats["nitro"].astype("category")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = mm.lmer(
+            "yield ~ nitro * Variety + (1 | Block/Variety)",
+            oats,
+            contrasts={"nitro": "helmert", "Variety": "sum"},
+        )
+    main = ["nitro1", "nitro2", "nitro3", "Variety1", "Variety2"]
+    inter = [f"nitro{i}:Variety{j}" for j in (1, 2) for i in (1, 2, 3)]
+    assert list(fit.fixef.index) == ["(Intercept)", *main, *inter]
+    # new data are encoded (and named) the same way
+    assert np.allclose(fit.predict(oats.iloc[:5]), fit.fitted.iloc[:5])
+    assert lme4_column_names(["C(f, contr.sum)[S.b]", "C(f, contr.sum)[S.a]", "x"]) == (
+        "f1",
+        "f2",
+        "x",
     )

@@ -81,56 +81,6 @@ def test_other_levels_present_means_a_different_schema():
     assert fastmatrix.cached_model_matrix(spec, partial) is None
 
 
-def _kinds_frame() -> pd.DataFrame:
-    frame = _frame(3)
-    frame["s"] = pd.Series(["p", None, "q"] * 20, dtype="str")
-    frame["o"] = pd.Series(["p", "q", "r"] * 20, dtype=object)
-    frame["n"] = pd.array([1, None, 3] * 20, dtype="Int64")
-    frame["z"] = np.where(np.arange(60) % 7 == 0, np.nan, 1.5)
-    return frame
-
-
-@pytest.mark.parametrize("name", ["y", "k", "b", "g", "s", "o", "n", "z"])
-def test_a_column_reads_as_the_series_does(name):
-    frame = _kinds_frame()
-    series = frame[name]
-    col = fastmatrix.ColumnCache(frame)[name]
-    assert isinstance(col, fastmatrix.Column)
-    assert col.dtype == series.dtype
-    assert len(col) == len(series)
-    assert type(col.array) is type(series.array) or isinstance(col.array, np.ndarray)
-    assert pd.Series(col.to_numpy()).equals(pd.Series(series.to_numpy()))  # NaN equal NaN
-    np.testing.assert_array_equal(pd.isna(col.array), series.isna().to_numpy())
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        np.testing.assert_array_equal(
-            col.to_numpy(dtype=float, na_value=np.nan),
-            series.to_numpy(dtype=float, na_value=np.nan),
-        )
-        np.testing.assert_array_equal(col.to_numpy(dtype=float), series.to_numpy(dtype=float))
-    assert col.name == name  # anything else is the Series'
-    assert fastmatrix.ColumnCache(frame)[name] is not col  # per view, once
-    view = fastmatrix.ColumnCache(frame)
-    assert view[name] is view[name]
-
-
-def test_a_column_view_is_read_only_and_no_copy():
-    frame = _kinds_frame()
-    values = fastmatrix.ColumnCache(frame)["y"].to_numpy()
-    assert not values.flags.writeable
-    assert np.shares_memory(values, frame["y"].to_numpy())
-    with pytest.raises(ValueError, match="read-only"):
-        values[0] = 1.0
-
-
-def test_categorical_and_duplicated_columns_are_series():
-    frame = _kinds_frame()
-    assert isinstance(fastmatrix.ColumnCache(frame)["f"], pd.Series)
-    doubled = pd.concat([frame[["x"]], frame[["x"]]], axis=1)
-    got = fastmatrix.ColumnCache(doubled)["x"]
-    assert not isinstance(got, fastmatrix.Column)
-    pd.testing.assert_frame_equal(got, doubled["x"])
-
-
 def test_formulaic_internals_read_by_plans():
     """The only formulaic internals the plans read; if formulaic changes them this fails
     (plans would silently become None: formulaic always used, lmer_many's set-up slower)."""

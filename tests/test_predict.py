@@ -10,7 +10,8 @@ from _postfit import MODELS, data, fit, fit_at_reference, grid, reference
 
 import mixedmodels as mm
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
-from mixedmodels.predict import predict, predict_frame, random_pieces, simulate
+from mixedmodels.predict import predict, random_pieces
+from mixedmodels.predict_intervals import predict_frame, simulate
 
 
 def _new_levels(name: str) -> pd.DataFrame:

@@ -5,7 +5,10 @@
 """
 
 from mixedmodels import datasets, sources
+from mixedmodels._version import __version__ as __version__
+from mixedmodels.api import lmer, load_fit
 from mixedmodels.batch import lmer_many
+from mixedmodels.config import show_config
 from mixedmodels.errors import (
     CompleteSeparationWarning,
     ConvergenceWarning,
@@ -22,11 +25,8 @@ from mixedmodels.errors import (
 )
 from mixedmodels.glmm import GeneralizedLinearMixedModel, GlmerResult, glmer, glmer_nb
 from mixedmodels.inference.anova import anova
-from mixedmodels.model import LinearMixedModel, lmer
-from mixedmodels.persist import load_fit
+from mixedmodels.model import LinearMixedModel
 from mixedmodels.results import LmerResult
-
-__version__ = "0.1.0"
 
 __all__ = [
     "CompleteSeparationWarning",
@@ -52,5 +52,6 @@ __all__ = [
     "lmer",
     "lmer_many",
     "load_fit",
+    "show_config",
     "sources",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from types import FrameType
 
 __all__ = ["user_stacklevel", "warn"]
 
@@ -18,7 +19,7 @@ _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 def user_stacklevel() -> int:
     """The ``stacklevel`` that makes a warning raised by the caller name the user's frame."""
-    frame = sys._getframe(1)  # the function about to call warnings.warn
+    frame: FrameType | None = sys._getframe(1)  # the function about to call warnings.warn
     level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame = frame.f_back
@@ -28,7 +29,7 @@ def user_stacklevel() -> int:
 
 def warn(message: str, category: type[Warning]) -> None:
     """``warnings.warn`` with the stack level of the first frame outside mixedmodels."""
-    frame = sys._getframe(0)
+    frame: FrameType | None = sys._getframe(0)
     level = 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
         frame = frame.f_back

@@ -116,13 +116,13 @@ def lmer_many(
     }
     jobs = _resolve_jobs(n_jobs)
     if jobs == 1 or len(frames) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        results = []
+        serial: list[LmerResult] = []
         with _settled_objects() as settle:
             for i, frame in enumerate(frames, 1):
-                results.append(_fit(parsed, frame, options))
+                serial.append(_fit(parsed, frame, options))
                 if i % MAX_CHUNK == 0:
                     settle()
-        return results
+        return serial
     if chunk_size is not None and chunk_size < 1:
         raise DesignError(f"chunk_size must be at least 1, got {chunk_size}")
     bounds = _chunk_bounds(len(frames), jobs, chunk_size)
@@ -205,7 +205,7 @@ def _fit_chunk(
     parsed: ParsedFormula, frames: Sequence[pd.DataFrame], options: dict[str, Any]
 ) -> _Outcome:
     """Fit frames in order, recording each one's warnings; stop at the first error."""
-    fitted = []
+    fitted: list[tuple[LmerResult, list[tuple[type[Warning], str]]]] = []
     with warnings.catch_warnings(record=True) as caught:  # once per chunk: entering is costly
         warnings.simplefilter("always")
         for frame in frames:

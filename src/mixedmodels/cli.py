@@ -27,8 +27,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mixedmodels import __version__, datasets
+from mixedmodels import datasets
+from mixedmodels._version import __version__
+from mixedmodels.api import lmer
 from mixedmodels.errors import FormulaError, MissingColumnError, MixedModelsError
+from mixedmodels.glmm import glmer
+from mixedmodels.summary import build_summary
 
 __all__ = ["main", "read_data", "result_to_json"]
 
@@ -179,8 +183,6 @@ def _coefficients(result, ddf: str):
 
 def _fit_glmm(args: argparse.Namespace, data: pd.DataFrame):
     """A GLMM fit for ``--family`` (with ``--link``, ``--nagq``)."""
-    from mixedmodels.glmm import glmer
-
     if args.ml or args.ddf:
         raise BadInput("--ml and --ddf are for linear mixed models; GLMMs are fitted by ML")
     return glmer(
@@ -195,9 +197,6 @@ def _fit_glmm(args: argparse.Namespace, data: pd.DataFrame):
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from mixedmodels.model import lmer
-    from mixedmodels.summary import build_summary
-
     data = _as_factors(read_data(args.data), args.factors)
     if args.family is None and (args.link is not None or args.nagq != 1):
         raise BadInput("--link and --nagq need --family (a generalized linear mixed model)")

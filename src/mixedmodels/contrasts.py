@@ -81,7 +81,7 @@ def apply_contrasts(
     written = []
     intercept = False
     for term in terms:
-        parts = []
+        parts: list[str] | None = []
         for factor in term.factors:
             expr = str(factor.expr)
             text = _factor_text(factor)
@@ -97,7 +97,7 @@ def apply_contrasts(
                     )
                 used.add(expr)
                 text = f"C({text}, {wanted[expr]})"
-            parts.append(text)
+            parts.append(text)  # type: ignore[union-attr]  # None only after the break
         if parts is not None:
             written.append(":".join(parts))
     unused = sorted(set(wanted) - used)

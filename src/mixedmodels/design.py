@@ -14,11 +14,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels._warn import warn
+from mixedmodels.columns import Column, ColumnCache
 from mixedmodels.contrasts import apply_contrasts
 from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
@@ -27,7 +29,6 @@ from mixedmodels.errors import (
     MissingColumnError,
     RankDeficiencyWarning,
 )
-from mixedmodels.fastmatrix import Column, ColumnCache
 from mixedmodels.formula import ParsedFormula, RandomTerm, parse_formula
 from mixedmodels.newdata import new_model_matrix
 from mixedmodels.rfunctions import R_CONTEXT
@@ -55,7 +56,7 @@ class TermSpec:
     """What is needed to rebuild one random-effect term's columns for new data."""
 
     term: RandomTerm
-    model_spec: object  # formulaic ModelSpec of the term's left side
+    model_spec: Any  # formulaic ModelSpec of the term's left side
     columns: tuple[str, ...]
     select: tuple[int, ...] | None = None  # columns of the spec's matrix kept (zerocorr)
 
@@ -187,10 +188,46 @@ def _r_named(name: str, labels: tuple[tuple[str, str], ...]) -> str:
     return ":".join(out)
 
 
+_POSITIONAL = re.compile(r"^(.*)\[([SH])\.(.*)\]$", re.DOTALL)
+
+
+def _positional_levels(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Sum- and Helmert-coded columns named by position, as R names them (``nitro1``).
+
+    formulaic names such a column by a level (``[S.a]``, ``[H.b]``); R's ``contr.sum`` and
+    ``contr.helmert`` have no level names, so R numbers the columns ``1, 2, ...``. The
+    position is the level's rank among that factor's columns, in formulaic's (level) order.
+    """
+    if "[S." not in "".join(names) and "[H." not in "".join(names):
+        return names
+    positions: dict[tuple[str, str], dict[str, int]] = {}
+    split = []
+    for name in names:
+        parts: list[Any] = []  # (expr, kind, level) of a positional factor, else the text
+        for part in _split_top(name, ":"):
+            match = _POSITIONAL.match(part)
+            if match:
+                expr, kind, level = match.groups()
+                seen = positions.setdefault((expr, kind), {})
+                seen.setdefault(level, len(seen) + 1)
+                parts.append((expr, kind, level))
+            else:
+                parts.append(part)
+        split.append(parts)
+    out = []
+    for parts in split:
+        text = [
+            part if isinstance(part, str) else f"{part[0]}[{positions[part[:2]][part[2]]}]"
+            for part in parts
+        ]
+        out.append(":".join(text))
+    return tuple(out)
+
+
 @lru_cache(maxsize=1024)
 def _lme4_names(names: tuple[str, ...]) -> tuple[str, ...]:
     out = []
-    for name in names:
+    for name in _positional_levels(names):
         if name == "Intercept":
             out.append("(Intercept)")
             continue
@@ -233,7 +270,7 @@ def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
     """``pd.factorize(values, sort=True)`` for an object array of str, codes as intp.
 
     Factorised in order of appearance, then only the (few) distinct labels are sorted and
-    the codes renumbered: pandas' sorting of the whole factorisation costs twice as much.
+    the codes renumbered (faster than pandas' sorted factorisation: benchmarks/results.md).
     """
     codes, uniques = pd.factorize(values)
     if codes.size and codes.min() < 0:  # missing labels: pandas' own ordering rules
@@ -746,7 +783,8 @@ def build_design(
     X = X_full if whole else X_full[:, keep]
     fixed_names = tuple(all_names[j] for j in keep)
     n = len(frame)
-    term_specs, raw_terms = [], []
+    term_specs: list[TermSpec] = []
+    raw_terms: list[tuple[str, tuple[str, ...], np.ndarray, np.ndarray, tuple[str, ...]]] = []
     for term in parsed.random:
         mm = _materialize(term.lhs, view, f"term {term.text}", text)
         columns = lme4_column_names(list(mm.columns), parsed.labels)

@@ -22,13 +22,14 @@ import itertools
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.extensions import no_default as lib_no_default
+
+from mixedmodels.columns import ColumnCache
 
 __all__ = [
-    "ColumnCache",
     "cached_model_matrix",
     "default_treatment",
     "encoded_factors",
@@ -80,113 +81,6 @@ def required_variables(spec_text: str) -> frozenset[str]:
     return frozenset(names)
 
 
-class ColumnCache:
-    """A data frame's columns, each looked up once.
-
-    pandas' column access costs microseconds (a new Series each time), which matters when a
-    small model is set up thousands of times; this read-only view hands out, for a name, the
-    same column every time and offers what the design layer reads of a frame: ``[name]``,
-    ``columns`` and ``len``. A column is a :class:`Column` over the frame's own values, or the
-    Series itself where that is needed (categorical or duplicated columns).
-
-    Parameters
-    ----------
-    frame
-        The data frame viewed (not copied).
-    """
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-        self.columns = frame.columns
-        self._n = len(frame)
-        self._cache: dict[str, pd.Series | Column] = {}
-
-    def __getitem__(self, name: str) -> pd.Series | Column:
-        col = self._cache.get(name)
-        if col is None:
-            col = self._cache[name] = _column(self.frame, name)
-        return col
-
-    def __len__(self) -> int:
-        return self._n
-
-
-def _column(frame: pd.DataFrame, name: str) -> pd.Series | Column:
-    """A :class:`Column` of ``frame[name]``, or the Series where a Column would not do."""
-    try:
-        loc = frame.columns.get_loc(name)
-        if not isinstance(loc, int):  # duplicated name: pandas decides what it means
-            return frame[name]
-        values = frame._get_column_array(loc)
-    except (AttributeError, TypeError):  # pragma: no cover - another pandas layout
-        return frame[name]
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        return frame[name]
-    return Column(values, frame, name)
-
-
-class Column:
-    """The values of one data-frame column, read only, with the Series methods we use.
-
-    ``dtype``, ``array``, ``to_numpy`` and ``len`` behave as the Series' do (``to_numpy``
-    hands out a read-only view where no conversion is needed, as pandas does); anything else
-    is read from the Series, made on first need.
-
-    Parameters
-    ----------
-    values
-        The column's ndarray or ExtensionArray, as the frame stores it (not copied).
-    frame, name
-        Where it comes from.
-    """
-
-    __slots__ = ("_values", "_frame", "_name", "_series")
-
-    def __init__(self, values, frame: pd.DataFrame, name: str) -> None:
-        self._values = values
-        self._frame = frame
-        self._name = name
-        self._series: pd.Series | None = None
-
-    @property
-    def dtype(self):
-        """The column's dtype."""
-        return self._values.dtype
-
-    @property
-    def array(self):
-        """The stored values (ndarray or ExtensionArray)."""
-        return self._values
-
-    def to_numpy(self, dtype=None, na_value=lib_no_default):
-        """As ``Series.to_numpy``."""
-        values = self._values
-        if not isinstance(values, np.ndarray):
-            if na_value is lib_no_default:
-                return values.to_numpy(dtype=dtype)
-            return values.to_numpy(dtype=dtype, na_value=na_value)
-        if na_value is not lib_no_default:
-            return self.series.to_numpy(dtype=dtype, na_value=na_value)
-        result = np.asarray(values, dtype=dtype)
-        if result is values:
-            result = result.view()
-            result.flags.writeable = False
-        return result
-
-    @property
-    def series(self) -> pd.Series:
-        """The column as a pandas Series (made once)."""
-        if self._series is None:
-            self._series = self._frame[self._name]
-        return self._series
-
-    def __getattr__(self, attr: str):
-        return getattr(self.series, attr)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-
 class FastMatrix:
     """The parts of a formulaic ModelMatrix that the design layer uses."""
 
@@ -223,9 +117,9 @@ class _Factor:
 class _Plan:
     terms: tuple[tuple[tuple[_Factor, ...], bool], ...]  # factors, first factor fastest
     columns: tuple[str, ...]
-    spec: object
+    spec: Any  # formulaic ModelSpec
     response: str | None
-    response_spec: object
+    response_spec: Any  # formulaic ModelSpec
 
 
 def _kind(series: pd.Series):
@@ -247,7 +141,7 @@ def _kind(series: pd.Series):
 
 
 def _schema(spec_text: str, frame: pd.DataFrame | ColumnCache) -> tuple | None:
-    parts = [spec_text]
+    parts: list[object] = [spec_text]
     for name in sorted(required_variables(spec_text)):
         if name not in frame.columns:
             return None
@@ -375,9 +269,9 @@ def _make_plan(spec, response_spec) -> _Plan | None:
     encoded = encoded_factors(spec)
     if encoded is None:
         return None
-    terms = []
+    terms: list[tuple[_Factor, ...]] = []
     for scoped in encoded:
-        factors = []
+        factors: list[_Factor] = []
         for expr, kind, state, reduced in scoped:
             if not expr.isidentifier():
                 return None
@@ -393,20 +287,20 @@ def _make_plan(spec, response_spec) -> _Plan | None:
                 return None
         terms.append(tuple(factors))
     # the column order within a product: try both nestings against formulaic's names
-    ordered = []
+    ordered: list[tuple[tuple[_Factor, ...], bool]] = []
     position = 0
     names = list(spec.column_names)
-    for factors in terms:
-        if not factors:
-            ordered.append((factors, False))
+    for product in terms:
+        if not product:
+            ordered.append((product, False))
             position += 1
             continue
-        parts = [_factor_names(f) for f in factors]
+        parts = [_factor_names(f) for f in product]
         width = int(np.prod([len(p) for p in parts]))
         target = names[position : position + width]
         for first_fastest in (True, False):
             if _combine(parts, first_fastest, _join_names) == target:
-                ordered.append((factors, first_fastest))
+                ordered.append((product, first_fastest))
                 break
         else:
             return None
@@ -428,7 +322,7 @@ def _make_plan(spec, response_spec) -> _Plan | None:
 
 def _apply(plan: _Plan, frame: pd.DataFrame | ColumnCache):
     rhs = FastMatrix(_build(plan, frame), plan.columns, plan.spec)
-    if plan.response_spec is None:
+    if plan.response_spec is None or plan.response is None:
         return rhs
     y = frame[plan.response].to_numpy(dtype=float)[:, None]
     return FastMatrices(lhs=FastMatrix(y, (plan.response,), plan.response_spec), rhs=rhs)

@@ -12,7 +12,7 @@ This module is pure string processing (the tokenizer of :mod:`mixedmodels.formul
 from __future__ import annotations
 
 from mixedmodels.errors import FormulaError
-from mixedmodels.formula import _OPERAND_END, _match_brackets, _Src, _tokenize, _top
+from mixedmodels.formula import _OPERAND_END, _match_brackets, _render, _Src, _tokenize, _top
 
 __all__ = ["update_formula"]
 
@@ -53,8 +53,6 @@ def _split_top(src: _Src, lo: int, hi: int, ops: tuple[str, ...]) -> list[tuple[
 
 
 def _text(src: _Src, lo: int, hi: int) -> str:
-    from mixedmodels.formula import _render
-
     return _render(src, lo, hi)
 
 

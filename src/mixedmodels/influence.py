@@ -20,23 +20,31 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import ConvergenceWarning, DesignError
 from mixedmodels.linalg.rows import RowBlock, row_quadratic
+from mixedmodels.progress import progress_bar
+
+if TYPE_CHECKING:
+    from mixedmodels.results import LmerResult
 
 __all__ = ["Influence", "cooks_distance", "influence", "leverage"]
 
 
-def leverage(result) -> pd.Series:
+def leverage(result, weights: str = "working") -> pd.Series:
     """Diagonal of the hat matrix of the conditional fitted values (lme4's ``hatvalues``).
 
     Parameters
     ----------
     result
-        A fitted :class:`~mixedmodels.results.LmerResult`.
+        A fitted :class:`~mixedmodels.results.LmerResult`, or a glmer fit (then at its final
+        PIRLS working weights: :func:`mixedmodels.influence_glmm.glmm_leverage`).
+    weights
+        For a glmer fit only: ``"working"`` (default) or ``"prior"`` (lme4's ``hatvalues``).
 
     Returns
     -------
@@ -51,6 +59,10 @@ def leverage(result) -> pd.Series:
     >>> round(float(fit.leverage().sum()), 4)
     29.0221
     """
+    if _is_glmm(result):
+        from mixedmodels.influence_glmm import glmm_leverage
+
+        return glmm_leverage(result, weights)
     design = result.design
     rows = [RowBlock(codes=b.codes, matrix=b.matrix) for b in design.blocks]
     scale = None if design.weights is None else np.sqrt(design.weights)
@@ -79,8 +91,16 @@ def pearson_residuals(result) -> pd.Series:
     return pd.Series(values, index=result.design.row_index, name="pearson")
 
 
-def cooks_distance(result) -> pd.Series:
+def _is_glmm(result) -> bool:
+    from mixedmodels.inference.glmm_lrt import is_glmm
+
+    return is_glmm(result)
+
+
+def cooks_distance(result, weights: str = "working") -> pd.Series:
     """Cook's distance of every observation, as lme4's ``cooks.distance`` of a fit.
+
+    Of a glmer fit with the leverage of ``weights`` (see :func:`leverage`).
 
     ``D_i = (r_i / (1 - h_i))^2 h_i / (sigma^2 p)`` with Pearson residuals ``r``, leverages
     ``h`` (:func:`leverage`) and ``p`` fixed effects. An observation with ``h_i = 1`` gives NaN.
@@ -90,6 +110,10 @@ def cooks_distance(result) -> pd.Series:
     pandas.Series
         Index ``result.design.row_index``.
     """
+    if _is_glmm(result):
+        from mixedmodels.influence_glmm import glmm_cooks_distance
+
+        return glmm_cooks_distance(result, weights)
     h = leverage(result).to_numpy()
     r = pearson_residuals(result).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -118,7 +142,7 @@ class Influence:
         Residual standard deviation and theta of each deletion fit.
     """
 
-    result: object
+    result: LmerResult
     units: pd.Index
     group: str | None
     fixef: pd.DataFrame
@@ -167,8 +191,6 @@ class Influence:
 
 def _subset_model(model, keep: np.ndarray):
     """The same model on the rows ``keep`` (levels left without rows keep a zero effect)."""
-    from mixedmodels.model import LinearMixedModel
-
     design = model.design
     blocks = tuple(
         replace(b, codes=b.codes[keep], matrix=np.ascontiguousarray(b.matrix[keep]))
@@ -184,7 +206,7 @@ def _subset_model(model, keep: np.ndarray):
         row_index=design.row_index[keep],
         n_dropped=design.n_dropped,
     )
-    return LinearMixedModel(design.formula, None, _design=sub)
+    return type(model)(design.formula, None, _design=sub)
 
 
 def _units(result, group: str | None) -> tuple[pd.Index, np.ndarray]:
@@ -225,8 +247,6 @@ def influence(result, group: str | None = None, *, progress: bool | None = None)
     >>> infl.cooks_distance.idxmax()
     '309'
     """
-    from mixedmodels.progress import progress_bar
-
     units, unit_of_row = _units(result, group)
     model = result.model
     names = list(result.fixef.index)

@@ -1,8 +1,9 @@
 """A call's arguments checked before any work: what was passed where, and of which kind.
 
-``lmer(data, formula)`` (swapped), ``lmer(5, data)``, an unknown optimiser, a polars or pyarrow
-table: each gets an error of our own saying what is wrong and what to pass, or, for data
-frames of other libraries, a conversion to pandas.
+``lmer(data, formula)`` (swapped), ``lmer(5, data)``, a polars or pyarrow table: each gets an
+error of our own saying what is wrong and what to pass, or, for data frames of other
+libraries, a conversion to pandas. (The optimiser's settings are checked by
+:mod:`mixedmodels.control`.)
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import pandas as pd
 
 from mixedmodels.errors import ArgumentError
+from mixedmodels.formula import ParsedFormula
 
-__all__ = ["as_pandas", "check_formula_and_data", "check_control"]
+__all__ = ["as_pandas", "check_formula_and_data"]
 
 
 def _looks_like_formula(value) -> bool:
@@ -30,8 +32,6 @@ def check_formula_and_data(formula, data) -> None:
     ArgumentError
         ``lmer(data, formula)``: the arguments look swapped; a formula that is not text.
     """
-    from mixedmodels.formula import ParsedFormula
-
     if isinstance(formula, str | ParsedFormula):
         if _looks_like_formula(data):
             raise ArgumentError(
@@ -88,35 +88,3 @@ def as_pandas(data, what: str = "data") -> pd.DataFrame:
         f"{what} must be a data frame (pandas, polars, pyarrow) or a dict of columns, got "
         f"{type(data).__name__}"
     )
-
-
-def check_control(control: dict, defaults: dict) -> None:
-    """Refuse unknown settings and unknown values of the optimiser's control settings.
-
-    Raises
-    ------
-    ArgumentError
-        Naming the setting and the values allowed.
-    """
-    from mixedmodels.optimize import _ALGORITHMS  # the optimisers the fit can run
-
-    unknown = sorted(set(control) - set(defaults))
-    if unknown:
-        raise ArgumentError(
-            f"unknown control setting(s): {', '.join(unknown)}; the settings are "
-            f"{', '.join(sorted(defaults))}"
-        )
-    optimizer = control.get("optimizer", defaults.get("optimizer"))
-    if optimizer not in _ALGORITHMS:
-        raise ArgumentError(
-            f"unknown optimizer {optimizer!r}: use one of {', '.join(map(repr, _ALGORITHMS))}"
-        )
-    start = control.get("start", defaults.get("start"))
-    if start not in ("moments", "identity"):
-        raise ArgumentError(f"unknown start {start!r}: use 'moments' or 'identity'")
-    for name, default in defaults.items():
-        value = control.get(name, default)
-        numeric = isinstance(default, int | float) and not isinstance(default, bool)
-        number = isinstance(value, int | float) and not isinstance(value, bool) and value == value
-        if numeric and not number:
-            raise ArgumentError(f"control setting {name!r} must be a number, got {value!r}")

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels._warn import warn
+from mixedmodels.boundary import TermLayout
+from mixedmodels.control import SINGULAR_TOLERANCE, Control, resolve_control
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import (
     ConvergenceWarning,
@@ -21,7 +23,7 @@ from mixedmodels.errors import (
     SingularFitWarning,
 )
 from mixedmodels.formula import ParsedFormula
-from mixedmodels.inputs import as_pandas, check_control, check_formula_and_data
+from mixedmodels.inputs import as_pandas, check_formula_and_data
 from mixedmodels.linalg import (
     BlockedFactor,
     SufficientStats,
@@ -34,15 +36,16 @@ from mixedmodels.linalg import (
     tiled,
     update_factor,
 )
-from mixedmodels.linalg import workspace as workspace_module
+from mixedmodels.linalg.conditioning import choose_conditioning, least_squares_shift
 from mixedmodels.optimize import (
     COARSE_FTOL_ABS,
-    DEFAULT_CONTROL,
     OptSummary,
     check_convergence,
     minimize,
     polish,
 )
+from mixedmodels.optimum import find_optimum
+from mixedmodels.options import StartMethod, choose
 from mixedmodels.residual_boundary import (
     GLS_FROM,
     GroupedGLS,
@@ -51,16 +54,20 @@ from mixedmodels.residual_boundary import (
     reopened_start,
     scale_mask,
 )
+from mixedmodels.results import LmerResult
 from mixedmodels.scaling import ThetaScaling, make_scaling
-from mixedmodels.terms import lambda_of_block, theta_lower_bounds, theta_upper_bounds
+from mixedmodels.terms import (
+    centred_columns,
+    lambda_of_block,
+    theta_lower_bounds,
+    theta_upper_bounds,
+)
 
-__all__ = ["LinearMixedModel", "lmer", "SINGULAR_TOLERANCE"]
+__all__ = ["LinearMixedModel", "SINGULAR_TOLERANCE"]
 
 PARALLEL_CHECK_MIN_WORK = 100_000
 """Work of one one-block evaluation (``levels * p1^3 + entries * p1^2``) from which the
 convergence check's points are evaluated two at a time."""
-
-SINGULAR_TOLERANCE = 1e-4
 
 
 class LinearMixedModel:
@@ -112,16 +119,15 @@ class LinearMixedModel:
             if _design is not None
             else build_design(formula, data, weights=weights, offset=offset, contrasts=contrasts)
         )
-        self.stats = (
-            _stats
-            if _stats is not None
-            else compute_statistics(
-                self._block_arrays(),
-                self.design.X,
-                self._working_response(self.design.y),
-                self.design.weights,
+        if _stats is None:
+            blocks, y = self._block_arrays(), self._working_response(self.design.y)
+            conditioning = choose_conditioning(
+                blocks, self.design.X, y, self.design.weights, self._centred_columns()
             )
-        )
+            _stats = compute_statistics(
+                blocks, self.design.X, y, self.design.weights, conditioning=conditioning
+            )
+        self.stats = _stats
         self.scaling: ThetaScaling = (
             _scaling
             if _scaling is not None
@@ -139,6 +145,10 @@ class LinearMixedModel:
 
     def _working_response(self, y: np.ndarray) -> np.ndarray:
         return y if self.design.offset is None else y - self.design.offset
+
+    def _centred_columns(self) -> list[np.ndarray]:
+        """Per engine block, the columns the engine may centre: those of unstructured terms."""
+        return centred_columns(self.design.blocks)
 
     @property
     def formula(self) -> str:
@@ -192,6 +202,9 @@ class LinearMixedModel:
         if len(design.blocks) != 1 or not any(self._nonlinear_maps):  # cs, homcs, ar1, toep
             return None
         block = design.blocks[0]
+        conditioning = self.stats.conditioning
+        if conditioning is not None and conditioning.block_centres[0] is not None:
+            return None  # the engine's lambdas are of centred columns; GroupedGLS reads the rows
         try:
             if design.weights is not None:
                 return None
@@ -211,10 +224,11 @@ class LinearMixedModel:
         return bool(mask.any() and np.max(np.abs(x[mask])) > GLS_FROM)
 
     def _scaled_lambdas(self, x: np.ndarray) -> list[np.ndarray]:
-        """Block lambdas ``T lambda~(x)`` for theta ``x`` of the internally scaled columns.
+        """Lambdas of the columns summed (``T lambda~(x)``) for theta ``x`` of the scaled columns.
 
-        Not triangular, but ``lambda lambda'`` equals that of ``scaling.to_theta(x)``, which is
-        all the objective depends on; so the optimiser needs no re-triangularisation.
+        Not triangular, but ``lambda lambda'`` equals that of ``scaling.to_theta(x)`` (of the
+        columns the statistics sum), which is all the objective depends on; so the optimiser
+        needs no re-triangularisation.
         """
         out = []
         for (rows, cols, index, size, T), nonlinear in zip(
@@ -238,17 +252,27 @@ class LinearMixedModel:
 
     @cached_property
     def _block_maps(self) -> tuple:
-        scaling = self.scaling
+        return self._maps_of(self.scaling)
+
+    def _maps_of(self, scaling: ThetaScaling) -> tuple:
+        """Per engine block: lambda positions, theta index, size and column transform.
+
+        The transform takes theta of ``scaling``'s columns to the lambda of the columns the
+        statistics sum (the model's, or centred ones: :mod:`mixedmodels.linalg.conditioning`).
+        """
         transforms = {
             term.theta_offset: T for term, T in zip(scaling.terms, scaling.transforms, strict=True)
         }
         maps = []
-        for block in self.design.blocks:
+        conditioning = self.stats.conditioning
+        for k, block in enumerate(self.design.blocks):
             T = np.eye(block.size)
             for term, offset in zip(block.terms, block.column_offsets, strict=True):
                 T[offset : offset + term.size, offset : offset + term.size] = transforms[
                     term.theta_offset
                 ]
+            if conditioning is not None:  # of the columns summed: C^-1 T (see conditioning)
+                T = conditioning.engine_lambda(k, T)
             maps.append(
                 (
                     block.lambda_rows,
@@ -263,27 +287,36 @@ class LinearMixedModel:
     def _scaled_objective(self, x: np.ndarray, REML: bool) -> float:
         """The objective at theta of the internally scaled columns (the optimiser's view)."""
         lams = self._scaled_lambdas(x)
-        return evaluate_objective(self.stats, lams[0], lams[1:], REML)
+        ev = self.stats._workspace.evaluate(lams[0], lams[1:], conditioned=True)
+        if ev is None:
+            return np.inf
+        return objective_from_parts(ev.logdet_z, ev.logdet_x, ev.r2, self.stats, REML)
 
-    def _objective_function(self, REML: bool) -> Callable[[np.ndarray], float]:
+    def _objective_function(
+        self, REML: bool, scaling: ThetaScaling | None = None
+    ) -> Callable[[np.ndarray], float]:
         """:meth:`_scaled_objective` as one closure over preallocated lambdas (the hot path).
 
         Same arithmetic as :meth:`_scaled_objective` (so the same values to the last bit),
         without building the small matrices and looking up the workspace at every call.
+        ``scaling``: theta of these columns instead of :attr:`scaling`'s.
         """
         stats = self.stats
         fills = []
         lams = []
         everything = np.arange(self.n_theta)
-        for rows, cols, index, size, T in self._block_maps:
+        same = scaling is None or scaling is self.scaling
+        maps = self._block_maps if same else self._maps_of(scaling)  # type: ignore[arg-type]
+        for rows, cols, index, size, T in maps:
             raw = np.zeros((size, size))
             flat = np.ravel_multi_index((rows, cols), (size, size))
             lam = raw if T is None else np.empty((size, size))
             whole = np.array_equal(index, everything)  # one block: theta in order, no gather
             fills.append((raw, raw.reshape(-1), flat, None if whole else index, T, lam))
             lams.append(lam)
-        parts = _parts_function(stats._workspace, lams[0], lams[1:])
-        if any(self._nonlinear_maps):
+        workspace = stats._workspace
+        parts = workspace.route.bind(workspace, lams[0], lams[1:])  # the route: by shape
+        if any(self._nonlinear_maps) and same:  # structured fits: always self.scaling
             fast = _structured_objective(fills, self._nonlinear_maps, parts, stats, REML)
             gls = self._grouped_gls
             if gls is None:
@@ -309,7 +342,9 @@ class LinearMixedModel:
 
         return objective
 
-    def _parallel_objective(self, REML: bool) -> Callable[[list[np.ndarray]], list[float]] | None:
+    def _parallel_objective(
+        self, REML: bool, scaling: ThetaScaling | None = None
+    ) -> Callable[[list[np.ndarray]], list[float]] | None:
         """Evaluate several points of the scaled objective at once on the tile pool, or None.
 
         Only where one evaluation is long and runs mostly without the GIL: the sparse route
@@ -333,7 +368,7 @@ class LinearMixedModel:
         def evaluate(x: np.ndarray) -> float:
             objective = getattr(local, "objective", None)
             if objective is None:
-                objective = local.objective = self._objective_function(REML)
+                objective = local.objective = self._objective_function(REML, scaling)
             return objective(x)
 
         def parallel(points: list[np.ndarray]) -> list[float]:
@@ -349,6 +384,7 @@ class LinearMixedModel:
         objective evaluation and starts BOBYQA close to the optimum; ``"identity"``: lme4's
         identity lambdas.
         """
+        method = choose("start method", method, StartMethod, error=DesignError)
         start = np.zeros(self.n_theta)
         if method == "identity":
             lams = [np.eye(size) for _, _, _, size, _ in self._block_maps]
@@ -360,8 +396,6 @@ class LinearMixedModel:
                 for (rows, cols, *_), block in zip(self._block_maps, self.design.blocks)
             ]
             lams = moment_start(self.stats, [T for *_, T in self._block_maps], unstructured)
-        else:
-            raise DesignError(f"unknown start method {method!r}: use 'moments' or 'identity'")
         for (rows, cols, index, _, _), lam, block in zip(
             self._block_maps, lams, self.design.blocks, strict=True
         ):
@@ -397,7 +431,7 @@ class LinearMixedModel:
         return {t.theta_offset: out.get(t.theta_offset, False) for t in self.design.terms}
 
     # -- fitting --------------------------------------------------------------------------
-    def fit(self, REML: bool = True, start=None, control: dict | None = None):
+    def fit(self, REML: bool = True, start=None, control: Control | dict | None = None):
         """Fit by REML (default) or maximum likelihood.
 
         Parameters
@@ -407,14 +441,15 @@ class LinearMixedModel:
         start
             Starting theta (lme4's parameterisation); default identity lambdas.
         control
-            Optimiser settings overriding :data:`mixedmodels.optimize.DEFAULT_CONTROL`.
+            Optimiser settings: a :class:`~mixedmodels.control.Control`, or a dict of some of
+            its fields overriding the defaults (an unknown setting is an ``ArgumentError``).
 
         Returns
         -------
         LmerResult
         """
-        check_control(control or {}, DEFAULT_CONTROL)
-        ctl = {**DEFAULT_CONTROL, **(control or {})}
+        settings, given = resolve_control(control)
+        ctl = settings.as_dict()
         near_bound = None
         if start is None:
             x0 = self.start_theta(str(ctl["start"]))
@@ -428,6 +463,90 @@ class LinearMixedModel:
                 raise DesignError(f"start must have {self.n_theta} entries, got {start.shape}")
             x0 = self.scaling.to_scaled(start)
         lower = self.lower_bounds
+        if any(t.structured for t in self.design.terms):
+            return self._fit_structured(REML, ctl, given, x0, near_bound)
+        scaling = self.scaling.relative_to(x0)  # a new unit where the start is far from 1
+        if scaling is not self.scaling:
+            x0 = scaling.to_scaled(self.scaling.to_theta(x0))
+
+        scaled_objective = self._objective_function(REML, scaling)
+        began = time.perf_counter()
+        # With the convergence check, BOBYQA stops at a coarser tolerance and the check's
+        # Newton step sharpens the optimum (at least as close as BOBYQA at 1e-8 on every
+        # reference model, with fewer evaluations); where the check gives no step, BOBYQA
+        # goes on from there with the full tolerance.
+        coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in given
+        parallel = self._parallel_objective(REML, scaling) if ctl["check_convergence"] else None
+        try:
+            outcome = find_optimum(
+                scaled_objective,
+                x0,
+                lower,
+                ctl,
+                coarse=coarse,
+                near_bound=near_bound,
+                layouts=self._term_layouts,
+                other_starts=partial(self._other_starts, start, ctl, x0, scaling),
+                batch=parallel,
+                far=scaling.far_from_unit,
+            )
+        except FittingError as exc:
+            self._refuse_exact_fit()
+            raise exc
+        if outcome.far:  # the start misjudged the variances: a unit set where BOBYQA stopped
+            first = outcome
+            theta_found = scaling.to_theta(outcome.x)
+            scaling = scaling.relative_to(outcome.x)
+            parallel = self._parallel_objective(REML, scaling) if ctl["check_convergence"] else None
+            outcome = find_optimum(
+                self._objective_function(REML, scaling),
+                scaling.to_scaled(theta_found),
+                lower,
+                ctl,
+                coarse=coarse,
+                near_bound=None,
+                layouts=self._term_layouts,
+                other_starts=list,
+                batch=parallel,
+            )
+            outcome = replace(
+                outcome,
+                evaluations=outcome.evaluations + first.evaluations,
+                boundary_evaluations=outcome.boundary_evaluations + first.boundary_evaluations,
+            )
+        if parallel is not None and self.stats._workspace.sparse is not None:
+            self.stats._workspace.sparse.release_other_threads()  # not needed any more
+        theta = scaling.to_theta(outcome.x)
+        factor = self.factor(theta)
+        if factor.r2 <= 1e-20 * self._total_sum_of_squares():
+            self._refuse_exact_fit()  # a vanishing residual: a fit, or no variation left
+        seconds = time.perf_counter() - began
+        summary = OptSummary(
+            initial=tuple(scaling.to_theta(x0)),
+            final=tuple(theta),
+            fmin=profiled_objective(factor, self.stats, REML),
+            evaluations=outcome.evaluations,
+            optimizer=str(ctl["optimizer"]),
+            return_value=outcome.status,
+            seconds=seconds,
+            messages=outcome.messages,
+            check_evaluations=outcome.check_evaluations,
+            boundary_evaluations=outcome.boundary_evaluations,
+        )
+        return self._result(theta, REML, summary, factor)
+
+    def _fit_structured(
+        self, REML: bool, ctl: dict, given, x0: np.ndarray, near_bound: np.ndarray | None
+    ):
+        """:meth:`fit` of a model with structured terms (``cs``, ``ar1``, ...).
+
+        BOBYQA within the correlation parameters' upper bounds, lme4's relative-gradient check
+        with those bounds, the ray to sigma -> 0 (:mod:`mixedmodels.residual_boundary`), a
+        Newton refinement before a BOBYQA crawl and one restart from the start's standard
+        deviations at a saddle; theta of :attr:`scaling`'s columns throughout (structured
+        terms are never centred, and the per-group criterion reads the model's rows).
+        """
+        lower = self.lower_bounds
         upper = self.upper_bounds if np.isfinite(self.upper_bounds).any() else None
 
         scaled_objective = self._objective_function(REML)
@@ -436,7 +555,7 @@ class LinearMixedModel:
         # Newton step sharpens the optimum (at least as close as BOBYQA at 1e-8 on every
         # reference model, with fewer evaluations); where the check gives no step, BOBYQA
         # goes on from there with the full tolerance.
-        coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in (control or {})
+        coarse = bool(ctl["check_convergence"]) and "ftol_abs" not in given
         first = {**ctl, "ftol_abs": max(COARSE_FTOL_ABS, float(ctl["ftol_abs"]))} if coarse else ctl
         try:
             x, fmin_scaled, evaluations, status = minimize(
@@ -546,6 +665,26 @@ class LinearMixedModel:
         )
         return self._result(theta, REML, summary, factor)
 
+    @cached_property
+    def _term_layouts(self) -> tuple[TermLayout, ...]:
+        return tuple(TermLayout.of(term) for term in self.design.terms)
+
+    def _other_starts(
+        self, start, control: dict, x0: np.ndarray, scaling: ThetaScaling
+    ) -> list[np.ndarray]:
+        """Start values other than ``x0``: lme4's identity and the moments (``scaling``'s theta)."""
+        used = None if start is not None else str(control["start"])
+        out = []
+        for method in ("moments", "identity"):
+            if method == used:
+                continue
+            candidate = self.start_theta(method)
+            if scaling is not self.scaling:
+                candidate = scaling.to_scaled(self.scaling.to_theta(candidate))
+            if not np.array_equal(candidate, x0):
+                out.append(candidate)
+        return out
+
     def _total_sum_of_squares(self) -> float:
         """Sum of squares of the response about its mean (0 for a fit that keeps no rows)."""
         try:
@@ -567,8 +706,6 @@ class LinearMixedModel:
             )
 
     def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):
-        from mixedmodels.results import LmerResult
-
         if factor is None:
             factor = self.factor(theta)
         lams = self.lambdas(theta)
@@ -608,17 +745,30 @@ class LinearMixedModel:
             raise DesignError(f"y must have shape {self.design.y.shape}, got {y.shape}")
         if not np.isfinite(y).all():
             raise DesignError("the new response has non-finite values")
+        working = self._working_response(y)
+        conditioning = self.stats.conditioning
+        shift = None
+        if conditioning is not None:  # the same rule as the first fit's, for this response
+            shift = least_squares_shift(conditioning, self.design.X, working, self.design.weights)
+            conditioning = conditioning.with_shift(shift)
         ar1_y, arr_y = response_statistics(
-            self._block_arrays(), self.design.X, self._working_response(y), self.design.weights
+            self._block_arrays(), self.design.X, working, self.design.weights, conditioning
         )
         return LinearMixedModel(
             self.design.formula,
             None,
             _design=replace(self.design, y=y),
-            _stats=self.stats.with_response_part(ar1_y, arr_y),
+            _stats=self.stats.with_response_part(ar1_y, arr_y, shift),
+            _scaling=self.scaling,
         )
 
-    def refit(self, y, REML: bool = True, start=None, control: dict | None = None):
+    def with_formula(
+        self, formula: str, data, *, weights=None, offset=None, contrasts=None
+    ) -> LinearMixedModel:
+        """A model of the same kind of another formula or data (``update``, ``ranova``)."""
+        return LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
+
+    def refit(self, y, REML: bool = True, start=None, control: Control | dict | None = None):
         """Fit the same model to a new response ``y``; nothing but y-dependent sums is rebuilt."""
         return self.with_response(y).fit(REML=REML, start=start, control=control)
 
@@ -657,145 +807,3 @@ def _structured_objective(fills, nonlinear_maps, parts, stats, REML: bool):
         return objective_from_parts(done[0], done[1], done[2], stats, REML)
 
     return objective
-
-
-def _parts_function(
-    workspace, first: np.ndarray, rest: list[np.ndarray]
-) -> Callable[[], tuple[float, float, float] | None]:
-    """``log|L_Z|^2``, ``log|R_X|^2`` and ``r^2`` at the lambdas held in ``first``/``rest``.
-
-    A call of ``workspace.evaluate(first, rest, conditioned=True)``; for a fused workspace
-    (one block, small rest) the compiled kernel of that method's fused branch is called
-    directly with the same arguments, without the per-call look-ups (a fifth of a small
-    model's evaluation). None where the factorisation fails.
-    """
-    direct = workspace.fused and workspace.level_chunks is None and not rest
-    if direct and first.flags.c_contiguous and first.dtype == float:
-        from mixedmodels.linalg import kernels
-
-        kernel = kernels.evaluate_one_block
-        S, L11, W = workspace._buffers()
-        stats = workspace.stats
-        args = (
-            stats.A11,
-            first,
-            stats.Arr,
-            workspace.last_conditioned,
-            workspace.ptr,
-            workspace.rows,
-            workspace.values_conditioned,
-            L11,
-            W,
-            S,
-            workspace.p,
-        )
-
-        def fused() -> tuple[float, float, float] | None:
-            status, logdet_z, logdet_x, r2 = kernel(*args)
-            return None if status else (logdet_z, logdet_x, r2)
-
-        return fused
-    small_rest = (
-        not workspace.fused
-        and workspace.sparse is None
-        and not workspace.by_rows
-        and workspace.m <= workspace_module.SMALL_CHOLESKY
-        and workspace.scalar_rest
-        and first.flags.c_contiguous
-        and first.dtype == float
-    )
-    if small_rest:  # the same steps as Workspace.evaluate's, in one compiled call
-        from mixedmodels.linalg import kernels
-
-        kernel = kernels.evaluate_small_rest
-        S, L11, W = workspace._buffers()
-        scale = np.ones(workspace.m)
-        stats = workspace.stats
-        args = (
-            stats.A11,
-            first,
-            stats.Arr,
-            workspace.last_conditioned,
-            workspace.ptr,
-            workspace.rows,
-            workspace.values_conditioned,
-            L11,
-            W,
-            S,
-            workspace.p,
-            scale,
-            workspace.q_rest,
-        )
-        spans = [
-            (int(off), int(off + lev), lam)
-            for off, lev, lam in zip(workspace.offsets, workspace.rest_levels, rest, strict=True)
-        ]
-
-        def small() -> tuple[float, float, float] | None:
-            for start, stop, lam in spans:
-                scale[start:stop] = lam[0, 0]
-            status, logdet_z, logdet_x, r2 = kernel(*args)
-            return None if status else (logdet_z, logdet_x, r2)
-
-        return small
-    evaluate = workspace.evaluate
-
-    def general() -> tuple[float, float, float] | None:
-        ev = evaluate(first, rest, True)
-        return None if ev is None else (ev.logdet_z, ev.logdet_x, ev.r2)
-
-    return general
-
-
-def lmer(
-    formula: str,
-    data: pd.DataFrame,
-    *,
-    REML: bool = True,
-    weights=None,
-    offset=None,
-    contrasts: dict[str, str] | None = None,
-    start=None,
-    control: dict | None = None,
-):
-    """Fit a linear mixed model with lme4's formula grammar.
-
-    Parameters
-    ----------
-    formula
-        e.g. ``"Reaction ~ Days + (Days | Subject)"``; see
-        :func:`mixedmodels.formula.parse_formula`.
-    data
-        pandas DataFrame; or, for a fit out of core (see :mod:`mixedmodels.sources`), a DuckDB
-        relation, a Parquet path or glob, a dask DataFrame or a
-        :class:`~mixedmodels.sources.Source`.
-    REML
-        REML (default) or maximum likelihood.
-    weights, offset
-        Column names or per-row values.
-    contrasts
-        Coding of categorical fixed-effect variables, e.g. ``{"treat": "sum"}``.
-    start, control
-        Starting theta and optimiser settings (see :meth:`LinearMixedModel.fit`).
-
-    Returns
-    -------
-    LmerResult
-
-    Examples
-    --------
-    >>> import mixedmodels as mm
-    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
-    >>> fit.fixef.round(3).to_dict()
-    {'(Intercept)': 251.405, 'Days': 10.467}
-    """
-    check_formula_and_data(formula, data)
-    if not isinstance(data, pd.DataFrame):
-        from mixedmodels.sources import as_source
-
-        source = as_source(data)
-        if source is not None:
-            model = source.model(formula, weights=weights, offset=offset, contrasts=contrasts)
-            return model.fit(REML=REML, start=start, control=control)
-    model = LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
-    return model.fit(REML=REML, start=start, control=control)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import DesignError
+from mixedmodels.rfunctions import R_CONTEXT
 
 __all__ = ["new_model_matrix", "check_factor_levels", "uncodable_rows"]
 
@@ -158,8 +159,6 @@ def new_model_matrix(spec, newdata: pd.DataFrame, where: str, context=None):
         numeric values give NaN rows.
     """
     from formulaic.errors import DataMismatchWarning
-
-    from mixedmodels.rfunctions import R_CONTEXT
 
     newdata = check_factor_levels(spec, newdata, where)
     with warnings.catch_warnings(record=True) as caught:  # every warning, to look at first

@@ -10,12 +10,13 @@ Warnings are raised only when those checks fail.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import nlopt
 import numpy as np
+from scipy.linalg import lapack
 
 from mixedmodels.errors import FittingError
 
@@ -24,6 +25,8 @@ __all__ = [
     "minimize",
     "convergence_messages",
     "check_convergence",
+    "examine",
+    "Examination",
     "polish",
     "DEFAULT_CONTROL",
     "COARSE_FTOL_ABS",
@@ -31,6 +34,9 @@ __all__ = [
 
 NEAR_BOUND = 1e-3
 """Distance to a bound (theta of scaled columns) from which the bound itself is tried."""
+
+ARRIVED = 1e-3
+"""Distance (theta of scaled columns, per component) at which a restart is back at a point."""
 
 COARSE_FTOL_ABS = 1e-5
 """BOBYQA's tolerance on the objective when the convergence check follows (see ``fit``)."""
@@ -45,11 +51,13 @@ DEFAULT_CONTROL: dict[str, float | int | str] = {
     "start": "moments",
     "maxeval": 100_000,
     "check_convergence": True,
-    "gradient_tolerance": 2e-3,
+    "gradient_tolerance": 1e-2,
 }
 """Optimiser settings. ``ftol_abs``/``xtol_abs`` are lme4's (nloptwrap). BOBYQA's initial
 trust-region radius per component is ``initial_step * max(|x0_i|, step_floor)`` (relative,
-since the moment start is already close); ``start`` is ``"moments"`` or ``"identity"``."""
+since the moment start is already close); ``start`` is ``"moments"`` or ``"identity"``;
+``gradient_tolerance`` is the longest Newton step from the optimum, in standard errors of
+the parameters, that counts as converged (see :func:`examine`)."""
 
 _ALGORITHMS = {
     "bobyqa": nlopt.LN_BOBYQA,
@@ -88,6 +96,9 @@ class OptSummary:
     residual_boundary
         Whether the fit ended at the boundary sigma -> 0 (see
         :mod:`mixedmodels.residual_boundary`).
+    boundary_evaluations
+        Further evaluations spent confirming an optimum on the boundary (directions off it
+        and restarts from other start values; see :mod:`mixedmodels.boundary`).
     """
 
     initial: tuple[float, ...]
@@ -100,6 +111,7 @@ class OptSummary:
     messages: tuple[str, ...] = field(default=())
     check_evaluations: int = 0
     residual_boundary: bool = False
+    boundary_evaluations: int = 0
 
     @property
     def converged(self) -> bool:
@@ -117,7 +129,7 @@ _RETURN_NAMES = {
 }
 
 
-def _bobyqa(f, x0, lower, control, step: np.ndarray, upper: np.ndarray | None = None):
+def _bobyqa(f, x0, lower, control, step: np.ndarray | float, upper: np.ndarray | None = None):
     k = x0.size
     opt = nlopt.opt(_ALGORITHMS[str(control["optimizer"])], k)
     opt.set_min_objective(lambda x, grad: f(x))
@@ -132,6 +144,8 @@ def _bobyqa(f, x0, lower, control, step: np.ndarray, upper: np.ndarray | None = 
     start = np.maximum(x0, lower) if upper is None else np.clip(x0, lower, upper)
     try:
         x = opt.optimize(start)
+    except nlopt.ForcedStop:  # minimize()'s objective stopped it (see ``arrived``)
+        return start, math.inf, "ARRIVED"
     except nlopt.RoundoffLimited:
         # BOBYQA can give up at once (e.g. one parameter starting on its bound); minimize()
         # keeps the best point evaluated anyway
@@ -145,6 +159,8 @@ def minimize(
     lower: np.ndarray,
     control: dict | None = None,
     near_bound: np.ndarray | None = None,
+    probe_bounds: bool = True,
+    arrived: tuple[np.ndarray, float] | None = None,
     *,
     upper: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, int, str]:
@@ -155,7 +171,14 @@ def minimize(
     inside the bound) take half their distance to the bound instead, so that the first
     probes reach the boundary where such optima lie. Finite upper bounds (correlation
     parameters of structured covariances) are probed and tried like the lower ones, and the
-    initial step of a component is at most a quarter of its range.
+    initial step of a component is at most a quarter of its range. ``probe_bounds``: try
+    each component
+    that ends on its bound just inside it (and restart there if better); a caller that
+    confirms boundary optima itself (:mod:`mixedmodels.boundary`) turns this off.
+    ``arrived = (point, value)``: BOBYQA stops as soon as it evaluates a point within
+    :data:`ARRIVED` of ``point`` (in every component) whose objective is not above ``value``
+    (a restart that has come back to the optimum it is confirming; return value
+    ``"ARRIVED"``).
 
     Returns
     -------
@@ -163,7 +186,7 @@ def minimize(
     """
     ctl = {**DEFAULT_CONTROL, **(control or {})}
     count = [0]
-    best = [np.inf, None]
+    best: list[Any] = [np.inf, None]  # the lowest value seen and its point
 
     def counted(x: np.ndarray) -> float:
         if count[0] == 1 and best[1] is not None and np.array_equal(x, best[1]):
@@ -174,6 +197,15 @@ def minimize(
             return 1e300
         if value < best[0]:
             best[0], best[1] = value, x.copy()
+        return value
+
+    def watched(x: np.ndarray) -> float:
+        value = counted(x)
+        if (
+            value <= arrived[1] + 1e-10 * max(1.0, abs(arrived[1]))  # type: ignore[index]
+            and np.max(np.abs(x - arrived[0])) <= ARRIVED  # type: ignore[index]
+        ):
+            raise nlopt.ForcedStop("back at the optimum being confirmed")
         return value
 
     if x0.size == 0:
@@ -193,7 +225,7 @@ def minimize(
     if upper is not None:
         boxed = np.isfinite(upper) & np.isfinite(lower)
         step[boxed] = np.minimum(step[boxed], 0.25 * (upper[boxed] - lower[boxed]))
-    x, fmin, status = _bobyqa(counted, x0, lower, ctl, step, upper)
+    x, fmin, status = _bobyqa(counted if arrived is None else watched, x0, lower, ctl, step, upper)
     if best[1] is not None and best[0] < fmin:
         x, fmin = best[1], best[0]
     # boundary: a component resting on its bound may be a false stop. Probe just inside; only
@@ -201,7 +233,7 @@ def minimize(
     at_lower = np.isfinite(lower) & (x - lower < 1e-6)
     at_upper = np.zeros_like(at_lower) if upper is None else np.isfinite(upper) & (upper - x < 1e-6)
     at_bound = np.flatnonzero(at_lower | at_upper)
-    if at_bound.size:
+    if at_bound.size and probe_bounds:
         inside = lower + 1e-3
         if upper is not None:
             inside = np.where(at_upper, upper - 1e-3, inside)
@@ -301,11 +333,11 @@ def convergence_messages(
     tolerance: float,
     fmin: float | None = None,
 ) -> tuple[str, ...]:
-    """lme4-style convergence checks at an optimum; empty when the fit converged.
+    """Convergence checks at an optimum (see :func:`examine`); empty when the fit converged.
 
     ``fmin``, the objective at ``x`` when already known, saves one evaluation.
     """
-    return check_convergence(objective, x, lower, tolerance, fmin)[0]
+    return examine(objective, x, lower, tolerance, fmin).messages
 
 
 def check_convergence(
@@ -318,7 +350,32 @@ def check_convergence(
     upper: np.ndarray | None = None,
     along: np.ndarray | None = None,
 ) -> tuple[tuple[str, ...], np.ndarray | None]:
-    """The convergence messages and, when the Hessian is positive definite, the Newton step.
+    """The convergence messages and the Newton step of :func:`examine`.
+
+    With finite ``upper`` bounds or a ray ``along`` (structured covariances, see
+    :mod:`mixedmodels.residual_boundary`), :func:`_structured_check` instead: their bounds
+    and the ray are left out of the derivatives like a lower bound. Without them the result
+    is :func:`examine`'s, bit for bit.
+    """
+    if along is not None or (upper is not None and np.isfinite(upper).any()):
+        return _structured_check(objective, x, lower, tolerance, fmin, batch, upper, along)
+    found = examine(objective, x, lower, tolerance, fmin, batch)
+    return found.messages, found.step
+
+
+def _structured_check(
+    objective: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    lower: np.ndarray,
+    tolerance: float,
+    fmin: float | None = None,
+    batch: Callable[[list[np.ndarray]], list[float]] | None = None,
+    upper: np.ndarray | None = None,
+    along: np.ndarray | None = None,
+) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """lme4's relative-gradient check with finite upper bounds and a ray (structured fits).
+
+    The messages and, when the Hessian is positive definite, the Newton step.
 
     ``batch``: evaluates a list of points at once (see ``_finite_difference``). ``along``: a
     direction in which the objective falls toward a limit at infinity (sigma -> 0, see
@@ -368,6 +425,200 @@ def check_convergence(
     return tuple(messages), step
 
 
+@dataclass(frozen=True)
+class Examination:
+    """What the finite differences at an optimum say (see :func:`examine`).
+
+    Attributes
+    ----------
+    messages
+        Convergence warnings; empty when the fit converged.
+    step
+        The Newton step ``-H^-1 g`` on the free components (zero elsewhere); zero when every
+        component rests on its bound, None when the Hessian is not positive definite.
+    distance
+        Length of the Newton step in standard errors of the parameters (NaN without a step).
+    descent, descent_value
+        A point lower than the optimum found along a direction of non-positive curvature,
+        and its objective; None and NaN when there is none.
+    evaluations
+        Evaluations used beyond the finite differences (the probes along such directions).
+    standard_errors
+        ``sqrt(2 (H^-1)_ii)`` of the free components (NaN elsewhere), when the Hessian is
+        positive definite.
+    """
+
+    messages: tuple[str, ...]
+    step: np.ndarray | None
+    distance: float = math.nan
+    descent: np.ndarray | None = None
+    descent_value: float = math.nan
+    evaluations: int = 0
+    standard_errors: np.ndarray | None = None
+
+
+CURVATURE_PROBES = (1.0, 4.0, 16.0, 64.0)
+"""Lengths, in finite-difference steps, tried both ways along a direction of non-positive
+curvature."""
+
+
+def examine(
+    objective: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    lower: np.ndarray,
+    tolerance: float,
+    fmin: float | None = None,
+    batch: Callable[[list[np.ndarray]], list[float]] | None = None,
+) -> Examination:
+    """Convergence checks at an optimum, measured so that only a failing optimiser fails them.
+
+    The objective is a deviance (-2 log-likelihood, or the REML criterion), so ``2 H^-1`` is
+    the asymptotic covariance of the free parameters and the Newton step ``s = -H^-1 g`` is
+    ``sqrt(g' H^-1 g / 2)`` standard errors long, which is also the square root of the
+    decrease of the objective that the step predicts. That length does not depend on how the
+    parameters are scaled, unlike lme4's relative gradient ``H^-1 g`` in units of theta,
+    which reports rounding as failure where a variance is large (theta about 1000: a step of
+    0.02 in theta is a millionth of a standard error). A message when it exceeds
+    ``tolerance``.
+
+    Where the Hessian is not positive definite, each direction of non-positive curvature is
+    followed both ways (:data:`CURVATURE_PROBES` steps long); only a lower objective there
+    is a failure (a saddle or ridge; the point is returned in ``descent``). Without one the
+    direction is flat to rounding, and the step is measured on the other directions.
+
+    ``batch``: evaluates a list of points at once (see ``_finite_difference``).
+    """
+    if x.size == 0:
+        return Examination((), None)
+    if fmin is None:
+        fmin = objective(x)
+    grad, hess = _finite_difference(objective, x, lower, f0=fmin, batch=batch)
+    if grad.size == 0:  # every component on its bound: nothing to step along
+        return Examination((), np.zeros_like(x), 0.0)
+    free = ~(np.isfinite(lower) & (x - lower < 1e-4))
+    h = 1e-4 * np.maximum(1.0, np.abs(x[free]))
+    scaled = hess * np.outer(h, h)  # curvature per finite-difference step: no units
+    scaled = (scaled + scaled.T) / 2
+    rounding = 64.0 * np.finfo(float).eps * max(1.0, abs(fmin))
+    quick = _positive_definite(scaled, grad * h, lower[free], x[free], h, rounding)
+    if quick is not None:  # the common case, without an eigendecomposition
+        step_scaled, inverse_diagonal = quick
+        return _measured(x, free, h, grad * h, scaled, step_scaled, inverse_diagonal, tolerance)
+    values, vectors = np.linalg.eigh(scaled)
+    noise = 1e-10 * max(1.0, abs(fmin))
+    flat = values <= rounding
+    used = 0
+    if np.any(flat):
+        best, best_value = None, fmin
+        for v in vectors[:, flat].T:
+            for length in CURVATURE_PROBES:
+                for sign in (1.0, -1.0):
+                    trial = np.array(x, dtype=float)
+                    trial[free] += sign * length * h * v
+                    trial = np.maximum(trial, lower)
+                    value = objective(trial)
+                    used += 1
+                    if value < best_value - noise:
+                        best, best_value = trial, value
+        if best is not None:
+            message = (
+                "Hessian of the objective is not positive definite at the optimum "
+                f"(the objective falls by {fmin - best_value:.3g} along a direction of "
+                "non-positive curvature): the fit has not converged"
+            )
+            return Examination((message,), None, math.nan, best, float(best_value), used)
+    kept = ~flat
+    g_scaled = grad * h
+    bound = (lower[free] - x[free]) / h  # the step (in finite-difference steps) to the bound
+    if np.any(flat):  # the Newton step on the directions of positive curvature only
+        coeffs = (vectors[:, kept].T @ g_scaled) / values[kept]
+        step_scaled = -(vectors[:, kept] @ coeffs)
+        decrease = -float(g_scaled @ step_scaled + 0.5 * step_scaled @ scaled @ step_scaled)
+        distance = math.sqrt(max(decrease, 0.0))
+        messages = _newton_messages(distance, decrease, tolerance)
+        return Examination(messages, None, distance, None, math.nan, used)
+    step_scaled = _bounded_newton(scaled, g_scaled, bound)
+    inverse_diagonal = np.einsum("ij,j,ij->i", vectors, 1.0 / values, vectors)
+    found = _measured(x, free, h, g_scaled, scaled, step_scaled, inverse_diagonal, tolerance)
+    return found if not used else replace(found, evaluations=used)
+
+
+def _positive_definite(scaled, g_scaled, lower, x, h, rounding):
+    """The bounded Newton step and ``diag(H~^-1)`` when ``H~`` is clearly positive definite,
+    else None (the caller's eigendecomposition decides).
+
+    Clearly: every eigenvalue above ``rounding``, which ``1 / trace(H~^-1)`` bounds from below
+    (the largest eigenvalue of ``H~^-1`` is at most its trace), so this path is taken only
+    where the eigendecomposition would find no flat direction either.
+    """
+    factor, info = lapack.dpotrf(scaled, lower=1, clean=0)  # LAPACK reads the lower part
+    if info != 0:
+        return None
+    pivots = factor.diagonal()
+    if not (pivots * pivots > rounding).all():
+        return None
+    inverse, info = lapack.dpotri(factor, lower=1)
+    if info != 0:
+        return None
+    inverse_diagonal = inverse.diagonal().copy()
+    trace = float(inverse_diagonal.sum())
+    if not (math.isfinite(trace) and trace > 0.0 and 1.0 / trace > rounding):
+        return None
+    step, info = lapack.dpotrs(factor, -g_scaled, lower=1)
+    if info != 0:
+        return None
+    bound = (lower - x) / h
+    if (step < bound).any():  # a bound is crossed: the active-set solve
+        step = _bounded_newton(scaled, g_scaled, bound)
+    return step, inverse_diagonal
+
+
+def _measured(x, free, h, g_scaled, scaled, step_scaled, inverse_diagonal, tolerance):
+    """The Examination of a positive definite Hessian and its (bounded) Newton step."""
+    decrease = -float(g_scaled @ step_scaled + 0.5 * step_scaled @ scaled @ step_scaled)
+    distance = math.sqrt(max(decrease, 0.0))
+    step = np.zeros_like(x, dtype=float)
+    step[free] = step_scaled * h
+    errors = np.full(x.shape, math.nan)
+    errors[free] = h * np.sqrt(2.0 * np.maximum(inverse_diagonal, 0.0))
+    messages = _newton_messages(distance, decrease, tolerance)
+    return Examination(messages, step, distance, None, math.nan, 0, errors)
+
+
+def _newton_messages(distance: float, decrease: float, tolerance: float) -> tuple[str, ...]:
+    if distance <= tolerance:
+        return ()
+    return (
+        f"model failed to converge: the Newton step from the optimum is {distance:.3g} "
+        f"standard errors long (tolerance {tolerance:g}; it would lower the objective by "
+        f"{decrease:.3g})",
+    )
+
+
+def _bounded_newton(hess: np.ndarray, grad: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """Minimiser of ``g's + s'Hs/2`` with the components that would cross ``s >= bound`` on it.
+
+    ``H`` positive definite. Components whose Newton step crosses their bound are put on it
+    and the others solved again given them, until none crosses (an active set that only
+    grows: at most one pass per component). Without a crossing this is ``-H^-1 g``.
+    """
+    k = grad.size
+    active = np.zeros(k, dtype=bool)
+    step = np.zeros(k)
+    for _ in range(k + 1):
+        step[active] = bound[active]
+        rest = ~active
+        if not np.any(rest):
+            break
+        rhs = grad[rest] + hess[np.ix_(rest, active)] @ step[active]
+        step[rest] = -np.linalg.solve(hess[np.ix_(rest, rest)], rhs)
+        crossing = rest & (step < bound)
+        if not np.any(crossing):
+            break
+        active |= crossing
+    return step
+
+
 def polish(
     objective: Callable[[np.ndarray], float],
     x: np.ndarray,
@@ -389,10 +640,3 @@ def polish(
     if np.isfinite(value) and value < fmin:
         return trial, float(value), 1
     return x, fmin, 1
-
-
-def timed(fn, *args, **kwargs):
-    """Call ``fn`` and return (result, seconds)."""
-    start = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - start

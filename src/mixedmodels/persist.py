@@ -21,7 +21,7 @@ import numpy as np
 from mixedmodels.errors import MixedModelsError
 from mixedmodels.optimize import OptSummary
 
-__all__ = ["FORMAT", "load_fit", "restore", "save_fit"]
+__all__ = ["FORMAT", "read_formula", "restore", "save_fit"]
 
 FORMAT = "mixedmodels.optsum/1"
 RELATIVE_TOLERANCE = 1e-8
@@ -133,33 +133,6 @@ def restore(model, path):
     return model._result(theta, reml, summary)
 
 
-def load_fit(path, data, **options):
-    """Set up the saved fit's model on ``data`` and restore the fit (see :func:`restore`).
-
-    Parameters
-    ----------
-    path
-        A file written by :func:`save_fit`.
-    data
-        The data the fit was made from.
-    **options
-        ``weights``, ``offset``, ``contrasts`` as given to the original fit.
-
-    Returns
-    -------
-    LmerResult
-
-    Examples
-    --------
-    >>> import mixedmodels as mm, tempfile, os
-    >>> sleep = mm.datasets.load("sleepstudy")
-    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep)
-    >>> path = os.path.join(tempfile.mkdtemp(), "fit.json")
-    >>> _ = fit.save(path)
-    >>> mm.load_fit(path, sleep).theta.round(4).tolist() == fit.theta.round(4).tolist()
-    True
-    """
-    from mixedmodels.model import LinearMixedModel
-
-    payload = _read(path)
-    return restore(LinearMixedModel(payload["formula"], data, **options), path)
+def read_formula(path) -> str:
+    """The formula of the fit saved at ``path`` (to set its model up again)."""
+    return _read(path)["formula"]

@@ -68,6 +68,15 @@ def format_number(value, digits: int = 4) -> str:
 class Rendered:
     """Mixin: ``print``, ``repr`` and Jupyter go through ``to_text``/``to_html``/``to_markdown``."""
 
+    def to_text(self) -> str:
+        raise NotImplementedError
+
+    def to_html(self) -> str:
+        raise NotImplementedError
+
+    def to_markdown(self) -> str:
+        raise NotImplementedError
+
     def __str__(self) -> str:
         return self.to_text()
 

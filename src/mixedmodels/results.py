@@ -8,13 +8,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, partial
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from mixedmodels.linalg import BlockedFactor, Solution
+from mixedmodels.control import SINGULAR_TOLERANCE
+from mixedmodels.inference.bootstrap import bootstrap
+from mixedmodels.inference.bootstrap import simulate as simulate_rows
+from mixedmodels.inference.confint import Method as IntervalMethod
+from mixedmodels.inference.confint import confint
+from mixedmodels.inference.emmeans import emmeans
+from mixedmodels.inference.profile import profile
+from mixedmodels.inference.ranova import drop1, ranova, step
+from mixedmodels.inference.tests import contrast_test
+from mixedmodels.influence import cooks_distance, influence, leverage
+from mixedmodels.linalg import BlockedFactor, Solution, solve_at_optimum
 from mixedmodels.optimize import OptSummary
+from mixedmodels.persist import save_fit
+from mixedmodels.plots import PlotAccessor
+from mixedmodels.predict import fixed_matrix, predict
+from mixedmodels.predict_intervals import predict_frame
+from mixedmodels.predict_intervals import simulate as simulate_new
 from mixedmodels.report import Report
+from mixedmodels.summaries.collinearity import vif
+from mixedmodels.summaries.r2 import icc, r2_nakagawa
+from mixedmodels.summaries.tidy import augment, glance, tidy
+from mixedmodels.summary import build_summary
+from mixedmodels.weights import zero_weight_predictions
+from mixedmodels.workflow import all_fit, get_me, re_pca, update
+
+if TYPE_CHECKING:
+    from mixedmodels.model import LinearMixedModel
 
 __all__ = ["LmerResult"]
 
@@ -39,7 +64,7 @@ class LmerResult:
         The optimiser's summary.
     """
 
-    model: object
+    model: LinearMixedModel
     reml: bool
     theta: np.ndarray
     factor: BlockedFactor
@@ -134,8 +159,6 @@ class LmerResult:
         correlation at the edge of the positive-definite range); or the residual variance
         going to zero (``optsum.residual_boundary``).
         """
-        from mixedmodels.model import SINGULAR_TOLERANCE
-
         if getattr(self.optsum, "residual_boundary", False):  # sigma -> 0
             return True
         structured = [t for t in self.design.terms if t.structured]
@@ -323,7 +346,6 @@ class LmerResult:
         zero = getattr(self.design, "zero_weight", None)
         if zero is None:
             return pd.Series(values, index=self.design.row_index, name=name, copy=False)
-        from mixedmodels.weights import zero_weight_predictions
 
         extra = zero_weight_predictions(self, include_random)
         index = self.design.row_index.append(zero.data.index)[zero.order]
@@ -351,15 +373,11 @@ class LmerResult:
         See :func:`mixedmodels.predict.predict`; :meth:`predict_frame` adds standard errors
         and intervals.
         """
-        from mixedmodels.predict import predict
-
         if newdata is None and re_form is None:
             return self.fitted.rename("predicted")
         return predict(self, newdata, re_form, allow_new_levels)
 
     def _new_fixed_matrix(self, newdata: pd.DataFrame) -> np.ndarray:
-        from mixedmodels.predict import fixed_matrix
-
         return fixed_matrix(self, newdata)
 
     # -- inference (implemented in mixedmodels.inference) ----------------------------------
@@ -368,17 +386,15 @@ class LmerResult:
 
         See :func:`mixedmodels.inference.tests.contrast_test`.
         """
-        from mixedmodels.inference.tests import contrast_test
-
         return contrast_test(self, L, ddf=ddf)
 
-    def confint(self, method: str = "profile", level: float = 0.95, **kwargs) -> pd.DataFrame:
+    def confint(
+        self, method: IntervalMethod = "profile", level: float = 0.95, **kwargs
+    ) -> pd.DataFrame:
         """Confidence intervals: ``"wald"``, ``"profile"`` or ``"boot"`` (lme4's ``confint``).
 
         See :func:`mixedmodels.inference.confint.confint`.
         """
-        from mixedmodels.inference.confint import confint
-
         return confint(self, method=method, level=level, **kwargs)
 
     def profile(self, **kwargs):
@@ -386,8 +402,6 @@ class LmerResult:
 
         See :func:`mixedmodels.inference.profile.profile`.
         """
-        from mixedmodels.inference.profile import profile
-
         return profile(self, **kwargs)
 
     def bootstrap(self, n: int = 1000, seed=None, n_jobs: int = 1, **kwargs) -> pd.DataFrame:
@@ -395,8 +409,6 @@ class LmerResult:
 
         See :func:`mixedmodels.inference.bootstrap.bootstrap`.
         """
-        from mixedmodels.inference.bootstrap import bootstrap
-
         return bootstrap(self, n=n, seed=seed, n_jobs=n_jobs, **kwargs)
 
     def simulate(
@@ -411,16 +423,12 @@ class LmerResult:
         """Responses simulated from the fitted model, ``(rows, nsim)`` (lme4's ``simulate``).
 
         See :func:`mixedmodels.inference.bootstrap.simulate` (the fitting rows, new random
-        effects) and :func:`mixedmodels.predict.simulate` (``newdata``, ``use_u``,
+        effects) and :func:`mixedmodels.predict_intervals.simulate` (``newdata``, ``use_u``,
         ``re_form``).
         """
         if newdata is None and not use_u and re_form is None:
-            from mixedmodels.inference.bootstrap import simulate
-
-            return simulate(self, nsim=nsim, seed=seed)
-        from mixedmodels.predict import simulate
-
-        return simulate(self, nsim, seed, newdata, use_u, re_form, allow_new_levels)
+            return simulate_rows(self, nsim=nsim, seed=seed)
+        return simulate_new(self, nsim, seed, newdata, use_u, re_form, allow_new_levels)
 
     # -- after the fit: postfit-infer (mixedmodels.inference / mixedmodels.summaries) -------
     def emmeans(self, specs, by=None, ddf: str | None = None, at=None, level: float = 0.95):
@@ -428,8 +436,6 @@ class LmerResult:
 
         See :func:`mixedmodels.inference.emmeans.emmeans`.
         """
-        from mixedmodels.inference.emmeans import emmeans
-
         return emmeans(self, specs, by=by, ddf=ddf, at=at, level=level)
 
     def ranova(self, data=None):
@@ -437,8 +443,6 @@ class LmerResult:
 
         See :func:`mixedmodels.inference.ranova.ranova`.
         """
-        from mixedmodels.inference.ranova import ranova
-
         return ranova(self, data=data)
 
     def drop1(self, ddf: str = "Satterthwaite"):
@@ -446,8 +450,6 @@ class LmerResult:
 
         See :func:`mixedmodels.inference.ranova.drop1`.
         """
-        from mixedmodels.inference.ranova import drop1
-
         return drop1(self, ddf=ddf)
 
     def step(self, ddf: str = "Satterthwaite", **kwargs):
@@ -455,8 +457,6 @@ class LmerResult:
 
         See :func:`mixedmodels.inference.ranova.step`.
         """
-        from mixedmodels.inference.ranova import step
-
         return step(self, ddf=ddf, **kwargs)
 
     def r2(self) -> dict[str, float]:
@@ -464,8 +464,6 @@ class LmerResult:
 
         See :func:`mixedmodels.summaries.r2.r2_nakagawa`.
         """
-        from mixedmodels.summaries.r2 import r2_nakagawa
-
         return r2_nakagawa(self)
 
     def icc(self) -> dict[str, float]:
@@ -473,8 +471,6 @@ class LmerResult:
 
         See :func:`mixedmodels.summaries.r2.icc`.
         """
-        from mixedmodels.summaries.r2 import icc
-
         return icc(self)
 
     def vif(self) -> pd.DataFrame:
@@ -482,8 +478,6 @@ class LmerResult:
 
         See :func:`mixedmodels.summaries.collinearity.vif`.
         """
-        from mixedmodels.summaries.collinearity import vif
-
         return vif(self)
 
     def tidy(self, effects=("fixed", "ran_pars"), conf_int: bool = False, **kwargs):
@@ -491,8 +485,6 @@ class LmerResult:
 
         See :func:`mixedmodels.summaries.tidy.tidy`.
         """
-        from mixedmodels.summaries.tidy import tidy
-
         return tidy(self, effects=effects, conf_int=conf_int, **kwargs)
 
     def glance(self) -> pd.DataFrame:
@@ -500,8 +492,6 @@ class LmerResult:
 
         See :func:`mixedmodels.summaries.tidy.glance`.
         """
-        from mixedmodels.summaries.tidy import glance
-
         return glance(self)
 
     def augment(self, data: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -509,8 +499,6 @@ class LmerResult:
 
         See :func:`mixedmodels.summaries.tidy.augment`.
         """
-        from mixedmodels.summaries.tidy import augment
-
         return augment(self, data)
 
     # -- plots (implemented in mixedmodels.plots) -----------------------------------------
@@ -520,18 +508,14 @@ class LmerResult:
 
         See :class:`mixedmodels.plots.PlotAccessor`.
         """
-        from mixedmodels.plots import PlotAccessor
-
         return PlotAccessor(self)
 
     # -- post-fit tools (issue 18: mixedmodels.predict, influence, workflow, persist) -------
     def predict_frame(self, newdata: pd.DataFrame | None = None, re_form=None, **kwargs):
         """Predictions with standard errors and confidence or prediction intervals.
 
-        See :func:`mixedmodels.predict.predict_frame`.
+        See :func:`mixedmodels.predict_intervals.predict_frame`.
         """
-        from mixedmodels.predict import predict_frame
-
         return predict_frame(self, newdata, re_form, **kwargs)
 
     def leverage(self) -> pd.Series:
@@ -539,8 +523,6 @@ class LmerResult:
 
         See :func:`mixedmodels.influence.leverage`.
         """
-        from mixedmodels.influence import leverage
-
         return leverage(self)
 
     def cooks_distance(self) -> pd.Series:
@@ -548,8 +530,6 @@ class LmerResult:
 
         See :func:`mixedmodels.influence.cooks_distance`.
         """
-        from mixedmodels.influence import cooks_distance
-
         return cooks_distance(self)
 
     def influence(self, group: str | None = None, **kwargs):
@@ -557,8 +537,6 @@ class LmerResult:
 
         See :func:`mixedmodels.influence.influence`.
         """
-        from mixedmodels.influence import influence
-
         return influence(self, group, **kwargs)
 
     def update(self, formula: str | None = None, **kwargs):
@@ -566,8 +544,6 @@ class LmerResult:
 
         See :func:`mixedmodels.workflow.update`.
         """
-        from mixedmodels.workflow import update
-
         return update(self, formula, **kwargs)
 
     def all_fit(self, optimizers=None, **kwargs):
@@ -575,8 +551,6 @@ class LmerResult:
 
         See :func:`mixedmodels.workflow.all_fit`.
         """
-        from mixedmodels.workflow import all_fit
-
         return all_fit(self, optimizers, **kwargs)
 
     def re_pca(self):
@@ -584,8 +558,6 @@ class LmerResult:
 
         See :func:`mixedmodels.workflow.re_pca`.
         """
-        from mixedmodels.workflow import re_pca
-
         return re_pca(self)
 
     def get_me(self, name: str):
@@ -593,8 +565,6 @@ class LmerResult:
 
         See :func:`mixedmodels.workflow.get_me`.
         """
-        from mixedmodels.workflow import get_me
-
         return get_me(self, name)
 
     def save(self, path):
@@ -602,8 +572,6 @@ class LmerResult:
 
         See :func:`mixedmodels.persist.save_fit`; restore with :func:`mixedmodels.load_fit`.
         """
-        from mixedmodels.persist import save_fit
-
         return save_fit(self, path)
 
     # -- report ---------------------------------------------------------------------------
@@ -616,8 +584,6 @@ class LmerResult:
             None for lme4's table (no p-values), ``"Satterthwaite"`` or ``"Kenward-Roger"``
             for lmerTest's table with denominator df and p-values.
         """
-        from mixedmodels.summary import build_summary
-
         return build_summary(self, ddf=ddf)
 
     def __str__(self) -> str:
@@ -636,8 +602,6 @@ class LmerResult:
 
 def _conditional_covariances(model, theta: np.ndarray, factor: BlockedFactor):
     """``u_cov_unscaled`` of a restored fit, solved again on first use (same arithmetic)."""
-    from mixedmodels.linalg import solve_at_optimum
-
     lams = model.lambdas(theta)
     return solve_at_optimum(model.stats, factor, lams[0], lams[1:]).u_cov_unscaled
 

@@ -24,7 +24,10 @@ import numpy as np
 
 from mixedmodels.terms import ReBlock, ReTerm
 
-__all__ = ["ThetaScaling", "make_scaling"]
+__all__ = ["ThetaScaling", "make_scaling", "FAR_FROM_UNIT"]
+
+FAR_FROM_UNIT = 100.0
+"""A variance ratio (of the scaled columns) this many times the unit's calls for a new unit."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +73,53 @@ class ThetaScaling:
         """Theta of the scaled columns from theta of the original columns."""
         return self._map(np.asarray(theta, dtype=float), forward=False)
 
+    def relative_to(self, scaled: np.ndarray) -> ThetaScaling:
+        """The scaling whose unit is the covariance ``scaled`` says, where that is far from 1.
+
+        A term whose ``Sigma = lambda lambda'`` (``lambda`` from ``scaled``, theta of these
+        scaled columns) has an eigenvalue above :data:`FAR_FROM_UNIT` gets its columns further
+        transformed by ``W`` with ``W W' = Sigma + I``: its variance ratios become about 1.
+        The objective's curvature per unit of theta falls as the square of a large theta (a
+        ratio of 1000 leaves a millionth), so without this the optimiser works in units that
+        are rounding for the objective. Other terms are left as they are (``self`` when no
+        term is far from the unit).
+        """
+        scaled = np.asarray(scaled, dtype=float)
+        transforms, changed = [], False
+        for (rows, cols, sl, size), T in zip(self._positions, self.transforms):
+            cov = _covariance(scaled[sl], rows, cols, size)
+            if _largest_eigenvalue(cov) > FAR_FROM_UNIT:
+                transforms.append(T @ np.linalg.cholesky(cov + np.eye(size)))
+                changed = True
+            else:
+                transforms.append(T)
+        if not changed:
+            return self
+        return ThetaScaling(terms=self.terms, transforms=tuple(transforms))
+
+    def far_from_unit(self, scaled: np.ndarray) -> bool:
+        """Whether some term's ``lambda lambda'`` (theta ``scaled``) has an eigenvalue above
+        :data:`FAR_FROM_UNIT`: a standard deviation ten times this scaling's unit."""
+        scaled = np.asarray(scaled, dtype=float)
+        return any(
+            _largest_eigenvalue(_covariance(scaled[sl], rows, cols, size)) > FAR_FROM_UNIT
+            for rows, cols, sl, size in self._positions
+        )
+
+
+def _covariance(entries: np.ndarray, rows, cols, size: int) -> np.ndarray:
+    lam = np.zeros((size, size))
+    lam[rows, cols] = entries
+    return lam @ lam.T
+
+
+def _largest_eigenvalue(cov: np.ndarray) -> float:
+    """The largest eigenvalue of a covariance matrix (its trace when that is small already)."""
+    trace = float(np.trace(cov))
+    if trace <= FAR_FROM_UNIT or cov.shape[0] == 1:
+        return trace
+    return float(np.linalg.eigvalsh(cov)[-1])
+
 
 def _lower_factor(a: np.ndarray) -> np.ndarray:
     """Lower-triangular ``l`` with non-negative diagonal and ``l l' = a a'``."""
@@ -81,7 +131,7 @@ def _lower_factor(a: np.ndarray) -> np.ndarray:
         if rho > 0.0:
             c, s = a11 / rho, a12 / rho
             return np.array([[rho, 0.0], [c * a21 + s * a22, abs(c * a22 - s * a21)]])
-    r = np.linalg.qr(a.T, mode="r")
+    r = np.asarray(np.linalg.qr(a.T, mode="r"))  # mode="r": the array R itself
     lower = r.T
     signs = np.where(np.diag(lower) < 0, -1.0, 1.0)
     return lower * signs[None, :]

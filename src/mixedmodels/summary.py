@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import RowDataUnavailableError
+from mixedmodels.inference.tests import coef_table
 from mixedmodels.report import Report, Section
 
 __all__ = ["build_summary", "random_effects_table"]
@@ -57,7 +58,6 @@ def abbreviate(name: str, length: int = 6) -> str:
 def _fixed_table(result, ddf: str | None) -> pd.DataFrame:
     if ddf is None:
         return result.coef_table
-    from mixedmodels.inference.tests import coef_table
 
     return coef_table(result, ddf=ddf)
 

@@ -29,6 +29,7 @@ __all__ = [
     "theta_lower_bounds",
     "theta_upper_bounds",
     "lambda_of_block",
+    "centred_columns",
 ]
 
 
@@ -242,3 +243,18 @@ def build_blocks(
         )
     blocks.sort(key=lambda b: -b.n_levels)
     return tuple(terms), tuple(blocks)
+
+
+def centred_columns(blocks) -> list[np.ndarray]:
+    """Per block, which columns belong to an unstructured term of two or more columns: the
+    columns the engine may centre (:mod:`mixedmodels.linalg.conditioning`). Structured terms
+    (``cs``, ``ar1``, ...) are never centred: their lambda is not an arbitrary lower triangle,
+    so ``C^-1 lambda`` would leave the structure."""
+    out = []
+    for block in blocks:
+        flags = np.zeros(block.size, dtype=bool)
+        for term, offset in zip(block.terms, block.column_offsets, strict=True):
+            if term.size > 1 and not term.structured:
+                flags[offset : offset + term.size] = True
+        out.append(flags)
+    return out

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import DesignError
+from mixedmodels.newdata import uncodable_rows
 
 __all__ = ["ZeroWeightRows", "check_weights", "weights_label", "zero_weight_predictions"]
 
@@ -64,8 +65,6 @@ def zero_weight_predictions(result, include_random: bool = True) -> np.ndarray:
     ``allow.new.levels``); a fixed-effect level seen only there has no coefficient, so its row
     gets NaN.
     """
-    from mixedmodels.newdata import uncodable_rows
-
     zero = result.design.zero_weight
     values = np.full(zero.n, np.nan)
     codable = ~uncodable_rows(result.design, zero.data)

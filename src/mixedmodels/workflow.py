@@ -21,6 +21,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from mixedmodels.errors import DesignError, MixedModelsError
+from mixedmodels.formula_update import update_formula
+from mixedmodels.linalg.factor import log_determinants
+from mixedmodels.optimize import OPTIMIZERS
+from mixedmodels.progress import progress_bar
 
 __all__ = ["AllFit", "GET_ME_NAMES", "all_fit", "get_me", "re_pca", "update"]
 
@@ -58,7 +62,7 @@ def update(result, formula: str | None = None, *, data=None, REML: bool | None =
         Criterion; by default the fit's.
     **kwargs
         ``weights``, ``offset``, ``contrasts``, ``start``, ``control`` as in
-        :func:`~mixedmodels.model.lmer` (by default the fit's weights, offset and contrasts).
+        :func:`~mixedmodels.api.lmer` (by default the fit's weights, offset and contrasts).
 
     Returns
     -------
@@ -71,9 +75,6 @@ def update(result, formula: str | None = None, *, data=None, REML: bool | None =
     >>> fit.update(". ~ . - (Days | Subject) + (1 | Subject)").model.formula
     'Reaction ~ Days + (1 | Subject)'
     """
-    from mixedmodels.formula_update import update_formula
-    from mixedmodels.model import lmer
-
     old = result.model.formula
     new = old if formula is None else update_formula(old, formula)
     options = dict(getattr(result.model, "_options", {}))
@@ -83,13 +84,8 @@ def update(result, formula: str | None = None, *, data=None, REML: bool | None =
     unknown = set(kwargs) - {"start", "control"}
     if unknown:
         raise DesignError(f"update() got unknown argument(s): {', '.join(sorted(unknown))}")
-    return lmer(
-        new,
-        _data_of(result, data),
-        REML=result.reml if REML is None else REML,
-        **options,
-        **kwargs,
-    )
+    model = result.model.with_formula(new, _data_of(result, data), **options)
+    return model.fit(REML=result.reml if REML is None else REML, **kwargs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,9 +130,6 @@ def all_fit(result, optimizers=None, *, progress: bool | None = None) -> AllFit:
     -------
     AllFit
     """
-    from mixedmodels.optimize import OPTIMIZERS
-    from mixedmodels.progress import progress_bar
-
     names = list(OPTIMIZERS if optimizers is None else optimizers)
     bad = [n for n in names if n not in OPTIMIZERS]
     if bad:
@@ -405,7 +398,6 @@ def get_me(result, name: str):
             for b in design.blocks
         }
     # devcomp
-    from mixedmodels.linalg.factor import log_determinants
 
     ldL2, ldRX2 = log_determinants(result.factor, result.model.stats)
     return {

@@ -171,7 +171,7 @@ def test_bad_contrasts_are_named():
         grid.contrast("trt.vs.ctrl", ref="Z")
     with pytest.raises(InferenceError, match="method must be"):
         grid.contrast("polynomial")
-    with pytest.raises(InferenceError, match="adjust must be"):
+    with pytest.raises(InferenceError, match="unknown adjust"):
         grid.contrast("pairwise", adjust="scheffe-ish")
 
 

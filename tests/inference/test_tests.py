@@ -37,7 +37,7 @@ def test_ddf_aliases(given, canonical):
 
 @pytest.mark.parametrize("bad", ["lme4", "", None, 3])
 def test_unknown_ddf_is_refused(bad):
-    with pytest.raises(InferenceError, match="ddf must be one of"):
+    with pytest.raises(InferenceError, match="unknown ddf"):
         validate_ddf(bad)
 
 

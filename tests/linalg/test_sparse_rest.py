@@ -164,3 +164,30 @@ def test_scalar_pattern_by_marks_equals_the_sparse_products(monkeypatch, seed):
     assert by_marks[0].size > workspace.q_rest
     assert np.array_equal(by_marks[0], by_products[0])
     assert np.array_equal(by_marks[1], by_products[1])
+
+
+def test_sparse_route_fit_is_the_same_through_cvxopts_binding(monkeypatch):
+    from test_grouped_schur import FORMULA, ratings
+
+    from mixedmodels.linalg import cholmod
+    from mixedmodels.linalg.cholmod import cvxopt_binding
+
+    data = ratings(students=2500, teachers=500, depts=12, seed=3)
+    direct = mm.lmer(FORMULA, data)
+    assert mm.LinearMixedModel(FORMULA, data).stats._workspace.sparse.releases_gil
+    monkeypatch.setitem(cholmod._state, "binding", cvxopt_binding.CvxoptBinding())
+    monkeypatch.setitem(cholmod._state, "chosen", True)
+    model = mm.LinearMixedModel(FORMULA, data)
+    assert model.stats._workspace.sparse.binding == "cvxopt"
+    assert not model.stats._workspace.sparse.releases_gil
+    through_cvxopt = model.fit()
+    np.testing.assert_array_equal(direct.theta, through_cvxopt.theta)
+    assert direct.objective == through_cvxopt.objective
+
+
+def test_parallel_convergence_check_gives_the_serial_fit(monkeypatch):
+    from conftest import assert_parallel_check_gives_the_serial_fit
+    from test_grouped_schur import FORMULA, ratings
+
+    data = ratings(students=2500, teachers=500, depts=12, seed=6)
+    assert_parallel_check_gives_the_serial_fit(FORMULA, data, monkeypatch)

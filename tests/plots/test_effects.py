@@ -10,7 +10,7 @@ import pytest
 from _postfit import data, fit
 
 from mixedmodels.plots import PlotError, effects, effects_frame
-from mixedmodels.predict import predict_frame
+from mixedmodels.predict_intervals import predict_frame
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")

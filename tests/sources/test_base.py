@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.sources.base import progress_bar
 
 from .conftest import frame
 
@@ -22,13 +21,6 @@ def test_progress_bar_over_chunks_when_asked(capsys):
     err = capsys.readouterr().err
     assert "accumulating A" in err
     assert "4/4" in err  # 180 rows in chunks of 50
-
-
-def test_no_progress_bar_by_default_when_not_interactive(capsys):
-    bar = progress_bar(None, 3, "quiet")
-    bar.update(3)
-    bar.close()
-    assert "quiet" not in capsys.readouterr().err
 
 
 def test_lmer_leaves_plain_data_to_the_in_memory_path():

@@ -10,9 +10,6 @@ from inference._postfit import POSTFIT_IDS, fit_at_r_theta, postfit_reference
 from mixedmodels.errors import InferenceError
 from mixedmodels.summaries import augment, glance, tidy
 
-# lme4 names sum- and Helmert-coded columns by position (nitro1), we by level (nitro0.2)
-NAMED_LIKE_R = [n for n in POSTFIT_IDS if n != "oats_coded"]
-
 
 def _values(got: pd.DataFrame, rows: list[dict], columns, tol=1e-6):
     want = pd.DataFrame(rows)
@@ -31,8 +28,8 @@ def test_tidy_fixed(name, key, ddf):
     table = tidy(fit_at_r_theta(name), "fixed", conf_int=True, ddf=ddf)
     ref = postfit_reference(name)[key]
     assert list(table.columns) == [c for c in ref[0] if c != ".row"]
-    if name in NAMED_LIKE_R:
-        assert list(table["term"]) == [r["term"] for r in ref]
+    # sum- and Helmert-coded columns (oats_coded) too: named by position, as lme4
+    assert list(table["term"]) == [r["term"] for r in ref]
     _values(table, ref, ["estimate", "std.error", "statistic", "p.value", "conf.low", "conf.high"])
     np.testing.assert_allclose(table["df"], [r["df"] for r in ref], rtol=1e-4)
 

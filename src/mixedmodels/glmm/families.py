@@ -340,4 +340,4 @@ def get_family(family: str | Family, link: str | Link | None = None) -> Family:
             f"unknown family {family!r}; families: binomial, poisson, Gamma, inverse_gaussian, "
             "or a family object (mixedmodels.glmm.families)"
         )
-    return FAMILIES[key](link=link)
+    return FAMILIES[key](link=link)  # type: ignore[arg-type]  # a name: __post_init__ resolves it

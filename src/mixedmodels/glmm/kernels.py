@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numba import njit
 
-from mixedmodels.linalg.reweight import one_block_joint_system, one_block_system
+from mixedmodels.linalg.reweight import one_block_joint_system, one_block_solve
 
 __all__ = ["FAMILY_CODES", "LINK_CODES", "means_and_deviance", "working_system"]
 
@@ -169,6 +169,38 @@ def _predictor(eta_fixed, codes, Z, lam, u, eta):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
+def _predictor_deviance(  # pragma: no cover - compiled
+    eta_fixed, codes, Z, lam, u, y, wt, family, link, theta, eta, mu
+):
+    """:func:`_predictor` then :func:`means_and_deviance`, in one pass over the rows."""
+    levels, s = u.shape
+    b = np.zeros((levels, s))
+    for g in range(levels):
+        for a in range(s):
+            acc = 0.0
+            for k in range(s):
+                acc += lam[a, k] * u[g, k]
+            b[g, a] = acc
+    total = 0.0
+    for j in range(codes.size):
+        acc = eta_fixed[j]
+        g = codes[j]
+        for a in range(s):
+            acc += Z[j, a] * b[g, a]
+        eta[j] = acc
+        if not math.isfinite(acc):
+            return math.nan
+        if (link == 6 or link == 8) and acc <= 0.0:
+            return math.nan
+        m = _linkinv(acc, link)
+        if not (m > 0.0) or not math.isfinite(m) or (family == 0 and not m < 1.0):
+            return math.nan
+        mu[j] = m
+        total += _dev(y[j], m, wt[j], family, theta)
+    return total
+
+
+@njit(cache=True)
 def pirls_one_block(  # pragma: no cover - compiled
     eta_fixed, codes, Z, lam, u, y, wt, family, link, theta, tolerance, max_iterations, eta, mu, L11
 ):
@@ -180,8 +212,7 @@ def pirls_one_block(  # pragma: no cover - compiled
     """
     levels, s = u.shape
     n = codes.size
-    _predictor(eta_fixed, codes, Z, lam, u, eta)
-    dev = means_and_deviance(eta, y, wt, family, link, theta, mu)
+    dev = _predictor_deviance(eta_fixed, codes, Z, lam, u, y, wt, family, link, theta, eta, mu)
     if not math.isfinite(dev):
         return -1, 0.0, 0.0, 0.0
     pen = 0.0
@@ -189,20 +220,28 @@ def pirls_one_block(  # pragma: no cover - compiled
         for a in range(s):
             pen += u[g, a] * u[g, a]
     pdev = dev + pen
-    weights = np.empty(n)
-    working = np.empty(n)
-    response = np.empty(n)
     A = np.empty((levels, s, s))
+    rhs = np.empty((levels, s))
     new_u = np.empty((levels, s))
     trial_u = np.empty((levels, s))
     trial_eta = np.empty(n)
     trial_mu = np.empty(n)
     logdet = 0.0
     for iteration in range(1, max_iterations + 1):
-        working_system(eta, mu, y, wt, family, link, theta, weights, working)
+        # the working weights and response (as working_system), summed per level at once
+        A[:] = 0.0
+        rhs[:] = 0.0
         for j in range(n):
-            response[j] = eta[j] - eta_fixed[j] + working[j]
-        logdet = one_block_system(codes, Z, weights, response, lam, A, L11, new_u)
+            d = _mu_eta(eta[j], link)
+            wj = wt[j] * d * d / _variance(mu[j], family, theta)
+            rj = eta[j] - eta_fixed[j] + (y[j] - mu[j]) / d
+            g = codes[j]
+            for a in range(s):
+                wa = wj * Z[j, a]
+                rhs[g, a] += wa * rj
+                for b in range(a + 1):
+                    A[g, a, b] += wa * Z[j, b]
+        logdet = one_block_solve(A, rhs, lam, L11, new_u)
         step = 0.0
         scale = 0.0
         for g in range(levels):
@@ -220,8 +259,9 @@ def pirls_one_block(  # pragma: no cover - compiled
                     v = u[g, a] + t * (new_u[g, a] - u[g, a])
                     trial_u[g, a] = v
                     trial_pen += v * v
-            _predictor(eta_fixed, codes, Z, lam, trial_u, trial_eta)
-            trial_dev = means_and_deviance(trial_eta, y, wt, family, link, theta, trial_mu)
+            trial_dev = _predictor_deviance(
+                eta_fixed, codes, Z, lam, trial_u, y, wt, family, link, theta, trial_eta, trial_mu
+            )
             if math.isfinite(trial_dev) and trial_dev + trial_pen <= pdev + 1e-10 * (
                 1.0 + abs(pdev)
             ):

@@ -27,11 +27,12 @@ from mixedmodels.errors import (
 )
 from mixedmodels.glmm.families import Family, get_family
 from mixedmodels.glmm.optimizer import bobyqa, derivatives
-from mixedmodels.glmm.pirls import GlmmProblem, Mode, laplace_value, pirls
+from mixedmodels.glmm.pirls import GlmmProblem, Mode, laplace_value, pirls, with_engine
 from mixedmodels.glmm.quadrature import MAX_NODES, agq_value
 from mixedmodels.glmm.response import GlmmData, build_glmm_data
 from mixedmodels.linalg import solve_at_optimum, update_factor
 from mixedmodels.linalg.reweight import reweighted_statistics
+from mixedmodels.linalg.threads import blas_limit
 from mixedmodels.optimize import OptSummary
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds
@@ -48,7 +49,6 @@ DEFAULT_GLMM_CONTROL: dict[str, float | int | bool] = {
     "gradient_tolerance": 2e-3,  # Newton step (relative gradient) above which we warn
     "check_convergence": True,
 }
-SINGULAR_TOLERANCE = 1e-4
 NEWTON_ACCEPT = 0.02  # a successful Newton step this small (in standard errors) ends the polish
 SEPARATION_MU = 1e-8  # GLM means this close to 0 or 1 trigger the separation check
 
@@ -90,7 +90,7 @@ class GeneralizedLinearMixedModel:
     ...     "cbind(incidence, size - incidence) ~ period + (1 | herd)",
     ...     mm.datasets.load("cbpp"), family="binomial")
     >>> round(model.fit().deviance, 3)
-    184.053
+    73.472
     """
 
     def __init__(
@@ -133,6 +133,9 @@ class GeneralizedLinearMixedModel:
         )
         self.scaling: ThetaScaling = make_scaling(design.blocks, design.terms)
         self.lower_bounds = theta_lower_bounds(design.terms)
+        # what refits need (ranova, drop1, Nakagawa's null model: mixedmodels.inference)
+        self._data = data if isinstance(data, pd.DataFrame) else None
+        self._options = {"weights": weights, "offset": offset, "contrasts": contrasts}
 
     # -- description ----------------------------------------------------------------------
     @property
@@ -211,7 +214,8 @@ class GeneralizedLinearMixedModel:
     def _mode_general(self, lams, beta, joint, warm: _Warm | None) -> Mode:
         """:meth:`_mode` on the engine's general path (statistics, factor and solution kept)."""
         u0 = warm.u if warm is not None else None
-        return pirls(self.problem, lams, beta, u0, joint=joint, general=True)
+        mode = pirls(self.problem, lams, beta, u0, joint=joint)
+        return with_engine(self.problem, mode, lams, joint)
 
     def objective(self, theta, beta=None, nAGQ: int = 1) -> float:
         """``-2 log L`` at ``theta`` and ``beta``: Laplace (nAGQ=1), quadrature (nAGQ>1), or
@@ -255,7 +259,7 @@ class GeneralizedLinearMixedModel:
         beta0 = np.linalg.lstsq(X, eta0, rcond=None)[0] if X.shape[1] else np.zeros(0)
         zero = [np.zeros((b.size, b.size)) for b in self.design.blocks]
         try:
-            glm = pirls(problem, zero, beta0, joint=True, general=True)
+            glm = with_engine(problem, pirls(problem, zero, beta0, joint=True), zero, True)
         except FittingError:
             if self._separation_check(force=True):  # estimates running off: a start anyway
                 return pirls(
@@ -313,6 +317,21 @@ class GeneralizedLinearMixedModel:
         -------
         GlmerResult
         """
+        with blas_limit(self._dense_size()):
+            return self._fit(nAGQ, start, control)
+
+    def _dense_size(self) -> int:
+        """The dimension of the dense factor of the compiled multi-block PIRLS (BLAS threads
+        only slow such a small factorisation down), else one beyond the threaded minimum."""
+        from mixedmodels.glmm.blocked_pirls import plans_of
+        from mixedmodels.linalg.threads import THREADED_MIN
+
+        if len(self.problem.blocks) < 2 or self.problem.codes is None:
+            return THREADED_MIN
+        plan = plans_of(self.problem)[1]
+        return THREADED_MIN if plan is None else plan.m
+
+    def _fit(self, nAGQ, start, control):
         n_agq = self._check_agq(nAGQ)
         ctl = {**DEFAULT_GLMM_CONTROL, **(control or {})}
         unknown = set(ctl) - set(DEFAULT_GLMM_CONTROL)
@@ -374,6 +393,7 @@ class GeneralizedLinearMixedModel:
         messages: list[str] = []
         if n_agq == 0:
             x, fmin, evaluations, checks = x1, f1, evals1, 0
+            warm_u = warm.u
             beta = beta1
             hessian_vcov = None
             theta = self.scaling.to_theta(x)
@@ -425,6 +445,7 @@ class GeneralizedLinearMixedModel:
                 checks = more
             x = z[:k]
             beta = beta1 + C @ z[k:]
+            warm_u = warm2.u
             theta = self.scaling.to_theta(x)
         seconds = time.perf_counter() - began
         summary = OptSummary(
@@ -438,10 +459,22 @@ class GeneralizedLinearMixedModel:
             messages=tuple(messages),
             check_evaluations=int(checks),
         )
-        return self._result(theta, beta, n_agq, summary, hessian_vcov)
+        return self._result(theta, beta, n_agq, summary, hessian_vcov, warm_u)
 
     def _lambdas_scaled(self, x: np.ndarray) -> list[np.ndarray]:
-        return self.lambdas(self.scaling.to_theta(x))
+        cached = self.__dict__.get("_scalar_factors")
+        if cached is None or cached[0] is not self.scaling:
+            # every term one column: theta = |t x| (ThetaScaling's 1 x 1 map, without its loop)
+            scalar = all(T.shape == (1, 1) for T in self.scaling.transforms)
+            factors = np.zeros(self.n_theta) if scalar else False
+            if scalar:
+                for term, T in zip(self.scaling.terms, self.scaling.transforms, strict=True):
+                    factors[term.theta_offset] = T[0, 0]  # type: ignore[index]
+            cached = self.__dict__["_scalar_factors"] = (self.scaling, factors)
+        factors = cached[1]
+        if factors is False:
+            return self.lambdas(self.scaling.to_theta(x))
+        return self.lambdas(np.abs(factors * np.asarray(x, dtype=float)))
 
     def _polish(self, objective, z, fmin, lower, C, k, tolerance):
         """Newton steps from finite differences; the Hessian's beta covariance."""
@@ -505,7 +538,7 @@ class GeneralizedLinearMixedModel:
         names = separating_effects(self.problem.X, self.problem.y, self.problem.prior_weights)
         found = names is not None and len(names) > 0
         if found:
-            labels = [self.design.fixed_names[j] for j in names]
+            labels = [self.design.fixed_names[j] for j in names]  # type: ignore[union-attr]
             self.__dict__["_separated"] = labels
             warnings.warn(
                 "complete separation: the fixed effect(s) "
@@ -517,11 +550,12 @@ class GeneralizedLinearMixedModel:
             )
         return found
 
-    def _result(self, theta, beta, n_agq: int, summary: OptSummary, hessian_vcov):
+    def _result(self, theta, beta, n_agq: int, summary: OptSummary, hessian_vcov, u=None):
         from mixedmodels.glmm.results import GlmerResult
 
         lams = self.lambdas(theta)
-        mode = pirls(self.problem, lams, beta, None, joint=False, general=True)
+        mode = pirls(self.problem, lams, beta, u, joint=False)
+        mode = with_engine(self.problem, mode, lams, False)
         # (R_X' R_X)^-1 at the mode's weights: the covariance without the Hessian
         fam = self.family
         mu_eta = fam.link.mu_eta(mode.eta)

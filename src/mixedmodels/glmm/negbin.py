@@ -18,7 +18,9 @@ from scipy import optimize
 
 from mixedmodels.errors import ConvergenceWarning, DesignError
 from mixedmodels.glmm.families import NegativeBinomial
+from mixedmodels.glmm.links import get_link
 from mixedmodels.glmm.model import GeneralizedLinearMixedModel
+from mixedmodels.glmm.results import GlmerResult
 
 __all__ = ["glmer_nb", "NB_THETA_BOUNDS"]
 
@@ -63,7 +65,7 @@ def glmer_nb(
     base = GeneralizedLinearMixedModel(
         formula,
         data,
-        NegativeBinomial(theta=1.0, link=link),
+        NegativeBinomial(theta=1.0, link=get_link(link)),
         weights=weights,
         offset=offset,
         contrasts=contrasts,
@@ -73,7 +75,7 @@ def glmer_nb(
             f"glmer_nb needs integer counts; the response {base.data.response_name!r} has others"
         )
     inner = {**(control or {}), "check_convergence": False}  # the final fit checks
-    poisson = base.with_family(NegativeBinomial(theta=1e8, link=link))
+    poisson = base.with_family(NegativeBinomial(theta=1e8, link=get_link(link)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         first = poisson.fit(control=inner)
@@ -82,11 +84,11 @@ def glmer_nb(
     excess = float(np.sum((y - mu) ** 2 - mu))
     theta0 = float(np.clip(np.sum(mu**2) / excess, 0.01, 1e4)) if excess > 0 else 10.0
     cache = _Cache(start={"theta": first.theta, "fixef": first.beta})
-    fits: dict[float, object] = {}
+    fits: dict[float, GlmerResult] = {}
 
     def deviance(log_theta: float) -> float:
         theta = float(np.exp(log_theta))
-        model = base.with_family(NegativeBinomial(theta=theta, link=link))
+        model = base.with_family(NegativeBinomial(theta=theta, link=get_link(link)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             fit = model.fit(start=cache.start, control=inner)
@@ -104,7 +106,7 @@ def glmer_nb(
     )
     log_theta = float(np.clip(found.x, lo, hi))
     theta = float(np.exp(log_theta))
-    model = base.with_family(NegativeBinomial(theta=theta, link=link))
+    model = base.with_family(NegativeBinomial(theta=theta, link=get_link(link)))
     best = min(fits, key=lambda k: fits[k].minus2loglik)
     start = {"theta": fits[best].theta, "fixef": fits[best].beta}
     return model.fit(start=start, control=control)

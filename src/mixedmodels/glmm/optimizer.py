@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import nlopt
 import numpy as np
@@ -36,7 +37,7 @@ def bobyqa(
 ) -> tuple[np.ndarray, float, int, str]:
     """Minimise from ``x0`` with ``x >= lower``; returns the best point seen and its value."""
     count = [0]
-    best = [math.inf, np.asarray(x0, float).copy()]
+    best: list[Any] = [math.inf, np.asarray(x0, float).copy()]
 
     def counted(x: np.ndarray, grad) -> float:
         count[0] += 1

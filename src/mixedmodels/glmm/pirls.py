@@ -24,14 +24,14 @@ import numpy as np
 
 from mixedmodels.errors import FittingError
 from mixedmodels.glmm import kernels
-from mixedmodels.glmm.families import Family
+from mixedmodels.glmm.families import FAMILIES, Family
 from mixedmodels.linalg import update_factor
 from mixedmodels.linalg.factor import BlockedFactor, log_determinants
 from mixedmodels.linalg.reweight import ReweightPlan, reweight_plan, reweighted_statistics
 from mixedmodels.linalg.solve import Solution, solve_at_optimum
 from mixedmodels.linalg.statistics import SufficientStats
 
-__all__ = ["GlmmProblem", "Mode", "pirls", "laplace_value"]
+__all__ = ["GlmmProblem", "Mode", "pirls", "laplace_value", "with_engine"]
 
 STEP_TOLERANCE = 1e-10  # max |step| (relative to 1 + max |u|) at which PIRLS stops
 MAX_ITERATIONS = 100
@@ -158,7 +158,8 @@ class Mode:
     logdet_z, logdet_x
         ``log|L_Z|^2`` (and ``log|R_X|^2`` for a joint solve, else 0) at the mode's weights.
     factor, stats, solution
-        The engine's factor, statistics and solution of the last iteration.
+        The engine's factor, statistics and solution of the last iteration (statistics and
+        solution None after the compiled one-block loops, which form neither).
     iterations
         Number of factorisations.
     """
@@ -187,6 +188,7 @@ def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | No
     lam = np.ascontiguousarray(lam, dtype=float)
     eta, mu = np.empty(problem.n), np.empty(problem.n)
     L11 = np.zeros((levels, s, s))
+    assert problem.codes is not None  # set by GlmmProblem for every family
     fam, link, theta = problem.codes
     for start in ((u0[0] if u0 is not None else None), None):
         u = np.zeros((levels, s)) if start is None else np.array(start, dtype=float)
@@ -220,8 +222,8 @@ def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | No
                 logdet_z=float(logdet),
                 logdet_x=0.0,
                 factor=BlockedFactor(L11=L11, Lrr=np.zeros((1, 1))),
-                stats=None,
-                solution=None,
+                stats=None,  # type: ignore[arg-type]  # not formed by the compiled loop
+                solution=None,  # type: ignore[arg-type]
                 iterations=int(iterations),
             )
         if start is None:
@@ -238,6 +240,7 @@ def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mod
     X = problem.plan_joint.X
     eta, mu = np.empty(problem.n), np.empty(problem.n)
     L11 = np.zeros((levels, s, s))
+    assert problem.codes is not None  # set by GlmmProblem for every family
     fam, link, theta = problem.codes
     for start in ((u0[0] if u0 is not None else None), None):
         u = np.zeros((levels, s)) if start is None else np.array(start, dtype=float)
@@ -276,8 +279,8 @@ def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mod
                 logdet_z=float(logdet_z),
                 logdet_x=float(logdet_x),
                 factor=BlockedFactor(L11=L11, Lrr=np.zeros((1, 1))),
-                stats=None,
-                solution=None,
+                stats=None,  # type: ignore[arg-type]  # not formed by the compiled loop
+                solution=None,  # type: ignore[arg-type]
                 iterations=int(iterations),
             )
         if start is None:
@@ -287,8 +290,6 @@ def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mod
 
 def _kernel_codes(family: Family) -> tuple[int, int, float] | None:
     """The compiled loops' codes of a family and link (None: use the numpy methods)."""
-    from mixedmodels.glmm.families import FAMILIES
-
     fam = kernels.FAMILY_CODES.get(family.name)
     link = kernels.LINK_CODES.get(family.link.name)
     known = type(family) in set(FAMILIES.values())
@@ -326,6 +327,12 @@ def pirls(
             mode = _one_block_joint(problem, lambdas[0], beta, u0, max_iterations)
         else:
             mode = _one_block(problem, lambdas[0], beta, u0, max_iterations)
+        if mode is not None:
+            return mode
+    if len(problem.blocks) > 1 and problem.codes is not None and not general and strict:
+        from mixedmodels.glmm.blocked_pirls import blocked_mode
+
+        mode = blocked_mode(problem, lambdas, beta, u0, joint, max_iterations)
         if mode is not None:
             return mode
     shapes = [(k, m.shape[1]) for _, m, k in problem.blocks]
@@ -430,6 +437,32 @@ def pirls(
         solution=solution,
         iterations=max_iterations,
     )
+
+
+def with_engine(problem: GlmmProblem, mode: Mode, lambdas, joint: bool) -> Mode:
+    """``mode`` with the engine's statistics, factor and solution at its weights and working
+    response (what the general path keeps from its last iteration); the compiled loops
+    leave them out."""
+    if mode.stats is not None:
+        return mode
+    from dataclasses import replace
+
+    weights, working = problem.working_system(mode.eta, mode.mu)
+    if joint:
+        fixed = problem.offset
+    else:
+        X = problem.X
+        fixed = X @ mode.beta + problem.offset if X.shape[1] else problem.offset
+    plan = problem.plan_joint if joint else problem.plan_u
+    with np.errstate(divide="ignore"):
+        stats = reweighted_statistics(plan, mode.eta - fixed + working, weights)
+    lam1, rest = lambdas[0], lambdas[1:]
+    try:
+        factor = update_factor(stats, lam1, rest)
+        solution = solve_at_optimum(stats, factor, lam1, rest, conditional_variances=True)
+    except np.linalg.LinAlgError as exc:
+        raise FittingError(f"PIRLS: the weighted system is singular ({exc})") from exc
+    return replace(mode, factor=factor, stats=stats, solution=solution)
 
 
 def laplace_value(problem: GlmmProblem, mode: Mode) -> float:

@@ -17,10 +17,13 @@ model's log-likelihood), added back once, so the value is ``-2 log L`` itself: l
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
+from mixedmodels.glmm.kernels import _dev, _linkinv
 from mixedmodels.glmm.pirls import GlmmProblem, Mode
 
 __all__ = ["gauss_hermite", "agq_value", "MAX_NODES"]
@@ -35,8 +38,59 @@ def gauss_hermite(n: int) -> tuple[np.ndarray, np.ndarray]:
     return nodes, weights / np.sqrt(2.0 * np.pi)
 
 
+@njit(cache=True)
+def _agq_sum(
+    eta, mu, codes, z, u, L11, lam, y, wt, family, link, theta, nodes, weights
+):  # pragma: no cover - compiled
+    """The sum over levels of the module docstring's formula, without the constant."""
+    levels = u.size
+    n = eta.size
+    base = u * u
+    for j in range(n):
+        base[codes[j]] += _dev(y[j], mu[j], wt[j], family, theta)
+    K = nodes.size
+    terms = np.empty((K, levels))
+    dev = np.empty(levels)
+    for k in range(K):
+        t = nodes[k]
+        for g in range(levels):
+            dev[g] = 0.0
+        for j in range(n):
+            g = codes[j]
+            m = _linkinv(eta[j] + lam * z[j] * t / L11[g], link)
+            dev[g] += _dev(y[j], m, wt[j], family, theta)
+        for g in range(levels):
+            uk = u[g] + t / L11[g]
+            terms[k, g] = -(dev[g] + uk * uk - base[g] - t * t) / 2.0
+    total = 0.0
+    for g in range(levels):
+        top = terms[0, g]
+        for k in range(1, K):
+            top = max(top, terms[k, g])
+        acc = 0.0
+        for k in range(K):
+            acc += weights[k] * math.exp(terms[k, g] - top)
+        total += base[g] + 2.0 * math.log(L11[g]) - 2.0 * (top + math.log(acc))
+    return total
+
+
 def agq_value(problem: GlmmProblem, mode: Mode, lam: float, n_nodes: int) -> float:
     """``-2 log L`` by adaptive Gauss-Hermite quadrature at the PIRLS mode (one scalar block)."""
+    if problem.codes is not None:
+        codes, matrix, _ = problem.blocks[0]
+        nodes, weights = gauss_hermite(int(n_nodes))
+        fam, link, theta = problem.codes
+        total = _agq_sum(
+            mode.eta, mode.mu, problem.plan_u.codes1, problem.plan_u.Z1[:, 0], mode.u[0][:, 0],
+            np.ascontiguousarray(mode.factor.L11[:, 0, 0]), float(lam), problem.y,
+            problem.prior_weights, fam, link, theta, nodes, weights,
+        )  # fmt: skip
+        return float(total + problem.minus2_loglik(mode.mu, mode.deviance) - mode.deviance)
+    return agq_value_numpy(problem, mode, lam, n_nodes)
+
+
+def agq_value_numpy(problem: GlmmProblem, mode: Mode, lam: float, n_nodes: int) -> float:
+    """:func:`agq_value` in numpy, for any family object (and the compiled loop's check)."""
     codes, matrix, levels = problem.blocks[0]
     z = matrix[:, 0]
     family = problem.family

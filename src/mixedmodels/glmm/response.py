@@ -24,6 +24,7 @@ import pandas as pd
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError, NonIntegerCountWarning
 from mixedmodels.formula import parse_formula
+from mixedmodels.glmm.expressions import simple_column
 from mixedmodels.glmm.families import Binomial, Family
 
 __all__ = ["GlmmData", "build_glmm_data", "split_offsets", "r_powers"]
@@ -165,6 +166,9 @@ def _evaluate(expr: str, data: pd.DataFrame, where: str, formula: str) -> np.nda
         ):
             raise DesignError(f"{where} {expr!r} must be numeric, it has dtype {column.dtype}")
         return column.to_numpy(dtype=float, na_value=np.nan)
+    direct = simple_column(r_powers(expr), data)
+    if direct is not None:
+        return direct
     try:
         mm = formulaic.model_matrix(
             f"0 + I({r_powers(expr).replace('^', '**')})", data, na_action="ignore"

@@ -8,17 +8,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from mixedmodels.control import SINGULAR_TOLERANCE
 from mixedmodels.design import lme4_column_names
 from mixedmodels.errors import DesignError, InferenceError, MissingColumnError
+from mixedmodels.formula import parse_formula
+from mixedmodels.glmm.inference import bootstrap, confint, profile, simulate
 from mixedmodels.glmm.pirls import Mode
+from mixedmodels.glmm.response import _evaluate, split_offsets
+from mixedmodels.glmm.summary import build_summary
+from mixedmodels.inference.emmeans import emmeans
 from mixedmodels.optimize import OptSummary
+from mixedmodels.plots import PlotAccessor
 from mixedmodels.report import Report
+from mixedmodels.summaries.tidy import glance, tidy
+
+if TYPE_CHECKING:
+    from mixedmodels.glmm.model import GeneralizedLinearMixedModel
 
 __all__ = ["GlmerResult", "RESIDUAL_TYPES"]
 
@@ -49,7 +60,7 @@ class GlmerResult:
         ``(R_X' R_X)^-1`` from the weighted system at the mode.
     """
 
-    model: object
+    model: GeneralizedLinearMixedModel
     theta: np.ndarray
     beta: np.ndarray
     nAGQ: int
@@ -133,8 +144,6 @@ class GlmerResult:
     @cached_property
     def is_singular(self) -> bool:
         """Whether a bounded theta component is (nearly) zero."""
-        from mixedmodels.glmm.model import SINGULAR_TOLERANCE
-
         bounded = self.model.lower_bounds == 0
         return bool(np.any(self.theta[bounded] < SINGULAR_TOLERANCE))
 
@@ -399,9 +408,6 @@ class GlmerResult:
         return np.asarray(mm, dtype=float)[:, self.design.kept_columns]
 
     def _new_offset(self, newdata: pd.DataFrame) -> np.ndarray:
-        from mixedmodels.formula import parse_formula
-        from mixedmodels.glmm.response import _evaluate, split_offsets
-
         parsed = self.design.formula
         written = parse_formula(parsed.formula)
         _, exprs = split_offsets(written.fixed)
@@ -448,35 +454,25 @@ class GlmerResult:
 
         See :func:`mixedmodels.glmm.inference.confint`.
         """
-        from mixedmodels.glmm.inference import confint
-
         return confint(self, method=method, level=level, **kwargs)
 
     def profile(self, **kwargs):
         """Likelihood profile of the parameters (see :func:`mixedmodels.glmm.inference.profile`)."""
-        from mixedmodels.glmm.inference import profile
-
         return profile(self, **kwargs)
 
     def bootstrap(self, n: int = 100, seed=None, **kwargs) -> pd.DataFrame:
         """Parametric bootstrap (see :func:`mixedmodels.glmm.inference.bootstrap`)."""
-        from mixedmodels.glmm.inference import bootstrap
-
         return bootstrap(self, n=n, seed=seed, **kwargs)
 
     def simulate(self, nsim: int = 1, seed=None, re_form=None) -> np.ndarray:
         """Responses simulated from the fit, ``(n, nsim)`` (see
         :func:`mixedmodels.glmm.inference.simulate`)."""
-        from mixedmodels.glmm.inference import simulate
-
         return simulate(self, nsim=nsim, seed=seed, re_form=re_form)
 
     @cached_property
     def plot(self):
         """Plots of the random effects: ``result.plot.caterpillar()``, ``.qq_ranef()``
         (see :class:`mixedmodels.plots.PlotAccessor`)."""
-        from mixedmodels.plots import PlotAccessor
-
         return PlotAccessor(self)
 
     # -- after the fit: postfit-infer (mixedmodels.inference / mixedmodels.summaries) -------
@@ -484,8 +480,6 @@ class GlmerResult:
         """Estimated marginal means on the link scale, z tests (R's emmeans); ``.summary(
         type="response")`` back-transforms. See :func:`mixedmodels.inference.emmeans.emmeans`.
         """
-        from mixedmodels.inference.emmeans import emmeans
-
         return emmeans(self, specs, by=by, at=at, level=level)
 
     def tidy(self, effects=("fixed", "ran_pars"), conf_int: bool = False, **kwargs):
@@ -493,21 +487,73 @@ class GlmerResult:
 
         See :func:`mixedmodels.summaries.tidy.tidy`.
         """
-        from mixedmodels.summaries.tidy import tidy
-
         return tidy(self, effects=effects, conf_int=conf_int, **kwargs)
 
     def glance(self) -> pd.DataFrame:
         """One row of fit statistics (broom.mixed's ``glance``)."""
-        from mixedmodels.summaries.tidy import glance
-
         return glance(self)
+
+    # -- after the fit: postfit-glmm (R2/ICC, likelihood-ratio deletions, influence) --------
+    def r2(self, approximation: str = "lognormal") -> dict[str, float]:
+        """Nakagawa's marginal and conditional R2 (performance's ``r2_nakagawa``).
+
+        See :mod:`mixedmodels.summaries.r2_glmm`.
+        """
+        from mixedmodels.summaries.r2 import r2_nakagawa
+
+        return r2_nakagawa(self, approximation=approximation)
+
+    def icc(self, approximation: str = "lognormal") -> dict[str, float]:
+        """Adjusted and unadjusted intraclass correlation (performance's ``icc``)."""
+        from mixedmodels.summaries.r2 import icc
+
+        return icc(self, approximation=approximation)
+
+    def ranova(self, data=None):
+        """Likelihood-ratio test of each random-effect term, refitted with glmer.
+
+        See :func:`mixedmodels.inference.glmm_lrt.ranova_glmer`.
+        """
+        from mixedmodels.inference.glmm_lrt import ranova_glmer
+
+        return ranova_glmer(self, data)
+
+    def drop1(self, data=None):
+        """lme4's ``drop1(fit, test = "Chisq")``: likelihood-ratio tests of the fixed terms.
+
+        See :func:`mixedmodels.inference.glmm_lrt.drop1_glmer`.
+        """
+        from mixedmodels.inference.glmm_lrt import drop1_glmer
+
+        return drop1_glmer(self, data)
+
+    def leverage(self, weights: str = "working") -> pd.Series:
+        """Diagonal of the hat matrix at the final PIRLS weights (``"prior"``: lme4's).
+
+        See :func:`mixedmodels.influence_glmm.glmm_leverage`.
+        """
+        from mixedmodels.influence_glmm import glmm_leverage
+
+        return glmm_leverage(self, weights)
+
+    def cooks_distance(self, weights: str = "working") -> pd.Series:
+        """Cook's distance per observation (``weights="prior"``: lme4's ``cooks.distance``)."""
+        from mixedmodels.influence_glmm import glmm_cooks_distance
+
+        return glmm_cooks_distance(self, weights)
+
+    def augment(self, data: pd.DataFrame | None = None, hat: str = "working") -> pd.DataFrame:
+        """The data with broom.mixed's ``augment`` columns of a glmer fit.
+
+        See :func:`mixedmodels.summaries.augment_glmm.augment_glmm`.
+        """
+        from mixedmodels.summaries.augment_glmm import augment_glmm
+
+        return augment_glmm(self, data, hat)
 
     # -- report ---------------------------------------------------------------------------
     def summary(self) -> Report:
         """lme4-style summary: family, criteria, random and fixed effects with Wald tests."""
-        from mixedmodels.glmm.summary import build_summary
-
         return build_summary(self)
 
     def __str__(self) -> str:

@@ -72,21 +72,33 @@ def fixed_effect_statistics(stats: SufficientStats, j: int, value: float) -> Suf
     """Statistics of the model with ``beta_j = value``: column j of X moved into the response.
 
     The new response is ``y - value * x_j`` and X loses column j, a linear map of the
-    columns of ``[Zr X y]``, so the new blocks are ``T' Ar1`` and ``T' Arr T``.
+    columns of ``[Zr X y]``, so the new blocks are ``T' Ar1`` and ``T' Arr T``. Where the
+    statistics sum centred columns and a shifted response (``stats.conditioning``), ``T`` is
+    taken from the columns summed, and the new statistics sum the model's X and response.
     """
-    m = stats.m
-    xj = stats.q_rest + j
+    m, qr, p = stats.m, stats.q_rest, stats.p
+    xj = qr + j
     keep = np.array([i for i in range(m) if i != xj])
     transform = np.zeros((m, m - 1))
     transform[keep[:-1], np.arange(m - 2)] = 1.0
     transform[m - 1, m - 2] = 1.0
     transform[xj, m - 2] = -value
+    conditioning = stats.conditioning
+    if conditioning is not None:
+        # the model's [X y] are the summed columns times N = [[T^-1, shift], [0, 1]]
+        N = np.eye(m)
+        N[qr : qr + p, qr : qr + p] = conditioning.plain_fixed_map(p)
+        N[qr : qr + p, m - 1] = conditioning.shift
+        transform = N @ transform
+        conditioning = conditioning.plain_fixed(p - 1)
     arr = transform.T @ stats.Arr @ transform
     if sp.issparse(stats.Ar1):
         ar1 = sp.csr_matrix(sp.csr_matrix(transform.T) @ stats.Ar1)
     else:
         ar1 = transform.T @ stats.Ar1
-    return replace(stats, p=stats.p - 1, Ar1=ar1, Arr=np.ascontiguousarray(arr))
+    return replace(
+        stats, p=p - 1, Ar1=ar1, Arr=np.ascontiguousarray(arr), conditioning=conditioning
+    )
 
 
 # -- constrained minimisation -----------------------------------------------------------------
@@ -219,7 +231,7 @@ def fixed_point(
         s0 = None if before is None else thetas.get(float(before[1 + nv + j]))
         start = s1
         if s0 is not None:
-            x0 = float(before[1 + nv + j])
+            x0 = float(before[1 + nv + j])  # type: ignore[index]  # s0 is there: before is
             start = np.maximum(s1 + (s1 - s0) * (x - x1) / (x1 - x0), model.lower_bounds)
         if upper is not None:
             start = np.minimum(start, upper)

@@ -14,6 +14,8 @@ import pandas as pd
 
 from mixedmodels._warn import warn
 from mixedmodels.errors import DesignError, InferenceError
+from mixedmodels.inference.anova_tables import term_label, type2_contrasts
+from mixedmodels.inference.refit import refit_ml
 from mixedmodels.inference.terms import term_columns, type1_contrasts, type3_contrasts
 from mixedmodels.inference.tests import f_table_row, validate_ddf
 from mixedmodels.report import Rendered, Report
@@ -112,8 +114,6 @@ def _validate_type(type_) -> int:
 
 def _term_table(result, type_: int, ddf) -> AnovaTable:
     """lmerTest's single-model anova: one F test per fixed-effects term."""
-    from mixedmodels.inference.anova_tables import term_label, type2_contrasts
-
     terms = term_columns(result)
     if type_ == 1:
         contrasts = type1_contrasts(result, terms)
@@ -153,10 +153,6 @@ def _check_same_data(results) -> None:
             )
 
 
-def _refit_ml(result):
-    return result.model.fit(REML=False, start=result.theta)
-
-
 def _lrt_table(results, refit: bool) -> AnovaTable:
     """lme4's anova of several fits: likelihood-ratio tests between consecutive models."""
     from scipy import stats as sps
@@ -167,7 +163,7 @@ def _lrt_table(results, refit: bool) -> AnovaTable:
     notes: tuple[str, ...] = ()
     if refit and any(r.reml for r in fits):
         warn(REFIT_MESSAGE, UserWarning)
-        fits = [_refit_ml(r) if r.reml else r for r in fits]
+        fits = [refit_ml(r) if r.reml else r for r in fits]
         notes = (REFIT_MESSAGE,)
     order = sorted(range(len(fits)), key=lambda i: fits[i].df)
     fits = [fits[i] for i in order]

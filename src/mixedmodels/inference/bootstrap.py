@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,10 @@ import pandas as pd
 from mixedmodels.errors import ConvergenceWarning, InferenceError
 from mixedmodels.inference._params import SdCorMap
 from mixedmodels.linalg.threads import blas_limit
+from mixedmodels.progress import make_bar
+
+if TYPE_CHECKING:
+    from mixedmodels.model import LinearMixedModel
 
 __all__ = ["simulate", "bootstrap"]
 
@@ -35,7 +40,7 @@ _CHUNK = 25  # replicates per task sent to a worker
 class _Simulator:
     """What a simulation needs: the model and the parameters to simulate from."""
 
-    model: object
+    model: LinearMixedModel
     theta: np.ndarray
     beta: np.ndarray
     sigma: float
@@ -166,8 +171,6 @@ def _run_chunk(seeds: list[np.random.SeedSequence]) -> list[tuple[np.ndarray, di
 
 def _progress_bar(progress, total: int):
     """A tqdm bar or None (see :mod:`mixedmodels.progress`: notebooks and terminals, after 1 s)."""
-    from mixedmodels.progress import make_bar
-
     return make_bar(progress, total, "bootstrap")
 
 

@@ -24,7 +24,9 @@ from scipy import stats as sps
 
 from mixedmodels.errors import InferenceError
 from mixedmodels.inference._params import SdCorMap
+from mixedmodels.inference.bootstrap import bootstrap
 from mixedmodels.inference.profile import _which, check_level, profile
+from mixedmodels.options import choose
 
 __all__ = ["confint", "percentile_interval", "METHODS"]
 
@@ -34,10 +36,7 @@ _BOOT_OPTIONS = ("n", "seed", "n_jobs", "progress")
 
 
 def _check_method(method: str) -> str:
-    key = str(method).lower()
-    if key not in METHODS:
-        raise InferenceError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    return key
+    return choose("method", method, Method, error=InferenceError)
 
 
 def confint(
@@ -117,8 +116,6 @@ def _wald(result, names, n_variance: int, level: float) -> pd.DataFrame:
 
 
 def _boot(result, names, level: float, kwargs: dict) -> pd.DataFrame:
-    from mixedmodels.inference.bootstrap import bootstrap
-
     boot = kwargs.pop("boot", None)
     unknown = set(kwargs) - set(_BOOT_OPTIONS)
     if unknown:

@@ -5,7 +5,9 @@ contrasts. ``tukey`` uses the studentized range (for one set of pairwise compari
 anything else falls back to ``sidak`` as emmeans does, with a note), ``dunnettx`` is emmeans'
 close approximation to Dunnett's distribution (comparisons with a control), ``sidak`` and
 ``bonferroni`` adjust both p-values and intervals, ``holm`` and ``fdr`` (``BH``) adjust
-p-values and use Bonferroni intervals, ``none`` adjusts nothing.
+p-values and use Bonferroni intervals, ``mvt`` uses the multivariate t distribution of the
+family's estimates (their correlation; emmeans' default for ``consec`` contrasts, exact where
+``tukey`` and ``dunnettx`` are special cases), ``none`` adjusts nothing.
 """
 
 from __future__ import annotations
@@ -19,21 +21,27 @@ from scipy import stats as sps
 
 from mixedmodels.errors import InferenceError
 from mixedmodels.inference._tukey import ptukey, qtukey
+from mixedmodels.options import choose
 
 __all__ = ["ADJUSTMENTS", "Adjust", "Family", "validate_adjust", "adjust_p", "critical_values"]
 
-Adjust = Literal["tukey", "dunnettx", "sidak", "bonferroni", "holm", "fdr", "none"]
-ADJUSTMENTS: tuple[str, ...] = ("tukey", "dunnettx", "sidak", "bonferroni", "holm", "fdr", "none")
+Adjust = Literal["tukey", "dunnettx", "mvt", "sidak", "bonferroni", "holm", "fdr", "none"]
+ADJUSTMENTS: tuple[str, ...] = (
+    "tukey",
+    "dunnettx",
+    "mvt",
+    "sidak",
+    "bonferroni",
+    "holm",
+    "fdr",
+    "none",
+)
 _ALIASES = {"bh": "fdr", "bonf": "bonferroni", "dunnett": "dunnettx"}
 
 
 def validate_adjust(adjust: str) -> str:
     """The canonical name of an adjustment method (case-insensitive; ``BH`` is ``fdr``)."""
-    key = str(adjust).strip().lower()
-    key = _ALIASES.get(key, key)
-    if key not in ADJUSTMENTS:
-        raise InferenceError(f"adjust must be one of {', '.join(ADJUSTMENTS)}, got {adjust!r}")
-    return key
+    return choose("adjust", adjust, Adjust, aliases=_ALIASES, error=InferenceError)
 
 
 @dataclass(frozen=True)
@@ -100,26 +108,81 @@ def _dunnettx_cdf(x: np.ndarray, k: int, df: np.ndarray) -> np.ndarray:
 
 
 def _p_adjust(p: np.ndarray, method: str) -> np.ndarray:
-    """R's ``p.adjust`` for one family."""
+    """R's ``p.adjust`` for one family, ``n`` its size: NaN entries (estimates that are not
+    estimable) stay NaN and count in ``n``, as emmeans calls it."""
     n = p.size
+    out = np.full(n, np.nan)
+    finite = np.flatnonzero(~np.isnan(p))
+    values = p[finite]
+    m = values.size
     if method == "bonferroni":
-        return np.minimum(1.0, n * p)
-    order = np.argsort(p, kind="stable")
-    ranked = p[order]
+        out[finite] = np.minimum(1.0, n * values)
+        return out
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
     if method == "holm":
-        adjusted = np.maximum.accumulate((n - np.arange(n)) * ranked)
+        adjusted = np.maximum.accumulate((n - np.arange(m)) * ranked)
     else:  # fdr (Benjamini-Hochberg), from the largest down
-        steps = n / np.arange(n, 0, -1) * ranked[::-1]
+        steps = n / np.arange(m, 0, -1) * ranked[::-1]
         adjusted = np.minimum.accumulate(steps)[::-1]
-    out = np.empty(n)
-    out[order] = np.minimum(1.0, adjusted)
+    fill = np.empty(m)
+    fill[order] = np.minimum(1.0, adjusted)
+    out[finite] = fill
+    return out
+
+
+def _correlation(cov: np.ndarray | None, rows: list[int]) -> np.ndarray:
+    if cov is None:
+        raise InferenceError("the mvt adjustment needs the covariance of the estimates")
+    sub = np.asarray(cov, dtype=float)[np.ix_(rows, rows)]
+    d = np.sqrt(np.diag(sub))
+    return sub / np.outer(d, d)
+
+
+def _estimated(rows, values: np.ndarray) -> list[int]:
+    """The rows of a family with a finite value (the estimable ones)."""
+    return [i for i in rows if np.isfinite(values[i])]
+
+
+def _mvt_p(abs_t, df, family: Family, cov) -> np.ndarray:
+    from mixedmodels.inference._mvt import Rectangle, emmeans_df
+
+    out = np.full_like(abs_t, np.nan)
+    for rows in family.groups:
+        idx = _estimated(rows, abs_t)
+        if not idx:
+            continue
+        rectangle = Rectangle(_correlation(cov, idx))
+        for i in idx:
+            out[i] = 1.0 - rectangle.coverage(abs_t[i], emmeans_df(df[i]))
+    return np.clip(out, 0.0, 1.0)
+
+
+def _mvt_cv(df, level: float, family: Family, cov) -> np.ndarray:
+    from mixedmodels.inference._mvt import Rectangle, emmeans_df
+
+    out = np.full(len(df), np.nan)
+    variances = np.diag(np.asarray(cov, dtype=float)) if cov is not None else np.zeros(len(df))
+    for rows in family.groups:
+        idx = [i for i in rows if np.isfinite(variances[i]) and variances[i] > 0]
+        if not idx:
+            continue
+        rectangle = Rectangle(_correlation(cov, idx))
+        cache: dict[float, float] = {}
+        for i in idx:
+            d = emmeans_df(df[i])
+            if d not in cache:
+                cache[d] = rectangle.quantile(level, d)
+            out[i] = cache[d]
     return out
 
 
 def adjust_p(
-    t: np.ndarray, df: np.ndarray, adjust: str, family: Family
+    t: np.ndarray, df: np.ndarray, adjust: str, family: Family, cov: np.ndarray | None = None
 ) -> tuple[np.ndarray, str, str | None]:
     """Two-sided p-values of t statistics, adjusted within each family.
+
+    ``cov`` (the covariance of the estimates, rows as ``t``) is needed by ``mvt`` only.
 
     Returns
     -------
@@ -144,6 +207,8 @@ def adjust_p(
         out = 1.0 - (1.0 - raw) ** m
     elif method == "tukey":  # emmeans rounds the df (zapsmall) for ptukey
         out = 1.0 - ptukey(np.sqrt(2.0) * abs_t, family.n_means, _zapsmall(df))
+    elif method == "mvt":
+        out = _mvt_p(abs_t, df, family, cov)
     else:  # dunnettx
         out = 1.0 - _dunnettx_cdf(abs_t, m, df)
     return out, method, note
@@ -175,11 +240,11 @@ def _per_df(df: np.ndarray, quantile) -> np.ndarray:
 
 
 def critical_values(
-    df: np.ndarray, level: float, adjust: str, family: Family
+    df: np.ndarray, level: float, adjust: str, family: Family, cov: np.ndarray | None = None
 ) -> tuple[np.ndarray, str, str | None]:
     """Multipliers of the standard error for two-sided intervals, adjusted per family.
 
-    ``holm`` and ``fdr`` get Bonferroni intervals, as in emmeans.
+    ``holm`` and ``fdr`` get Bonferroni intervals, as in emmeans; ``mvt`` needs ``cov``.
     """
     if not 0.0 < level < 1.0:
         raise InferenceError(f"level must be between 0 and 1, got {level!r}")
@@ -196,6 +261,8 @@ def critical_values(
         cv = sps.t.ppf(1.0 - (1.0 - level) / m / 2.0, df)
     elif method == "tukey":
         cv = _per_df(df, lambda d: qtukey(level, family.n_means, d) / np.sqrt(2.0))
+    elif method == "mvt":
+        cv = _mvt_cv(df, level, family, cov)
     else:
         cv = _per_df(df, lambda d: _dunnettx_quantile(level, m, d))
     return np.asarray(cv, dtype=float), method, note

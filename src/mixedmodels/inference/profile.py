@@ -22,17 +22,15 @@ from the neighbouring grid point's optimum.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import nlopt
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
 from mixedmodels._warn import warn
-from mixedmodels.errors import ConvergenceWarning, FittingError, InferenceError
+from mixedmodels.errors import ConvergenceWarning, InferenceError
 from mixedmodels.inference._grid import Evaluator, fixed_point, variance_point, walk
 from mixedmodels.inference._params import SdCorMap
 from mixedmodels.inference._spline import (
@@ -41,7 +39,9 @@ from mixedmodels.inference._spline import (
     inverse_spline,
     natural_spline,
 )
+from mixedmodels.inference.refit import refit_ml
 from mixedmodels.linalg.threads import blas_limit
+from mixedmodels.progress import progress_bar
 
 __all__ = ["Profile", "profile", "check_level", "PROFILE_CONTROL"]
 
@@ -239,26 +239,11 @@ def profile(
         return _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl, progress)
 
 
-def _refit_ml(result):
-    """lme4's ``refitML``: the ML fit from the REML estimates (default start if that fails)."""
-    model = result.model
-    control = {"check_convergence": False}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        try:
-            return model.fit(REML=False, start=result.theta, control=control)
-        except (nlopt.RoundoffLimited, FittingError):
-            # BOBYQA can stop at once when the REML estimate sits on the boundary
-            return model.fit(REML=False, control=control)
-
-
 def _profile(result, which, alpha_max, max_steps, delta, cutoff, ctl, progress) -> Profile:
-    from mixedmodels.progress import progress_bar
-
     model = result.model
     ml = result
     if result.reml:
-        ml = _refit_ml(result)
+        ml = refit_ml(result, control={"check_convergence": False}, quiet=True)
     params = SdCorMap(model.design.terms)
     var_names = params.names
     fixed_names = tuple(model.design.fixed_names)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import warnings
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,8 +31,12 @@ from scipy import stats as sps
 from mixedmodels.errors import InferenceError
 from mixedmodels.inference.anova import AnovaTable
 from mixedmodels.inference.anova_tables import drop_scope, marginal_contrasts, term_label
+from mixedmodels.inference.glmm_lrt import drop1_glmer, is_glmm, ranova_glmer
 from mixedmodels.inference.terms import term_columns
 from mixedmodels.inference.tests import f_table_row, validate_ddf
+
+if TYPE_CHECKING:
+    from mixedmodels.results import LmerResult
 
 __all__ = ["ranova", "drop1", "step", "StepResult", "refit_formula"]
 
@@ -81,16 +86,11 @@ def refit_formula(result, formula: str, data=None):
     The fixed part of ``formula`` is taken as written (codings already spelled ``C(x, ...)``),
     so the fit's ``contrasts=`` are not applied again.
     """
-    from mixedmodels.model import lmer
-
     inputs = _inputs(result, data)
-    fit = lmer(
-        formula,
-        inputs["data"],
-        REML=result.reml,
-        weights=inputs.get("weights"),
-        offset=inputs.get("offset"),
+    model = result.model.with_formula(
+        formula, inputs["data"], weights=inputs.get("weights"), offset=inputs.get("offset")
     )
+    fit = model.fit(REML=result.reml)
     if fit.nobs != result.nobs:
         raise InferenceError(
             f"the refit of {formula!r} uses {fit.nobs} rows, the model {result.nobs}: "
@@ -179,10 +179,13 @@ def _ranova_fits(result, data):
 def ranova(result, data=None) -> AnovaTable:
     """Likelihood-ratio tests of the random-effect terms (lmerTest's ``ranova``).
 
+    A glmer fit's terms are tested by refitting with glmer
+    (:func:`mixedmodels.inference.glmm_lrt.ranova_glmer`).
+
     Parameters
     ----------
     result
-        A fitted linear mixed model.
+        A fitted linear or generalized linear mixed model.
     data
         The data, when the fit does not hold them.
 
@@ -193,6 +196,8 @@ def ranova(result, data=None) -> AnovaTable:
         ``logLik``, ``AIC``, ``LRT``, ``Df``, ``Pr(>Chisq)``. The reduced models' formulas
         are the table's ``lines``.
     """
+    if is_glmm(result):
+        return ranova_glmer(result, data)
     table, formulas = _ranova_fits(result, data)
     return AnovaTable(
         table=table,
@@ -216,8 +221,12 @@ def drop1(result, ddf: str = "Satterthwaite") -> AnovaTable:
     """F tests of the fixed terms that can be dropped (lmerTest's ``drop1``).
 
     A term can be dropped when no other term contains it (R's ``drop.scope``); its test is
-    that all of its coefficients are zero, with Satterthwaite or Kenward-Roger df.
+    that all of its coefficients are zero, with Satterthwaite or Kenward-Roger df. A glmer
+    fit gets lme4's likelihood-ratio ``drop1`` instead (refits;
+    :func:`mixedmodels.inference.glmm_lrt.drop1_glmer`; ``ddf`` does not apply).
     """
+    if is_glmm(result):
+        return drop1_glmer(result)
     method = validate_ddf(ddf)
     name = "Satterthwaite's" if method == "Satterthwaite" else "Kenward-Roger's"
     return AnovaTable(
@@ -244,7 +253,7 @@ class StepResult:
 
     random: AnovaTable
     fixed: AnovaTable
-    model: object
+    model: LmerResult | None
     formula: str
 
     def __str__(self) -> str:
@@ -294,6 +303,11 @@ def step(
     -------
     StepResult
     """
+    if is_glmm(result):
+        raise InferenceError(
+            "step() is lmerTest's elimination for linear mixed models; for a glmer fit use "
+            "ranova() and drop1() (likelihood-ratio tests) and refit with update()"
+        )
     method = validate_ddf(ddf)
     alpha_random = alpha_random if reduce_random else 1.0
     alpha_fixed = alpha_fixed if reduce_fixed else 1.0

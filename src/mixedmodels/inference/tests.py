@@ -6,23 +6,19 @@ The tables follow lmerTest: ``coef_table`` is ``coef(summary(fit))`` of an lmerT
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import InferenceError
+from mixedmodels.options import choose
 
 __all__ = ["DDF", "validate_ddf", "coef_table", "contrast_test", "contrast_matrix", "f_table_row"]
 
 DDF = Literal["Satterthwaite", "Kenward-Roger"]
 
-_ALIASES: dict[str, DDF] = {
-    "satterthwaite": "Satterthwaite",
-    "kenward-roger": "Kenward-Roger",
-    "kenward_roger": "Kenward-Roger",
-    "kr": "Kenward-Roger",
-}
+_ALIASES: dict[str, str] = {"kenward_roger": "Kenward-Roger", "kr": "Kenward-Roger"}
 
 
 def validate_ddf(ddf: str) -> DDF:
@@ -44,12 +40,7 @@ def validate_ddf(ddf: str) -> DDF:
     InferenceError
         For any other value.
     """
-    key = str(ddf).strip().lower() if isinstance(ddf, str) else None
-    if key not in _ALIASES:
-        raise InferenceError(
-            f"ddf must be one of {', '.join(repr(v) for v in get_args(DDF))} (or 'kr'), got {ddf!r}"
-        )
-    return _ALIASES[key]
+    return cast(DDF, choose("ddf", ddf, DDF, aliases=_ALIASES, error=InferenceError))
 
 
 def contrast_matrix(result, L) -> np.ndarray:

@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from mixedmodels.linalg.statistics import SufficientStats
 
@@ -28,8 +27,6 @@ __all__ = [
     "evaluate_objective",
     "objective_from_parts",
     "apply_rest_lambda",
-    "block_diagonal",
-    "ar1_times_block_diagonal",
 ]
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -55,32 +52,6 @@ class BlockedFactor:
     def r2(self) -> float:
         """Penalised residual sum of squares."""
         return float(self.Lrr[-1, -1] ** 2)
-
-
-def block_diagonal(blocks: np.ndarray) -> sp.csr_matrix:
-    """Sparse block-diagonal matrix from a stack of square blocks ``(l, p, p)``."""
-    levels, size, _ = blocks.shape
-    if size == 1:
-        return sp.diags(blocks[:, 0, 0], format="csr")
-    rows = np.arange(levels * size)
-    indptr = np.arange(0, levels * size * size + 1, size)
-    indices = ((rows // size)[:, None] * size + np.arange(size)[None, :]).ravel()
-    return sp.csr_matrix((blocks.reshape(-1), indices, indptr), shape=(levels * size,) * 2)
-
-
-def ar1_times_block_diagonal(Ar1: np.ndarray | sp.csr_matrix, blocks: np.ndarray):
-    """``Ar1 @ blockdiag(blocks)`` for dense or sparse Ar1, keeping its storage."""
-    levels, size, _ = blocks.shape
-    if sp.issparse(Ar1):
-        if size == 1:
-            out = Ar1.copy()
-            out.data = out.data * blocks[:, 0, 0][Ar1.indices]
-            return out
-        return (Ar1 @ block_diagonal(blocks)).tocsr()
-    m = Ar1.shape[0]
-    if size == 1:
-        return Ar1 * blocks[:, 0, 0][None, :]
-    return np.einsum("mla,lab->mlb", Ar1.reshape(m, levels, size), blocks).reshape(m, -1)
 
 
 def apply_rest_lambda(
@@ -127,13 +98,18 @@ def update_factor(
         X that is numerically rank deficient).
     """
     workspace = stats._workspace
+    first_lambda, rest_lambdas = stats.engine_lambdas(first_lambda, rest_lambdas)
     if workspace.evaluate(first_lambda, rest_lambdas, conditioned=True, dense=True) is None:
         raise np.linalg.LinAlgError("the Schur complement is not positive definite")
     L11, Lrr = workspace.current_factor()
     # factored for the response y - X b0 (accurate r); the factor of A itself differs only
-    # in its last row: L = T'^-1 L_t adds b0' times the X rows to the response row
+    # in its last row: L = T'^-1 L_t adds b0' times the X rows to the response row; and the
+    # columns summed may be centred ones (stats.conditioning): their rows made the model's
     qr, p = stats.q_rest, stats.p
-    Lrr[-1, :-1] += workspace.b0 @ Lrr[qr : qr + p, :-1]
+    if stats.conditioning is None:
+        Lrr[-1, :-1] += workspace.b0 @ Lrr[qr : qr + p, :-1]
+    else:
+        stats.conditioning.plain_rows(Lrr, qr, p, workspace.b0)
     return BlockedFactor(L11=L11, Lrr=Lrr)
 
 
@@ -146,8 +122,9 @@ def evaluate_objective(
     """The objective at the given lambdas without building a :class:`BlockedFactor`.
 
     Same value as ``profiled_objective(update_factor(...), stats, reml)``; ``inf`` where
-    the factorisation fails. This is the optimiser's hot path.
+    the factorisation fails.
     """
+    first_lambda, rest_lambdas = stats.engine_lambdas(first_lambda, rest_lambdas)
     ev = stats._workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
     if ev is None:
         return np.inf
@@ -193,5 +170,6 @@ def objective_parts(
     For criteria other than the profiled ones (the likelihood profile's deviance at a given
     sigma), at the cost of :func:`evaluate_objective`.
     """
+    first_lambda, rest_lambdas = stats.engine_lambdas(first_lambda, rest_lambdas)
     ev = stats._workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
     return None if ev is None else (ev.logdet_z, ev.logdet_x, ev.r2)

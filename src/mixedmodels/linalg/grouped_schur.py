@@ -25,6 +25,8 @@ Whether this route is used depends on the model's structure and row counts only.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from mixedmodels.linalg import sparse_kernels, tiled
@@ -43,8 +45,8 @@ class GroupedSchur:
     Built by :func:`grouped_schur`; see the module's docstring for the formula. ``G`` comes
     in CSR form by compact position and is kept in a sliced layout: positions sorted by
     their number of entries, cut into slices of ``LANES`` whose entries lie side by side,
-    so that one evaluation sums eight positions at a time (2.6 times faster than row by
-    row on InstEval) with each position's sum in the same order as in CSR.
+    so that one evaluation sums eight positions at a time (see benchmarks/results.md) with
+    each position's sum in the same order as in CSR.
     """
 
     def __init__(
@@ -108,7 +110,7 @@ class GroupedSchur:
         for b, lam in enumerate(rest_lambdas):
             scales[b] = lam[0, 0]
         factors = np.multiply.outer(scales, scales).reshape(-1)
-        out = self.sparse._buffer()
+        out = self.sparse.buffer()
         args = (
             out,
             self.position,
@@ -123,7 +125,7 @@ class GroupedSchur:
             self.on_diagonal,
         )
         kernel = sparse_kernels.sliced_compact
-        tiled.run_tasks([lambda a=a, b=b: kernel(*args, a, b) for a, b in self.ranges])
+        tiled.run_tasks([partial(kernel, *args, a, b) for a, b in self.ranges])
         return out
 
 

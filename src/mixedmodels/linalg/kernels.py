@@ -30,14 +30,18 @@ __all__ = [
     "one_block_chunk",
     "finish_one_block",
     "copy_lower",
+    "level_factor_products",
 ]
 
 
 @njit(cache=True, nogil=True)
 def first_block(A11, lam, L11, W):  # pragma: no cover - compiled
-    """Per level ``M_g = lam' A11_g lam + I = L11_g L11_g'`` and ``W_g = lam M_g^-1 lam'``.
+    """Per level ``M_g = lam' A11_g lam + I = L11_g L11_g'`` and the factor of ``lam M_g^-1 lam'``.
 
-    Fills ``L11`` and ``W`` (both ``(l1, p1, p1)``) and returns ``sum_g log det M_g``.
+    Fills ``L11`` and ``W`` (both ``(l1, p1, p1)``) and returns ``sum_g log det M_g``. For
+    ``p1 = 1``, ``W_g = lam^2 / M_g`` (``lam M_g^-1 lam'`` itself); for ``p1 > 1``,
+    ``W_g = K_g = lam L11_g^-T`` with ``K_g K_g' = lam M_g^-1 lam'`` (see
+    :func:`level_products`).
     """
     return first_block_levels(A11, lam, L11, W, 0, A11.shape[0])
 
@@ -96,13 +100,13 @@ def first_block_levels(A11, lam, L11, W, g0, g1):  # pragma: no cover - compiled
                 for k in range(i):
                     s -= L11[g, i, k] * B[k, c]
                 B[i, c] = s / L11[g, i, i]
-        # W = B B' with B = (B')' : W[a, b] = sum_k B'[k, a] B'[k, b]
+        # K = B = (B')' = lam L^-T, so that lam M^-1 lam' = K K'. The products with Ar1 are
+        # formed as (Ar1_g K)(Ar1_g K)': K K' itself has entries of order |lam|^2 along the
+        # null space of A11_g (a level with fewer rows than columns), whose rounding the
+        # products with Ar1 would carry into the Schur complement
         for a in range(p):
             for b in range(p):
-                s = 0.0
-                for k in range(p):
-                    s += B[k, a] * B[k, b]
-                W[g, a, b] = s
+                W[g, a, b] = B[b, a]
     return logdet
 
 
@@ -129,9 +133,10 @@ def copy_lower(S, Arr, last):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def level_products(T, ptr, rows, C, W, g0, g1, sign):  # pragma: no cover - compiled
-    """``T += sign * Ar1_g W_g Ar1_g'`` (lower triangle) for the levels ``g0:g1``, in order.
+    """``T += sign * Ar1_g lam M_g^-1 lam' Ar1_g'`` (lower triangle) for the levels ``g0:g1``.
 
-    With ``sign = -1`` each term is subtracted (``x + (-1 * s)`` is ``x - s`` exactly).
+    In level order; ``W`` as :func:`first_block` leaves it. With ``sign = -1`` each term is
+    subtracted (``x + (-1 * s)`` is ``x - s`` exactly).
     """
     p = C.shape[1]
     if p == 1:
@@ -149,7 +154,7 @@ def level_products(T, ptr, rows, C, W, g0, g1, sign):  # pragma: no cover - comp
     for g in range(g0, g1):
         width = max(width, ptr[g + 1] - ptr[g])
     D = np.empty((width, p))
-    for g in range(g0, g1):
+    for g in range(g0, g1):  # D = Ar1_g K_g, then Ar1_g W_g Ar1_g' = D D'
         start = ptr[g]
         stop = ptr[g + 1]
         for b in range(stop - start):
@@ -163,7 +168,7 @@ def level_products(T, ptr, rows, C, W, g0, g1, sign):  # pragma: no cover - comp
             for a in range(start, b + 1):
                 s = 0.0
                 for k in range(p):
-                    s += D[b - start, k] * C[a, k]
+                    s += D[b - start, k] * D[a - start, k]
                 T[rb, rows[a]] += sign * s
 
 
@@ -289,11 +294,12 @@ def schur_lower_rows(S, Arr, last, ptr, rows, C, W, row_ptr, row_entry, row_leve
     ``row_entry[row_ptr[r]:row_ptr[r + 1]]`` are the positions ``k`` (in ``rows``/``C``) with
     ``rows[k] == r`` and ``row_level`` their levels. All writes of a call go to its own rows,
     one row at a time (cache friendly for a large ``S``), so disjoint row ranges can run on
-    different threads; each entry is summed in the same order whatever the ranges are.
+    different threads; each entry is summed in the same order whatever the ranges are. For
+    ``p1 > 1`` ``C`` holds the entries already multiplied by ``K_g``
+    (:func:`level_factor_products`) and ``W`` is not read.
     """
     m = S.shape[0]
     p = C.shape[1]
-    d = np.empty(p)
     for r in range(r0, r1):
         if r == m - 1:
             for j in range(r + 1):
@@ -309,17 +315,25 @@ def schur_lower_rows(S, Arr, last, ptr, rows, C, W, row_ptr, row_entry, row_leve
                 cb = W[g, 0, 0] * C[b, 0]
                 for a in range(start, b + 1):
                     S[r, rows[a]] -= cb * C[a, 0]
-            else:
-                for j in range(p):
-                    s = 0.0
-                    for k in range(p):
-                        s += C[b, k] * W[g, k, j]
-                    d[j] = s
+            else:  # C holds the entries times K_g (level_factor_products): C_b C_a'
                 for a in range(start, b + 1):
                     s = 0.0
                     for k in range(p):
-                        s += d[k] * C[a, k]
+                        s += C[b, k] * C[a, k]
                     S[r, rows[a]] -= s
+
+
+@njit(cache=True, nogil=True)
+def level_factor_products(ptr, C, W, D):  # pragma: no cover - compiled
+    """``D = C K_g`` for every entry of every level (``W`` from :func:`first_block`, p1 > 1)."""
+    p = C.shape[1]
+    for g in range(ptr.shape[0] - 1):
+        for e in range(ptr[g], ptr[g + 1]):
+            for j in range(p):
+                s = 0.0
+                for k in range(p):
+                    s += C[e, k] * W[g, k, j]
+                D[e, j] = s
 
 
 @njit(cache=True, nogil=True)

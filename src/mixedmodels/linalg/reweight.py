@@ -17,6 +17,7 @@ and :func:`~mixedmodels.linalg.solve_at_optimum` take it as any other.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +30,7 @@ from mixedmodels.linalg.statistics import (
     SufficientStats,
     compute_statistics,
 )
+from mixedmodels.linalg.workspace import Workspace
 
 __all__ = ["ReweightPlan", "reweight_plan", "reweighted_statistics"]
 
@@ -53,9 +55,9 @@ class ReweightPlan:
     level_k: np.ndarray  # (l1, p + 1) pattern position of X's rows and y's row per level
     ptr: np.ndarray
     rows: np.ndarray
-    sparse: object  # the workspace's sparse route (analysed once), or None
+    sparse: Any  # the workspace's sparse route (analysed once: a SparseRest), or None
     ar1_dense: bool
-    csc: tuple | None  # (indptr, indices, gather) of a compressed-column Ar1
+    csc: Any  # (indptr, indices, gather) of a compressed-column Ar1, or None
 
     @property
     def n(self) -> int:
@@ -90,8 +92,6 @@ def reweight_plan(blocks, X: np.ndarray) -> ReweightPlan:
         Fixed-effects model matrix ``(n, p)``; ``p`` may be 0 (a solve for the random effects
         alone, as PIRLS with the fixed effects held fixed).
     """
-    from mixedmodels.linalg.workspace import Workspace
-
     blocks = [(np.asarray(c, dtype=np.int64), np.asarray(z, float), int(k)) for c, z, k in blocks]
     X = np.ascontiguousarray(X, dtype=float)
     n, p = X.shape
@@ -254,8 +254,6 @@ def reweighted_statistics(
     weights
         Non-negative weights ``(n,)``.
     """
-    from mixedmodels.linalg.workspace import Workspace
-
     w = np.ascontiguousarray(weights, dtype=float)
     y = np.ascontiguousarray(y, dtype=float)
     shapes = plan.shapes
@@ -306,6 +304,38 @@ def reweighted_statistics(
 
 
 @njit(cache=True)
+def _level_factor(A, g, lam, M, L11, logdet):  # pragma: no cover - compiled
+    """``L11[g]`` = the lower Cholesky factor of ``lam' A[g] lam + I`` (zero above the
+    diagonal), ``M`` its workspace; returns ``logdet`` plus the factor's log-determinant
+    (added term by term, in the callers' order of summation)."""
+    s = lam.shape[0]
+    for a in range(s):
+        for b in range(s):
+            acc = 0.0
+            for k in range(s):
+                inner = 0.0
+                for m in range(s):
+                    inner += A[g, k, m] * lam[m, b]
+                acc += lam[k, a] * inner
+            M[a, b] = acc + (1.0 if a == b else 0.0)
+    for a in range(s):
+        acc = M[a, a]
+        for k in range(a):
+            acc -= L11[g, a, k] * L11[g, a, k]
+        d = np.sqrt(acc)
+        L11[g, a, a] = d
+        logdet += 2.0 * np.log(d)
+        for b in range(a + 1, s):
+            acc = M[b, a]
+            for k in range(a):
+                acc -= L11[g, b, k] * L11[g, a, k]
+            L11[g, b, a] = acc / d
+        for b in range(a):
+            L11[g, b, a] = 0.0
+    return logdet
+
+
+@njit(cache=True)
 def one_block_system(codes, Z, w, r, lam, A, L11, u):  # pragma: no cover - compiled
     """The engine's one-block factor and solve for weights ``w`` and response ``r``.
 
@@ -327,6 +357,14 @@ def one_block_system(codes, Z, w, r, lam, A, L11, u):  # pragma: no cover - comp
             rhs[g, a] += wa * r[j]
             for b in range(a + 1):
                 A[g, a, b] += wa * Z[j, b]
+    return one_block_solve(A, rhs, lam, L11, u)
+
+
+@njit(cache=True)
+def one_block_solve(A, rhs, lam, L11, u):  # pragma: no cover - compiled
+    """The per-level factor and solve of :func:`one_block_system` from the accumulated
+    ``A`` (lower triangles of ``Z_g' W Z_g``; symmetrised here) and ``rhs = Z_g' W r``."""
+    levels, s = u.shape
     logdet = 0.0
     M = np.empty((s, s))
     t = np.empty(s)
@@ -335,34 +373,12 @@ def one_block_system(codes, Z, w, r, lam, A, L11, u):  # pragma: no cover - comp
         for a in range(s):
             for b in range(a):
                 A[g, b, a] = A[g, a, b]
-        # M = lam' A lam + I, c = lam' rhs
-        for a in range(s):
+        for a in range(s):  # c = lam' rhs
             acc = 0.0
             for k in range(s):
                 acc += lam[k, a] * rhs[g, k]
             c[a] = acc
-            for b in range(s):
-                acc = 0.0
-                for k in range(s):
-                    inner = 0.0
-                    for m in range(s):
-                        inner += A[g, k, m] * lam[m, b]
-                    acc += lam[k, a] * inner
-                M[a, b] = acc + (1.0 if a == b else 0.0)
-        for a in range(s):  # Cholesky
-            acc = M[a, a]
-            for k in range(a):
-                acc -= L11[g, a, k] * L11[g, a, k]
-            d = np.sqrt(acc)
-            L11[g, a, a] = d
-            logdet += 2.0 * np.log(d)
-            for b in range(a + 1, s):
-                acc = M[b, a]
-                for k in range(a):
-                    acc -= L11[g, b, k] * L11[g, a, k]
-                L11[g, b, a] = acc / d
-            for b in range(a):
-                L11[g, b, a] = 0.0
+        logdet = _level_factor(A, g, lam, M, L11, logdet)
         for a in range(s):  # L t = c, then L' u = t
             acc = c[a]
             for k in range(a):
@@ -415,29 +431,7 @@ def one_block_joint_system(codes, Z, X, w, r, lam, L11, u, beta):  # pragma: no 
     h = np.empty((levels, s))
     M = np.empty((s, s))
     for g in range(levels):
-        for a in range(s):
-            for b in range(s):
-                acc = 0.0
-                for k in range(s):
-                    inner = 0.0
-                    for m in range(s):
-                        inner += A[g, k, m] * lam[m, b]
-                    acc += lam[k, a] * inner
-                M[a, b] = acc + (1.0 if a == b else 0.0)
-        for a in range(s):
-            acc = M[a, a]
-            for k in range(a):
-                acc -= L11[g, a, k] * L11[g, a, k]
-            d = np.sqrt(acc)
-            L11[g, a, a] = d
-            logdet_z += 2.0 * np.log(d)
-            for b in range(a + 1, s):
-                acc = M[b, a]
-                for k in range(a):
-                    acc -= L11[g, b, k] * L11[g, a, k]
-                L11[g, b, a] = acc / d
-            for b in range(a):
-                L11[g, b, a] = 0.0
+        logdet_z = _level_factor(A, g, lam, M, L11, logdet_z)
         for a in range(s):  # forward solves with L for B's columns and c
             for c in range(p):
                 acc = 0.0

@@ -75,6 +75,14 @@ def row_quadratic(
     """
     n = X.shape[0]
     shapes = stats.shapes
+    conditioning = stats.conditioning
+    if conditioning is not None:  # Ar1 sums the engine's columns: rows and lambdas as those
+        first_lambda, rest = stats.engine_lambdas(lambdas[0], lambdas[1:])
+        lambdas = [first_lambda, *rest]
+        rows = [
+            RowBlock(codes=b.codes, matrix=conditioning.block_columns(k, b.matrix))
+            for k, b in enumerate(rows)
+        ]
     first, lam1 = rows[0], lambdas[0]
     levels1, p1 = shapes[0].n_levels, shapes[0].size
     known1 = first.codes >= 0
@@ -91,7 +99,7 @@ def row_quadratic(
     if k == 0:
         return out
     Lz = factor.Lrr[:k, :k]
-    Ar1 = stats.Ar1[:k] if not sp.issparse(stats.Ar1) else stats.Ar1.tocsr()[:k]
+    Ar1 = stats.Ar1[:k] if not sp.issparse(stats.Ar1) else stats.Ar1.tocsr()[:k]  # type: ignore[union-attr]
     rest_lambdas = list(lambdas[1:])
     offsets = np.cumsum([0] + [sh.n_random_effects for sh in shapes[1:]])
     step = max(1, CHUNK_ENTRIES // max(k, 1))
@@ -105,6 +113,8 @@ def row_quadratic(
         )
         T = np.asarray((Ar1 @ C).todense() if sp.issparse(Ar1) else Ar1 @ C.toarray())
         T = apply_rest_lambda(T, stats, rest_lambdas, side="left")
+        if conditioning is not None:  # X's rows of the model's columns, as the factor's
+            conditioning.plain_fixed_rows(T, qr, p)
         R = -T
         for j, (block, lam) in enumerate(zip(rows[1:], rest_lambdas, strict=True)):
             size = shapes[j + 1].size

@@ -99,13 +99,22 @@ def solve_at_optimum(
     *,
     conditional_variances: bool = True,
 ) -> Solution:
-    """Fixed effects, spherical conditional modes and their unscaled covariances."""
+    """Fixed effects, spherical conditional modes and their unscaled covariances.
+
+    ``lam1``, ``rest_lambdas`` and ``factor`` are the model's (see ``update_factor``).
+    """
+    lam1, rest_lambdas = stats.engine_lambdas(lam1, rest_lambdas)
     Lrr = factor.Lrr
     qr, p = stats.q_rest, stats.p
     # rest unknowns (u_rest, beta): upper-triangular solve with the rest's factor
     v = _rest_unknowns(Lrr)
-    # first block: u1 = L11^-T (c1 - Lr1[:-1]' v) with Lr1' w = L11^-1 Lam1' Ar1' Lr w
-    z = _apply_rest_lambda(np.append(-v, 1.0), stats, rest_lambdas)
+    # first block: u1 = L11^-T (c1 - Lr1[:-1]' v) with Lr1' w = L11^-1 Lam1' Ar1' Lr w, the
+    # rest's unknowns taken to the columns summed (conditioned beta)
+    v_summed = v
+    if stats.conditioning is not None:
+        v_summed = v.copy()
+        v_summed[qr:] = stats.conditioning.engine_beta(v[qr:])
+    z = _apply_rest_lambda(np.append(-v_summed, 1.0), stats, rest_lambdas)
     t = _ar1_transpose_times(stats, z) @ lam1  # rows: Lam1' (Ar1' z)_g
     L11 = factor.L11
     rhs1 = np.linalg.solve(L11, t[:, :, None])

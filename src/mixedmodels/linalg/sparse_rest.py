@@ -6,11 +6,10 @@ workspace accumulates it densely; when its random-effect part ``S_zz`` is large 
 zero (InstEval: 1,156 instructor and department effects, 22% of the lower triangle filled),
 a fill-reducing ordering and a supernodal factorisation do a fraction of the dense
 Cholesky's work. CHOLMOD does that; we take it from cvxopt's wheels, which bundle it
-(scikit-sparse needs SuiteSparse's headers to build), and call it directly through ctypes
-(:mod:`mixedmodels.linalg.cholmod_direct`: no GIL held during a factorisation, the values
-written straight into CHOLMOD's array), or through cvxopt's binding where that cannot be
-done (same library, ordering and options: the same numbers). The symbolic analysis is done
-once per thread and reused at every evaluation; only the values change.
+(scikit-sparse needs SuiteSparse's headers to build), through one of the two bindings of
+:mod:`mixedmodels.linalg.cholmod` (ctypes, with no GIL held during a factorisation, or
+cvxopt's own; same library, ordering and options: the same numbers). The symbolic analysis is
+done once per thread and reused at every evaluation; only the values change.
 
 The objective needs three numbers from the factor, and all three are on its diagonal when X
 and y are ordered last: the whole rest, ``S_zz`` with its dense rows of X and y, is factored
@@ -20,8 +19,8 @@ alone, and then
 - ``log|L_zz|^2`` is twice the sum of the logs of the first ``q_rest`` diagonal entries,
 - ``log|R_X|^2`` that of the next ``p``, and ``r`` is the last.
 
-(The dense rows add one trailing supernode; measured on InstEval this is cheaper than
-solving with ``L_zz`` for the X and y columns and factoring their Schur complement apart.)
+(The dense rows add one trailing supernode, which costs less than solving with ``L_zz`` for
+the X and y columns and factoring their Schur complement apart: benchmarks/results.md.)
 
 Whether the sparse route is taken depends on the pattern only (its size and density), never
 on timing, so the same data always get the same arithmetic.
@@ -34,6 +33,8 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
+from mixedmodels.linalg import cholmod, sparse_kernels
+
 __all__ = ["SparseRest", "available", "rest_pattern", "worth_it"]
 
 SPARSE_MIN = 300  # random effects in the rest below which the dense factor always wins
@@ -42,47 +43,8 @@ DENSE_MARKS_MAX = 8192  # scalar rests up to this size find their pattern with q
 
 
 def available() -> bool:
-    """Whether cvxopt's CHOLMOD can be imported."""
-    try:
-        _import_cholmod()
-    except ImportError:
-        return False
-    return True
-
-
-def _import_cholmod():
-    """cvxopt's CHOLMOD module, its OpenBLAS told to use AVX2 kernels where the CPU has them.
-
-    cvxopt's wheels bundle their own OpenBLAS (0.3.15), which does not know recent CPUs and
-    falls back to its SSE3 kernels on them (measured on an AMD EPYC with AVX-512: InstEval's
-    supernodal factor 10.8 ms against 7.0 ms with the Haswell kernels). The core type is read
-    once, when that library loads, so it is set only around this import, only where the user
-    has not set it, and only on CPUs with AVX2 and FMA; numpy's own OpenBLAS, already
-    loaded, is not affected.
-    """
-    import os
-    import sys
-
-    if "cvxopt.cholmod" in sys.modules:
-        return sys.modules["cvxopt.cholmod"]
-    override = "OPENBLAS_CORETYPE" not in os.environ and _has_avx2()
-    if override:
-        os.environ["OPENBLAS_CORETYPE"] = "Haswell"
-    try:
-        from cvxopt import cholmod
-    finally:
-        if override:
-            del os.environ["OPENBLAS_CORETYPE"]
-    return cholmod
-
-
-def _has_avx2() -> bool:
-    """Whether numpy reports AVX2 and FMA3 on this CPU."""
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features
-    except ImportError:  # pragma: no cover - numpy < 2
-        from numpy.core._multiarray_umath import __cpu_features__ as features
-    return bool(features.get("AVX2")) and bool(features.get("FMA3"))
+    """Whether CHOLMOD can be called (cvxopt installed)."""
+    return cholmod.binding() is not None
 
 
 def rest_pattern(
@@ -117,8 +79,6 @@ def rest_pattern(
     """
     q_rest = int(np.sum(levels * sizes))
     if np.all(sizes == 1) and q_rest <= DENSE_MARKS_MAX:  # one pass over the pairs
-        from mixedmodels.linalg import sparse_kernels
-
         return sparse_kernels.scalar_rest_pattern(ptr, rows, np.ascontiguousarray(Arr), q_rest)
     unit_of_row = np.concatenate(
         [np.repeat(np.arange(n_lev), size) for n_lev, size in zip(levels, sizes, strict=True)]
@@ -200,33 +160,36 @@ class SparseRest:
         self.I = np.ascontiguousarray(rows[order])
         self.J = np.ascontiguousarray(cols[order])
         self.size = int(self.I.size)  # length of the compact vector
-        self._local = threading.local()
         self._lock = threading.Lock()
         self._order: np.ndarray | None = None
-        self._direct = _direct_available()  # CHOLMOD through ctypes, else cvxopt's binding
-        self._factors: dict[int, object] = {}  # direct CHOLMOD factors by thread id
+        binding = cholmod.binding()
+        if binding is None:
+            raise RuntimeError("the sparse route needs cvxopt's CHOLMOD (the sparse extra)")
+        self._binding = binding
+        self._factors: dict[int, cholmod.Factor] = {}  # CHOLMOD factors by thread id
 
     def gather(self, S: np.ndarray) -> np.ndarray:
-        """The compact vector of the symmetric matrix whose lower triangle is in ``S``."""
-        from mixedmodels.linalg import sparse_kernels
+        """The compact vector of the symmetric matrix whose lower triangle is in ``S``.
 
-        out = self._buffer()
+        Written into this thread's factor's own value array (no copy before factoring).
+        """
+        out = self.buffer()
         sparse_kernels.gather_pattern(out, S, self.I, self.J)
         return out
 
+    def buffer(self) -> np.ndarray:
+        """This thread's compact vector: its factor's own value array (write, then evaluate)."""
+        return self._factor().values
+
+    @property
+    def binding(self) -> str:
+        """The CHOLMOD binding in use: ``"ctypes"`` or ``"cvxopt"``."""
+        return self._binding.name
+
     @property
     def releases_gil(self) -> bool:
-        """Whether factorisations run without the GIL (CHOLMOD called directly)."""
-        return self._direct
-
-    def _buffer(self) -> np.ndarray:
-        """This thread's compact vector (with direct CHOLMOD: the factor's own value array)."""
-        if self._direct:
-            return self._direct_factor().values
-        local = self._local
-        if not hasattr(local, "compact"):
-            local.compact = np.empty(self.size)
-        return local.compact
+        """Whether factorisations run without the GIL (CHOLMOD called through ctypes)."""
+        return self._binding.releases_gil
 
     def _ordering(self) -> np.ndarray:
         """AMD's ordering of ``S_zz``, then X and y (computed once, shared by threads)."""
@@ -234,27 +197,12 @@ class SparseRest:
             if self._order is None:
                 qr = self.q_rest
                 zz = self.I < qr  # noqa: SIM300 - rows of S_zz
-                order = None
-                if self._direct:
-                    from mixedmodels.linalg.cholmod_direct import amd_order
-
-                    order = amd_order(self.I[zz], self.J[zz], qr)
-                if order is None:
-                    from cvxopt import amd, matrix, spmatrix
-
-                    _import_cholmod()
-                    Azz = spmatrix(
-                        matrix(np.ones(int(zz.sum()))),
-                        matrix(self.I[zz]),
-                        matrix(self.J[zz]),
-                        (qr, qr),
-                    )
-                    order = np.array(list(amd.order(Azz, uplo="L")), dtype=np.int64)
+                order = self._binding.amd_order(self.I[zz], self.J[zz], qr)
                 self._order = np.concatenate([order, np.arange(qr, self.m, dtype=np.int64)])
             return self._order
 
-    def _direct_factor(self):
-        """This thread's directly called CHOLMOD factor (analysed on first use).
+    def _factor(self) -> cholmod.Factor:
+        """This thread's CHOLMOD factor (analysed on first use).
 
         Kept by thread id rather than in thread-local storage, so that
         :meth:`release_other_threads` can free the factors of helper threads.
@@ -262,9 +210,7 @@ class SparseRest:
         key = threading.get_ident()
         factor = self._factors.get(key)
         if factor is None:
-            from mixedmodels.linalg.cholmod_direct import DirectFactor
-
-            factor = DirectFactor(self.I, self.J, self.m, self._ordering())
+            factor = self._binding.factor(self.I, self.J, self.m, self._ordering())
             with self._lock:
                 self._factors[key] = factor
         return factor
@@ -274,22 +220,6 @@ class SparseRest:
         key = threading.get_ident()
         with self._lock:
             self._factors = {k: v for k, v in self._factors.items() if k == key}
-
-    def _factor_objects(self):
-        """This thread's cvxopt matrix and symbolic factor (analysed on first use)."""
-        local = self._local
-        if not hasattr(local, "F"):
-            from cvxopt import matrix, spmatrix
-
-            cholmod = _import_cholmod()
-            A = spmatrix(
-                matrix(np.ones(self.size)), matrix(self.I), matrix(self.J), (self.m, self.m)
-            )
-            order = [int(k) for k in self._ordering()]
-            with _supernodal(cholmod):
-                local.F = cholmod.symbolic(A, p=matrix(order), uplo="L")
-            local.A = A
-        return local.A, local.F
 
     def evaluate(self, compact: np.ndarray, p: int) -> tuple[float, float, float] | None:
         """``log|L_zz|^2``, ``log|R_X|^2`` and ``r`` from the compact vector.
@@ -306,48 +236,7 @@ class SparseRest:
 
     def _factor_diagonal(self, compact: np.ndarray) -> np.ndarray | None:
         """The factor's diagonal in its order (P, then X and y); None if not positive definite."""
-        if self._direct:
-            factor = self._direct_factor()
-            if compact is not factor.values:
-                factor.values[:] = compact
-            return factor.factorize()
-        from cvxopt import matrix
-
-        cholmod = _import_cholmod()
-        A, F = self._factor_objects()
-        A.V = matrix(compact)
-        try:
-            with _supernodal(cholmod):
-                cholmod.numeric(A, F)
-        except ArithmeticError:
-            return None
-        d = np.asarray(cholmod.diag(F)).ravel()
-        if not np.all(np.isfinite(d)) or not np.all(d > 0.0):
-            return None
-        return d
-
-
-def _direct_available() -> bool:
-    from mixedmodels.linalg import cholmod_direct
-
-    return cholmod_direct.available()
-
-
-class _supernodal:
-    """CHOLMOD's options set to a supernodal factor for the duration of a call.
-
-    cvxopt keeps CHOLMOD's options in one module-level dict; it is restored afterwards so
-    that other users of cvxopt see their own settings.
-    """
-
-    def __init__(self, cholmod) -> None:
-        self.options = cholmod.options
-
-    def __enter__(self) -> None:
-        self.saved = dict(self.options)
-        self.options["supernodal"] = 2  # diag() needs a supernodal factor
-        self.options["postorder"] = False  # keep X and y last, where the permutation puts them
-
-    def __exit__(self, *exc) -> None:
-        self.options.clear()
-        self.options.update(self.saved)
+        factor = self._factor()
+        if compact is not factor.values:
+            factor.values[:] = compact
+        return factor.factorize()

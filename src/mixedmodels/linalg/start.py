@@ -44,7 +44,7 @@ def _block_moments(stats: SufficientStats, k: int, beta: np.ndarray):
         zz = stats.A11
         Ar1 = stats.Ar1
         rows = np.r_[qr : qr + p, stats.m - 1]
-        part = Ar1[rows].toarray() if hasattr(Ar1, "toarray") else Ar1[rows]
+        part = Ar1[rows].toarray() if hasattr(Ar1, "toarray") else Ar1[rows]  # type: ignore[union-attr]
         zx, zy = part[:p], part[p]
         zr = (zy - beta @ zx).reshape(levels, s)
     else:
@@ -61,9 +61,11 @@ def _swamy(zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int) -> np.nda
     """Lower-triangular relative factor from per-level regressions (vector-valued blocks).
 
     ``b_g = (Z_g'Z_g)^-1 Z_g' r`` has covariance ``Sigma_b + sigma^2 (Z_g'Z_g)^-1``, so
-    ``Sigma_b ~ mean(b_g b_g') - sigma^2 mean((Z_g'Z_g)^-1)``, clipped to be positive definite.
-    Levels whose ``Z_g'Z_g`` is not well conditioned (normalised determinant below 1e-10) are
-    left out.
+    ``Sigma_b ~ mean(b_g b_g') - sigma^2 mean((Z_g'Z_g)^-1)``. Levels whose ``Z_g'Z_g`` is not
+    well conditioned (normalised determinant below 1e-10) are left out. Where that estimate is
+    not positive definite (small levels, whose ``(Z_g'Z_g)^-1`` is large, make it noisy) a
+    variance below the one-way estimate's (:func:`_one_way`, standard deviations) is raised
+    to it, the covariances kept; then it is clipped to be positive definite.
     """
     size = zz.shape[1]
     count, bb, inv_sum, explained = _level_regressions(
@@ -78,7 +80,19 @@ def _swamy(zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int) -> np.nda
     if not sigma2 > 0:
         return None
     cov = bb / count / sigma2 - inv_sum / count
-    return _clipped_cholesky((cov + cov.T) / 2)
+    cov = (cov + cov.T) / 2
+    if _smallest_eigenvalue(cov) < FLOOR**2 * max(float(np.max(np.diag(cov))), 1.0):
+        one_way = _one_way(zz, zr, rss, n, p)
+        np.fill_diagonal(cov, np.maximum(np.diag(cov), one_way**2))
+    return _clipped_cholesky(cov)
+
+
+def _smallest_eigenvalue(cov: np.ndarray) -> float:
+    """Of a symmetric matrix (2 x 2 in closed form: numpy's wrappers cost more)."""
+    if cov.shape[0] == 2:
+        a, b, c = float(cov[0, 0]), float(cov[1, 0]), float(cov[1, 1])
+        return (a + c) / 2.0 - math.hypot((a - c) / 2.0, b)
+    return float(np.linalg.eigvalsh(cov)[0])
 
 
 def _clipped_cholesky(cov: np.ndarray) -> np.ndarray:
@@ -213,21 +227,7 @@ def moment_start(
             if lam is not None:
                 out.append(lam)
                 continue
-        diag = np.ones(size)
-        for j in range(size):
-            c = zz[:, j, j]
-            used = c > 1e-12 * max(float(c.max()), 1e-300)
-            levels = int(used.sum())
-            dof = n - p - levels
-            if levels < 2 or dof <= 0:
-                continue
-            ssb = float(np.sum(zr[used, j] ** 2 / c[used]))
-            sigma2 = (rss - ssb) / dof
-            if not sigma2 > 0:
-                continue
-            ratio = (ssb - levels * sigma2) / float(np.sum(c[used])) / sigma2
-            diag[j] = max(float(np.sqrt(max(ratio, 0.0))), FLOOR)
-        out.append(np.diag(diag))
+        out.append(np.diag(_one_way(zz, zr, rss, n, p)))
     return out
 
 
@@ -283,3 +283,24 @@ def level_correlation(stats: SufficientStats, k: int, columns: slice) -> np.ndar
     out = np.where((both >= 3) & np.isfinite(out), out, 0.0)
     np.fill_diagonal(out, 1.0)
     return out
+
+
+def _one_way(zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int) -> np.ndarray:
+    """Per column the one-way ANOVA estimate of ``sigma_b / sigma`` (1 where none is possible,
+    at least :data:`FLOOR`)."""
+    size = zz.shape[1]
+    diag = np.ones(size)
+    for j in range(size):
+        c = zz[:, j, j]
+        used = c > 1e-12 * max(float(c.max()), 1e-300)
+        levels = int(used.sum())
+        dof = n - p - levels
+        if levels < 2 or dof <= 0:
+            continue
+        ssb = float(np.sum(zr[used, j] ** 2 / c[used]))
+        sigma2 = (rss - ssb) / dof
+        if not sigma2 > 0:
+            continue
+        ratio = (ssb - levels * sigma2) / float(np.sum(c[used])) / sigma2
+        diag[j] = max(float(np.sqrt(max(ratio, 0.0))), FLOOR)
+    return diag

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import lapack
+
+from mixedmodels.linalg.conditioning import Conditioning
 
 __all__ = [
     "BlockShape",
@@ -65,6 +67,11 @@ class SufficientStats:
         Shape of every engine block, first block first.
     A11, Ar1, Arr
         The pieces of A described in the module docstring.
+    conditioning
+        How the columns summed relate to the model's (centred columns, a shifted response;
+        see :mod:`mixedmodels.linalg.conditioning`), or None when they are the model's.
+        The functions that take lambdas (``update_factor``, ``evaluate_objective``,
+        ``solve_at_optimum``...) take the model's and give the model's factor and estimates.
     """
 
     n: int
@@ -74,6 +81,18 @@ class SufficientStats:
     A11: np.ndarray
     Ar1: np.ndarray | sp.csr_matrix
     Arr: np.ndarray
+    conditioning: Conditioning | None = None
+
+    def engine_lambdas(
+        self, first: np.ndarray, rest: list[np.ndarray] | tuple[np.ndarray, ...]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The lambdas of the columns summed here, for the model's block lambdas."""
+        c = self.conditioning
+        if c is None:
+            return first, list(rest)
+        return c.engine_lambda(0, first), [
+            c.engine_lambda(k + 1, lam) for k, lam in enumerate(rest)
+        ]
 
     @property
     def q_rest(self) -> int:
@@ -114,8 +133,13 @@ class SufficientStats:
 
         return Workspace(self)
 
-    def with_response_part(self, ar1_y: np.ndarray, arr_y: np.ndarray) -> SufficientStats:
-        """A copy with the last row/column (the response's) of Ar1 and Arr replaced."""
+    def with_response_part(
+        self, ar1_y: np.ndarray, arr_y: np.ndarray, shift: np.ndarray | None = None
+    ) -> SufficientStats:
+        """A copy with the last row/column (the response's) of Ar1 and Arr replaced.
+
+        ``shift``: the new response's shift (see :class:`Conditioning`), when conditioned.
+        """
         arr = self.Arr.copy()
         arr[-1, :] = arr_y
         arr[:, -1] = arr_y
@@ -125,7 +149,10 @@ class SufficientStats:
         else:
             ar1 = self.Ar1.copy()
             ar1[-1, :] = ar1_y
-        out = replace(self, Ar1=ar1, Arr=arr)
+        conditioning = self.conditioning
+        if conditioning is not None and shift is not None:
+            conditioning = conditioning.with_shift(shift)
+        out = replace(self, Ar1=ar1, Arr=arr, conditioning=conditioning)
         if "_workspace" in self.__dict__:  # reuse the pattern: only the response row changes
             out.__dict__["_workspace"] = self._workspace.with_response(out, ar1_y)
         return out
@@ -139,7 +166,7 @@ def random_effects_matrix(codes: np.ndarray, matrix: np.ndarray, n_levels: int) 
     return sp.csr_matrix((matrix.ravel(), cols, indptr), shape=(n, n_levels * size))
 
 
-def _ar1_storage(Ar1: np.ndarray | sp.csr_matrix) -> np.ndarray | sp.csr_matrix:
+def _ar1_storage(Ar1: Any) -> np.ndarray | sp.csr_matrix:
     """Ar1 dense when small or filled (:data:`DENSE_LIMIT`, :data:`DENSE_FILL`), else sorted CSR."""
     nnz = Ar1.nnz if sp.issparse(Ar1) else np.count_nonzero(Ar1)
     if Ar1.shape[0] * Ar1.shape[1] <= DENSE_LIMIT or nnz > DENSE_FILL * Ar1.shape[0] * Ar1.shape[1]:
@@ -162,19 +189,13 @@ def per_level_crossproducts(codes: np.ndarray, matrix: np.ndarray, n_levels: int
 
 
 def _xy_crossproduct(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``[X y]'[X y]`` with the response's column summed around its mean (no stacked copy).
-
-    A response with a large mean makes ``y'y`` and ``X'y`` large numbers whose rounding
-    errors survive into the tiny penalised residual sum of squares; summing ``y - c`` and
-    adding ``c`` times exact-ish totals back keeps them within an ulp or two.
-    """
+    """``[X y]'[X y]`` (no stacked copy); the response's part as :func:`response_statistics`
+    forms it, so that a refit with the same response gives the same numbers."""
     p = X.shape[1]
     out = np.empty((p + 1, p + 1))
     out[:p, :p] = X.T @ X
-    c = float(np.mean(y))
-    yc = y - c
-    out[:p, p] = out[p, :p] = X.T @ yc + c * X.sum(axis=0)
-    out[p, p] = float(yc @ yc) + c * (2.0 * float(yc.sum()) + y.size * c)
+    out[:p, p] = out[p, :p] = X.T @ y
+    out[p, p] = float(y @ y)
     return out
 
 
@@ -187,19 +208,27 @@ def _level_sums(codes: np.ndarray, matrix: np.ndarray, column: np.ndarray, n_lev
     return out.ravel()
 
 
-def _response_sums(codes: np.ndarray, matrix: np.ndarray, y: np.ndarray, n_levels: int):
-    """``Z' y`` summed around the response's mean (see :func:`_xy_crossproduct`)."""
-    c = float(np.mean(y))
-    return _level_sums(codes, matrix, y - c, n_levels) + c * _column_sums(codes, matrix, n_levels)
+MARKS_PER_ROW = 4
+"""Key ranges up to this many keys per row (or 65,536) are factorised by marks, not a sort."""
 
 
-def _column_sums(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> np.ndarray:
-    """The column sums of one block's Z (per level and column, level-major)."""
-    size = matrix.shape[1]
-    out = np.empty((n_levels, size))
-    for a in range(size):
-        out[:, a] = np.bincount(codes, weights=matrix[:, a], minlength=n_levels)
-    return out.ravel()
+def _factorize_keys(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the index of its key among the distinct keys, and those keys (ascending).
+
+    Keys lie in ``[0, size)``; where that range is small next to the rows the keys present
+    are marked in a byte array (no sort, linear in rows and range), otherwise ``np.unique``
+    sorts them. The numbering does not change any sum: each pair's rows are summed in row
+    order.
+    """
+    if size <= max(MARKS_PER_ROW * key.size, 1 << 16):
+        present = np.zeros(size, dtype=bool)
+        present[key] = True
+        uniques = np.flatnonzero(present)
+        number = np.zeros(size, dtype=np.int32 if uniques.size < 2**31 else np.int64)
+        number[uniques] = np.arange(uniques.size, dtype=number.dtype)
+        return number[key], uniques
+    uniques, inverse = np.unique(key, return_inverse=True)
+    return inverse.ravel(), uniques
 
 
 def _pair_block(block_a, block_b) -> sp.coo_matrix:
@@ -207,7 +236,7 @@ def _pair_block(block_a, block_b) -> sp.coo_matrix:
     codes_a, za, levels_a = block_a
     codes_b, zb, levels_b = block_b
     key = codes_a.astype(np.int64) * levels_b + codes_b
-    inverse, uniques = pd.factorize(key)
+    inverse, uniques = _factorize_keys(key, levels_a * levels_b)
     del key
     la, lb = uniques // levels_b, uniques % levels_b
     pa, pb = za.shape[1], zb.shape[1]
@@ -228,6 +257,7 @@ def compute_statistics(
     X: np.ndarray,
     y: np.ndarray,
     weights: np.ndarray | None = None,
+    conditioning: Conditioning | None = None,
 ) -> SufficientStats:
     """Compute the sufficient statistics of a model from its arrays.
 
@@ -246,11 +276,20 @@ def compute_statistics(
         Response (offset already subtracted), ``(n,)``.
     weights
         Prior weights, ``(n,)``, or None.
+    conditioning
+        Centre the columns and shift the response by it before summing (see
+        :mod:`mixedmodels.linalg.conditioning`); None sums the columns as given.
 
     Returns
     -------
     SufficientStats
     """
+    if conditioning is not None:
+        blocks = [
+            (c, conditioning.block_columns(k, m), lev) for k, (c, m, lev) in enumerate(blocks)
+        ]
+        X = conditioning.fixed_columns(X)
+        y = conditioning.response(X, y)
     n, p = X.shape
     sum_log_weights = 0.0
     if weights is not None:
@@ -276,6 +315,7 @@ def compute_statistics(
             A11=A11,
             Ar1=_ar1_storage(xy_z1),
             Arr=_xy_crossproduct(X, y),
+            conditioning=conditioning,
         )
     rest = blocks[1:]
     sizes = [s.n_random_effects for s in shapes[1:]]
@@ -297,7 +337,7 @@ def compute_statistics(
             Arr[offsets[i] : offsets[i + 1], q_rest + c] = _level_sums(
                 codes, matrix, X[:, c], levels
             )
-        Arr[offsets[i] : offsets[i + 1], m - 1] = _response_sums(codes, matrix, y, levels)
+        Arr[offsets[i] : offsets[i + 1], m - 1] = _level_sums(codes, matrix, y, levels)
         for j in range(i):
             pair = _pair_block(block, rest[j])
             Arr[offsets[i] + pair.row, offsets[j] + pair.col] = pair.data
@@ -312,6 +352,7 @@ def compute_statistics(
         A11=A11,
         Ar1=_ar1_storage(Ar1),
         Arr=Arr,
+        conditioning=conditioning,
     )
 
 
@@ -320,26 +361,27 @@ def response_statistics(
     X: np.ndarray,
     y: np.ndarray,
     weights: np.ndarray | None = None,
+    conditioning: Conditioning | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The response's row of Ar1 and of Arr for a new y (everything else is unchanged).
 
     Used by refits (bootstrap, simulation, profiling): O(n) work, no rebuilding of A.
+    ``conditioning``: as for :func:`compute_statistics` (its shift the new response's).
     """
+    if conditioning is not None:
+        blocks = [
+            (c, conditioning.block_columns(k, m), lev) for k, (c, m, lev) in enumerate(blocks)
+        ]
+        X = conditioning.fixed_columns(X)
+        y = conditioning.response(X, y)
     if weights is not None:
         root = np.sqrt(weights)
         X = X * root[:, None]
         y = y * root
         blocks = [(c, m * root[:, None], k) for c, m, k in blocks]
 
-    def z_cross(codes, matrix, levels):
-        size = matrix.shape[1]
-        out = np.empty((levels, size))
-        for a in range(size):
-            out[:, a] = np.bincount(codes, weights=matrix[:, a] * y, minlength=levels)
-        return out.ravel()
-
-    ar1_y = z_cross(*blocks[0])
-    parts = [z_cross(*b) for b in blocks[1:]]
+    ar1_y = _level_sums(*blocks[0][:2], y, blocks[0][2])
+    parts = [_level_sums(codes, matrix, y, levels) for codes, matrix, levels in blocks[1:]]
     parts.append(X.T @ y)
     parts.append(np.array([y @ y]))
     return ar1_y, np.concatenate(parts)

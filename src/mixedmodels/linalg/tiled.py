@@ -2,13 +2,12 @@
 
 A multi-threaded LAPACK ``dpotrf`` has two faults on a shared machine: its rounding depends on
 the number of BLAS threads, and its threads spin at every synchronisation, so one core taken
-by another process makes it up to ten times slower (measured: 0.2 s idle, 0.3-3.7 s at load 2
-on 2 cores, for n = 3705). Here the matrix is cut into tiles whose size depends on ``n`` only;
-every tile operation is one single-threaded BLAS call, and the threads of a pool take tile
-tasks as they become free. Each entry is therefore computed by the same sequence of BLAS
-calls whatever the number of threads and whoever runs them: the result is bitwise the same on
-an idle or a busy machine and with one or many threads, and a busy core only delays the tasks
-it takes.
+by another process makes it many times slower (benchmarks/results.md). Here the matrix is cut
+into tiles whose size depends on ``n`` only; every tile operation is one single-threaded BLAS
+call, and the threads of a pool take tile tasks as they become free. Each entry is therefore
+computed by the same sequence of BLAS calls whatever the number of threads and whoever runs
+them: the result is bitwise the same on an idle or a busy machine and with one or many
+threads, and a busy core only delays the tasks it takes.
 
 The BLAS and LAPACK routines are scipy's (``scipy.linalg.cython_blas``/``cython_lapack``),
 called through ctypes, which releases the GIL during each call.
@@ -21,6 +20,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
 import scipy.linalg.cython_blas as _cython_blas
@@ -171,7 +171,7 @@ def cholesky_lower(S: np.ndarray) -> int:
                 break
             # the panel solve, one task per column tile (never per worker: the calls, and so
             # the rounding, must not depend on the number of threads)
-            run_tasks([lambda j=j, k=k: trsm(k, j, j + 1) for j in rest])
+            run_tasks([partial(trsm, k, j, j + 1) for j in rest])
             # the trailing update, one task per column tile, the largest first
-            run_tasks([lambda j=j, k=k: update(k, j) for j in reversed(rest)])
+            run_tasks([partial(update, k, j) for j in reversed(rest)])
     return 0

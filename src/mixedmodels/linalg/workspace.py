@@ -11,33 +11,21 @@ response, whose only change is the last row of ``Ar1``.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.linalg import lapack
 
-from mixedmodels.linalg import grouped_schur, sparse_rest, tiled
+from mixedmodels.linalg import grouped_schur, sparse_rest
+from mixedmodels.linalg.routes import SMALL_CHOLESKY, Evaluation, Route, choose_route
 from mixedmodels.linalg.statistics import SufficientStats
-from mixedmodels.linalg.threads import blas_limit
 
 __all__ = ["Workspace", "Evaluation", "level_pattern"]
 
 ROW_RANGES = 16  # row ranges of the row-wise scatter (tasks on the pool; any number gives
 #                 the same sums: every row is summed whole, in one order)
-SMALL_CHOLESKY = 48  # below this dimension our compiled loop beats a LAPACK call
 BY_ROWS_MIN = 1_000_000  # scatter pairs from which row ranges are scattered on the tile pool
 LEVEL_CHUNKS = 8  # level ranges of a large one-block evaluation (tasks on the tile pool)
 CHUNKED_MIN_WORK = 1_000_000  # levels * p1^3 + entries * p1^2 from which it is cut in chunks
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """The three numbers of one factorisation that the objective needs."""
-
-    logdet_z: float
-    logdet_x: float
-    r2: float
 
 
 def level_pattern(Ar1, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -157,6 +145,8 @@ class Workspace:
         if self.by_rows:
             self._row_pattern()
         self.sparse = self._sparse_rest() if _sparse is False else _sparse
+        self.route: Route = choose_route(self)  # once, by shape (mixedmodels.linalg.routes)
+        self.dense_route: Route = choose_route(self, dense=True)
 
     @property
     def work(self) -> int:
@@ -180,30 +170,6 @@ class Workspace:
         bounds = [0, *(int(e) for e in edges), self.levels1]
         return [(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
-    def _chunked_one_block(self, lam1: np.ndarray, last: np.ndarray, values: np.ndarray):
-        """``evaluate_one_block``'s numbers with the levels cut in chunks on the tile pool."""
-        from mixedmodels.linalg import kernels
-
-        S, L11, W = self._buffers()
-        local = self._local
-        chunks = self.level_chunks
-        if not hasattr(local, "parts"):
-            local.parts = np.empty((len(chunks), self.m, self.m))
-        parts = local.parts
-        A11, ptr, rows = self.stats.A11, self.ptr, self.rows
-        kernel = kernels.one_block_chunk
-        logdets = tiled.run_tasks(
-            [
-                lambda c=c, g0=g0, g1=g1: kernel(
-                    A11, lam1, ptr, rows, values, L11, W, g0, g1, parts[c]
-                )
-                for c, (g0, g1) in enumerate(chunks)
-            ]
-        )
-        return kernels.finish_one_block(
-            S, self.stats.Arr, last, parts, np.array(logdets, dtype=float), self.p
-        )
-
     def _sparse_rest(self) -> sparse_rest.SparseRest | None:
         """CHOLMOD's route for the rest's random effects, where its pattern makes it pay."""
         qr = self.q_rest
@@ -219,7 +185,7 @@ class Workspace:
     def _grouped(self) -> grouped_schur.GroupedSchur | None:
         """The sparse route's per-count sums (built on first use; None where they do not apply)."""
         if not hasattr(self, "_grouped_schur"):
-            self._grouped_schur = grouped_schur.grouped_schur(self, self.sparse)
+            self._grouped_schur = grouped_schur.grouped_schur(self, self.sparse)  # type: ignore[arg-type]
         return self._grouped_schur
 
     def _row_pattern(self) -> None:
@@ -308,84 +274,9 @@ class Workspace:
         factor the rest densely even where the sparse route would be taken, so that
         :meth:`current_factor` holds the factor (the sparse route leaves the buffer as it was).
         """
-        last = self.last_conditioned if conditioned else self.last_plain
-        values = self.values_conditioned if conditioned else self.values
-        from mixedmodels.linalg import kernels
-
-        S, L11, W = self._buffers()
         lam1 = np.ascontiguousarray(lam1, dtype=float)
-        if conditioned and not dense and self.sparse is not None:
-            grouped = self._grouped()
-            if grouped is not None:  # the compact vector straight from per-count sums
-                logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
-                return self._sparse_evaluation(logdet1, grouped.compact(lam1[0, 0], rest_lambdas))
-        if self.fused and self.level_chunks is not None:  # levels in chunks, on the pool
-            status, logdet_z, logdet_x, r2 = self._chunked_one_block(lam1, last, values)
-            return None if status else Evaluation(logdet_z, logdet_x, r2)
-        if self.fused:  # one compiled call does it all
-            status, logdet_z, logdet_x, r2 = kernels.evaluate_one_block(
-                self.stats.A11,
-                lam1,
-                self.stats.Arr,
-                last,
-                self.ptr,
-                self.rows,
-                values,
-                L11,
-                W,
-                S,
-                self.p,
-            )
-            return None if status else Evaluation(logdet_z, logdet_x, r2)
-        logdet1 = kernels.first_block(self.stats.A11, lam1, L11, W)
-        if self.by_rows:  # the same sums as schur_lower, row ranges on the tile pool
-            arr, ptr, rows = self.stats.Arr, self.ptr, self.rows
-            rp, re_, rl = self.row_ptr, self.row_entry, self.row_level
-            tiled.run_tasks(
-                [
-                    lambda a=a, b=b: kernels.schur_lower_rows(
-                        S, arr, last, ptr, rows, values, W, rp, re_, rl, a, b
-                    )
-                    for a, b in self.row_ranges
-                ]
-            )
-        else:
-            kernels.schur_lower(S, self.stats.Arr, last, self.ptr, self.rows, values, W)
-        qr = self.q_rest
-        if qr:
-            if self.scalar_rest:
-                scale = self._local.scale
-                for off, lev, lam in zip(self.offsets, self.rest_levels, rest_lambdas, strict=True):
-                    scale[off : off + lev] = lam[0, 0]
-                kernels.scale_rest(S, scale, qr)
-            else:
-                smax = int(self.rest_sizes.max())
-                lams = np.zeros((len(rest_lambdas), smax, smax))
-                for k, lam in enumerate(rest_lambdas):
-                    lams[k, : lam.shape[0], : lam.shape[1]] = lam
-                kernels.transform_rest(S, self.offsets, self.rest_levels, self.rest_sizes, lams, qr)
-        if self.sparse is not None and not dense:
-            return self._sparse_evaluation(logdet1, self.sparse.gather(S))
-        if self.m <= SMALL_CHOLESKY:
-            info = kernels.small_cholesky(S)
-        elif self.m >= tiled.TILED_MIN:  # fixed tiles: the same rounding on any machine load
-            info = tiled.cholesky_lower(S)
-        else:
-            with blas_limit(self.m):
-                _, info = lapack.dpotrf(S.T, lower=0, clean=0, overwrite_a=1)
-        if info != 0:
-            return None
-        logdet_z = logdet1 + kernels.log_diagonal(S, 0, qr)
-        logdet_x = kernels.log_diagonal(S, qr, qr + self.p)
-        r = S[self.m - 1, self.m - 1]
-        return Evaluation(logdet_z=logdet_z, logdet_x=logdet_x, r2=r * r)
-
-    def _sparse_evaluation(self, logdet1: float, compact: np.ndarray) -> Evaluation | None:
-        parts = self.sparse.evaluate(compact, self.p)
-        if parts is None:
-            return None
-        logdet_rest, logdet_x, r = parts
-        return Evaluation(logdet_z=logdet1 + logdet_rest, logdet_x=logdet_x, r2=r * r)
+        route = self.dense_route if dense else self.route
+        return route.evaluate(self, lam1, rest_lambdas, conditioned)
 
     def current_factor(self) -> tuple[np.ndarray, np.ndarray]:
         """This thread's ``L11`` and lower-triangular ``Lrr`` from the last evaluate.

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from mixedmodels.influence import cooks_distance, leverage, pearson_residuals
 from mixedmodels.plots._common import (
     _POINT,
     _REFERENCE,
@@ -58,8 +59,6 @@ def smooth(x: np.ndarray, y: np.ndarray, frac: float = 2 / 3, points: int = 60):
 
 def _standardised(result) -> np.ndarray:
     """Residuals over ``sigma sqrt(1 - h)``, times ``sqrt(w)``: internally studentised."""
-    from mixedmodels.influence import leverage, pearson_residuals
-
     h = leverage(result).to_numpy()
     r = pearson_residuals(result).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -96,8 +95,6 @@ def influence_plot(result, *, ax=None, label_top: int = 3):
     -------
     matplotlib.axes.Axes
     """
-    from mixedmodels.influence import cooks_distance, leverage
-
     ax = _single_axes(ax)
     h = leverage(result).to_numpy()
     r = _standardised(result)

@@ -14,7 +14,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mixedmodels.fastmatrix import required_variables
 from mixedmodels.plots._common import PlotError, _single_axes
+from mixedmodels.predict_intervals import predict_frame
 
 __all__ = ["effects", "effects_frame"]
 
@@ -41,8 +43,6 @@ def _levels(column: pd.Series) -> list:
 
 
 def _variables(result) -> list[str]:
-    from mixedmodels.fastmatrix import required_variables
-
     return sorted(set(required_variables(result.design.formula.fixed)))
 
 
@@ -93,8 +93,6 @@ def effects_frame(
         Columns ``x``, ``group`` (the level of ``by``, or "all"), ``predicted``, ``se``,
         ``lower``, ``upper``, plus the grid's variables by name.
     """
-    from mixedmodels.predict import predict_frame
-
     frame = _fit_data(result, data)
     variables = _variables(result)
     for name in [x] + ([by] if by else []):
@@ -107,7 +105,7 @@ def effects_frame(
     column = frame[x]
     xs = _levels(column) if _is_factor(column) else np.linspace(column.min(), column.max(), n)
     if by is None:
-        groups = [None]
+        groups: list[object] = [None]
     elif _is_factor(frame[by]):
         groups = _levels(frame[by])
     else:

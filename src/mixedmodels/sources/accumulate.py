@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from mixedmodels.design import _drop_aliased
 from mixedmodels.errors import DesignError
 from mixedmodels.linalg import SufficientStats
+from mixedmodels.linalg.conditioning import Conditioning, choose_conditioning
 from mixedmodels.linalg.statistics import (
     DENSE_FILL,
     DENSE_LIMIT,
@@ -31,8 +32,9 @@ from mixedmodels.linalg.statistics import (
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.sources.plan import StreamPlan
+from mixedmodels.terms import centred_columns
 
-__all__ = ["ChunkArrays", "PartialStats", "chunk_arrays", "estimate_bytes"]
+__all__ = ["ChunkArrays", "PartialStats", "chunk_arrays", "estimate_bytes", "sample_conditioning"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,6 +82,33 @@ def chunk_arrays(plan: StreamPlan, frame: pd.DataFrame) -> ChunkArrays:
         off = frame[plan.offset].to_numpy(dtype=float)
         y = y - off
     return ChunkArrays(y=y, X=X, blocks=tuple(blocks), weights=w, offset=off)
+
+
+def sample_conditioning(plan: StreamPlan, sample: pd.DataFrame) -> Conditioning:
+    """The in-memory centring rule applied to the first pass's sample of complete rows."""
+    arrays = chunk_arrays(plan, sample)
+    blocks = [(codes, matrix, 0) for codes, matrix in arrays.blocks]
+    return choose_conditioning(
+        blocks, arrays.X, arrays.y, arrays.weights, centred_columns(plan.blocks)
+    )
+
+
+def conditioned(chunk: ChunkArrays, conditioning: Conditioning | None) -> ChunkArrays:
+    """The chunk's columns as the engine sums them (centred, the response shifted)."""
+    if conditioning is None:
+        return chunk
+    X = conditioning.fixed_columns(chunk.X)
+    blocks = tuple(
+        (codes, conditioning.block_columns(k, matrix))
+        for k, (codes, matrix) in enumerate(chunk.blocks)
+    )
+    return ChunkArrays(
+        y=conditioning.response(X, chunk.y),
+        X=X,
+        blocks=blocks,
+        weights=chunk.weights,
+        offset=chunk.offset,
+    )
 
 
 class _SparseSum:
@@ -160,6 +189,7 @@ class PartialStats:
         self.moments = [np.zeros((5, pk)) for _, pk in shapes]
         for m in self.moments:
             m[3], m[4] = np.inf, -np.inf
+        self.conditioning = plan.conditioning
 
     # -- adding rows ----------------------------------------------------------------------
     def add(self, chunk: ChunkArrays) -> PartialStats:
@@ -167,8 +197,9 @@ class PartialStats:
         n = chunk.y.shape[0]
         if n == 0:
             return self
-        self._add_moments(chunk)
-        self.R = np.linalg.qr(np.vstack([self.R, chunk.X]), mode="r")
+        self._add_moments(chunk)  # of the model's columns, as the aliasing below
+        self.R = np.asarray(np.linalg.qr(np.vstack([self.R, chunk.X]), mode="r"))
+        chunk = conditioned(chunk, self.conditioning)
         XY = np.column_stack([chunk.X, chunk.y])
         blocks = list(chunk.blocks)
         if chunk.weights is not None:
@@ -218,11 +249,11 @@ class PartialStats:
         self.xy_xy += other.xy_xy
         for mine, theirs in zip(self.diag, other.diag, strict=True):
             mine += theirs
-        for mine, theirs in zip(self.z_xy, other.z_xy, strict=True):
-            mine += theirs
+        for cross, added in zip(self.z_xy, other.z_xy, strict=True):
+            cross += added
         for key, value in self.cross.items():
             value.merge(other.cross[key])
-        self.R = np.linalg.qr(np.vstack([self.R, other.R]), mode="r")
+        self.R = np.asarray(np.linalg.qr(np.vstack([self.R, other.R]), mode="r"))
         for m, o in zip(self.moments, other.moments, strict=True):
             total = m[0] + o[0]
             delta = o[1] - m[1]
@@ -277,6 +308,7 @@ class PartialStats:
             A11=self.A11,
             Ar1=Ar1,
             Arr=np.ascontiguousarray(Arr),
+            conditioning=None if self.conditioning is None else self.conditioning.kept(keep),
         )
 
     def scaling(self, plan: StreamPlan) -> ThetaScaling:
@@ -302,7 +334,7 @@ class PartialStats:
             low = np.where(constant, m[3], m[1] - sd)
             high = np.where(constant, m[3], m[1] + sd)
             fakes.append(_Moments(block, np.vstack([low, high])))
-        return make_scaling(tuple(fakes), plan.terms)
+        return make_scaling(tuple(fakes), plan.terms)  # type: ignore[arg-type]  # duck-typed blocks
 
 
 def estimate_bytes(plan: StreamPlan) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -13,7 +12,7 @@ from mixedmodels.errors import DesignError, RankDeficiencyWarning
 from mixedmodels.sources.accumulate import PartialStats, estimate_bytes
 from mixedmodels.sources.plan import Backend, StreamPlan, build_plan
 
-__all__ = ["Source", "progress_bar", "default_memory_limit"]
+__all__ = ["Source", "default_memory_limit"]
 
 
 def default_memory_limit() -> int:
@@ -22,36 +21,6 @@ def default_memory_limit() -> int:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (ValueError, OSError, AttributeError):
         return 4 * 2**30
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def progress_bar(progress: bool | None, total: int | None, desc: str):
-    """A tqdm bar when ``progress`` is True (or None in an interactive session), else a no-op.
-
-    Raises
-    ------
-    ImportError
-        When ``progress=True`` and tqdm is not installed.
-    """
-    enabled = progress if progress is not None else sys.stderr.isatty()
-    if not enabled:
-        return _NoBar()
-    try:
-        from tqdm.auto import tqdm
-    except ImportError as exc:
-        if progress:
-            raise ImportError(
-                "progress=True needs tqdm: pip install 'mixedmodels[progress]'"
-            ) from exc
-        return _NoBar()
-    return tqdm(total=total, desc=desc, unit="chunk")
 
 
 class Source:

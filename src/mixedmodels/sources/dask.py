@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import DesignError
+from mixedmodels.progress import progress_bar
 from mixedmodels.sources.accumulate import PartialStats, chunk_arrays
-from mixedmodels.sources.base import Source, progress_bar
+from mixedmodels.sources.base import Source
 from mixedmodels.sources.plan import ColumnKind, ScanResult, StreamPlan
 
 __all__ = ["DaskSource"]
@@ -160,8 +161,7 @@ class DaskSource(Source):
         parts = self.complete(plan.used).to_delayed()
         tasks = [dask.delayed(_partition_partial)(part, plan) for part in parts]
         total = PartialStats(plan)
-        bar = progress_bar(self.progress, len(tasks), "accumulating A")
-        try:
+        with progress_bar(self.progress, len(tasks), "accumulating A", unit="chunk") as bar:
             client = _active_client()
             if client is not None:
                 from distributed import as_completed
@@ -175,8 +175,6 @@ class DaskSource(Source):
                     for partial in dask.compute(*tasks[start : start + self.batch]):
                         total = total.merge(partial)
                         bar.update(1)
-        finally:
-            bar.close()
         return total
 
     def write_fitted(self, result, path, columns=None) -> str:

@@ -16,9 +16,11 @@ from collections.abc import Sequence
 import pandas as pd
 
 from mixedmodels.errors import DesignError
+from mixedmodels.progress import progress_bar
 from mixedmodels.sources.accumulate import PartialStats, chunk_arrays
-from mixedmodels.sources.base import Source, progress_bar
+from mixedmodels.sources.base import Source
 from mixedmodels.sources.plan import ColumnKind, ScanResult, StreamPlan
+from mixedmodels.sources.sql import quote, sql_statistics
 
 __all__ = ["DuckDBSource", "quote"]
 
@@ -37,11 +39,6 @@ _INTEGER = {
     "decimal",
 }
 _FLOAT = {"float", "double"}
-
-
-def quote(name: str) -> str:
-    """A SQL identifier for a column name."""
-    return '"' + str(name).replace('"', '""') + '"'
 
 
 def _import_duckdb():
@@ -263,19 +260,16 @@ class DuckDBSource(Source):
     def accumulate(self, plan: StreamPlan) -> PartialStats:
         """Sum A over every complete row: in SQL when possible (and asked), else in chunks."""
         if self.method != "chunks":
-            from mixedmodels.sources.sql import sql_statistics
-
             partial = sql_statistics(self, plan, required=self.method == "sql")
             if partial is not None:
                 return partial
         partial = PartialStats(plan)
-        bar = progress_bar(self.progress, math.ceil(plan.n / self.chunk_size), "accumulating A")
-        try:
+        with progress_bar(
+            self.progress, math.ceil(plan.n / self.chunk_size), "accumulating A", unit="chunk"
+        ) as bar:
             for batch in self.reader(plan.used, plan.used):
                 partial.add(chunk_arrays(plan, batch.to_pandas()))
                 bar.update(1)
-        finally:
-            bar.close()
         return partial
 
     def write_fitted(self, result, path, columns=None) -> str:
@@ -292,18 +286,19 @@ class DuckDBSource(Source):
         read = list(dict.fromkeys(columns + list(plan.used)))
         path = os.fspath(path)
         writer = None
-        bar = progress_bar(self.progress, math.ceil(plan.n / self.chunk_size), "writing fitted")
-        try:
-            for batch in self.reader(read, plan.used):
-                table = pa.Table.from_pandas(
-                    predictor.frame(batch.to_pandas(), columns), preserve_index=False
-                )
-                if writer is None:
-                    writer = pq.ParquetWriter(path, table.schema)
-                writer.write_table(table)
-                bar.update(1)
-        finally:
-            bar.close()
-            if writer is not None:
-                writer.close()
+        with progress_bar(
+            self.progress, math.ceil(plan.n / self.chunk_size), "writing fitted", unit="chunk"
+        ) as bar:
+            try:
+                for batch in self.reader(read, plan.used):
+                    table = pa.Table.from_pandas(
+                        predictor.frame(batch.to_pandas(), columns), preserve_index=False
+                    )
+                    if writer is None:
+                        writer = pq.ParquetWriter(path, table.schema)
+                    writer.write_table(table)
+                    bar.update(1)
+            finally:
+                if writer is not None:
+                    writer.close()
         return path

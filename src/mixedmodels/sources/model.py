@@ -11,6 +11,7 @@ fitted values and residuals stream back to Parquet with :meth:`StreamedLmerResul
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,12 @@ from mixedmodels.errors import RowDataUnavailableError
 from mixedmodels.formula import ParsedFormula
 from mixedmodels.model import LinearMixedModel
 from mixedmodels.results import LmerResult
+from mixedmodels.sources import as_source
+from mixedmodels.sources.accumulate import chunk_arrays
 from mixedmodels.terms import ReBlock, ReTerm
+
+if TYPE_CHECKING:
+    from mixedmodels.sources.plan import StreamPlan
 
 __all__ = ["RowPredictor", "StreamedDesign", "StreamedLinearMixedModel", "StreamedLmerResult"]
 
@@ -57,7 +63,7 @@ class StreamedDesign:
     formula: ParsedFormula
     fixed_names: tuple[str, ...]
     dropped_names: tuple[str, ...]
-    fixed_spec: object
+    fixed_spec: Any  # formulaic ModelSpec
     kept_columns: np.ndarray
     terms: tuple[ReTerm, ...]
     blocks: tuple[ReBlock, ...]
@@ -66,7 +72,7 @@ class StreamedDesign:
     nobs: int
     weights_column: str | None
     offset_column: str | None
-    plan: object
+    plan: StreamPlan
 
     y = _no_rows("the response vector")
     X = _no_rows("the fixed-effects model matrix")
@@ -88,12 +94,29 @@ class StreamedLinearMixedModel(LinearMixedModel):
     """
 
     def __init__(self, design: StreamedDesign, stats, scaling, source) -> None:
-        super().__init__(design.formula, None, _design=design, _stats=stats, _scaling=scaling)
+        super().__init__(
+            design.formula,
+            None,
+            _design=design,  # type: ignore[arg-type]  # a Design without its rows
+            _stats=stats,
+            _scaling=scaling,
+        )
         self.source = source
 
     def with_response(self, y) -> LinearMixedModel:
         """Not available out of core: a new response needs the rows."""
         raise RowDataUnavailableError(f"refitting to a new response needs the rows: {_HOW}")
+
+    def with_formula(
+        self, formula: str, data, *, weights=None, offset=None, contrasts=None
+    ) -> LinearMixedModel:
+        """A model of another formula on ``data``: out of core for a source, else in memory."""
+        source = as_source(data) if not isinstance(data, pd.DataFrame) else None
+        if source is None:
+            return LinearMixedModel(
+                formula, data, weights=weights, offset=offset, contrasts=contrasts
+            )
+        return source.model(formula, weights=weights, offset=offset, contrasts=contrasts)
 
     def _result(self, *args, **kwargs):
         result = super()._result(*args, **kwargs)
@@ -133,7 +156,8 @@ class StreamedLmerResult(LmerResult):
         str
             The path written.
         """
-        return self.model.source.write_fitted(self, path, columns)
+        model = cast(StreamedLinearMixedModel, self.model)
+        return model.source.write_fitted(self, path, columns)
 
     def row_predictor(self) -> RowPredictor:
         """A small picklable object computing fitted values of chunks of rows."""
@@ -149,15 +173,13 @@ class StreamedLmerResult(LmerResult):
 class RowPredictor:
     """Fitted values and residuals of chunks of rows, from the plan and the estimates."""
 
-    plan: object
+    plan: StreamPlan
     kept_columns: np.ndarray
     beta: np.ndarray
     effects: tuple[np.ndarray, ...]
 
     def values(self, chunk: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Fitted values and residuals of a chunk of complete rows."""
-        from mixedmodels.sources.accumulate import chunk_arrays
-
         arrays = chunk_arrays(self.plan, chunk)
         fitted = arrays.X[:, self.kept_columns] @ self.beta
         for (codes, matrix), b in zip(arrays.blocks, self.effects, strict=True):

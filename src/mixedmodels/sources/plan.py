@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ from mixedmodels.design import (
 )
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
+from mixedmodels.linalg.conditioning import Conditioning
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
 
@@ -145,13 +146,16 @@ class StreamPlan:
         Column names or None.
     n, n_dropped
         Complete rows and rows dropped for missing values.
+    conditioning
+        The centring of the columns summed (:mod:`mixedmodels.linalg.conditioning`), chosen
+        by the in-memory rule from the first pass's sample of rows.
     """
 
     formula: ParsedFormula
     used: tuple[str, ...]
     factors: dict[str, tuple]
-    response_spec: object
-    fixed_spec: object
+    response_spec: Any  # formulaic ModelSpec
+    fixed_spec: Any  # formulaic ModelSpec
     fixed_names: tuple[str, ...]
     term_specs: tuple[TermSpec, ...]
     codings: dict[str, GroupCoding]
@@ -162,6 +166,7 @@ class StreamPlan:
     offset: str | None
     n: int
     n_dropped: int
+    conditioning: Conditioning | None = None
 
     @property
     def p_full(self) -> int:
@@ -216,7 +221,7 @@ def _fix_state(spec, moments: dict[str, tuple[float, float, int]]):
     if not state:
         return spec
     for key, value in state.items():
-        column = _STATEFUL.match(str(key)).group(2)
+        column = _STATEFUL.match(str(key)).group(2)  # type: ignore[union-attr]  # keys match
         mean, mean_sq, count = moments[column]
         value = dict(value)
         ddof = int(value.get("ddof", 1))
@@ -310,7 +315,7 @@ def build_plan(
     if len(sample) == 0:
         raise DesignError("no complete rows: every row has a missing value in a used column")
     categories = {
-        name: tuple(kinds[name].categories)
+        name: tuple(kinds[name].categories)  # type: ignore[arg-type]  # not None: tested
         if kinds[name].categories is not None
         else tuple(factor_levels[name])
         for name in factor_names
@@ -391,7 +396,7 @@ def build_plan(
                 f"number of random effects for grouping factor {block.group_name!r} "
                 f"({block.n_random_effects}) must be less than the number of observations ({n})"
             )
-    return StreamPlan(
+    plan = StreamPlan(
         formula=parsed,
         used=used,
         factors=categories,
@@ -408,6 +413,9 @@ def build_plan(
         n=n,
         n_dropped=scan.n_total - n,
     )
+    from mixedmodels.sources.accumulate import sample_conditioning  # imports this module
+
+    return replace(plan, conditioning=sample_conditioning(plan, sample))
 
 
 def _distinct_all(backend: Backend, used: Sequence[str], column_sets: list[tuple[str, ...]]):

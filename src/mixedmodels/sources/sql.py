@@ -28,6 +28,11 @@ _DUMMY = re.compile(r"^(.+)\[(?:T\.)?(.*)\]$")
 SAMPLE_ROWS = 2000
 
 
+def quote(name: str) -> str:
+    """A SQL identifier for a column name."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def _literal(value) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "TRUE" if value else "FALSE"
@@ -102,18 +107,48 @@ class _Expressions:
         y = response[0]
         if plan.offset is not None:
             y = f"({y} - CAST({quote(plan.offset)} AS DOUBLE))"
+        # the model's columns (checked against formulaic, and for aliasing and moments) ...
         self.x = fixed
-        self.xy = fixed + [y]
-        self.blocks = [[e for i in members for e in terms[i]] for members in plan.block_members]
+        self.y = y
+        self.blocks = [
+            [e for i in members for e in terms[i]]  # type: ignore[union-attr]  # none is None
+            for members in plan.block_members
+        ]
         self.groups = [plan.codings[b.group_name].columns for b in plan.blocks]
         self.w = "1.0" if plan.weights is None else f"CAST({quote(plan.weights)} AS DOUBLE)"
+        # ... and the columns summed into A: centred, the response shifted (the plan's rule)
+        c = plan.conditioning
+        if c is None:
+            self.xy = fixed + [y]
+            self.summed_blocks = self.blocks
+        else:
+            x = _centred(fixed, c.x_centres, c.x_intercept)
+            shift = " + ".join(
+                f"{_literal(float(v))} * ({e})" for v, e in zip(c.shift, x, strict=True) if v
+            )
+            self.xy = x + [f"(({y}) - ({shift}))" if shift else y]
+            self.summed_blocks = [
+                _centred(z, c.block_centres[k], c.block_intercepts[k])
+                for k, z in enumerate(self.blocks)
+            ]
         self.ok = True
+
+
+def _centred(exprs: list[str], centres, intercept: int) -> list[str]:
+    """Column expressions with ``centres[j]`` times the intercept's taken from column j."""
+    if centres is None:
+        return list(exprs)
+    out = list(exprs)
+    for j, centre in enumerate(centres):
+        if centre:
+            out[j] = f"(({exprs[j]}) - {_literal(float(centre))} * ({exprs[intercept]}))"
+    return out
 
 
 def _check_sample(source, plan: StreamPlan, ex: _Expressions, quote) -> bool:
     """Whether the SQL expressions reproduce formulaic's matrices on a sample of rows."""
     raw = source.select_list(plan.used)
-    exprs = ex.xy + [e for b in ex.blocks for e in b]
+    exprs = ex.x + [ex.y] + [e for b in ex.blocks for e in b]
     select = ", ".join(f"{e} AS __e{i}" for i, e in enumerate(exprs))
     frame = source.query(
         f"SELECT {raw}, {select} FROM src WHERE {source.condition(plan.used)} LIMIT {SAMPLE_ROWS}"
@@ -127,8 +162,6 @@ def _check_sample(source, plan: StreamPlan, ex: _Expressions, quote) -> bool:
 
 def sql_statistics(source, plan: StreamPlan, *, required: bool) -> PartialStats | None:
     """Partial statistics summed by DuckDB, or None when the model needs the chunked pass."""
-    from mixedmodels.sources.duckdb import quote
-
     ex = _Expressions(plan, quote)
     if not ex.ok or not _check_sample(source, plan, ex, quote):
         if required:
@@ -154,7 +187,7 @@ def sql_statistics(source, plan: StreamPlan, *, required: bool) -> PartialStats 
 
     def level_block(b, out_cross, out_xy):
         """Per-level Zb'Zb (levels, p, p) and Zb'[X y] (levels * p, k)."""
-        z, coding = ex.blocks[b], plan.codings[plan.blocks[b].group_name]
+        z, coding = ex.summed_blocks[b], plan.codings[plan.blocks[b].group_name]
         p = len(z)
         pairs = [(a, c) for a in range(p) for c in range(a + 1)]
         sums = [_product(ex.w, f"({z[a]})", f"({z[c]})") for a, c in pairs]
@@ -184,7 +217,7 @@ def _cross_block(grouped, ex, plan, partial, i: int, j: int) -> None:
     """Zi'Zj from sums grouped by the level pairs of blocks i and j."""
     ci = plan.codings[plan.blocks[i].group_name]
     cj = plan.codings[plan.blocks[j].group_name]
-    zi, zj = ex.blocks[i], ex.blocks[j]
+    zi, zj = ex.summed_blocks[i], ex.summed_blocks[j]
     columns = list(dict.fromkeys(ci.columns + cj.columns))
     sums = [_product(ex.w, f"({a})", f"({b})") for a in zi for b in zj]
     frame, values = grouped(columns, sums)
@@ -211,7 +244,7 @@ def _totals(source, plan, ex, partial, cond, quote) -> None:
         for a in range(p)
         for b in range(a + 1)
     }
-    moments = []
+    moments: list[list[int] | None] = []
     for z in ex.blocks:
         for e in z:
             if _product(e) == "1.0":

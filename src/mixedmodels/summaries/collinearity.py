@@ -68,7 +68,8 @@ def vif(result, ci: float = 0.95) -> pd.DataFrame:
     sd = np.sqrt(np.diag(V)[keep])
     R = V[np.ix_(keep, keep)] / np.outer(sd, sd)
     det_all = np.linalg.det(R)
-    labels, values = [], []
+    labels: list[str] = []
+    found: list[float] = []
     for term in terms:
         subs = [position[c] for c in term.columns if c in position]
         if not subs:
@@ -77,8 +78,8 @@ def vif(result, ci: float = 0.95) -> pd.DataFrame:
         inner = np.linalg.det(R[np.ix_(subs, subs)])
         outer = np.linalg.det(R[np.ix_(rest, rest)]) if rest else 1.0
         labels.append(term_label(term.name))
-        values.append(inner * outer / det_all)
-    values = np.asarray(values)
+        found.append(inner * outer / det_all)
+    values = np.asarray(found)
     n, p = result.nobs, len(names)
     r = 1.0 - 1.0 / values
     z = sps.norm.ppf((1.0 + ci) / 2.0)

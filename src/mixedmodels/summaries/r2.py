@@ -36,12 +36,18 @@ class VarianceComponents:
         Variance of the fixed part, of the random effects (all terms) and of the residuals.
     by_term
         The random variance of every term, labelled as ``varcorr``'s groups.
+    distribution, dispersion
+        The residual's two parts (insight's ``var.distribution``, ``var.dispersion``): for a
+        linear mixed model ``sigma^2`` and 0; for a GLMM see
+        :mod:`mixedmodels.summaries.r2_glmm`.
     """
 
     fixed: float
     random: float
     residual: float
     by_term: dict[str, float]
+    distribution: float | None = None
+    dispersion: float = 0.0
 
     @property
     def total(self) -> float:
@@ -65,8 +71,22 @@ def _term_covariances(result):
     return out
 
 
-def variance_components(result) -> VarianceComponents:
-    """Fixed, random and residual variances of a linear mixed model (insight's definitions)."""
+def _is_glmm(result) -> bool:
+    from mixedmodels.inference.glmm_lrt import is_glmm
+
+    return is_glmm(result)
+
+
+def variance_components(result, **glmm_options) -> VarianceComponents:
+    """Fixed, random and residual variances of a mixed model (insight's definitions).
+
+    A GLMM (``result.family`` not Gaussian) takes ``null=`` and ``approximation=``: see
+    :func:`mixedmodels.summaries.r2_glmm.glmm_variance_components`.
+    """
+    if _is_glmm(result):
+        from mixedmodels.summaries.r2_glmm import glmm_variance_components
+
+        return glmm_variance_components(result, **glmm_options)
     X = np.asarray(result.design.X, dtype=float)
     eta = X @ np.asarray(result.fixef, dtype=float)
     fixed = float(np.var(eta, ddof=1))
@@ -75,12 +95,19 @@ def variance_components(result) -> VarianceComponents:
         by_term[label] = float(np.mean(np.einsum("ni,ij,nj->n", Z, cov, Z)))
     residual = float(result.sigma) ** 2
     return VarianceComponents(
-        fixed=fixed, random=float(sum(by_term.values())), residual=residual, by_term=by_term
+        fixed=fixed,
+        random=float(sum(by_term.values())),
+        residual=residual,
+        by_term=by_term,
+        distribution=residual,
     )
 
 
-def r2_nakagawa(result) -> dict[str, float]:
+def r2_nakagawa(result, **glmm_options) -> dict[str, float]:
     """Nakagawa's marginal and conditional R2 (``performance::r2_nakagawa``).
+
+    Of a GLMM too, with the distribution-specific variance on the link scale
+    (:mod:`mixedmodels.summaries.r2_glmm`; ``approximation=`` for a Poisson log-link fit).
 
     Returns
     -------
@@ -94,22 +121,40 @@ def r2_nakagawa(result) -> dict[str, float]:
     >>> {k: round(v, 3) for k, v in r2_nakagawa(fit).items()}
     {'R2_conditional': 0.799, 'R2_marginal': 0.279}
     """
-    v = variance_components(result)
+    v = variance_components(result, **glmm_options)
+    if np.isnan(v.random):
+        _warn_no_random("the conditional R2")
+        return {"R2_conditional": np.nan, "R2_marginal": v.fixed / (v.fixed + v.residual)}
     return {
         "R2_conditional": (v.fixed + v.random) / v.total,
         "R2_marginal": v.fixed / v.total,
     }
 
 
-def icc(result) -> dict[str, float]:
+def _warn_no_random(what: str) -> None:
+    from mixedmodels._warn import warn
+
+    warn(
+        f"{what} needs the random-effect variances, and a variance parameter of this fit is "
+        "(nearly) zero (a singular fit): NaN, as performance gives",
+        UserWarning,
+    )
+
+
+def icc(result, **glmm_options) -> dict[str, float]:
     """Adjusted and unadjusted intraclass correlation (``performance::icc``).
+
+    Of a GLMM too (see :func:`r2_nakagawa`); NaN for a singular GLMM fit, as performance.
 
     Returns
     -------
     dict
         ``{"ICC_adjusted": random / (random + residual), "ICC_unadjusted": random / total}``.
     """
-    v = variance_components(result)
+    v = variance_components(result, **glmm_options)
+    if np.isnan(v.random):
+        _warn_no_random("the ICC")
+        return {"ICC_adjusted": np.nan, "ICC_unadjusted": np.nan}
     return {
         "ICC_adjusted": v.random / (v.random + v.residual),
         "ICC_unadjusted": v.random / v.total,

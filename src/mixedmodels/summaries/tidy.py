@@ -202,7 +202,15 @@ def augment(result, data: pd.DataFrame | None = None) -> pd.DataFrame:
     pandas.DataFrame
         The data's columns, then ``.fitted``, ``.resid``, ``.hat`` (leverage), ``.cooksd``,
         ``.fixed`` (the fixed part), ``.mu``, ``.offset``, ``.weights`` and ``.wtres``.
+        A glmer fit gets broom.mixed's GLMM columns
+        (:func:`mixedmodels.summaries.augment_glmm.augment_glmm`).
     """
+    from mixedmodels.inference.glmm_lrt import is_glmm
+
+    if is_glmm(result):
+        from mixedmodels.summaries.augment_glmm import augment_glmm
+
+        return augment_glmm(result, data)
     index = result.design.row_index
     if data is None:
         data = getattr(result.model, "_data", None)

@@ -1,9 +1,12 @@
 """CHOLMOD called directly (ctypes), so that a factorisation releases the GIL.
 
+One of the two bindings of :mod:`mixedmodels.linalg.cholmod` (:class:`CtypesBinding`).
+
+
 cvxopt's wheels ship CHOLMOD as a shared library beside the extension module. Its Python
 binding holds the GIL for the whole numeric factorisation, so two evaluations of the
 objective cannot run at the same time (the convergence check's are independent), and it
-builds every matrix from triplets (15 ms for InstEval's 158,000 entries). Here the same
+builds every matrix from triplets at every call. Here the same
 library, already loaded by ``import cvxopt.cholmod``, is called through ctypes, which
 releases the GIL during each call; the matrix is filled once in compressed-column form and
 the values are written straight into CHOLMOD's own array.
@@ -11,20 +14,20 @@ the values are written straight into CHOLMOD's own array.
 The structs are declared for CHOLMOD 3 (the int interface). The declaration is trusted only
 after a self-test: the defaults that ``cholmod_start`` writes must be read back where the
 declaration puts them, and a small matrix must factor to numpy's Cholesky factor. Otherwise
-:func:`available` is False and callers use cvxopt's binding (the same library and options,
-so the same numbers).
+:func:`load` returns None and :func:`mixedmodels.linalg.cholmod.binding` uses cvxopt's binding
+(the same library and options, so the same numbers).
 """
 
 from __future__ import annotations
 
 import ctypes
-import glob
-import os
-import threading
+from typing import Any
 
 import numpy as np
 
-__all__ = ["DirectFactor", "amd_order", "available"]
+from mixedmodels.linalg.cholmod import cvxopt_binding, loader
+
+__all__ = ["CtypesBinding", "DirectFactor", "load"]
 
 _SIMPLICIAL, _AUTO, _SUPERNODAL = 0, 1, 2
 _GIVEN = 1  # method[k].ordering: the user's permutation (CHOLMOD_GIVEN)
@@ -141,28 +144,11 @@ class _Factor(ctypes.Structure):
     ]
 
 
-_state: dict = {"lib": None, "checked": False, "lock": threading.Lock()}
-
-
-def _library_path(name: str) -> str | None:
-    try:
-        import cvxopt
-    except ImportError:
-        return None
-    here = os.path.dirname(os.path.dirname(os.path.abspath(cvxopt.__file__)))
-    found = sorted(glob.glob(os.path.join(here, "cvxopt.libs", f"lib{name}-*.so*")))
-    return found[0] if found else None
-
-
 def _load():
     """The library with its functions typed, or None."""
-    from mixedmodels.linalg.sparse_rest import _import_cholmod
-
-    try:
-        _import_cholmod()  # loads CHOLMOD and its BLAS as cvxopt does (and its OpenBLAS setting)
-    except ImportError:
+    if loader.cvxopt_cholmod() is None:  # loads CHOLMOD and its BLAS as cvxopt does
         return None
-    path, amd_path = _library_path("cholmod"), _library_path("amd")
+    path, amd_path = loader.library_path("cholmod"), loader.library_path("amd")
     if path is None or amd_path is None:
         return None
     try:
@@ -211,30 +197,34 @@ def _defaults_read_back(head: _CommonHead) -> bool:
     )
 
 
-def _library():
-    """The self-tested library, loaded and checked on the first call from anywhere; or None.
+class CtypesBinding:
+    """CHOLMOD through ctypes: the GIL released during a factorisation.
 
-    Every user of the library goes through here (not through :func:`available` having been
-    called first), so the module works in any call order.
+    Made by :func:`load` only, after the library's self-test.
     """
-    if not _state["checked"]:
-        with _state["lock"]:
-            if not _state["checked"]:
-                _state["lib"] = _self_tested(_load())
-                _state["checked"] = True
-    return _state["lib"]
+
+    name = "ctypes"
+    releases_gil = True
+
+    def __init__(self, lib) -> None:
+        self._lib = lib
+
+    def amd_order(self, rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+        """AMD's ordering (see :func:`amd_order`); cvxopt's call of AMD where that fails."""
+        order = amd_order(rows, cols, n, self._lib)
+        if order is None:
+            return cvxopt_binding.CvxoptBinding().amd_order(rows, cols, n)
+        return order
+
+    def factor(self, rows: np.ndarray, cols: np.ndarray, n: int, perm: np.ndarray):
+        """A :class:`DirectFactor` of the pattern under ``perm``."""
+        return DirectFactor(rows, cols, n, perm, self._lib)
 
 
-def _required_library():
-    lib = _library()
-    if lib is None:
-        raise RuntimeError("CHOLMOD cannot be called directly here")
-    return lib
-
-
-def available() -> bool:
-    """Whether CHOLMOD can be called directly (loaded, declared right, self-test passed)."""
-    return _library() is not None
+def load() -> CtypesBinding | None:
+    """The binding over the loaded, declared and self-tested library; None where any fails."""
+    lib = _self_tested(_load())
+    return None if lib is None else CtypesBinding(lib)
 
 
 def _self_tested(lib):
@@ -250,9 +240,9 @@ def _self_tested(lib):
         order = np.lexsort((rows, cols))
         perm = np.array([3, 0, 6, 2, 5, 1, 4])
         lower = np.tril(a[:5, :5]) != 0.0
-        if amd_order(*np.nonzero(lower.T)[::-1], 5, _lib=lib) is None:
+        if amd_order(*np.nonzero(lower.T)[::-1], 5, lib) is None:
             return None
-        factor = DirectFactor(rows[order], cols[order], n, perm, _lib=lib)
+        factor = DirectFactor(rows[order], cols[order], n, perm, lib)
         factor.values[:] = a[rows[order], cols[order]]
         diag = factor.factorize()
         expected = np.diag(np.linalg.cholesky(a[np.ix_(perm, perm)]))
@@ -267,14 +257,13 @@ def _self_tested(lib):
     return lib
 
 
-def amd_order(rows, cols, n: int, _lib=None) -> np.ndarray | None:
+def amd_order(rows, cols, n: int, lib) -> np.ndarray | None:
     """AMD's fill-reducing ordering of the symmetric pattern whose lower triangle is given.
 
     ``rows, cols`` in column-major order, rows ascending within a column (as
     ``cvxopt.amd.order(A, uplo="L")`` reads them; AMD's default controls, so the same
     ordering). None when AMD fails.
     """
-    lib = _lib if _lib is not None else _required_library()
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     keep = rows != cols  # AMD ignores the diagonal
@@ -299,6 +288,8 @@ class DirectFactor:
         Order of the matrix.
     perm
         The fill-reducing permutation to use as it is (no postordering).
+    lib
+        The loaded library (:func:`load` makes it).
 
     Attributes
     ----------
@@ -307,8 +298,7 @@ class DirectFactor:
         :meth:`factorize` (a view of CHOLMOD's own array).
     """
 
-    def __init__(self, rows, cols, n: int, perm, _lib=None) -> None:
-        lib = _lib if _lib is not None else _required_library()
+    def __init__(self, rows, cols, n: int, perm, lib) -> None:
         rows = np.asarray(rows, dtype=np.int64)
         cols = np.asarray(cols, dtype=np.int64)
         if rows.size > _INT32_MAX or n > _INT32_MAX:
@@ -406,7 +396,7 @@ def _view(address, count: int, dtype, owner=None) -> np.ndarray:
 
     With ``owner``, the array keeps that object (and so the memory) alive.
     """
-    ctype = {np.int32: ctypes.c_int32, np.float64: ctypes.c_double}[dtype]
+    ctype: Any = {np.int32: ctypes.c_int32, np.float64: ctypes.c_double}[dtype]
     buffer = (ctype * count).from_address(address)
     if owner is not None:
         buffer.owner = owner  # the array's base is this buffer

@@ -1,0 +1,104 @@
+"""The public entry points of linear mixed models: ``lmer`` (dispatched on the data's type)
+and ``load_fit``.
+
+A pandas DataFrame (or a frame of another library, or a dict of columns) is fitted in memory
+by :class:`~mixedmodels.model.LinearMixedModel`; a DuckDB relation, a Parquet path, a dask
+DataFrame or a :class:`~mixedmodels.sources.Source` out of core by the source's model. This
+module sits above both (see docs/repo-map.md), so neither imports the other to dispatch.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mixedmodels.control import Control
+from mixedmodels.inputs import check_formula_and_data
+from mixedmodels.model import LinearMixedModel
+from mixedmodels.persist import read_formula, restore
+from mixedmodels.results import LmerResult
+from mixedmodels.sources import as_source
+
+__all__ = ["lmer", "load_fit"]
+
+
+def lmer(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    REML: bool = True,
+    weights=None,
+    offset=None,
+    contrasts: dict[str, str] | None = None,
+    start=None,
+    control: Control | dict | None = None,
+) -> LmerResult:
+    """Fit a linear mixed model with lme4's formula grammar.
+
+    Parameters
+    ----------
+    formula
+        e.g. ``"Reaction ~ Days + (Days | Subject)"``; see
+        :func:`mixedmodels.formula.parse_formula`.
+    data
+        pandas DataFrame; or, for a fit out of core (see :mod:`mixedmodels.sources`), a DuckDB
+        relation, a Parquet path or glob, a dask DataFrame or a
+        :class:`~mixedmodels.sources.Source`.
+    REML
+        REML (default) or maximum likelihood.
+    weights, offset
+        Column names or per-row values.
+    contrasts
+        Coding of categorical fixed-effect variables, e.g. ``{"treat": "sum"}``.
+    start, control
+        Starting theta and optimiser settings (see :meth:`~mixedmodels.model.LinearMixedModel.fit`).
+
+    Returns
+    -------
+    LmerResult
+
+    Examples
+    --------
+    >>> import mixedmodels as mm
+    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
+    >>> fit.fixef.round(3).to_dict()
+    {'(Intercept)': 251.405, 'Days': 10.467}
+    """
+    check_formula_and_data(formula, data)
+    if not isinstance(data, pd.DataFrame):
+        source = as_source(data)
+        if source is not None:
+            model = source.model(formula, weights=weights, offset=offset, contrasts=contrasts)
+            return model.fit(REML=REML, start=start, control=control)
+    model = LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
+    return model.fit(REML=REML, start=start, control=control)
+
+
+def load_fit(path, data, **options) -> LmerResult:
+    """Set up the saved fit's model on ``data`` and restore the fit.
+
+    See :func:`~mixedmodels.persist.restore`.
+
+    Parameters
+    ----------
+    path
+        A file written by :func:`~mixedmodels.persist.save_fit` (``fit.save(path)``).
+    data
+        The data the fit was made from.
+    **options
+        ``weights``, ``offset``, ``contrasts`` as given to the original fit.
+
+    Returns
+    -------
+    LmerResult
+
+    Examples
+    --------
+    >>> import mixedmodels as mm, tempfile, os
+    >>> sleep = mm.datasets.load("sleepstudy")
+    >>> fit = mm.lmer("Reaction ~ Days + (Days | Subject)", sleep)
+    >>> path = os.path.join(tempfile.mkdtemp(), "fit.json")
+    >>> _ = fit.save(path)
+    >>> mm.load_fit(path, sleep).theta.round(4).tolist() == fit.theta.round(4).tolist()
+    True
+    """
+    return restore(LinearMixedModel(read_formula(path), data, **options), path)

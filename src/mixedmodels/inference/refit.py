@@ -1,0 +1,43 @@
+"""lme4's ``refitML``: the maximum-likelihood fit of a REML fit's model, for every caller.
+
+Likelihood-ratio tests (:func:`mixedmodels.anova`) and likelihood profiles compare
+deviances, so they need ML fits; both refit here.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import nlopt
+
+from mixedmodels.errors import ConvergenceWarning, FittingError
+
+__all__ = ["refit_ml"]
+
+
+def refit_ml(result, control: dict | None = None, quiet: bool = False):
+    """The ML fit of ``result``'s model, started from its estimates.
+
+    Parameters
+    ----------
+    result
+        A fitted :class:`~mixedmodels.results.LmerResult` (REML or ML).
+    control
+        Optimiser settings for the refit (see :meth:`LinearMixedModel.fit`).
+    quiet
+        Leave out convergence warnings (a profile's own checks follow).
+
+    Returns
+    -------
+    LmerResult
+        The ML fit; from the default start when BOBYQA stops at once from the REML
+        estimates (which happens when they sit on the boundary).
+    """
+    model = result.model
+    with warnings.catch_warnings():
+        if quiet:
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            return model.fit(REML=False, start=result.theta, control=control)
+        except (nlopt.RoundoffLimited, FittingError):
+            return model.fit(REML=False, control=control)
