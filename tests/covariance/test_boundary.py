@@ -62,5 +62,17 @@ def test_sitka_ar1_at_the_boundary_against_glmmtmb(spec):
         fit = mm.lmer(spec["formula"], data, REML=spec["REML"])
     assert fit.optsum.residual_boundary
     assert np.max(np.abs(fit.theta[: 1 + ("(1 | tree)" in spec["formula"])])) > GLS_FROM
-    assert fit.objective >= spec["objective"] - 1e-6
+    # glmmTMB stops at a small finite sigma; the criterion's limit along the ray may lie a
+    # little lower (Sitka (1 | tree) + ar1 REML: 8.8e-6). Rounding noise (once 5.1 below) is
+    # told apart by the per-group criterion further along the ray: it must keep falling, by
+    # less than 1e-6 (the fit is at the limit), and the fit's value must be that criterion's.
+    model, k = fit.model, 1 + ("(1 | tree)" in spec["formula"])
+    further = fit.theta.copy()
+    further[:k] *= 10
+    limit = model._grouped_gls(model.lambdas(further)[0], spec["REML"])
+    here = model._grouped_gls(model.lambdas(fit.theta)[0], spec["REML"])
+    assert here == pytest.approx(fit.objective, abs=1e-8)
+    assert limit <= fit.objective + 1e-9
+    assert fit.objective - limit < 1e-6
+    assert fit.objective >= spec["objective"] - 1e-4
     assert fit.objective <= spec["objective"] + spec["tolerance"]
