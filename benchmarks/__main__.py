@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import covariance
 from benchmarks.peers import installed as installed_peers
 from benchmarks.routes import line as routes_line
 
@@ -240,6 +241,13 @@ def main(argv: list[str] | None = None) -> int:
         "--large", action="store_true", help=f"also the large cases: {', '.join(sorted(LARGE))}"
     )
     parser.add_argument("--no-lme4", action="store_true")
+    parser.add_argument("--no-glmmtmb", action="store_true", help="skip glmmTMB's timings")
+    parser.add_argument(
+        "--covariance",
+        action="store_true",
+        help="only the covariance-structure cases against glmmTMB "
+        "(written to benchmarks/results_covariance.md)",
+    )
     parser.add_argument("--no-statsmodels", action="store_true")
     parser.add_argument("--no-peers", action="store_true", help="skip mixedlm and lme-python")
     parser.add_argument(
@@ -251,15 +259,19 @@ def main(argv: list[str] | None = None) -> int:
         default=8.0,
         help="address-space limit for the statsmodels process",
     )
-    parser.add_argument("--out", default=str(HERE / "results.md"))
+    parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = str(HERE / ("results_covariance.md" if args.covariance else "results.md"))
 
     def wanted(name: str) -> bool:
+        if args.covariance:
+            return name.startswith("cov_") and (not args.only or name in args.only)
         if args.only:
             return name in args.only
         if name in LARGE and not args.large:
             return False
-        return name in QUICK if args.quick else True
+        return name in (QUICK | covariance.QUICK) if args.quick else True
 
     rows = []
     lme4_specs = []
@@ -309,11 +321,20 @@ def main(argv: list[str] | None = None) -> int:
                     None,
                 )
             )
+    glmmtmb_specs = []
+    for name, spec, theirs in covariance.cases():
+        if wanted(name):
+            cases.append((name, spec, None))
+            glmmtmb_specs.append(theirs)
     lme4 = {} if args.no_lme4 else _lme4(lme4_specs, timeout=3600)
+    glmmtmb = {} if args.no_glmmtmb else covariance.glmmtmb_times(glmmtmb_specs, timeout=7200)
     peers = [] if args.no_peers else installed_peers()
     for name, spec, sm in cases:
         ours = _run({**spec, "runner": "ours"}, timeout=3600)
         row = {"name": name, "ours": ours, "lme4": lme4.get(name)}
+        if spec["kind"] == "covariance":
+            row["glmmtmb"] = glmmtmb.get(name)
+            row["formula"] = covariance.formula_of(spec["id"])
         if sm is not None and not args.no_statsmodels:
             row["statsmodels"] = _run(
                 {
@@ -430,7 +451,15 @@ def _markdown(rows: list[dict], args) -> str:
             f"{(f'{lme4_t / t:.1f}x' if lme4_t else '-')} | {sm_text} | {sm_ratio} | {evals} | "
             f"{peak} | {('-' if diff is None else f'{diff:+.1e}')} |"
         )
-    return "\n".join(head + lines) + "\n" + _peer_table(rows, args)
+    lines = [line for line, row in zip(lines, _table_rows(rows), strict=True) if row]
+    if not lines:  # only the covariance cases (--covariance): their own table
+        return "\n".join(head[:3]) + "\n" + covariance.table(rows)
+    return "\n".join(head + lines) + "\n" + _peer_table(rows, args) + covariance.table(rows)
+
+
+def _table_rows(rows: list[dict]) -> list[bool]:
+    """Whether each row belongs to the main table (the covariance cases have their own)."""
+    return [not row["name"].startswith("cov_") for row in rows]
 
 
 def _peer_table(rows: list[dict], args) -> str:

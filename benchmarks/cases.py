@@ -55,6 +55,18 @@ def _reset_peak() -> None:
 def load_case(spec: dict) -> tuple[pd.DataFrame, str, bool, dict]:
     """Data frame, formula, REML and extra facts (reference objective) of a case."""
     kind = spec["kind"]
+    if kind == "covariance":  # a glmmTMB reference of tests/covariance (issue 16)
+        import mixedmodels as mm
+
+        path = ROOT / "tests" / "covariance" / "reference" / f"{spec['id']}.json"
+        ref = json.loads(path.read_text())
+        data = mm.datasets.load(ref["data"])
+        if ref.get("subset"):
+            data = data.query(ref["subset"]).reset_index(drop=True)
+        for col in ref["factors"]:
+            if col in data.columns:
+                data[col] = data[col].astype("category")
+        return data, ref["formula"], bool(ref["REML"]), {"reference": ref["objective"]}
     if kind == "reference":
         import mixedmodels as mm
 

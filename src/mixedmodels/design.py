@@ -22,6 +22,7 @@ import pandas as pd
 from mixedmodels._warn import warn
 from mixedmodels.columns import Column, ColumnCache
 from mixedmodels.contrasts import apply_contrasts
+from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
@@ -614,6 +615,55 @@ def _missing(col: pd.Series | Column, name: str, where: str) -> np.ndarray | Non
     return missing if missing.any() else None
 
 
+def term_covariance(term: RandomTerm, columns: tuple[str, ...], text: str):
+    """The covariance structure of a term with these columns, checked against them.
+
+    ``cs``, ``homcs``, ``ar1`` and ``toep`` need two columns or more; ``ar1`` and ``toep``
+    relate consecutive columns (occasions), so an intercept column among them is refused.
+    """
+    kind = term.structure
+    covariance = make_covariance(kind, len(columns))
+    if len(columns) < covariance.min_size:
+        hint = (
+            f": give it a factor of occasions, e.g. {kind}(0 + C(time) | {term.group_name})"
+            if kind in ("ar1", "toep")
+            else ""
+        )
+        raise FormulaError(
+            f"{kind}() needs at least {covariance.min_size} columns, {term.text} has "
+            f"{len(columns)} ({', '.join(columns)}){hint}",
+            text,
+        )
+    if kind in ("ar1", "toep") and "(Intercept)" in columns:
+        raise FormulaError(
+            f"{term.text} has an intercept column, but {kind}() relates consecutive occasions:"
+            f" write {kind}(0 + time | {term.group_name}) with time a factor",
+            text,
+        )
+    return covariance
+
+
+def check_identified(term: RandomTerm, kind: str, codes, matrix: np.ndarray, text: str) -> None:
+    """Refuse ``homdiag``/``homcs`` over indicator columns with one observation per cell.
+
+    There the term's own variance (``homdiag``) or its diagonal share (``homcs``) is the
+    residual's: the likelihood is flat along their sum, as for lme4's ``(1 | g:f)`` with one
+    observation per level, which lme4 refuses.
+    """
+    if kind not in ("homdiag", "homcs") or matrix.shape[1] < 2:
+        return
+    ones = matrix == 1.0
+    if not (np.all(ones | (matrix == 0.0)) and np.all(ones.sum(axis=1) == 1)):
+        return
+    cell = codes * matrix.shape[1] + np.argmax(ones, axis=1)
+    if np.bincount(cell).max() <= 1:
+        raise DesignError(
+            f"{term.text}: every {term.group_name} x column cell has one observation, so the "
+            f"{kind}() variance is confounded with the residual (as lme4's (1 | g:f) with one "
+            "observation per level); use a random intercept, cs(), ar1() or toep()"
+        )
+
+
 def build_design(
     formula: str | ParsedFormula,
     data: pd.DataFrame,
@@ -763,10 +813,13 @@ def build_design(
                 )
             continue
         term_specs.append(TermSpec(term=term, model_spec=model_spec, columns=columns))
-        raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns))
+        covariance = term_covariance(term, columns, text)
+        if residual_variance:
+            check_identified(term, covariance.kind, codes, matrix, text)
+        raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns, covariance))
     terms, blocks = build_blocks(raw_terms)
     for block in blocks:
-        if residual_variance and block.n_random_effects >= n:
+        if residual_variance and block.n_random_effects >= n and block.count_limited:
             raise DesignError(
                 f"number of random effects for grouping factor {block.group_name!r} "
                 f"({block.n_random_effects}) must be less than the number of observations ({n})"

@@ -3,8 +3,10 @@
 The grammar is lme4's: ``Reaction ~ Days + (Days | Subject)``. A random-effects term is a
 parenthesised group, added at the top level of the right-hand side, that contains a top-level
 ``|`` or ``||``. Nested grouping (``a/b``) and uncorrelated terms (``x || g``) are expanded the way
-lme4's ``findbars`` and ``expandDoubleVerts`` do. Everything else on the right-hand side is the
-fixed part, handed on as a formulaic right-hand-side string.
+lme4's ``findbars`` and ``expandDoubleVerts`` do. glmmTMB's covariance structures are written as
+a call around the term, ``ar1(0 + time | g)``, ``cs(1 | g)``... (see :data:`STRUCTURES`).
+Everything else on the right-hand side is the fixed part, handed on as a formulaic
+right-hand-side string.
 
 This module is pure string processing. Returned expressions are canonical: they depend on the
 tokens of the formula only, not on its whitespace (``"1+x"`` and ``"1 + x"`` give the same result).
@@ -20,7 +22,13 @@ from typing import NamedTuple
 from mixedmodels.errors import ArgumentError, FormulaError
 from mixedmodels.rsyntax import translate
 
-__all__ = ["RandomTerm", "ParsedFormula", "parse_formula"]
+__all__ = ["RandomTerm", "ParsedFormula", "parse_formula", "STRUCTURES"]
+
+STRUCTURES = ("us", "diag", "homdiag", "cs", "homcs", "ar1", "toep")
+"""glmmTMB's covariance structures of a random-effects term: ``us(x | g)`` is ``(x | g)``."""
+_OTHER_STRUCTURES = frozenset(
+    {"ou", "exp", "gau", "mat", "rr", "propto", "hetar1", "homtoep", "homar1", "equalto"}
+)  # glmmTMB's, not supported here
 
 
 @dataclass(frozen=True)
@@ -38,11 +46,14 @@ class RandomTerm:
     text
         The term as the user wrote it, e.g. ``"(Days | Subject)"``; terms expanded from one
         written term share its text.
+    structure
+        The covariance structure, one of :data:`STRUCTURES` (``"us"``, lme4's, by default).
     """
 
     lhs: str
     group: tuple[str, ...]
     text: str
+    structure: str = "us"
     split_columns: bool = False
     """``zerocorr(...)``: every model-matrix column its own term (factor levels too)."""
 
@@ -300,6 +311,22 @@ def _groups(src: _Src, lo: int, hi: int, text: str) -> list[tuple[str, ...]]:
     return [tuple(n for part in reversed(parts[: k + 1]) for n in part) for k in range(len(parts))]
 
 
+def _structure_call(src: _Src, lo: int, hi: int) -> tuple[int, int] | None:
+    """The argument span of ``name(... | ...)`` spanning ``[lo, hi)``, else None."""
+    toks = src.toks
+    if hi - lo < 3 or toks[lo].kind != "name" or toks[lo + 1].text != "(":
+        return None
+    if src.match[lo + 1] != hi - 1 or not _bars(src, lo + 2, hi - 1):
+        return None
+    name = toks[lo].text
+    if name in _OTHER_STRUCTURES:
+        msg = f"unknown covariance structure {name!r} in {_span(src, lo, hi)!r}: use one of"
+        raise _fail(src, lo, f"{msg} {', '.join(STRUCTURES)}")
+    if name not in STRUCTURES:
+        return None
+    return lo + 2, hi - 1
+
+
 _FULLDUMMY = re.compile(r"\bfulldummy\(\s*([^()]+?)\s*\)")
 
 
@@ -314,18 +341,22 @@ def _zerocorr_content(src: _Src, lo: int, hi: int) -> tuple[int, int] | None:
 
 
 def _random_terms(
-    src: _Src, lo: int, hi: int, text: str, zerocorr: bool = False
+    src: _Src, lo: int, hi: int, text: str, structure: str = "us", zerocorr: bool = False
 ) -> list[RandomTerm]:
     """Expand the random-effects term whose parenthesised content is ``[lo, hi)``.
 
     ``fulldummy(f)`` on the left becomes an indicator of every level of ``f`` (also with an
     intercept: ``C(f, spans_intercept=False)``); ``zerocorr`` makes every column (every level
-    of a factor) a term of its own, MixedModels.jl's ``zerocorr``.
+    of a factor) a term of its own, MixedModels.jl's ``zerocorr``; ``structure`` is the
+    covariance structure of a ``name(x | g)`` term.
     """
     bars = _bars(src, lo, hi)
     if len(bars) > 1:
         raise _fail(src, bars[1], f"more than one bar in random-effects term {text!r}")
     bar = src.toks[bars[0]]
+    if bar.text == "||" and structure != "us":
+        msg = f"'||' inside {structure}() in {text!r}: write {structure}(x | g)"
+        raise _fail(src, bars[0], msg + " (diag(x | g) for uncorrelated columns)")
     if bars[0] == lo:
         msg = f"nothing to the left of {bar.text!r} in random-effects term {text!r}"
         raise _fail(src, lo, msg + f" (a random intercept is (1 {bar.text} group))")
@@ -335,7 +366,11 @@ def _random_terms(
     lhss = _lhs_terms(src, lo, bars[0], bar.text == "||" or zerocorr, text)
     lhss = [_FULLDUMMY.sub(r"C(\1, spans_intercept=False)", lhs) for lhs in lhss]
     groups = _groups(src, bars[0] + 1, hi, text)
-    return [RandomTerm(lhs, group, text, zerocorr) for lhs in lhss for group in groups]
+    return [
+        RandomTerm(lhs, group, text, structure=structure, split_columns=zerocorr)
+        for lhs in lhss
+        for group in groups
+    ]
 
 
 def parse_formula(formula: str) -> ParsedFormula:
@@ -347,6 +382,8 @@ def parse_formula(formula: str) -> ParsedFormula:
         A formula such as ``"Reaction ~ Days + (Days | Subject)"``. Random-effects terms are
         ``(expr | group)`` or ``(expr || group)`` added at the top level of the right-hand side;
         ``group`` is a name, an interaction ``a:b`` or a nesting ``a/b``. Names may be backquoted.
+        A covariance structure is a call around the term: ``ar1(0 + time | g)``, ``cs(1 | g)``,
+        ``diag(x | g)``... (:data:`STRUCTURES`).
 
     Returns
     -------
@@ -364,7 +401,7 @@ def parse_formula(formula: str) -> ParsedFormula:
         raise ArgumentError(f"formula must be a string, not {type(formula).__name__}")
     written = _tokenize(formula)
     _match_brackets(written, formula)  # reports unbalanced brackets on the text as written
-    translated, labels = translate(written, formula, _Tok)
+    translated, labels = translate(written, formula, _Tok, frozenset(STRUCTURES))
     toks = tuple(translated)
     src = _Src(formula, toks, _match_brackets(toks, formula))
     n = len(toks)
@@ -384,6 +421,14 @@ def parse_formula(formula: str) -> ParsedFormula:
     random: list[RandomTerm] = []
     offsets: list[str] = []
     for sign, lo, hi in _additive(src, tilde + 1, n):
+        call = _structure_call(src, lo, hi)
+        if call is not None:
+            if sign < 0:
+                msg = f"random-effects term {_span(src, lo, hi)!r} cannot be subtracted"
+                raise _fail(src, lo, msg)
+            structure = src.toks[lo].text
+            random.extend(_random_terms(src, *call, _span(src, lo, hi), structure))
+            continue
         zerocorr = _zerocorr_content(src, lo, hi)
         if zerocorr is not None and sign > 0:
             random.extend(_random_terms(src, *zerocorr, _span(src, lo, hi), zerocorr=True))

@@ -93,6 +93,9 @@ class OptSummary:
         Convergence warnings (empty when the checks passed).
     check_evaluations
         Further evaluations spent on the convergence check.
+    residual_boundary
+        Whether the fit ended at the boundary sigma -> 0 (see
+        :mod:`mixedmodels.residual_boundary`).
     boundary_evaluations
         Further evaluations spent confirming an optimum on the boundary (directions off it
         and restarts from other start values; see :mod:`mixedmodels.boundary`).
@@ -107,6 +110,7 @@ class OptSummary:
     seconds: float
     messages: tuple[str, ...] = field(default=())
     check_evaluations: int = 0
+    residual_boundary: bool = False
     boundary_evaluations: int = 0
 
     @property
@@ -125,17 +129,19 @@ _RETURN_NAMES = {
 }
 
 
-def _bobyqa(f, x0, lower, control, step: np.ndarray | float):
+def _bobyqa(f, x0, lower, control, step: np.ndarray | float, upper: np.ndarray | None = None):
     k = x0.size
     opt = nlopt.opt(_ALGORITHMS[str(control["optimizer"])], k)
     opt.set_min_objective(lambda x, grad: f(x))
     opt.set_lower_bounds(lower)
+    if upper is not None:
+        opt.set_upper_bounds(upper)
     opt.set_ftol_rel(float(control["ftol_rel"]))
     opt.set_ftol_abs(float(control["ftol_abs"]))
     opt.set_xtol_abs(float(control["xtol_abs"]))
     opt.set_maxeval(int(control["maxeval"]))
     opt.set_initial_step(np.broadcast_to(np.asarray(step, dtype=float), (k,)).copy())
-    start = np.maximum(x0, lower)
+    start = np.maximum(x0, lower) if upper is None else np.clip(x0, lower, upper)
     try:
         x = opt.optimize(start)
     except nlopt.ForcedStop:  # minimize()'s objective stopped it (see ``arrived``)
@@ -155,13 +161,18 @@ def minimize(
     near_bound: np.ndarray | None = None,
     probe_bounds: bool = True,
     arrived: tuple[np.ndarray, float] | None = None,
+    *,
+    upper: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, int, str]:
-    """Minimise ``objective`` from ``x0`` subject to ``x >= lower``.
+    """Minimise ``objective`` from ``x0`` subject to ``x >= lower`` (and ``x <= upper``).
 
     BOBYQA's initial step per component is ``initial_step * max(|x0_i|, step_floor)``;
     components flagged in ``near_bound`` (a start that already says "no variance here", just
     inside the bound) take half their distance to the bound instead, so that the first
-    probes reach the boundary where such optima lie. ``probe_bounds``: try each component
+    probes reach the boundary where such optima lie. Finite upper bounds (correlation
+    parameters of structured covariances) are probed and tried like the lower ones, and the
+    initial step of a component is at most a quarter of its range. ``probe_bounds``: try
+    each component
     that ends on its bound just inside it (and restart there if better); a caller that
     confirms boundary optima itself (:mod:`mixedmodels.boundary`) turns this off.
     ``arrived = (point, value)``: BOBYQA stops as soon as it evaluates a point within
@@ -200,45 +211,73 @@ def minimize(
     if x0.size == 0:
         return x0, float(objective(x0)), 1, "SUCCESS"
     x0 = np.maximum(np.asarray(x0, dtype=float), lower)
+    if upper is not None:
+        upper = np.asarray(upper, dtype=float)
+        x0 = np.minimum(x0, upper)
+        if not np.isfinite(upper).any():
+            upper = None
     if counted(x0) >= 1e300:
         raise FittingError("the objective is not finite at the starting values")
     step = float(ctl["initial_step"]) * np.maximum(np.abs(x0), float(ctl["step_floor"]))
     if near_bound is not None:
         inside = np.asarray(near_bound, dtype=bool) & (x0 > lower)
         step[inside] = 0.5 * (x0[inside] - lower[inside])
-    x, fmin, status = _bobyqa(counted if arrived is None else watched, x0, lower, ctl, step)
+    if upper is not None:
+        boxed = np.isfinite(upper) & np.isfinite(lower)
+        step[boxed] = np.minimum(step[boxed], 0.25 * (upper[boxed] - lower[boxed]))
+    x, fmin, status = _bobyqa(counted if arrived is None else watched, x0, lower, ctl, step, upper)
     if best[1] is not None and best[0] < fmin:
         x, fmin = best[1], best[0]
     # boundary: a component resting on its bound may be a false stop. Probe just inside; only
     # if that is better, restart from there.
-    at_bound = np.flatnonzero(np.isfinite(lower) & (x - lower < 1e-6))
+    at_lower = np.isfinite(lower) & (x - lower < 1e-6)
+    at_upper = np.zeros_like(at_lower) if upper is None else np.isfinite(upper) & (upper - x < 1e-6)
+    at_bound = np.flatnonzero(at_lower | at_upper)
     if at_bound.size and probe_bounds:
+        inside = lower + 1e-3
+        if upper is not None:
+            inside = np.where(at_upper, upper - 1e-3, inside)
         probes = []
         for i in at_bound:
             trial = x.copy()
-            trial[i] = lower[i] + 1e-3
+            trial[i] = inside[i]
             probes.append((counted(trial), i))
         if min(probes)[0] < fmin:
             trial = x.copy()
-            trial[at_bound] = lower[at_bound] + 1e-3
-            x2, f2, status2 = _bobyqa(counted, trial, lower, ctl, 0.05)
+            trial[at_bound] = inside[at_bound]
+            x2, f2, status2 = _bobyqa(counted, trial, lower, ctl, 0.05, upper)
             if f2 < fmin:
                 x, fmin, status = x2, f2, status2
     if best[1] is not None and best[0] < fmin:
         x, fmin = best[1], best[0]
     # near the bound: a flat objective can stop BOBYQA just inside it (theta 4e-5 where the
     # optimum is 0, 3e-7 above it). Try those components on the bound; keep that if better.
-    near = np.flatnonzero(np.isfinite(lower) & (x - lower > 0) & (x - lower < NEAR_BOUND))
-    if near.size:
+    near_lower = np.isfinite(lower) & (x - lower > 0) & (x - lower < NEAR_BOUND)
+    near_upper = (
+        np.zeros_like(near_lower)
+        if upper is None
+        else np.isfinite(upper) & (upper - x > 0) & (upper - x < NEAR_BOUND)
+    )
+    if near_lower.any() or near_upper.any():
         trial = np.array(x, dtype=float)
-        trial[near] = lower[near]
+        trial[near_lower] = lower[near_lower]
+        if upper is not None:
+            trial[near_upper] = upper[near_upper]
         value = counted(trial)
         if value < fmin:
             x, fmin = trial, value
     return np.asarray(x), float(fmin), count[0], status
 
 
-def _finite_difference(f, x, lower, step=1e-4, f0=None, batch=None):
+def _at_bound(x: np.ndarray, lower: np.ndarray, upper: np.ndarray | None) -> np.ndarray:
+    """Components within 1e-4 of a finite bound (left out of the finite differences)."""
+    out = np.isfinite(lower) & (x - lower < 1e-4)
+    if upper is not None:
+        out |= np.isfinite(upper) & (upper - x < 1e-4)
+    return out
+
+
+def _finite_difference(f, x, lower, step=1e-4, f0=None, batch=None, upper=None):
     """Central-difference gradient and Hessian on the components that are not at a bound.
 
     Diagonal curvature from the central differences; each off-diagonal entry from one more
@@ -247,12 +286,17 @@ def _finite_difference(f, x, lower, step=1e-4, f0=None, batch=None):
     when given, evaluates a list of points at once (e.g. in parallel) and returns their values
     in order; the points and the arithmetic are the same either way.
     """
-    free = ~(np.isfinite(lower) & (x - lower < 1e-4))
+    free = ~_at_bound(x, lower, upper)
     idx = np.flatnonzero(free).tolist()
     k = len(idx)
     if f0 is None:
         f0 = f(x)
-    h = (step * np.maximum(1.0, np.abs(x))).tolist()
+    h = step * np.maximum(1.0, np.abs(x))
+    if upper is not None:  # inside a finite box: at most half the distance to either bound
+        room = np.minimum(x - lower, upper - x)
+        boxed = np.isfinite(upper)
+        h[boxed] = np.minimum(h[boxed], 0.5 * room[boxed])
+    h = h.tolist()
     points = []
     for i in idx:
         plus, minus = x.copy(), x.copy()
@@ -303,10 +347,82 @@ def check_convergence(
     tolerance: float,
     fmin: float | None = None,
     batch: Callable[[list[np.ndarray]], list[float]] | None = None,
+    upper: np.ndarray | None = None,
+    along: np.ndarray | None = None,
 ) -> tuple[tuple[str, ...], np.ndarray | None]:
-    """The convergence messages and the Newton step of :func:`examine`."""
+    """The convergence messages and the Newton step of :func:`examine`.
+
+    With finite ``upper`` bounds or a ray ``along`` (structured covariances, see
+    :mod:`mixedmodels.residual_boundary`), :func:`_structured_check` instead: their bounds
+    and the ray are left out of the derivatives like a lower bound. Without them the result
+    is :func:`examine`'s, bit for bit.
+    """
+    if along is not None or (upper is not None and np.isfinite(upper).any()):
+        return _structured_check(objective, x, lower, tolerance, fmin, batch, upper, along)
     found = examine(objective, x, lower, tolerance, fmin, batch)
     return found.messages, found.step
+
+
+def _structured_check(
+    objective: Callable[[np.ndarray], float],
+    x: np.ndarray,
+    lower: np.ndarray,
+    tolerance: float,
+    fmin: float | None = None,
+    batch: Callable[[list[np.ndarray]], list[float]] | None = None,
+    upper: np.ndarray | None = None,
+    along: np.ndarray | None = None,
+) -> tuple[tuple[str, ...], np.ndarray | None]:
+    """lme4's relative-gradient check with finite upper bounds and a ray (structured fits).
+
+    The messages and, when the Hessian is positive definite, the Newton step.
+
+    ``batch``: evaluates a list of points at once (see ``_finite_difference``). ``along``: a
+    direction in which the objective falls toward a limit at infinity (sigma -> 0, see
+    :mod:`mixedmodels.residual_boundary`): left out of the checks like a bound, the gradient
+    and Hessian taken on the free components orthogonal to it.
+
+    The step is zero when every component rests on its bound, None when the Hessian of the
+    free components is not positive definite.
+
+    The Newton step ``-H^-1 g`` on the free components (zero elsewhere) is what lme4 calls
+    the relative gradient; adding it to ``x`` polishes the optimum along flat directions.
+    """
+    if x.size == 0:
+        return (), None
+    grad, hess = _finite_difference(objective, x, lower, f0=fmin, batch=batch, upper=upper)
+    if grad.size == 0:  # every component on its bound: nothing to step along
+        return (), np.zeros_like(x)
+    free = ~_at_bound(x, lower, upper)
+    basis = None
+    if along is not None and np.any(along[free]):
+        v = along[free] / np.linalg.norm(along[free])
+        q = np.linalg.qr(np.column_stack([v, np.eye(v.size)]))[0]
+        basis = q[:, 1 : v.size]  # orthonormal, orthogonal to v
+        if basis.shape[1] == 0:
+            return (), np.zeros_like(x)
+        with np.errstate(invalid="ignore"):  # a neighbour past the engine's reach: inf
+            grad, hess = basis.T @ grad, basis.T @ hess @ basis
+    messages = []
+    try:
+        chol = np.linalg.cholesky(hess)
+    except np.linalg.LinAlgError:
+        eig = np.linalg.eigvalsh(hess)
+        if eig.min() < -1e-6 * max(1.0, abs(eig).max()):
+            messages.append(
+                "Hessian of the objective is not positive definite at the optimum "
+                f"(smallest eigenvalue {eig.min():.3g}): the fit may not have converged"
+            )
+        return tuple(messages), None
+    relative = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
+    worst = float(np.max(np.abs(relative)))
+    if worst > tolerance:
+        messages.append(
+            f"model failed to converge: relative gradient {worst:.3g} > tolerance {tolerance:g}"
+        )
+    step = np.zeros_like(x)
+    step[free] = -relative if basis is None else -(basis @ relative)
+    return tuple(messages), step
 
 
 @dataclass(frozen=True)
@@ -509,6 +625,7 @@ def polish(
     fmin: float,
     step: np.ndarray | None,
     lower: np.ndarray,
+    upper: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, int]:
     """Try ``x + step`` (kept inside the bounds); keep it only if the objective is lower.
 
@@ -517,6 +634,8 @@ def polish(
     if step is None or not np.any(step) or not np.all(np.isfinite(step)):
         return x, fmin, 0
     trial = np.maximum(x + step, lower)
+    if upper is not None:
+        trial = np.minimum(trial, upper)
     value = objective(trial)
     if np.isfinite(value) and value < fmin:
         return trial, float(value), 1

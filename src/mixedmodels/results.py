@@ -152,9 +152,24 @@ class LmerResult:
 
     @cached_property
     def is_singular(self) -> bool:
-        """Whether a bounded theta component is (nearly) zero: a boundary fit."""
-        bounded = self.model.lower_bounds == 0
-        return bool(np.any(self.theta[bounded] < SINGULAR_TOLERANCE))
+        """Whether the fit is on the boundary: a bounded theta component (nearly) zero.
+
+        For lme4's unstructured terms a diagonal entry of lambda below the tolerance; for a
+        structured term the same of its Cholesky factor (a standard deviation at zero or a
+        correlation at the edge of the positive-definite range); or the residual variance
+        going to zero (``optsum.residual_boundary``).
+        """
+        if getattr(self.optsum, "residual_boundary", False):  # sigma -> 0
+            return True
+        structured = [t for t in self.design.terms if t.structured]
+        if not structured:
+            bounded = self.model.lower_bounds == 0
+            return bool(np.any(self.theta[bounded] < SINGULAR_TOLERANCE))
+        theta = self.theta
+        return any(
+            t.covariance.is_singular(theta[t.theta_slice], SINGULAR_TOLERANCE)
+            for t in self.design.terms
+        )
 
     @property
     def ngrps(self) -> dict[str, int]:
@@ -194,10 +209,7 @@ class LmerResult:
         raise LookupError(term)
 
     def _term_lambda(self, term) -> np.ndarray:
-        rows, cols = term.theta_positions()
-        lam = np.zeros((term.size, term.size))
-        lam[rows, cols] = self.theta[term.theta_offset : term.theta_offset + term.n_theta]
-        return lam
+        return term.lambda_(self.theta)
 
     def _group_labels(self) -> list[str]:
         seen: dict[str, int] = {}
@@ -213,7 +225,10 @@ class LmerResult:
         """Variance components as lme4's ``as.data.frame(VarCorr(fit))``.
 
         Columns ``grp``, ``var1``, ``var2``, ``vcov`` (variance or covariance) and ``sdcor``
-        (standard deviation or correlation); the residual last.
+        (standard deviation or correlation); the residual last. A structured term lists every
+        column's variance and the correlations of its parameters: rho of ``ar1``, ``cs`` and
+        ``homcs`` as the correlation of its first two columns, a lag-m correlation of
+        ``toep`` as that of columns 1 and 1 + m, none for ``diag`` and ``homdiag``.
         """
         rows = []
         for term, label in zip(self.design.terms, self._group_labels()):
@@ -222,11 +237,18 @@ class LmerResult:
             sd = np.sqrt(np.diag(cov))
             for i, name in enumerate(term.columns):
                 rows.append((label, name, None, cov[i, i], sd[i]))
-            for j in range(term.size):
-                for i in range(j + 1, term.size):
+            pairs = term.covariance.correlation_pairs()
+            if term.structured:  # the parameters themselves (defined at a zero SD too)
+                structure = term.covariance
+                natural = structure.natural(self.theta[term.theta_slice])
+                correlations = natural[~structure.natural_is_sd()]
+            for n, (i, j) in enumerate(pairs):
+                if term.structured:
+                    corr = float(correlations[n])
+                else:
                     denom = sd[i] * sd[j]
                     corr = cov[i, j] / denom if denom > 0 else np.nan
-                    rows.append((label, term.columns[j], term.columns[i], cov[i, j], corr))
+                rows.append((label, term.columns[j], term.columns[i], cov[i, j], corr))
         rows.append(("Residual", None, None, self.sigma**2, self.sigma))
         return pd.DataFrame(rows, columns=["grp", "var1", "var2", "vcov", "sdcor"])
 

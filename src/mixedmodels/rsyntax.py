@@ -90,11 +90,26 @@ def _r_label(toks: Sequence) -> str:
 
 
 class _Translator:
-    def __init__(self, toks: Sequence, formula: str, make: Callable) -> None:
+    def __init__(
+        self, toks: Sequence, formula: str, make: Callable, terms: frozenset[str] = frozenset()
+    ) -> None:
         self.toks = list(toks)
         self.formula = formula
         self.make = make
         self.match = _matching(self.toks, formula)
+        self.terms = terms
+
+    def is_term(self, i: int, paren: int, close: int) -> bool:
+        """Whether the call at ``i`` is a random-effects term (a bar at its top level)."""
+        if self.toks[i].text not in self.terms or paren != i + 1:
+            return False
+        j = paren + 1
+        while j < close:
+            t = self.toks[j]
+            if t.kind == "op" and t.text in ("|", "||"):
+                return True
+            j = self.match.get(j, j) + 1 if t.kind == "open" else j + 1
+        return False
 
     def fail(self, tok, message: str) -> FormulaError:
         import re
@@ -231,6 +246,10 @@ class _Translator:
                 if close is None:  # unmatched: the formula parser reports it
                     out.extend(toks[i:])
                     break
+                if self.is_term(i, paren, close):  # ar1(0 + t | g): formula text, as (...)
+                    out.append(t)
+                    i += 1
+                    continue
                 name = "".join(x.text for x in toks[i:paren])
                 python_name = name.replace(".", "_") if paren > i + 1 else name
                 if python_name in UNSUPPORTED:
@@ -256,7 +275,9 @@ class _Translator:
         return out, labels
 
 
-def translate(toks: Sequence, formula: str, make: Callable) -> tuple[list, dict[str, str]]:
+def translate(
+    toks: Sequence, formula: str, make: Callable, terms: frozenset[str] = frozenset()
+) -> tuple[list, dict[str, str]]:
     """Rewrite R's spellings in a formula's tokens.
 
     Parameters
@@ -267,6 +288,10 @@ def translate(toks: Sequence, formula: str, make: Callable) -> tuple[list, dict[
         The formula text, for error messages.
     make
         ``make(kind, text, pos)`` makes a new token.
+    terms
+        Names of calls that are random-effects terms when their content has a top-level
+        ``|`` or ``||`` (glmmTMB's covariance structures, ``ar1(0 + t | g)``): such a call
+        is kept as bracketed formula text, the calls inside it translated.
 
     Returns
     -------
@@ -279,4 +304,4 @@ def translate(toks: Sequence, formula: str, make: Callable) -> tuple[list, dict[
     FormulaError
         For an R function or operator that has no translation, saying what to write.
     """
-    return _Translator(toks, formula, make).run()
+    return _Translator(toks, formula, make, terms).run()

@@ -6,6 +6,12 @@ driven by the offset. The model is equivariant under ``Z_i -> Z_i T`` for an uns
 (``b = T b~``, so ``lambda lambda' = T lambda~ lambda~' T'``), so we optimise over lambda~ of
 centred and scaled columns and map back exactly, re-triangularising by a QR decomposition.
 Single-column terms (including each piece of ``(x || g)``) are only scaled.
+
+Structured terms (:mod:`mixedmodels.covariance`) are equivariant under less: ``diag``, ``cs``
+and ``toep`` under scaling each column (``T`` diagonal), ``homdiag``, ``homcs`` and ``ar1``
+under one common scale (``T = t I``, ``t`` from the root mean square of all the term's
+columns). There theta maps back by scaling its standard deviations, the correlations
+unchanged, and ``T lambda~`` is the lambda of the mapped-back theta.
 """
 
 from __future__ import annotations
@@ -32,10 +38,14 @@ class ThetaScaling:
     transforms: tuple[np.ndarray, ...]
 
     @cached_property
-    def _positions(self) -> tuple[tuple[np.ndarray, np.ndarray, slice, int], ...]:
-        """Per term: rows and columns of its theta entries, its slice of theta, its size."""
+    def _positions(self) -> tuple[tuple[np.ndarray, np.ndarray, slice, int] | None, ...]:
+        """Per term: rows and columns of its theta entries, its slice of theta, its size
+        (None for a structured term, whose standard deviations are scaled instead)."""
         out = []
         for term in self.terms:
+            if term.structured:
+                out.append(None)
+                continue
             rows, cols = term.theta_positions()
             sl = slice(term.theta_offset, term.theta_offset + term.n_theta)
             out.append((rows, cols, sl, term.size))
@@ -43,7 +53,12 @@ class ThetaScaling:
 
     def _map(self, theta: np.ndarray, forward: bool) -> np.ndarray:
         out = np.empty_like(theta, dtype=float)
-        for (rows, cols, sl, size), T in zip(self._positions, self.transforms):
+        for term, positions, T in zip(self.terms, self._positions, self.transforms):
+            if positions is None:
+                factors = np.diag(T) if forward else 1.0 / np.diag(T)
+                out[term.theta_slice] = term.covariance.rescale(theta[term.theta_slice], factors)
+                continue
+            rows, cols, sl, size = positions
             lam = np.zeros((size, size))
             lam[rows, cols] = theta[sl]
             mapped = (T @ lam) if forward else np.linalg.solve(T, lam)
@@ -149,11 +164,29 @@ def _term_transform(matrix: np.ndarray) -> np.ndarray:
     return T
 
 
+def _column_scales(matrix: np.ndarray) -> np.ndarray:
+    """``1 / rms`` of every column (1 for a column of zeros)."""
+    rms = np.sqrt(np.mean(matrix**2, axis=0))
+    return np.where(rms > 0, 1.0 / np.where(rms > 0, rms, 1.0), 1.0)
+
+
+def _structured_transform(matrix: np.ndarray, scaling: str) -> np.ndarray:
+    """Diagonal ``T`` for a structured term: per-column or one common scale."""
+    if scaling == "common":
+        rms = float(np.sqrt(np.mean(matrix**2)))
+        return np.eye(matrix.shape[1]) * (1.0 / rms if rms > 0 else 1.0)
+    return np.diag(_column_scales(matrix))
+
+
 def make_scaling(blocks: tuple[ReBlock, ...], terms: tuple[ReTerm, ...]) -> ThetaScaling:
     """Column transforms for every term, from the block matrices."""
     by_term: dict[int, np.ndarray] = {}
     for block in blocks:
         for term, offset in zip(block.terms, block.column_offsets):
             cols = block.matrix[:, offset : offset + term.size]
-            by_term[term.theta_offset] = _term_transform(cols)
+            if term.structured:
+                T = _structured_transform(cols, term.covariance.scaling)
+            else:
+                T = _term_transform(cols)
+            by_term[term.theta_offset] = T
     return ThetaScaling(terms=terms, transforms=tuple(by_term[t.theta_offset] for t in terms))

@@ -34,8 +34,9 @@ def random_effects_table(result) -> pd.DataFrame:
                     f"{match['sdcor'].iloc[0]:.2f}" if len(match) else ""
                 )
             rows.append(entry)
-    table = pd.DataFrame(rows)
-    return table.fillna("")
+    table = pd.DataFrame(rows).fillna("")
+    empty = [c for c in table.columns if c.startswith("Corr") and not (table[c] != "").any()]
+    return table.drop(columns=empty)  # a structure's unused pairs (ar1: only lag 1 shown)
 
 
 def abbreviate(name: str, length: int = 6) -> str:

@@ -259,23 +259,33 @@ def _z_matrix(result) -> sp.csc_matrix:
     )
 
 
-def _lambda_matrix(result) -> tuple[sp.csc_matrix, np.ndarray]:
+def _lambda_matrix(result) -> tuple[sp.csc_matrix, np.ndarray | None]:
     """Lambda (q x q, sparse) and lme4's Lind: theta index (1-based) of each entry of
-    Lambdat in its compressed-column storage order.
+    Lambdat in its compressed-column storage order (None when a term's lambda is a nonlinear
+    function of theta: cs, homcs, ar1, toep; their Lambda holds the whole lower triangle).
     """
     layout, q = _term_layout(result)
     rows, cols, vals, index = [], [], [], []
+    linear = True
     for term, block, _, start in layout:
-        r, c = term.theta_positions()
+        positions = term.covariance.linear_positions()
+        if positions is None:
+            r, c = np.tril_indices(term.size)
+            theta_index = np.zeros(r.size)
+            linear = False
+        else:
+            r, c, theta_index = positions
         lam = result._term_lambda(term)
         for level in range(block.n_levels):
             base = start + level * term.size
             rows.append(base + r)
             cols.append(base + c)
             vals.append(lam[r, c])
-            index.append(term.theta_offset + np.arange(term.n_theta) + 1.0)
+            index.append(term.theta_offset + theta_index + 1.0)
     rows_, cols_ = np.concatenate(rows), np.concatenate(cols)
     Lambda = sp.csc_matrix((np.concatenate(vals), (rows_, cols_)), shape=(q, q))
+    if not linear:
+        return Lambda, None
     positions = sp.csc_matrix((np.concatenate(index), (cols_, rows_)), shape=(q, q))
     positions.sort_indices()
     return Lambda, positions.data.astype(int)
@@ -334,6 +344,12 @@ def get_me(result, name: str):
     if name in ("Lambda", "Lambdat", "Lind"):
         Lambda, lind = _lambda_matrix(result)
         if name == "Lind":
+            if lind is None:
+                kinds = sorted({t.covariance.kind for t in design.terms if t.structured})
+                raise DesignError(
+                    f"get_me('Lind'): the lambda of a {'/'.join(kinds)}() term is a nonlinear"
+                    " function of theta, not a copy of its entries; see get_me('Lambda')"
+                )
             return lind
         return Lambda if name == "Lambda" else Lambda.T.tocsc()
     if name in ("u", "b"):

@@ -22,6 +22,7 @@ from mixedmodels.errors import (
     ConvergenceWarning,
     DesignError,
     FittingError,
+    FormulaError,
     SingularFitWarning,
 )
 from mixedmodels.glmm.families import Family, get_family
@@ -113,6 +114,13 @@ class GeneralizedLinearMixedModel:
             )
         )
         design = self.data.design
+        structured = [t for t in design.terms if t.structured]
+        if structured:  # the structures' theta -> lambda map is wired into lmer only
+            raise FormulaError(
+                f"covariance structure {structured[0].covariance.kind}() is available in"
+                " lmer (linear mixed models) only; glmer fits lme4's (x | g) and (x || g)",
+                design.formula.formula,
+            )
         self.design = design
         self.problem = GlmmProblem.of(
             self.family,

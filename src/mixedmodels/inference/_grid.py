@@ -222,6 +222,7 @@ def fixed_point(
     }
     thetas: dict[float, np.ndarray] = {}
     scaled_hat = scaling.to_scaled(theta_hat)
+    upper = model.upper_bounds if np.isfinite(model.upper_bounds).any() else None
 
     def evaluate(x: float, previous: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
         stats = fixed_effect_statistics(ev.stats, j, x)
@@ -232,11 +233,13 @@ def fixed_point(
         if s0 is not None:
             x0 = float(before[1 + nv + j])  # type: ignore[index]  # s0 is there: before is
             start = np.maximum(s1 + (s1 - s0) * (x - x1) / (x1 - x0), model.lower_bounds)
+        if upper is not None:
+            start = np.minimum(start, upper)
 
         def objective(s: np.ndarray) -> float:
             return ev.fixed_deviance(stats, scaling.to_theta(s))
 
-        s, value, _, _ = minimize(objective, start, model.lower_bounds, control)
+        s, value, _, _ = minimize(objective, start, model.lower_bounds, control, upper=upper)
         theta = scaling.to_theta(s)
         r2 = ev.fixed_r2(stats, theta)
         sigma = float(np.sqrt(r2 / stats.n))

@@ -9,6 +9,18 @@ With ``Phi = vcov(beta)``, ``P_r = -X' Sigma^-1 G_r Sigma^-1 X``,
 ``I_rs = K_rs - 2 tr(Phi Q_rs) + tr(Phi P_r Phi P_s)``, ``W = 2 I^-1`` and the adjusted
 covariance is ``Phi_A = Phi + 2 Phi U Phi`` with ``U = sum_rs W_rs (Q_rs - P_r Phi P_s)``.
 
+A structured term (:mod:`mixedmodels.covariance`) is not linear in its parameters ``psi``
+(SAS's: variances and correlations for ``cs``, ``ar1``, ``toep``; ``homdiag`` and ``homcs``
+are linear, in a variance and a covariance): its entries ``gamma(psi)``
+are, so ``P``, ``Q`` and ``K`` are formed for the entries and carried to ``psi`` by the
+Jacobian ``J = d gamma / d psi`` (``P_psi = J' P``, ``Q_psi = J' Q J``, ``K_psi = J' K J``), and
+Kenward and Roger's (1997) second-derivative term ``R_rs = X' Sigma^-1 (d^2 Sigma / d psi_r
+d psi_s) Sigma^-1 X`` enters the adjustment as ``U = sum_rs W_rs (Q_rs - P_r Phi P_s - R_rs / 4)``
+(pbkrtest omits it: it is zero for lme4's linear parameters). That estimator is not invariant
+under a nonlinear change of parameters, so its adjusted covariance depends on this choice
+(``cs(1 + x | g)``, the unstructured 2 x 2 in other parameters, gives pbkrtest's df but not
+quite its adjusted covariance).
+
 pbkrtest forms the dense n x n ``Sigma``. Here every product of the form
 ``N' Sigma^-k N`` with ``N = [Z X]`` is reduced, by the Woodbury identity, to dense matrices of
 size ``q + p`` (q random effects, p fixed effects), so the cost does not grow with n; the limit
@@ -24,6 +36,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
+from mixedmodels.covariance import Unstructured
 from mixedmodels.errors import DesignError, InferenceError
 from mixedmodels.linalg.statistics import random_effects_matrix
 
@@ -103,6 +116,11 @@ class KenwardRogerInfo:
         return scaling * unscaled, unscaled, q, ddf
 
 
+def _entries(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """A term's covariance entries ``(a, b)``, ``a >= b``, column by column (lme4's order)."""
+    return Unstructured(size).theta_positions()
+
+
 def _parameters(design, starts: list[int]):
     """COO entries (rows, cols, values) of every ``E_r`` in the random-effects coordinates."""
     out = []
@@ -110,7 +128,7 @@ def _parameters(design, starts: list[int]):
         k, block = next((i, b) for i, b in enumerate(design.blocks) if term in b.terms)
         offset = block.column_offsets[block.terms.index(term)]
         base = starts[k] + np.arange(block.n_levels) * block.size + offset
-        rows, cols = term.theta_positions()
+        rows, cols = _entries(term.size)
         for a, b in zip(rows, cols, strict=True):
             u, v = base + a, base + b
             if a == b:
@@ -127,6 +145,67 @@ def _parameters(design, starts: list[int]):
                     )
                 )
     return out
+
+
+def _jacobians(terms, theta: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """``d gamma / d psi`` and ``d^2 gamma / d psi^2`` from the covariance entries ``gamma``
+    (every term's lower triangle, then the residual variance) to the parameters ``psi``.
+
+    Identity blocks for unstructured terms; exact for the linear structures (the entries of
+    ``kr_covariance`` at unit vectors); central differences for the others (steps ``1e-4``
+    relative to a variance, ``1e-4`` for a correlation, inside its range). The
+    second derivatives are None when every structure is linear.
+    """
+    sizes = [(len(_entries(t.size)[0]), t.n_theta) for t in terms]
+    n_gamma = sum(g for g, _ in sizes) + 1
+    n_psi = sum(r for _, r in sizes) + 1
+    J = np.zeros((n_gamma, n_psi))
+    H = np.zeros((n_gamma, n_psi, n_psi))
+    J[-1, -1] = 1.0
+    g0 = r0 = 0
+    nonlinear = False
+    for term, (ng, nr) in zip(terms, sizes, strict=True):
+        rows, cols = _entries(term.size)
+        structure = term.covariance
+        gs, rs = slice(g0, g0 + ng), slice(r0, r0 + nr)
+        g0, r0 = g0 + ng, r0 + nr
+        if not term.structured:
+            J[gs, rs] = np.eye(ng)
+            continue
+        if structure.kr_linear:
+            for r in range(nr):
+                J[gs, rs.start + r] = structure.kr_covariance(np.eye(nr)[r])[rows, cols]
+            continue
+        nonlinear = True
+        psi = structure.kr_parameters(theta[term.theta_slice], s2)
+        sd = structure.natural_is_sd()
+        low, high = structure.natural_bounds()
+        room = np.minimum(psi - low, high - psi)
+        h = np.where(
+            sd,
+            1e-4 * np.maximum(np.abs(psi), 1e-8 * max(np.abs(psi[sd]).max(), 1.0)),
+            np.minimum(1e-4, 0.5 * room),
+        )
+
+        def entries(point: np.ndarray, structure=structure, rows=rows, cols=cols) -> np.ndarray:
+            return structure.kr_covariance(point)[rows, cols]
+
+        f0 = entries(psi)
+        eye = np.eye(nr)
+        plus = [entries(psi + h[r] * eye[r]) for r in range(nr)]
+        minus = [entries(psi - h[r] * eye[r]) for r in range(nr)]
+        for r in range(nr):
+            J[gs, rs.start + r] = (plus[r] - minus[r]) / (2.0 * h[r])
+            H[gs, rs.start + r, rs.start + r] = (plus[r] - 2.0 * f0 + minus[r]) / h[r] ** 2
+            for t in range(r):
+                both = entries(psi + h[r] * eye[r] + h[t] * eye[t]) + entries(
+                    psi - h[r] * eye[r] - h[t] * eye[t]
+                )
+                value = (both - plus[r] - minus[r] - plus[t] - minus[t] + 2.0 * f0) / (
+                    2.0 * h[r] * h[t]
+                )
+                H[gs, rs.start + r, rs.start + t] = H[gs, rs.start + t, rs.start + r] = value
+    return J, (H if nonlinear else None)
 
 
 def _compute(result) -> KenwardRogerInfo:
@@ -200,6 +279,14 @@ def _compute(result) -> KenwardRogerInfo:
         Kt[r, m - 1] = Kt[m - 1, r] = float(np.sum(val_r * zz2[v_r, u_r]))
     Q[m - 1, m - 1] = W3_xx
     Kt[m - 1, m - 1] = trace_s2
+    second = None
+    if any(t.structured for t in design.terms):
+        J, H = _jacobians(design.terms, result.theta, s2)
+        if H is not None:  # R_rs: X' Sigma^-1 G_g Sigma^-1 X is -P_g
+            second = -np.einsum("grs,gab->rsab", H, P)
+        P = np.einsum("gr,gab->rab", J, P)
+        Q = np.einsum("gr,ghab,hs->rsab", J, Q, J)
+        Kt = J.T @ Kt @ J
     Phi = np.asarray(result.vcov, dtype=float)
     PhiP = np.einsum("ab,rbc->rac", Phi, P)
     info = Kt - 2.0 * np.einsum("ab,rsab->rs", Phi, Q) + np.einsum("rab,sba->rs", PhiP, PhiP)
@@ -208,7 +295,7 @@ def _compute(result) -> KenwardRogerInfo:
     W = 2.0 * (np.linalg.inv(info) if condition > 1e-10 else np.linalg.pinv(info))
     W = 0.5 * (W + W.T)
     PPhiP = np.einsum("rab,bc,scd->rsad", P, Phi, P)
-    U = np.einsum("rs,rsab->ab", W, Q - PPhiP)
+    U = np.einsum("rs,rsab->ab", W, Q - PPhiP if second is None else Q - PPhiP - 0.25 * second)
     U = 0.5 * (U + U.T)
     adjusted = Phi + 2.0 * Phi @ U @ Phi
     return KenwardRogerInfo(vcov=Phi, vcov_adjusted=adjusted, P=P, W=W)

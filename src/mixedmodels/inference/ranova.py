@@ -5,7 +5,8 @@
   ``(1 | g)`` (row ``x in (1 + x | g)``); a term ``(1 | g)`` is removed. The reduced models are
   refitted with the fit's own criterion (REML or ML); when no random term is left the
   reduced model is the linear model of the fixed part, whose likelihood is the criterion at
-  ``theta = 0``.
+  ``theta = 0``. A term with a covariance structure (``ar1(0 + t | g)``, ``cs(...)``...) is
+  removed whole, and the other terms keep their structures in every refit.
 - :func:`drop1`: F tests (Satterthwaite or Kenward-Roger) of the fixed terms that no other
   term contains, each the joint test that its coefficients are zero.
 - :func:`step`: backward elimination, random part first (``ranova``, the least significant
@@ -53,8 +54,14 @@ class _LinearModel:
     nobs: int
 
 
+def _term_text(term) -> str:
+    """A random term as formula text, its covariance structure kept (``ar1(0 + t | g)``)."""
+    inner = f"{term.lhs} | {term.group_name}"
+    return f"({inner})" if term.structure == "us" else f"{term.structure}({inner})"
+
+
 def _random_texts(parsed) -> list[str]:
-    return [f"({t.lhs} | {t.group_name})" for t in parsed.random]
+    return [_term_text(t) for t in parsed.random]
 
 
 def _formula(response: str, fixed: str, random: list[str]) -> str:
@@ -115,8 +122,11 @@ def _reductions(result) -> list[tuple[str, str]]:
     out = []
     for i, term in enumerate(parsed.random):
         written = term.text if shared[term.text] == 1 else texts[i]
-        inner = written.strip()[1:-1].strip()
         others = texts[:i] + texts[i + 1 :]
+        if term.structure != "us":  # ar1(0 + t | g)...: removed whole
+            out.append((written.strip(), _formula(parsed.response, parsed.fixed, others)))
+            continue
+        inner = written.strip()[1:-1].strip()
         intercept, named = _lhs_terms(term.lhs)
         scope = [(n, v) for n, v in named if not any(v < w for _, w in named)]
         if not named or not scope:

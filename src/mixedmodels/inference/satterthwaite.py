@@ -120,10 +120,27 @@ def deviance_varpar(model, theta, sigma: float, reml: bool) -> float:
 
 
 def _step_scales(result) -> np.ndarray:
-    """A natural scale for every theta entry: the norm of its lambda row, floored."""
+    """A natural scale for every theta entry: the norm of its lambda row, floored.
+
+    For a structured term: a standard deviation's own size, floored alike; a correlation
+    parameter's distance to the nearer end of its range (at most 1), so that the steps stay
+    inside it.
+    """
     model = result.model
     scales = np.empty(result.theta.size)
     for term, T in zip(model.design.terms, model.scaling.transforms, strict=True):
+        if term.structured:
+            sl = term.theta_slice
+            structure = term.covariance
+            theta = result.theta[sl]
+            columns = structure.sd_columns()
+            carried = columns >= 0
+            floor = STEP_FLOOR * np.abs(np.diag(T))[np.maximum(columns, 0)]
+            room = np.minimum(theta - structure.lower_bounds(), structure.upper_bounds() - theta)
+            scales[sl] = np.where(
+                carried, np.maximum(np.abs(theta), floor), np.clip(room, 1e-8, 1.0)
+            )
+            continue
         rows, cols = term.theta_positions()
         lam = np.zeros((term.size, term.size))
         sl = slice(term.theta_offset, term.theta_offset + term.n_theta)

@@ -231,6 +231,60 @@ def moment_start(
     return out
 
 
+def cell_start(stats: SufficientStats, k: int, columns: slice, T: np.ndarray | None):
+    """Starting relative SDs and correlations of a term of indicator columns (occasions).
+
+    The per-level mean residual of each column (cell) varies with the term's variance plus
+    the residual's share, which one-way moments per column cannot separate when the cells
+    hold one observation each. Here the residual variance is the pooled within-cell
+    variance where cells repeat, else a tenth of the cells' mean square; the relative SD of
+    column j is ``sqrt(mean_g m_gj^2 / that)`` (floored at 0.1) on the transformed columns,
+    and the correlations are :func:`level_correlation`'s.
+    """
+    beta, rss = _ols(stats)
+    zz, zr = _block_moments(stats, k, beta)
+    d = np.einsum("gjj->gj", zz)[:, columns]
+    r = zr[:, columns]
+    observed = d > 0.5
+    m = np.where(observed, r / np.where(observed, d, 1.0), 0.0)
+    counts = observed.sum(axis=0)
+    mean_square = np.sum(m * m, axis=0) / np.maximum(counts, 1)
+    between = float(np.sum(np.where(observed, r * r / np.where(observed, d, 1.0), 0.0)))
+    cells = int(observed.sum())
+    within_dof = stats.n - stats.p - cells
+    pooled = (rss - between) / within_dof if within_dof > 0 else np.nan
+    residual = pooled if pooled > 0 else 0.1 * float(np.mean(mean_square))
+    sds = np.sqrt(np.maximum(mean_square / residual - 1.0 / np.maximum(d.mean(axis=0), 1.0), 0))
+    if T is not None:
+        sds = sds / np.abs(np.diag(T)[columns])
+    return np.maximum(sds, 0.1), level_correlation(stats, k, columns)
+
+
+def level_correlation(stats: SufficientStats, k: int, columns: slice) -> np.ndarray:
+    """Correlations of the OLS residuals' per-level means between columns of block ``k``.
+
+    Per level and column the mean residual ``m_gj = (Z_g' r)_j / (Z_g' Z_g)_jj`` (for the
+    indicator columns of ``ar1(0 + time | g)``: the level's mean residual at that occasion);
+    between two columns their uncentred correlation over the levels where both are observed
+    (0 with fewer than three such levels). A starting value for the correlation parameters
+    of ``cs``, ``ar1`` and ``toep`` (the residual variance in the means damps it a little).
+    """
+    beta, _ = _ols(stats)
+    zz, zr = _block_moments(stats, k, beta)
+    d = np.einsum("gjj->gj", zz)[:, columns]
+    r = zr[:, columns]
+    observed = d > 1e-12 * max(float(d.max()), 1e-300)
+    m = np.where(observed, r / np.where(observed, d, 1.0), 0.0)
+    both = observed.T.astype(float) @ observed.astype(float)
+    cross = m.T @ m
+    squares = (m * m).T @ observed.astype(float)  # sum of m_j^2 where l is observed too
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = cross / np.sqrt(squares * squares.T)
+    out = np.where((both >= 3) & np.isfinite(out), out, 0.0)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
 def _one_way(zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int) -> np.ndarray:
     """Per column the one-way ANOVA estimate of ``sigma_b / sigma`` (1 where none is possible,
     at least :data:`FLOOR`)."""

@@ -24,6 +24,7 @@ from mixedmodels.design import (
     group_codes,
     lme4_column_names,
     needed_variables,
+    term_covariance,
     without_functions,
 )
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
@@ -378,7 +379,10 @@ def build_plan(
         spec = _fix_state(mm.model_spec, scan.moments)
         term_specs.append(TermSpec(term=term, model_spec=spec, columns=columns))
         marker = np.full((1, len(columns)), float(index))
-        raw_terms.append((term.group_name, coding.labels, np.zeros(1, np.intp), marker, columns))
+        covariance = term_covariance(term, columns, text)
+        raw_terms.append(
+            (term.group_name, coding.labels, np.zeros(1, np.intp), marker, columns, covariance)
+        )
     terms, marked = build_blocks(raw_terms)
     blocks, members = [], []
     for block in marked:
@@ -387,7 +391,7 @@ def build_plan(
         blocks.append(
             replace(block, codes=np.zeros(0, np.intp), matrix=np.zeros((0, block.matrix.shape[1])))
         )
-        if block.n_random_effects >= n:
+        if block.n_random_effects >= n and block.count_limited:
             raise DesignError(
                 f"number of random effects for grouping factor {block.group_name!r} "
                 f"({block.n_random_effects}) must be less than the number of observations ({n})"

@@ -96,6 +96,8 @@ def _ran_pars(result, scales: str) -> pd.DataFrame:
                     rows.append((group, f"{prefix[0]}__{first}", float(value.iloc[0])))
                 else:
                     value = part.loc[(part["var1"] == first) & (part["var2"] == second), scales]
+                    if value.empty:  # a structure lists its own correlations (ar1: one rho)
+                        continue
                     rows.append((group, f"{prefix[1]}__{first}.{second}", float(value.iloc[0])))
     table = pd.DataFrame(rows, columns=["group", "term", "estimate"])
     table.insert(0, "effect", "ran_pars")
