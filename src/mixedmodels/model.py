@@ -197,7 +197,8 @@ class LinearMixedModel:
     def _grouped_gls(self) -> GroupedGLS | None:
         """The per-group criterion for the ray to sigma -> 0 (see
         :mod:`mixedmodels.residual_boundary`): one-factor models with a nonlinear structure,
-        no weights, rows at hand and groups of at most 200 rows; None otherwise."""
+        no weights, rows at hand and groups of at most 200 rows; None otherwise.
+        """
         design = self.design
         if len(design.blocks) != 1 or not any(self._nonlinear_maps):  # cs, homcs, ar1, toep
             return None
@@ -244,7 +245,8 @@ class LinearMixedModel:
     @cached_property
     def _nonlinear_maps(self) -> tuple[tuple[tuple, ...], ...]:
         """Per block: ``(covariance, theta slice, column offset, size)`` of its terms whose
-        lambda is not a gather of theta (``cs``, ``ar1``, ...)."""
+        lambda is not a gather of theta (``cs``, ``ar1``, ...).
+        """
         return tuple(
             tuple((t.covariance, t.theta_slice, offset, t.size) for t, offset in b.nonlinear)
             for b in self.design.blocks
@@ -417,7 +419,8 @@ class LinearMixedModel:
     @cached_property
     def _indicator_terms(self) -> dict[int, bool]:
         """Per structured term (by theta offset): whether its columns are 0/1 indicators with
-        one 1 per row (the occasions of ``ar1(0 + time | g)``)."""
+        one 1 per row (the occasions of ``ar1(0 + time | g)``).
+        """
         out = {}
         for block in self.design.blocks:
             for term, offset in zip(block.terms, block.column_offsets, strict=True):
@@ -784,7 +787,8 @@ class LinearMixedModel:
 
 def _structured_objective(fills, nonlinear_maps, parts, stats, REML: bool):
     """The hot-path objective of a model with structured terms: the gathered entries of
-    lambda, then each structured term's own block of lambda, then ``T lambda``."""
+    lambda, then each structured term's own block of lambda, then ``T lambda``.
+    """
     work = [
         (raw, raw_flat, flat, index, T, lam, nonlinear)
         for (raw, raw_flat, flat, index, T, lam), nonlinear in zip(

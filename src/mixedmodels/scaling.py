@@ -40,7 +40,8 @@ class ThetaScaling:
     @cached_property
     def _positions(self) -> tuple[tuple[np.ndarray, np.ndarray, slice, int] | None, ...]:
         """Per term: rows and columns of its theta entries, its slice of theta, its size
-        (None for a structured term, whose standard deviations are scaled instead)."""
+        (None for a structured term, whose standard deviations are scaled instead).
+        """
         out = []
         for term in self.terms:
             if term.structured:

@@ -74,7 +74,8 @@ class Covariance(ABC):
     def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
         """Starting theta from a starting relative standard deviation of every column and,
         for structures with correlation parameters, an estimate of the columns' correlation
-        matrix (its entries averaged as the structure ties them; 0 when not given)."""
+        matrix (its entries averaged as the structure ties them; 0 when not given).
+        """
 
     def linear_positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """``(rows, cols, index)``: ``lambda[rows, cols] = theta[index]``, or None if nonlinear."""

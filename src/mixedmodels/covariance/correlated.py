@@ -345,7 +345,8 @@ class Toeplitz(Covariance):
 
     def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
         """The columns' starting SDs; the partial autocorrelations of the mean correlation at
-        each lag (shrunk toward 0 until positive definite), within the start limit."""
+        each lag (shrunk toward 0 until positive definite), within the start limit.
+        """
         pacf = np.zeros(self.size - 1)
         if correlation is not None:
             lags = lag_means(correlation)
@@ -417,7 +418,8 @@ class Toeplitz(Covariance):
 
 def _variances_and_correlations(structure: Covariance, theta, sigma2: float) -> np.ndarray:
     """Kenward-Roger's parameters of a nonlinear structure: absolute variances (in place of
-    the standard deviations) and the natural correlation parameters, as SAS's."""
+    the standard deviations) and the natural correlation parameters, as SAS's.
+    """
     out = structure.natural(theta)
     sd = structure.natural_is_sd()
     out[sd] = sigma2 * out[sd] ** 2

@@ -57,7 +57,8 @@ def cs_factor_into(sds, rho, out):  # pragma: no cover - compiled
 def toeplitz_factor(sds, pacf, out):  # pragma: no cover - compiled
     """``diag(sds)`` times the Cholesky factor of the Toeplitz correlation matrix whose lag
     correlations follow from the partial autocorrelations by Durbin-Levinson (a pivot at or
-    below 1e-14 gives a zero column, as for a positive semi-definite matrix)."""
+    below 1e-14 gives a zero column, as for a positive semi-definite matrix).
+    """
     k = out.shape[0]
     acf = np.empty(k)
     acf[0] = 1.0
