@@ -784,7 +784,7 @@ def build_design(
     fixed_names = tuple(all_names[j] for j in keep)
     n = len(frame)
     term_specs: list[TermSpec] = []
-    raw_terms: list[tuple[str, tuple[str, ...], np.ndarray, np.ndarray, tuple[str, ...]]] = []
+    raw_terms: list[tuple] = []  # (group, labels, codes, matrix, columns[, covariance])
     for term in parsed.random:
         mm = _materialize(term.lhs, view, f"term {term.text}", text)
         columns = lme4_column_names(list(mm.columns), parsed.labels)

@@ -324,13 +324,13 @@ class LinearMixedModel:
             if gls is None:
                 return fast
 
-            def objective(x: np.ndarray) -> float:  # the ray to sigma -> 0: per-group GLS
+            def along_the_ray(x: np.ndarray) -> float:  # the ray to sigma -> 0: per-group GLS
                 value = fast(x)  # (infinite where the engine's factor fails: no result there)
                 if np.isfinite(value) and self._beyond_gls_from(x):
                     return gls(self._scaled_lambdas(x)[0], REML)
                 return value
 
-            return objective
+            return along_the_ray
 
         def objective(x: np.ndarray) -> float:
             for raw, raw_flat, flat, index, T, lam in fills:
@@ -629,7 +629,8 @@ class LinearMixedModel:
                         checked, x, fmin_scaled, check, lower, upper
                     )
             point = None if ray is None or not messages else reopened_start(x, x0, ray.mask)
-            if point is not None and along is None:  # a saddle: once more from the start's SDs
+            # a saddle: once more from the start's SDs
+            if point is not None and ray is not None and along is None:
                 y, fy, more, y_status = minimize(scaled_objective, point, lower, ctl, upper=upper)
                 evaluations += more
                 if fy < fmin_scaled:

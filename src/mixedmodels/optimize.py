@@ -220,8 +220,8 @@ def minimize(
         raise FittingError("the objective is not finite at the starting values")
     step = float(ctl["initial_step"]) * np.maximum(np.abs(x0), float(ctl["step_floor"]))
     if near_bound is not None:
-        inside = np.asarray(near_bound, dtype=bool) & (x0 > lower)
-        step[inside] = 0.5 * (x0[inside] - lower[inside])
+        off_bound = np.asarray(near_bound, dtype=bool) & (x0 > lower)
+        step[off_bound] = 0.5 * (x0[off_bound] - lower[off_bound])
     if upper is not None:
         boxed = np.isfinite(upper) & np.isfinite(lower)
         step[boxed] = np.minimum(step[boxed], 0.25 * (upper[boxed] - lower[boxed]))
@@ -231,10 +231,12 @@ def minimize(
     # boundary: a component resting on its bound may be a false stop. Probe just inside; only
     # if that is better, restart from there.
     at_lower = np.isfinite(lower) & (x - lower < 1e-6)
-    at_upper = np.zeros_like(at_lower) if upper is None else np.isfinite(upper) & (upper - x < 1e-6)
+    at_upper = np.zeros(x.shape, dtype=bool)
+    if upper is not None:
+        at_upper = np.isfinite(upper) & (upper - x < 1e-6)
     at_bound = np.flatnonzero(at_lower | at_upper)
     if at_bound.size and probe_bounds:
-        inside = lower + 1e-3
+        inside = np.asarray(lower, dtype=float) + 1e-3
         if upper is not None:
             inside = np.where(at_upper, upper - 1e-3, inside)
         probes = []

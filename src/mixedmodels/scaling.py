@@ -42,7 +42,7 @@ class ThetaScaling:
         """Per term: rows and columns of its theta entries, its slice of theta, its size
         (None for a structured term, whose standard deviations are scaled instead).
         """
-        out = []
+        out: list[tuple[np.ndarray, np.ndarray, slice, int] | None] = []
         for term in self.terms:
             if term.structured:
                 out.append(None)
@@ -87,7 +87,11 @@ class ThetaScaling:
         """
         scaled = np.asarray(scaled, dtype=float)
         transforms, changed = [], False
-        for (rows, cols, sl, size), T in zip(self._positions, self.transforms):
+        for positions, T in zip(self._positions, self.transforms):
+            if positions is None:  # a structured term: its scaling stays
+                transforms.append(T)
+                continue
+            rows, cols, sl, size = positions
             cov = _covariance(scaled[sl], rows, cols, size)
             if _largest_eigenvalue(cov) > FAR_FROM_UNIT:
                 transforms.append(T @ np.linalg.cholesky(cov + np.eye(size)))
@@ -105,7 +109,7 @@ class ThetaScaling:
         scaled = np.asarray(scaled, dtype=float)
         return any(
             _largest_eigenvalue(_covariance(scaled[sl], rows, cols, size)) > FAR_FROM_UNIT
-            for rows, cols, sl, size in self._positions
+            for rows, cols, sl, size in filter(None, self._positions)
         )
 
 

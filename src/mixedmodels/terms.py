@@ -220,7 +220,7 @@ def build_blocks(
     offset = 0
     for i in order:
         name, _, _, matrix, columns = term_specs[i][:5]
-        covariance = term_specs[i][5] if len(term_specs[i]) > 5 else None
+        covariance = term_specs[i][5] if len(term_specs[i]) > 5 else Unstructured(len(columns))
         term = ReTerm(group_name=name, columns=columns, theta_offset=offset, covariance=covariance)
         offset += term.n_theta
         terms.append(term)

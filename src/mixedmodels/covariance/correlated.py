@@ -431,4 +431,7 @@ def _covariance_of_variances(structure: Covariance, psi) -> np.ndarray:
     values = np.array(psi, dtype=float)
     sd = structure.natural_is_sd()
     values[sd] = np.sqrt(np.maximum(values[sd], 0.0))
-    return structure.relative_covariance(structure.from_natural(values))
+    theta = structure.from_natural(values)
+    if theta is None:  # correlations outside their range: no covariance there
+        raise ValueError(f"no valid {structure.kind} covariance at {values.tolist()}")
+    return structure.relative_covariance(theta)
