@@ -355,6 +355,15 @@ FACE_DISTANCE = 2.0
 """A bounded component this many standard errors or fewer from its bound has its bound tried."""
 
 
+def near_a_bound(x: np.ndarray, lower: np.ndarray, errors: np.ndarray) -> bool:
+    """Whether a bounded component of ``x`` is within :data:`FACE_DISTANCE` standard errors
+    (``errors``) of its bound: the test :func:`nearby_faces` and :func:`nearly_singular` make
+    per component, in one pass (when it is False, neither has anything to try).
+    """
+    bounded = np.isfinite(lower) & np.isfinite(errors)
+    return bool(np.any(bounded & (x - lower <= FACE_DISTANCE * errors)))
+
+
 def nearby_faces(
     x: np.ndarray, lower: np.ndarray, errors: np.ndarray, layouts: tuple[TermLayout, ...]
 ) -> list[np.ndarray]:

@@ -9,7 +9,6 @@ and is not, too. The defaults are :data:`mixedmodels.optimize.DEFAULT_CONTROL`'s
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -88,10 +87,13 @@ class Control:
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as the optimiser's functions read them (a new dict)."""
-        return dataclasses.asdict(self)
+        return {name: getattr(self, name) for name in NAMES}  # scalars: no deep copy needed
 
 
 NAMES = tuple(item.name for item in fields(Control))
+
+_DEFAULTS = Control()
+"""Every default, checked once (a frozen record, so one instance serves every fit)."""
 
 
 def resolve_control(control: Control | Mapping[str, Any] | None) -> tuple[Control, frozenset[str]]:
@@ -114,7 +116,7 @@ def resolve_control(control: Control | Mapping[str, Any] | None) -> tuple[Contro
         For an unknown setting or value, or a mapping that is not one.
     """
     if control is None:
-        return Control(), frozenset()
+        return _DEFAULTS, frozenset()
     if isinstance(control, Control):
         return control, frozenset(
             f.name for f in fields(Control) if getattr(control, f.name) != DEFAULT_CONTROL[f.name]

@@ -522,7 +522,7 @@ class LinearMixedModel:
             self.stats._workspace.sparse.release_other_threads()  # not needed any more
         theta = scaling.to_theta(outcome.x)
         factor = self.factor(theta)
-        if factor.r2 <= 1e-20 * self._total_sum_of_squares():
+        if factor.r2 <= 1e-20 * self._total_sum_of_squares:
             self._refuse_exact_fit()  # a vanishing residual: a fit, or no variation left
         seconds = time.perf_counter() - began
         summary = OptSummary(
@@ -653,7 +653,7 @@ class LinearMixedModel:
                 x, fmin_scaled, _ = polish(checked, x, fmin_scaled, newton, lower, upper=upper)
         theta = self.scaling.to_theta(x)
         factor = self.factor(theta)
-        if factor.r2 <= 1e-20 * self._total_sum_of_squares():
+        if factor.r2 <= 1e-20 * self._total_sum_of_squares:
             self._refuse_exact_fit()  # a vanishing residual: a fit, or no variation left
         seconds = time.perf_counter() - began
         summary = OptSummary(
@@ -690,6 +690,7 @@ class LinearMixedModel:
                 out.append(candidate)
         return out
 
+    @cached_property
     def _total_sum_of_squares(self) -> float:
         """Sum of squares of the response about its mean (0 for a fit that keeps no rows)."""
         try:
@@ -702,7 +703,7 @@ class LinearMixedModel:
         """Raise, naming the response, when the fixed effects reproduce it exactly."""
         from mixedmodels.design import fixed_effects_fit_exactly
 
-        if self._total_sum_of_squares() > 0.0 and fixed_effects_fit_exactly(self.design):
+        if self._total_sum_of_squares > 0.0 and fixed_effects_fit_exactly(self.design):
             response = self.design.formula.response
             raise DesignError(
                 f"the response {response!r} is reproduced exactly by the fixed effects "

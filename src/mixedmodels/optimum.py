@@ -27,6 +27,7 @@ from mixedmodels.boundary import (
     TermLayout,
     confirm_boundary,
     lower_rank_neighbours,
+    near_a_bound,
     nearby_faces,
     nearly_singular,
     on_boundary,
@@ -175,7 +176,8 @@ def find_optimum(
             off_model = False
             if not fmin < before - 1e-10 * max(1.0, abs(before)):
                 break  # no progress: the check's message stands
-        if found.standard_errors is not None:  # a lower optimum on a nearby bound?
+        close = found.standard_errors is not None and near_a_bound(x, lower, found.standard_errors)
+        if close:  # a lower optimum on a nearby bound?
             faces = nearby_faces(x, lower, found.standard_errors, layouts)
             best, best_value = None, fmin
             for point in faces:

@@ -92,6 +92,9 @@ class ThetaScaling:
                 transforms.append(T)
                 continue
             rows, cols, sl, size = positions
+            if _clearly_near(scaled[sl]):
+                transforms.append(T)
+                continue
             cov = _covariance(scaled[sl], rows, cols, size)
             if _largest_eigenvalue(cov) > FAR_FROM_UNIT:
                 transforms.append(T @ np.linalg.cholesky(cov + np.eye(size)))
@@ -108,9 +111,24 @@ class ThetaScaling:
         """
         scaled = np.asarray(scaled, dtype=float)
         return any(
-            _largest_eigenvalue(_covariance(scaled[sl], rows, cols, size)) > FAR_FROM_UNIT
+            not _clearly_near(scaled[sl])
+            and _largest_eigenvalue(_covariance(scaled[sl], rows, cols, size)) > FAR_FROM_UNIT
             for rows, cols, sl, size in filter(None, self._positions)
         )
+
+
+_NEAR = FAR_FROM_UNIT * (1.0 - 1e-9)
+"""Below this sum of squares a term's largest eigenvalue is not above :data:`FAR_FROM_UNIT`,
+whatever the rounding (the margin is a million times the rounding of the trace)."""
+
+
+def _clearly_near(entries: np.ndarray) -> bool:
+    """Whether ``lambda lambda'`` of these theta entries is surely within the unit's range.
+
+    Its trace is the sum of squares of the entries and bounds its largest eigenvalue: below
+    :data:`_NEAR` the matrix need not be formed (the common case, decided the same way).
+    """
+    return float(np.dot(entries, entries)) < _NEAR
 
 
 def _covariance(entries: np.ndarray, rows, cols, size: int) -> np.ndarray:
