@@ -1,5 +1,6 @@
-"""The public entry points of linear mixed models: ``lmer`` (dispatched on the data's type)
-and ``load_fit``.
+"""The public entry points of linear mixed models: ``lmer`` and ``load_fit``.
+
+``lmer`` is dispatched on the data's type.
 
 A pandas DataFrame (or a frame of another library, or a dict of columns) is fitted in memory
 by :class:`~mixedmodels.model.LinearMixedModel`; a DuckDB relation, a Parquet path, a dask

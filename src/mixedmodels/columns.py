@@ -35,12 +35,14 @@ class ColumnCache:
         self._cache: dict[str, pd.Series | Column] = {}
 
     def __getitem__(self, name: str) -> pd.Series | Column:
+        """The column ``name``, read from the frame once."""
         col = self._cache.get(name)
         if col is None:
             col = self._cache[name] = _column(self.frame, name)
         return col
 
     def __len__(self) -> int:
+        """Number of rows."""
         return self._n
 
 
@@ -114,7 +116,9 @@ class Column:
         return self._series
 
     def __getattr__(self, attr: str):
+        """Anything else is the pandas Series' (built on first use)."""
         return getattr(self.series, attr)
 
     def __len__(self) -> int:
+        """Number of rows."""
         return len(self._values)

@@ -66,6 +66,7 @@ class MissingColumnError(DesignError, KeyError):
     """A variable named in the formula is not a column of the data."""
 
     def __str__(self) -> str:  # KeyError would quote the message
+        """The message as it is."""
         return str(self.args[0]) if self.args else ""
 
 
@@ -94,8 +95,9 @@ class RankDeficiencyWarning(UserWarning):
 
 
 class NonIntegerCountWarning(UserWarning):
-    """A binomial or count response has non-integer values (its likelihood is then not a
-    probability; R's "non-integer counts" warning).
+    """A binomial or count response has non-integer values.
+
+    Its likelihood is then not a probability (R's "non-integer counts" warning).
     """
 
 

@@ -1,5 +1,7 @@
-"""Standard errors, confidence and prediction intervals of predictions, and responses
-simulated for new data (the uncertainty of :func:`mixedmodels.predict.predict`).
+"""The uncertainty of :func:`mixedmodels.predict.predict`.
+
+Standard errors, confidence and prediction intervals of predictions, and responses simulated
+for new data.
 
 * :func:`predict_frame` adds standard errors and intervals. ``interval="confidence"``: the
   fixed-effect part ``x'beta`` with ``se = sqrt(x' V x)``; with random effects included

@@ -69,18 +69,23 @@ class Rendered:
     """Mixin: ``print``, ``repr`` and Jupyter go through ``to_text``/``to_html``/``to_markdown``."""
 
     def to_text(self) -> str:
+        """Plain text, as R prints it."""
         raise NotImplementedError
 
     def to_html(self) -> str:
+        """HTML (notebooks)."""
         raise NotImplementedError
 
     def to_markdown(self) -> str:
+        """Markdown."""
         raise NotImplementedError
 
     def __str__(self) -> str:
+        """The text rendering."""
         return self.to_text()
 
     def __repr__(self) -> str:
+        """The text rendering."""
         return self.to_text()
 
     def _repr_html_(self) -> str:
@@ -119,8 +124,9 @@ class Section:
         return self.table.apply(self._format_column)
 
     def _format_column(self, col: pd.Series) -> pd.Series:
-        """Numbers with ``digits`` significant digits; p-value columns (``Pr(...)``) as R's
-        ``format.pval`` (``< 2e-16``, never ``0``), blank where missing.
+        """Numbers with ``digits`` significant digits, blank where missing.
+
+        p-value columns (``Pr(...)``) as R's ``format.pval`` (``< 2e-16``, never ``0``).
         """
         if not pd.api.types.is_numeric_dtype(col):
             return col.fillna("").astype(str)
@@ -145,8 +151,9 @@ class Section:
 
 @dataclass(frozen=True, repr=False)
 class Report(Rendered):
-    """An ordered list of sections with a heading and notes, rendered to text, HTML, Markdown
-    or LaTeX.
+    """An ordered list of sections with a heading and notes.
+
+    Rendered to text, HTML, Markdown or LaTeX.
 
     Attributes
     ----------

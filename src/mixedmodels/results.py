@@ -587,9 +587,11 @@ class LmerResult:
         return build_summary(self, ddf=ddf)
 
     def __str__(self) -> str:
+        """The summary, as R prints it."""
         return str(self.summary())
 
     def __repr__(self) -> str:
+        """One line: formula, criterion, objective and number of rows."""
         kind = "REML" if self.reml else "ML"
         return (
             f"<LmerResult {self.model.formula!r} fit by {kind}: "

@@ -86,8 +86,10 @@ def relevel(x, ref):
 
 
 def _poly(x, degree=1, raw=False, _state=None):
-    """R's ``poly(x, degree, raw = FALSE)``: orthonormal (formulaic's, which is R's; its
-    coefficients kept for new data) or raw powers, columns named ``1..degree`` as R names them.
+    """R's ``poly(x, degree, raw = FALSE)``: orthonormal or raw powers.
+
+    Orthonormal polynomials are formulaic's, which are R's (their coefficients kept for new
+    data); columns are named ``1..degree`` as R names them.
     """
     from formulaic.materializers.types import FactorValues
     from formulaic.transforms import poly as formulaic_poly

@@ -55,6 +55,7 @@ class ReTerm:
     covariance: Covariance = None  # type: ignore[assignment]  # set in __post_init__
 
     def __post_init__(self) -> None:
+        """An unstructured covariance by default."""
         if self.covariance is None:
             object.__setattr__(self, "covariance", Unstructured(len(self.columns)))
 
@@ -126,6 +127,7 @@ class ReBlock:
     """``(term, column offset)`` of every term whose lambda is not a gather of theta."""
 
     def __post_init__(self) -> None:
+        """The positions of every term's linear theta entries in the block's lambda."""
         rows, cols, index, nonlinear = [], [], [], []
         for term, offset in zip(self.terms, self.column_offsets):
             positions = term.covariance.linear_positions()
@@ -246,10 +248,12 @@ def build_blocks(
 
 
 def centred_columns(blocks) -> list[np.ndarray]:
-    """Per block, which columns belong to an unstructured term of two or more columns: the
-    columns the engine may centre (:mod:`mixedmodels.linalg.conditioning`). Structured terms
-    (``cs``, ``ar1``, ...) are never centred: their lambda is not an arbitrary lower triangle,
-    so ``C^-1 lambda`` would leave the structure."""
+    """Per block, which columns belong to an unstructured term of two or more columns.
+
+    Those are the columns the engine may centre (:mod:`mixedmodels.linalg.conditioning`).
+    Structured terms (``cs``, ``ar1``, ...) are never centred: their lambda is not an
+    arbitrary lower triangle, so ``C^-1 lambda`` would leave the structure.
+    """
     out = []
     for block in blocks:
         flags = np.zeros(block.size, dtype=bool)

@@ -110,6 +110,7 @@ class AllFit:
         return self.fits[self.table["objective"].idxmin()]
 
     def __repr__(self) -> str:
+        """The table of fits by optimiser."""
         return f"<AllFit of {len(self.fits)} optimisers>\n{self.table.to_string()}"
 
 
@@ -260,9 +261,11 @@ def _z_matrix(result) -> sp.csc_matrix:
 
 
 def _lambda_matrix(result) -> tuple[sp.csc_matrix, np.ndarray | None]:
-    """Lambda (q x q, sparse) and lme4's Lind: theta index (1-based) of each entry of
-    Lambdat in its compressed-column storage order (None when a term's lambda is a nonlinear
-    function of theta: cs, homcs, ar1, toep; their Lambda holds the whole lower triangle).
+    """Lambda (q x q, sparse) and lme4's Lind.
+
+    Lind: theta index (1-based) of each entry of Lambdat in its compressed-column storage
+    order (None when a term's lambda is a nonlinear function of theta: cs, homcs, ar1, toep;
+    their Lambda holds the whole lower triangle).
     """
     layout, q = _term_layout(result)
     rows, cols, vals, index = [], [], [], []

@@ -72,9 +72,11 @@ class Covariance(ABC):
 
     @abstractmethod
     def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
-        """Starting theta from a starting relative standard deviation of every column and,
-        for structures with correlation parameters, an estimate of the columns' correlation
-        matrix (its entries averaged as the structure ties them; 0 when not given).
+        """Starting theta from starting relative standard deviations and correlations.
+
+        ``sds``: one per column. ``correlation``: for structures with correlation parameters,
+        an estimate of the columns' correlation matrix (its entries averaged as the structure
+        ties them; 0 when not given).
         """
 
     def linear_positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

@@ -344,8 +344,10 @@ class Toeplitz(Covariance):
         return np.r_[np.arange(self.size), np.full(self.size - 1, -1)]
 
     def start(self, sds: np.ndarray, correlation: np.ndarray | None = None) -> np.ndarray:
-        """The columns' starting SDs; the partial autocorrelations of the mean correlation at
-        each lag (shrunk toward 0 until positive definite), within the start limit.
+        """The columns' starting SDs and partial autocorrelations.
+
+        The partial autocorrelations are those of the mean correlation at each lag (shrunk
+        toward 0 until positive definite), within the start limit.
         """
         pacf = np.zeros(self.size - 1)
         if correlation is not None:
@@ -417,8 +419,10 @@ class Toeplitz(Covariance):
 
 
 def _variances_and_correlations(structure: Covariance, theta, sigma2: float) -> np.ndarray:
-    """Kenward-Roger's parameters of a nonlinear structure: absolute variances (in place of
-    the standard deviations) and the natural correlation parameters, as SAS's.
+    """Kenward-Roger's parameters of a nonlinear structure, as SAS's.
+
+    Absolute variances (in place of the standard deviations) and the natural correlation
+    parameters.
     """
     out = structure.natural(theta)
     sd = structure.natural_is_sd()

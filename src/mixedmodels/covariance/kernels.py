@@ -55,9 +55,10 @@ def cs_factor_into(sds, rho, out):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def toeplitz_factor(sds, pacf, out):  # pragma: no cover - compiled
-    """``diag(sds)`` times the Cholesky factor of the Toeplitz correlation matrix whose lag
-    correlations follow from the partial autocorrelations by Durbin-Levinson (a pivot at or
-    below 1e-14 gives a zero column, as for a positive semi-definite matrix).
+    """``diag(sds)`` times the Cholesky factor of a Toeplitz correlation matrix.
+
+    Its lag correlations follow from the partial autocorrelations by Durbin-Levinson (a pivot
+    at or below 1e-14 gives a zero column, as for a positive semi-definite matrix).
     """
     k = out.shape[0]
     acf = np.empty(k)

@@ -1,5 +1,7 @@
-"""Arithmetic on numeric columns, evaluated directly: the common response and offset
-expressions (``size - incidence``, ``log(BroodSize)``, ``I(n^2)``) without a formula engine.
+"""Arithmetic on numeric columns, evaluated directly, without a formula engine.
+
+The common response and offset expressions: ``size - incidence``, ``log(BroodSize)``,
+``I(n^2)``.
 
 :func:`simple_column` handles names of numeric columns, numbers, ``+ - * / ^ **``, unary
 signs and R's elementwise functions ``log exp sqrt abs log2 log10 log1p expm1``; anything
@@ -40,8 +42,9 @@ class _Unsupported(Exception):
 
 
 def simple_column(expr: str, data: pd.DataFrame) -> np.ndarray | None:
-    """``expr`` over ``data``'s numeric columns as floats (NaN where missing), or None when
-    the expression is outside the arithmetic described in the module docstring.
+    """``expr`` over ``data``'s numeric columns as floats (NaN where missing), or None.
+
+    None when the expression is outside the arithmetic described in the module docstring.
     """
     text = expr.strip()
     if text.startswith("I(") and text.endswith(")"):

@@ -49,6 +49,7 @@ class Family:
     """Whether the family has a scale parameter that lme4 estimates (Gamma, inverse Gaussian)."""
 
     def __post_init__(self) -> None:
+        """Resolve the link (the family's canonical one by default) and check the family has it."""
         link = get_link(self.canonical if self.link is None else self.link)
         if link.name not in self.links:
             raise DesignError(
@@ -95,6 +96,7 @@ class Family:
         return self.link.name == self.canonical
 
     def __str__(self) -> str:
+        """R's display of the family, ``family(link)``."""
         return f"{self.name}({self.link.name})"
 
 
@@ -107,14 +109,20 @@ class Binomial(Family):
     links = ("logit", "probit", "cloglog", "cauchit", "log")
 
     def variance(self, mu):
+        """``mu (1 - mu)``."""
         return mu * (1.0 - mu)
 
     def dev_resids(self, y, mu, wt):
+        """``2 wt (y log(y / mu) + (1 - y) log((1 - y) / (1 - mu)))``."""
         return (
             2.0 * wt * (special.xlogy(y, y / mu) + special.xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))
         )
 
     def minus2_loglik(self, y, mu, wt, n, dev):
+        """``-2`` times the binomial log-probability of ``round(m y)`` successes in ``m`` trials.
+
+        ``m`` is the trials ``n`` where given, else the weights; each row is scaled by ``wt / m``.
+        """
         m = n if np.any(n > 1) else wt
         k = np.round(m * y)
         size = np.round(m)
@@ -127,14 +135,17 @@ class Binomial(Family):
         return float(-2.0 * np.sum(scale * terms))
 
     def mustart(self, y, wt):
+        """``(wt y + 1/2) / (wt + 1)``, as R's ``binomial()$initialize``."""
         return (wt * y + 0.5) / (wt + 1.0)
 
     def saturated_constant(self, y, wt, n):
+        """True when every count of successes is a whole number and the weights are the trials."""
         m = n if np.any(n > 1) else wt
         k = m * y
         return bool(np.all(np.abs(k - np.round(k)) < 1e-8) and np.allclose(wt, m))
 
     def check_response(self, y, wt, what):
+        """Proportions must lie in ``[0, 1]``."""
         if np.any(y < 0) or np.any(y > 1):
             raise DesignError(
                 f"binomial response {what} must be in [0, 1] (0/1 outcomes, proportions with "
@@ -142,11 +153,13 @@ class Binomial(Family):
             )
 
     def simulate(self, rng, mu, wt, n, dispersion):
+        """Successes drawn out of the trials (at least one), as proportions."""
         trials = np.round(np.where(np.any(n > 1), n, wt)).astype(np.int64)
         trials = np.maximum(trials, 1)
         return rng.binomial(trials, mu) / trials
 
     def valid_mu(self, mu):
+        """Every mean strictly inside ``(0, 1)``."""
         return bool(np.all(np.isfinite(mu)) and np.all(mu > 0) and np.all(mu < 1))
 
 
@@ -159,25 +172,32 @@ class Poisson(Family):
     links = ("log", "identity", "sqrt")
 
     def variance(self, mu):
+        """``mu``."""
         return mu
 
     def dev_resids(self, y, mu, wt):
+        """``2 wt (y log(y / mu) - (y - mu))``."""
         return 2.0 * wt * (special.xlogy(y, y / mu) - (y - mu))
 
     def minus2_loglik(self, y, mu, wt, n, dev):
+        """``-2 sum wt (y log mu - mu - log y!)``."""
         return float(-2.0 * np.sum(wt * (special.xlogy(y, mu) - mu - special.gammaln(y + 1))))
 
     def mustart(self, y, wt):
+        """``y + 0.1``, as R's ``poisson()$initialize``."""
         return y + 0.1
 
     def saturated_constant(self, y, wt, n):
+        """Always: the saturated log-likelihood does not depend on ``mu``."""
         return True
 
     def check_response(self, y, wt, what):
+        """Counts must not be negative."""
         if np.any(y < 0):
             raise DesignError(f"{self.name} response {what} has negative values")
 
     def simulate(self, rng, mu, wt, n, dispersion):
+        """Poisson counts at the means."""
         return rng.poisson(mu).astype(float)
 
 
@@ -191,12 +211,18 @@ class Gamma(Family):
     has_dispersion = True
 
     def variance(self, mu):
+        """``mu^2``."""
         return mu * mu
 
     def dev_resids(self, y, mu, wt):
+        """``-2 wt (log(y / mu) - (y - mu) / mu)``."""
         return -2.0 * wt * (np.log(y / mu) - (y - mu) / mu)
 
     def minus2_loglik(self, y, mu, wt, n, dev):
+        """``-2`` times the Gamma log-density with the dispersion ``dev / sum(wt)``, plus 2.
+
+        As R's ``Gamma()$aic``, which counts the dispersion as a parameter.
+        """
         disp = dev / np.sum(wt)
         shape = 1.0 / disp
         scale = mu * disp
@@ -206,13 +232,16 @@ class Gamma(Family):
         return float(-2.0 * np.sum(logpdf * wt) + 2.0)
 
     def mustart(self, y, wt):
+        """The response itself."""
         return np.asarray(y, dtype=float).copy()
 
     def check_response(self, y, wt, what):
+        """Responses must be positive."""
         if np.any(y <= 0):
             raise DesignError(f"Gamma response {what} must be positive; it has values <= 0")
 
     def simulate(self, rng, mu, wt, n, dispersion):
+        """Gamma draws of shape ``wt / dispersion`` and mean ``mu``."""
         shape = wt / dispersion
         return rng.gamma(shape, mu / shape)
 
@@ -227,12 +256,18 @@ class InverseGaussian(Family):
     has_dispersion = True
 
     def variance(self, mu):
+        """``mu^3``."""
         return mu**3
 
     def dev_resids(self, y, mu, wt):
+        """``wt (y - mu)^2 / (y mu^2)``."""
         return wt * ((y - mu) ** 2) / (y * mu * mu)
 
     def minus2_loglik(self, y, mu, wt, n, dev):
+        """R's ``inverse.gaussian()$aic``.
+
+        ``sum(wt) (log(2 pi dispersion) + 1) + 3 sum(wt log y) + 2``.
+        """
         total = float(np.sum(wt))
         disp = dev / total
         return float(
@@ -240,15 +275,18 @@ class InverseGaussian(Family):
         )
 
     def mustart(self, y, wt):
+        """The response itself."""
         return np.asarray(y, dtype=float).copy()
 
     def check_response(self, y, wt, what):
+        """Responses must be positive."""
         if np.any(y <= 0):
             raise DesignError(
                 f"inverse Gaussian response {what} must be positive; it has values <= 0"
             )
 
     def simulate(self, rng, mu, wt, n, dispersion):
+        """Wald draws of mean ``mu`` and shape ``wt / dispersion``."""
         return rng.wald(mu, wt / dispersion)
 
 
@@ -262,14 +300,17 @@ class NegativeBinomial(Family):
     links = ("log", "identity", "sqrt")
 
     def __post_init__(self) -> None:
+        """Check the link, and that ``theta`` is finite and positive."""
         super().__post_init__()
         if not (np.isfinite(self.theta) and self.theta > 0):
             raise DesignError(f"negative binomial theta must be positive, got {self.theta!r}")
 
     def variance(self, mu):
+        """``mu + mu^2 / theta``."""
         return mu + mu * mu / self.theta
 
     def dev_resids(self, y, mu, wt):
+        """``2 wt (y log(max(y, 1) / mu) - (y + theta) log((y + theta) / (mu + theta)))``."""
         t = self.theta
         return (
             2.0
@@ -278,6 +319,7 @@ class NegativeBinomial(Family):
         )
 
     def minus2_loglik(self, y, mu, wt, n, dev):
+        """``-2`` times the negative binomial log-probability with shape ``theta``."""
         t = self.theta
         term = (
             (y + t) * np.log(mu + t)
@@ -290,20 +332,25 @@ class NegativeBinomial(Family):
         return float(2.0 * np.sum(term * wt))
 
     def mustart(self, y, wt):
+        """``y``, with ``1/6`` for zero counts (R's ``MASS::negative.binomial``)."""
         return y + (y == 0) / 6.0
 
     def saturated_constant(self, y, wt, n):
+        """Always: for fixed ``theta`` the saturated term does not depend on ``mu``."""
         return True
 
     def check_response(self, y, wt, what):
+        """Counts must not be negative."""
         if np.any(y < 0):
             raise DesignError(f"negative binomial response {what} has negative values")
 
     def simulate(self, rng, mu, wt, n, dispersion):
+        """Negative binomial counts of shape ``theta`` at the means."""
         t = self.theta
         return rng.negative_binomial(t, t / (t + mu)).astype(float)
 
     def __str__(self) -> str:
+        """R's display, ``Negative Binomial(theta)(link)``."""
         return f"Negative Binomial({self.theta:.4g})({self.link.name})"
 
 
@@ -318,8 +365,10 @@ FAMILIES = {
 
 
 def get_family(family: str | Family, link: str | Link | None = None) -> Family:
-    """A :class:`Family` from a name (``"binomial"``, ``"poisson"``, ``"Gamma"``,
-    ``"inverse_gaussian"``) and an optional link, or a family object as it is.
+    """A :class:`Family` from a name and an optional link, or a family object as it is.
+
+    Names: ``"binomial"``, ``"poisson"``, ``"Gamma"``, ``"inverse_gaussian"``,
+    ``"negative_binomial"``.
 
     Raises
     ------

@@ -106,6 +106,7 @@ class Link:
         return bool(np.all(np.isfinite(eta)))
 
     def __str__(self) -> str:
+        """The link's R name."""
         return self.name
 
 

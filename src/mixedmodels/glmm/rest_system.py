@@ -167,8 +167,9 @@ def rest_lambdas(lambdas) -> np.ndarray:
 
 @njit(cache=True)
 def _cholesky(S, lo, d):  # pragma: no cover - compiled
-    """Lower Cholesky of ``S[lo:d, lo:d]`` in place (lower triangle read; columns before
-    ``lo`` already eliminated); False where it is not positive definite.
+    """Lower Cholesky of ``S[lo:d, lo:d]`` in place; False where not positive definite.
+
+    The lower triangle is read; columns before ``lo`` are already eliminated.
 
     A compiled loop rather than LAPACK: as fast for the dense rests allowed here
     (:data:`MAX_REST`), and no BLAS threads (which spin on a busy machine).
@@ -191,9 +192,10 @@ def _cholesky(S, lo, d):  # pragma: no cover - compiled
 
 @njit(cache=True)
 def _eliminate_diagonal(S, t, size, d, nonzero):  # pragma: no cover - compiled
-    """Factor the leading ``t`` rows of ``S`` (block diagonal, ``size`` x ``size`` groups)
-    and update ``S[t:d, t:d]`` by their columns, skipping their zero rows; False where a
-    group is not positive definite.
+    """Factor the leading ``t`` rows of ``S`` and update ``S[t:d, t:d]`` by their columns.
+
+    The leading rows are block diagonal (``size`` x ``size`` groups); their zero rows are
+    skipped. False where a group is not positive definite.
     """
     for start in range(0, t, size):
         if not _cholesky(S, start, start + size):

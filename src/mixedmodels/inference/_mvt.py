@@ -93,8 +93,9 @@ def quantile(level: float, corr: np.ndarray, df: float) -> float:
 
 
 def emmeans_df(df: float) -> float:
-    """The df emmeans passes to mvtnorm: ``floor(max(1, df) + 0.25)``; infinite (normal)
-    for ``inf`` or above 9999 (emmeans' ``.fix.df``).
+    """The df emmeans passes to mvtnorm: ``floor(max(1, df) + 0.25)``.
+
+    Infinite (normal) for ``inf`` or above 9999 (emmeans' ``.fix.df``).
     """
     if not np.isfinite(df) or df > 9999:
         return np.inf

@@ -61,9 +61,11 @@ class AnovaTable(Rendered):
         return self.table.copy()
 
     def __getitem__(self, key):
+        """A column of the table."""
         return self.table[key]
 
     def __len__(self) -> int:
+        """Number of rows of the table."""
         return len(self.table)
 
     @property

@@ -1,5 +1,7 @@
-"""The tables of :mod:`mixedmodels.inference.emmeans`: labels, intervals and p-values of
-estimates, the response scale of GLMM fits, contrast weights and :class:`ContrastTable`.
+"""The tables of :mod:`mixedmodels.inference.emmeans`.
+
+Labels, intervals and p-values of estimates, the response scale of GLMM fits, contrast
+weights and :class:`ContrastTable`.
 """
 
 from __future__ import annotations

@@ -148,8 +148,10 @@ def _parameters(design, starts: list[int]):
 
 
 def _jacobians(terms, theta: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndarray | None]:
-    """``d gamma / d psi`` and ``d^2 gamma / d psi^2`` from the covariance entries ``gamma``
-    (every term's lower triangle, then the residual variance) to the parameters ``psi``.
+    """``d gamma / d psi`` and ``d^2 gamma / d psi^2``.
+
+    From the covariance entries ``gamma`` (every term's lower triangle, then the residual
+    variance) to the parameters ``psi``.
 
     Identity blocks for unstructured terms; exact for the linear structures (the entries of
     ``kr_covariance`` at unit vectors); central differences for the others (steps ``1e-4``

@@ -1,5 +1,6 @@
-"""The covariance and denominator df of linear functions ``L beta`` of a fit, as emmeans
-chooses them: Kenward-Roger by default, Satterthwaite on request or for ML and weighted fits,
+"""The covariance and denominator df of linear functions ``L beta`` of a fit, as emmeans.
+
+Kenward-Roger by default, Satterthwaite on request or for ML and weighted fits,
 asymptotic (z) for models that are not linear mixed models; estimability of rank-deficient X.
 """
 
@@ -98,8 +99,9 @@ class LinearInference:
         return pd.DataFrame({"estimate": L @ beta, "SE": se, "df": self.df(L)})
 
     def covariance(self, L: np.ndarray, estimable: np.ndarray | None = None) -> np.ndarray:
-        """``L V L'``: the covariance of the estimates (for the mvt adjustment); NaN in the
-        rows and columns of those not ``estimable``.
+        """``L V L'``: the covariance of the estimates (for the mvt adjustment).
+
+        NaN in the rows and columns of those not ``estimable``.
         """
         cov = L @ self.vcov @ L.T
         if estimable is not None:

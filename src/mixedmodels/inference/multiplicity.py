@@ -108,8 +108,10 @@ def _dunnettx_cdf(x: np.ndarray, k: int, df: np.ndarray) -> np.ndarray:
 
 
 def _p_adjust(p: np.ndarray, method: str) -> np.ndarray:
-    """R's ``p.adjust`` for one family, ``n`` its size: NaN entries (estimates that are not
-    estimable) stay NaN and count in ``n``, as emmeans calls it.
+    """R's ``p.adjust`` for one family, ``n`` its size.
+
+    NaN entries (estimates that are not estimable) stay NaN and count in ``n``, as emmeans
+    calls it.
     """
     n = p.size
     out = np.full(n, np.nan)

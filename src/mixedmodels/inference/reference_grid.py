@@ -1,6 +1,7 @@
-"""emmeans' reference grid: every combination of the model's factor levels, each numeric
-covariate at its mean over the rows used in the fit (or the values of ``at=``), and its rows
-of the fixed-effect model matrix.
+"""emmeans' reference grid and its rows of the fixed-effect model matrix.
+
+Every combination of the model's factor levels, each numeric covariate at its mean over the
+rows used in the fit (or the values of ``at=``).
 """
 
 from __future__ import annotations

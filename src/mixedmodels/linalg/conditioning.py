@@ -130,9 +130,10 @@ class Conditioning:
             Lrr[q_rest : q_rest + p, :-1] += np.outer(self.x_centres, X_rows[i])
 
     def plain_fixed_rows(self, rows: np.ndarray, q_rest: int, p: int) -> None:
-        """Rows ``q_rest:q_rest + p`` of ``rows`` (``X~' M`` of the engine's X) made the model's
-        ``X' M = T^-T X~' M``, in place: each centred row gains its centre times the
-        intercept's row.
+        """Rows ``q_rest:q_rest + p`` of ``rows`` made the model's, in place.
+
+        ``X~' M`` of the engine's X becomes ``X' M = T^-T X~' M``: each centred row gains its
+        centre times the intercept's row.
         """
         if self.x_centres is None:
             return
@@ -248,8 +249,9 @@ def least_squares_shift(
     weights: np.ndarray | None,
     gram: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The engine's response shift: least squares of ``y`` on the model's ``X``, weighted,
-    in the centred columns' coordinates (``T^-1 b``).
+    """The engine's response shift: weighted least squares of ``y`` on the model's ``X``.
+
+    In the centred columns' coordinates (``T^-1 b``).
 
     From the normal equations (``X'WX`` by one BLAS product, no copy of X): any shift leaves
     the objective exact, it only has to take most of ``X b`` out of ``y``, and the rounding

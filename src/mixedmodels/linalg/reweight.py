@@ -305,9 +305,10 @@ def reweighted_statistics(
 
 @njit(cache=True)
 def _level_factor(A, g, lam, M, L11, logdet):  # pragma: no cover - compiled
-    """``L11[g]`` = the lower Cholesky factor of ``lam' A[g] lam + I`` (zero above the
-    diagonal), ``M`` its workspace; returns ``logdet`` plus the factor's log-determinant
-    (added term by term, in the callers' order of summation).
+    """``L11[g]`` = the lower Cholesky factor of ``lam' A[g] lam + I``.
+
+    Zero above the diagonal; ``M`` is its workspace. Returns ``logdet`` plus the factor's
+    log-determinant (added term by term, in the callers' order of summation).
     """
     s = lam.shape[0]
     for a in range(s):
@@ -363,8 +364,10 @@ def one_block_system(codes, Z, w, r, lam, A, L11, u):  # pragma: no cover - comp
 
 @njit(cache=True)
 def one_block_solve(A, rhs, lam, L11, u):  # pragma: no cover - compiled
-    """The per-level factor and solve of :func:`one_block_system` from the accumulated
-    ``A`` (lower triangles of ``Z_g' W Z_g``; symmetrised here) and ``rhs = Z_g' W r``.
+    """The per-level factor and solve of :func:`one_block_system`.
+
+    From the accumulated ``A`` (lower triangles of ``Z_g' W Z_g``; symmetrised here) and
+    ``rhs = Z_g' W r``.
     """
     levels, s = u.shape
     logdet = 0.0

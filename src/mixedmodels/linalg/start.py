@@ -96,8 +96,11 @@ def _smallest_eigenvalue(cov: np.ndarray) -> float:
 
 
 def _clipped_cholesky(cov: np.ndarray) -> np.ndarray:
-    """Cholesky factor of ``cov`` with its eigenvalues raised to at least
-    ``FLOOR^2 * max(1, largest)`` (2 x 2 in closed form: numpy's wrappers cost more)."""
+    """Cholesky factor of ``cov`` with its eigenvalues raised to a floor.
+
+    The floor is ``FLOOR^2 * max(1, largest)`` (2 x 2 in closed form: numpy's wrappers cost
+    more).
+    """
     if cov.shape[0] == 2:
         a, b, c = float(cov[0, 0]), float(cov[1, 0]), float(cov[1, 1])
         mean, radius = (a + c) / 2.0, math.hypot((a - c) / 2.0, b)
@@ -286,8 +289,10 @@ def level_correlation(stats: SufficientStats, k: int, columns: slice) -> np.ndar
 
 
 def _one_way(zz: np.ndarray, zr: np.ndarray, rss: float, n: int, p: int) -> np.ndarray:
-    """Per column the one-way ANOVA estimate of ``sigma_b / sigma`` (1 where none is possible,
-    at least :data:`FLOOR`)."""
+    """Per column the one-way ANOVA estimate of ``sigma_b / sigma``.
+
+    1 where none is possible, at least :data:`FLOOR`.
+    """
     size = zz.shape[1]
     diag = np.ones(size)
     for j in range(size):

@@ -82,6 +82,7 @@ class PlotAccessor:
         return influence_plot(self._result, **kwargs)
 
     def __repr__(self) -> str:
+        """The plots available."""
         methods = (
             "caterpillar, qq_ranef, residuals, qq, trajectories, effects, check_model, "
             "scale_location, influence, profile_zeta, profile_pairs"

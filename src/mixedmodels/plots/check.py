@@ -1,5 +1,6 @@
-"""The model-check panel (performance's ``check_model``) and its influence and
-scale-location panels.
+"""The model-check panel (performance's ``check_model``) and its other panels.
+
+Its influence and scale-location panels are also drawn alone.
 
 :func:`check_model` draws, for a linear mixed model: residuals against fitted values with a
 smooth (linearity), the scale-location plot (``sqrt(|standardised residual|)`` against fitted

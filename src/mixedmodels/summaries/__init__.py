@@ -1,5 +1,7 @@
-"""Model summaries after the fit: Nakagawa's R2 and the ICC, collinearity, model comparison
-(R's performance) and tidy tables (R's broom.mixed).
+"""Model summaries after the fit.
+
+Nakagawa's R2 and the ICC, collinearity, model comparison (R's performance) and tidy tables
+(R's broom.mixed).
 """
 
 from mixedmodels.summaries.collinearity import vif

@@ -89,10 +89,12 @@ class supernodal:  # noqa: N801 - used as a context manager, like a function
         self.options = cholmod.options
 
     def __enter__(self) -> None:
+        """Set the factor options this binding needs, keeping cvxopt's."""
         self.saved = dict(self.options)
         self.options["supernodal"] = 2  # diag() needs a supernodal factor
         self.options["postorder"] = False  # keep X and y last, where the permutation puts them
 
     def __exit__(self, *exc) -> None:
+        """Restore cvxopt's options."""
         self.options.clear()
         self.options.update(self.saved)
