@@ -356,9 +356,11 @@ FACE_DISTANCE = 2.0
 
 
 def near_a_bound(x: np.ndarray, lower: np.ndarray, errors: np.ndarray) -> bool:
-    """Whether a bounded component of ``x`` is within :data:`FACE_DISTANCE` standard errors
-    (``errors``) of its bound: the test :func:`nearby_faces` and :func:`nearly_singular` make
-    per component, in one pass (when it is False, neither has anything to try).
+    """Whether a bounded component of ``x`` is within :data:`FACE_DISTANCE` SEs of its bound.
+
+    ``errors`` are the standard errors. The test :func:`nearby_faces` and
+    :func:`nearly_singular` make per component, in one pass (when it is False, neither has
+    anything to try).
     """
     bounded = np.isfinite(lower) & np.isfinite(errors)
     return bool(np.any(bounded & (x - lower <= FACE_DISTANCE * errors)))
@@ -388,9 +390,10 @@ def nearby_faces(
 def nearly_singular(
     x: np.ndarray, lower: np.ndarray, errors: np.ndarray, layouts: tuple[TermLayout, ...]
 ) -> bool:
-    """Whether a term of two or more columns has a diagonal entry of its lambda within
-    :data:`FACE_DISTANCE` standard errors of zero: a covariance matrix close to singular,
-    whose optimum may lie on the boundary or, as for one on it, elsewhere.
+    """Whether a term of two or more columns has a lambda diagonal entry near zero.
+
+    Near: within :data:`FACE_DISTANCE` standard errors. A covariance matrix close to
+    singular, whose optimum may lie on the boundary or, as for one on it, elsewhere.
     """
     for layout in layouts:
         if layout.size < 2:

@@ -74,6 +74,7 @@ class Control:
     gradient_tolerance: float = _default("gradient_tolerance")
 
     def __post_init__(self) -> None:
+        """Check every setting (an unknown optimiser or value is our own error)."""
         object.__setattr__(self, "optimizer", choose("optimizer", self.optimizer, Optimizer))
         object.__setattr__(self, "start", choose("start", self.start, StartMethod))
         for item in fields(self):

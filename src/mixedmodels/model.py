@@ -195,9 +195,10 @@ class LinearMixedModel:
 
     @cached_property
     def _grouped_gls(self) -> GroupedGLS | None:
-        """The per-group criterion for the ray to sigma -> 0 (see
-        :mod:`mixedmodels.residual_boundary`): one-factor models with a nonlinear structure,
-        no weights, rows at hand and groups of at most 200 rows; None otherwise.
+        """The per-group criterion for the ray to sigma -> 0, or None.
+
+        See :mod:`mixedmodels.residual_boundary`: one-factor models with a nonlinear
+        structure, no weights, rows at hand and groups of at most 200 rows; None otherwise.
         """
         design = self.design
         if len(design.blocks) != 1 or not any(self._nonlinear_maps):  # cs, homcs, ar1, toep
@@ -244,8 +245,9 @@ class LinearMixedModel:
 
     @cached_property
     def _nonlinear_maps(self) -> tuple[tuple[tuple, ...], ...]:
-        """Per block: ``(covariance, theta slice, column offset, size)`` of its terms whose
-        lambda is not a gather of theta (``cs``, ``ar1``, ...).
+        """Per block: ``(covariance, theta slice, column offset, size)`` of nonlinear terms.
+
+        Those whose lambda is not a gather of theta (``cs``, ``ar1``, ...).
         """
         return tuple(
             tuple((t.covariance, t.theta_slice, offset, t.size) for t, offset in b.nonlinear)
@@ -418,8 +420,9 @@ class LinearMixedModel:
 
     @cached_property
     def _indicator_terms(self) -> dict[int, bool]:
-        """Per structured term (by theta offset): whether its columns are 0/1 indicators with
-        one 1 per row (the occasions of ``ar1(0 + time | g)``).
+        """Per structured term (by theta offset): whether its columns are 0/1 indicators.
+
+        Indicators with one 1 per row: the occasions of ``ar1(0 + time | g)``.
         """
         out = {}
         for block in self.design.blocks:
@@ -779,6 +782,7 @@ class LinearMixedModel:
         return self.with_response(y).fit(REML=REML, start=start, control=control)
 
     def __repr__(self) -> str:
+        """Formula and number of rows."""
         return f"LinearMixedModel({self.formula!r}, nobs={self.design.n})"
 
     def __getstate__(self) -> dict:
@@ -789,8 +793,10 @@ class LinearMixedModel:
 
 
 def _structured_objective(fills, nonlinear_maps, parts, stats, REML: bool):
-    """The hot-path objective of a model with structured terms: the gathered entries of
-    lambda, then each structured term's own block of lambda, then ``T lambda``.
+    """The hot-path objective of a model with structured terms.
+
+    The gathered entries of lambda, then each structured term's own block of lambda, then
+    ``T lambda``.
     """
     work = [
         (raw, raw_flat, flat, index, T, lam, nonlinear)

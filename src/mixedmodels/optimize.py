@@ -546,8 +546,10 @@ def examine(
 
 
 def _positive_definite(scaled, g_scaled, lower, x, h, rounding):
-    """The bounded Newton step and ``diag(H~^-1)`` when ``H~`` is clearly positive definite,
-    else None (the caller's eigendecomposition decides).
+    """The bounded Newton step and ``diag(H~^-1)``, or None.
+
+    None unless ``H~`` is clearly positive definite (the caller's eigendecomposition then
+    decides).
 
     Clearly: every eigenvalue above ``rounding``, which ``1 / trace(H~^-1)`` bounds from below
     (the largest eigenvalue of ``H~^-1`` is at most its trace), so this path is taken only

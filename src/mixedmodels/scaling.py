@@ -39,8 +39,9 @@ class ThetaScaling:
 
     @cached_property
     def _positions(self) -> tuple[tuple[np.ndarray, np.ndarray, slice, int] | None, ...]:
-        """Per term: rows and columns of its theta entries, its slice of theta, its size
-        (None for a structured term, whose standard deviations are scaled instead).
+        """Per term: rows and columns of its theta entries, its slice of theta, its size.
+
+        None for a structured term, whose standard deviations are scaled instead.
         """
         out: list[tuple[np.ndarray, np.ndarray, slice, int] | None] = []
         for term in self.terms:
@@ -106,8 +107,10 @@ class ThetaScaling:
         return ThetaScaling(terms=self.terms, transforms=tuple(transforms))
 
     def far_from_unit(self, scaled: np.ndarray) -> bool:
-        """Whether some term's ``lambda lambda'`` (theta ``scaled``) has an eigenvalue above
-        :data:`FAR_FROM_UNIT`: a standard deviation ten times this scaling's unit.
+        """Whether some term's ``lambda lambda'`` has an eigenvalue above the limit.
+
+        The limit is :data:`FAR_FROM_UNIT` (theta ``scaled``): a standard deviation ten times
+        this scaling's unit.
         """
         scaled = np.asarray(scaled, dtype=float)
         return any(

@@ -294,9 +294,10 @@ def plans_of(problem) -> tuple[RestPlan | None, RestPlan | None]:
 
 
 def blocked_mode(problem, lambdas, beta, u0, joint: bool, max_iterations: int):
-    """The PIRLS mode by :func:`pirls_blocked`, or None where this path does not apply
-    (no plan for the model, a start outside the range twice, a system that is not positive
-    definite: the general path then decides).
+    """The PIRLS mode by :func:`pirls_blocked`, or None where this path does not apply.
+
+    It does not apply with no plan for the model, a start outside the range twice, or a
+    system that is not positive definite: the general path then decides.
     """
     from mixedmodels.glmm.pirls import STEP_TOLERANCE, Mode
 

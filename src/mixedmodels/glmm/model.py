@@ -218,8 +218,10 @@ class GeneralizedLinearMixedModel:
         return with_engine(self.problem, mode, lams, joint)
 
     def objective(self, theta, beta=None, nAGQ: int = 1) -> float:
-        """``-2 log L`` at ``theta`` and ``beta``: Laplace (nAGQ=1), quadrature (nAGQ>1), or
-        for nAGQ=0 the Laplace value with beta from PIRLS (``beta`` is then ignored).
+        """``-2 log L`` at ``theta`` and ``beta``.
+
+        Laplace (nAGQ=1), quadrature (nAGQ>1), or for nAGQ=0 the Laplace value with beta from
+        PIRLS (``beta`` is then ignored).
         """
         n = self._check_agq(nAGQ)
         theta = np.asarray(theta, dtype=float)
@@ -279,8 +281,9 @@ class GeneralizedLinearMixedModel:
             return pirls(problem, zero, beta0, joint=True, general=True)
 
     def start_theta(self) -> np.ndarray:
-        """Starting theta of the internally scaled columns: moment estimates of the linear
-        mixed model on the GLM's working response and weights.
+        """Starting theta of the internally scaled columns.
+
+        Moment estimates of the linear mixed model on the GLM's working response and weights.
         """
         from mixedmodels.linalg.start import moment_start
 
@@ -303,8 +306,9 @@ class GeneralizedLinearMixedModel:
     def with_formula(
         self, formula: str, data, *, weights=None, offset=None, contrasts=None
     ) -> GeneralizedLinearMixedModel:
-        """A model of the same family and link for another formula or data (the reduced
-        models of ``ranova``/``drop1`` and the null model of ``r2``).
+        """A model of the same family and link for another formula or data.
+
+        The reduced models of ``ranova``/``drop1`` and the null model of ``r2``.
         """
         return GeneralizedLinearMixedModel(
             formula, data, self.family, weights=weights, offset=offset, contrasts=contrasts
@@ -333,8 +337,10 @@ class GeneralizedLinearMixedModel:
             return self._fit(nAGQ, start, control)
 
     def _dense_size(self) -> int:
-        """The dimension of the dense factor of the compiled multi-block PIRLS (BLAS threads
-        only slow such a small factorisation down), else one beyond the threaded minimum.
+        """The dimension of the dense factor of the compiled multi-block PIRLS.
+
+        Else one beyond the threaded minimum (BLAS threads only slow such a small
+        factorisation down).
         """
         from mixedmodels.glmm.blocked_pirls import plans_of
         from mixedmodels.linalg.threads import THREADED_MIN
@@ -624,8 +630,9 @@ class GeneralizedLinearMixedModel:
         return new
 
     def with_family(self, family: Family) -> GeneralizedLinearMixedModel:
-        """The same model (design and plans reused) with another family, e.g. a new
-        negative binomial theta.
+        """The same model (design and plans reused) with another family.
+
+        E.g. a new negative binomial theta.
         """
         from mixedmodels.glmm.pirls import GlmmProblem as Problem
 
@@ -649,6 +656,7 @@ class GeneralizedLinearMixedModel:
         return new
 
     def __repr__(self) -> str:
+        """Formula, family and number of rows."""
         return f"GeneralizedLinearMixedModel({self.formula!r}, {self.family}, nobs={self.design.n})"
 
 

@@ -179,8 +179,9 @@ class Mode:
 
 
 def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | None:
-    """PIRLS for one block with beta fixed in one compiled loop (see
-    :func:`mixedmodels.glmm.kernels.pirls_one_block`); None where it cannot start.
+    """PIRLS for one block with beta fixed in one compiled loop; None where it cannot start.
+
+    See :func:`mixedmodels.glmm.kernels.pirls_one_block`.
     """
     codes, Z, levels = problem.blocks[0]
     s = Z.shape[1]
@@ -233,8 +234,9 @@ def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | No
 
 
 def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | None:
-    """Joint (u, beta) PIRLS for one block in one compiled loop (see
-    :func:`mixedmodels.glmm.kernels.pirls_one_block_joint`); None where it cannot start.
+    """Joint (u, beta) PIRLS for one block in one compiled loop; None where it cannot start.
+
+    See :func:`mixedmodels.glmm.kernels.pirls_one_block_joint`.
     """
     codes, Z, levels = problem.blocks[0]
     s = Z.shape[1]
@@ -442,9 +444,10 @@ def pirls(
 
 
 def with_engine(problem: GlmmProblem, mode: Mode, lambdas, joint: bool) -> Mode:
-    """``mode`` with the engine's statistics, factor and solution at its weights and working
-    response (what the general path keeps from its last iteration); the compiled loops
-    leave them out.
+    """``mode`` with the engine's statistics, factor and solution at its weights.
+
+    At its weights and working response: what the general path keeps from its last
+    iteration; the compiled loops leave them out.
     """
     if mode.stats is not None:
         return mode

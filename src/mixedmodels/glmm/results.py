@@ -112,8 +112,10 @@ class GlmerResult:
 
     @cached_property
     def deviance(self) -> float:
-        """lme4's ``deviance()`` of a GLMM: the sum of squared deviance residuals at the
-        conditional modes (not ``-2 log L``; see :attr:`minus2loglik`).
+        """lme4's ``deviance()`` of a GLMM.
+
+        The sum of squared deviance residuals at the conditional modes (not ``-2 log L``; see
+        :attr:`minus2loglik`).
         """
         return float(np.sum(self._dev_rows))
 
@@ -169,8 +171,10 @@ class GlmerResult:
         return pd.Series(self.beta, index=list(self.design.fixed_names), name="Estimate")
 
     def vcov_matrix(self, use_hessian: bool | None = None) -> pd.DataFrame:
-        """Covariance of the fixed effects: from the Hessian (default when computed, as lme4)
-        or ``(R_X' R_X)^-1`` at the mode (``use_hessian=False``).
+        """Covariance of the fixed effects.
+
+        From the Hessian (default when computed, as lme4) or ``(R_X' R_X)^-1`` at the mode
+        (``use_hessian=False``).
         """
         names = list(self.design.fixed_names)
         matrix = self.rx_vcov
@@ -325,8 +329,10 @@ class GlmerResult:
     def residuals(
         self, type: Literal["deviance", "pearson", "working", "response"] = "deviance"
     ) -> pd.Series:
-        """Residuals per used row: ``"deviance"`` (default, as lme4), ``"pearson"``,
-        ``"working"`` (``(y - mu) / mu'``) or ``"response"`` (``y - mu``).
+        """Residuals per used row.
+
+        ``"deviance"`` (default, as lme4), ``"pearson"``, ``"working"`` (``(y - mu) / mu'``)
+        or ``"response"`` (``y - mu``).
         """
         p = self.model.problem
         y, mu = p.y, self.mode.mu
@@ -468,22 +474,26 @@ class GlmerResult:
         return bootstrap(self, n=n, seed=seed, **kwargs)
 
     def simulate(self, nsim: int = 1, seed=None, re_form=None) -> np.ndarray:
-        """Responses simulated from the fit, ``(n, nsim)`` (see
-        :func:`mixedmodels.glmm.inference.simulate`).
+        """Responses simulated from the fit, ``(n, nsim)``.
+
+        See :func:`mixedmodels.glmm.inference.simulate`.
         """
         return simulate(self, nsim=nsim, seed=seed, re_form=re_form)
 
     @cached_property
     def plot(self):
-        """Plots of the random effects: ``result.plot.caterpillar()``, ``.qq_ranef()``
-        (see :class:`mixedmodels.plots.PlotAccessor`).
+        """Plots of the random effects: ``result.plot.caterpillar()``, ``.qq_ranef()``.
+
+        See :class:`mixedmodels.plots.PlotAccessor`.
         """
         return PlotAccessor(self)
 
     # -- after the fit: postfit-infer (mixedmodels.inference / mixedmodels.summaries) -------
     def emmeans(self, specs, by=None, at=None, level: float = 0.95):
-        """Estimated marginal means on the link scale, z tests (R's emmeans); ``.summary(
-        type="response")`` back-transforms. See :func:`mixedmodels.inference.emmeans.emmeans`.
+        """Estimated marginal means on the link scale, z tests (R's emmeans).
+
+        ``.summary(type="response")`` back-transforms. See
+        :func:`mixedmodels.inference.emmeans.emmeans`.
         """
         return emmeans(self, specs, by=by, at=at, level=level)
 
@@ -562,9 +572,11 @@ class GlmerResult:
         return build_summary(self)
 
     def __str__(self) -> str:
+        """The summary, as R prints it."""
         return str(self.summary())
 
     def __repr__(self) -> str:
+        """One line: formula, family, ``-2 log L`` and number of rows."""
         return (
             f"<GlmerResult {self.model.formula!r} {self.family}: -2 log L "
             f"{self.minus2loglik:.4f}, nobs {self.nobs}>"

@@ -257,6 +257,7 @@ class StepResult:
     formula: str
 
     def __str__(self) -> str:
+        """Both tables and the model found, as lmerTest prints them."""
         return f"{self.random}\n\n{self.fixed}\n\nModel found:\n{self.formula}"
 
     __repr__ = __str__

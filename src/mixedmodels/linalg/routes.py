@@ -97,6 +97,7 @@ class Route:
         return general
 
     def __repr__(self) -> str:
+        """The route's name."""
         return f"<route {self.name}>"
 
 
@@ -110,6 +111,7 @@ class FusedOneBlock(Route):
     name = "fused one block"
 
     def evaluate(self, ws, lam1, rest, conditioned):
+        """The three numbers at ``lam1`` and the rest's lambdas (see :meth:`Route.evaluate`)."""
         S, L11, W = ws._buffers()
         last = ws.last_conditioned if conditioned else ws.last_plain
         values = ws.values_conditioned if conditioned else ws.values
@@ -119,6 +121,7 @@ class FusedOneBlock(Route):
         return None if status else _evaluation(logdet_z, logdet_x, r2)
 
     def bind(self, ws, first, rest):
+        """A closure over the lambdas held in ``first``/``rest`` (see :meth:`Route.bind`)."""
         if rest or not _contiguous_float(first):
             return super().bind(ws, first, rest)
         kernel = kernels.evaluate_one_block
@@ -155,6 +158,7 @@ class LevelChunks(Route):
     name = "level chunks"
 
     def evaluate(self, ws, lam1, rest, conditioned):
+        """The three numbers at ``lam1`` and the rest's lambdas (see :meth:`Route.evaluate`)."""
         last = ws.last_conditioned if conditioned else ws.last_plain
         values = ws.values_conditioned if conditioned else ws.values
         S, L11, W = ws._buffers()
@@ -227,6 +231,7 @@ class DenseRest(Route):
     name = "dense rest"
 
     def evaluate(self, ws, lam1, rest, conditioned):
+        """The three numbers at ``lam1`` and the rest's lambdas (see :meth:`Route.evaluate`)."""
         logdet1 = schur_rest(ws, lam1, rest, conditioned)
         S = ws._buffers()[0]
         qr = ws.q_rest
@@ -251,6 +256,7 @@ class SmallRest(DenseRest):
     name = "small rest"
 
     def bind(self, ws, first, rest):
+        """A closure over the lambdas held in ``first``/``rest`` (see :meth:`Route.bind`)."""
         if not _contiguous_float(first):
             return super().bind(ws, first, rest)
         kernel = kernels.evaluate_small_rest
@@ -297,6 +303,7 @@ class SparseRest(Route):
     name = "sparse rest"
 
     def evaluate(self, ws, lam1, rest, conditioned):
+        """The three numbers at ``lam1`` and the rest's lambdas (see :meth:`Route.evaluate`)."""
         if conditioned:
             grouped = ws._grouped()
             if grouped is not None:  # the compact vector straight from per-count sums

@@ -189,8 +189,10 @@ def per_level_crossproducts(codes: np.ndarray, matrix: np.ndarray, n_levels: int
 
 
 def _xy_crossproduct(X: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """``[X y]'[X y]`` (no stacked copy); the response's part as :func:`response_statistics`
-    forms it, so that a refit with the same response gives the same numbers.
+    """``[X y]'[X y]`` (no stacked copy).
+
+    The response's part as :func:`response_statistics` forms it, so that a refit with the
+    same response gives the same numbers.
     """
     p = X.shape[1]
     out = np.empty((p + 1, p + 1))

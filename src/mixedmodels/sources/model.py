@@ -124,6 +124,7 @@ class StreamedLinearMixedModel(LinearMixedModel):
         return StreamedLmerResult(**values)
 
     def __repr__(self) -> str:
+        """Formula and number of rows."""
         return f"StreamedLinearMixedModel({self.formula!r}, nobs={self.design.n})"
 
 
