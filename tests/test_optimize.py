@@ -13,13 +13,13 @@ try:
 except ImportError:  # not installed: run from the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from mixedmodels.optimize import (  # noqa: E402
+from mixedmodels.convergence import (  # noqa: E402
     _positive_definite,
     check_convergence,
     convergence_messages,
-    minimize,
     polish,
 )
+from mixedmodels.optimize import minimize  # noqa: E402
 
 H = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 3.0]])
 OPT = np.array([0.7, -0.3, 1.2])

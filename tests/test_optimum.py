@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from numerics_reference import fit, ids, lme4, tolerance
 
-from mixedmodels.optimize import examine
+from mixedmodels.convergence import examine
 
 
 def _bowl(scale):

@@ -50,7 +50,7 @@ class Control:
     check_convergence
         Check the optimum with finite differences, then take one Newton step from it.
     gradient_tolerance
-        The convergence check's tolerance (see :func:`mixedmodels.optimize.check_convergence`).
+        The convergence check's tolerance (see :func:`mixedmodels.convergence.check_convergence`).
 
     Examples
     --------

@@ -14,6 +14,7 @@ import pandas as pd
 from mixedmodels._warn import warn
 from mixedmodels.boundary import TermLayout
 from mixedmodels.control import SINGULAR_TOLERANCE, Control, resolve_control
+from mixedmodels.convergence import check_convergence, polish
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import (
     ConvergenceWarning,
@@ -37,13 +38,7 @@ from mixedmodels.linalg import (
     update_factor,
 )
 from mixedmodels.linalg.conditioning import choose_conditioning, least_squares_shift
-from mixedmodels.optimize import (
-    COARSE_FTOL_ABS,
-    OptSummary,
-    check_convergence,
-    minimize,
-    polish,
-)
+from mixedmodels.optimize import COARSE_FTOL_ABS, OptSummary, minimize
 from mixedmodels.optimum import find_optimum
 from mixedmodels.options import StartMethod, choose, flag
 from mixedmodels.residual_boundary import (

@@ -4,7 +4,7 @@
    the convergence check follows.
 2. Where it ends on a boundary, :func:`mixedmodels.boundary.confirm_boundary`: directions off
    the boundary, and restarts from the other start values; the best is kept.
-3. The convergence check (:func:`mixedmodels.optimize.examine`) and one Newton step from its
+3. The convergence check (:func:`mixedmodels.convergence.examine`) and one Newton step from its
    derivatives (kept inside the bounds), which sharpens the optimum.
 4. When the check fails, or finds no Newton step, BOBYQA goes on at the full tolerance (from
    the lower point the check found along a direction of non-positive curvature, if it found
@@ -32,7 +32,8 @@ from mixedmodels.boundary import (
     nearly_singular,
     on_boundary,
 )
-from mixedmodels.optimize import COARSE_FTOL_ABS, examine, minimize, polish
+from mixedmodels.convergence import examine, polish
+from mixedmodels.optimize import COARSE_FTOL_ABS, minimize
 
 __all__ = ["Outcome", "find_optimum", "MAX_ROUNDS"]
 

@@ -138,7 +138,7 @@ def newton_refine(
     along a badly scaled valley: while the check reports a large relative gradient with a
     positive-definite Hessian, its Newton step (halved up to three times, kept in the
     bounds) is taken when it lowers the objective. ``check(x, fmin)`` returns the messages
-    and the step of :func:`mixedmodels.optimize.check_convergence`.
+    and the step of :func:`mixedmodels.convergence.check_convergence`.
 
     Returns the point, its objective, the last check's messages and step.
     """

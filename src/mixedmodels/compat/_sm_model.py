@@ -16,9 +16,10 @@ from mixedmodels.compat._sm_design import (
 )
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.convergence import convergence_messages
 from mixedmodels.errors import DesignError
 from mixedmodels.model import LinearMixedModel
-from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary, convergence_messages, minimize
+from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary, minimize
 
 __all__ = ["MixedLM", "mixedlm", "covariance_structure", "fit_engine"]
 
