@@ -179,7 +179,7 @@ def test_contrasts_argument_codes_the_fixed_part():
     ],
 )
 def test_sorted_codes_are_pandas_sorted_factorisation(labels):
-    from mixedmodels.design import _sorted_codes
+    from mixedmodels.levels import _sorted_codes
 
     values = np.array(labels, dtype=object)
     codes, uniques = pd.factorize(values, sort=True)

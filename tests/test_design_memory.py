@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels import design, fastmatrix
+from mixedmodels import aliasing, design, fastmatrix, levels
 from mixedmodels.design import build_design
 
 
@@ -25,7 +25,7 @@ def _slopes_frame(seed: int, n: int = 60_000, levels: int = 300) -> pd.DataFrame
 
 def _plain_paths(monkeypatch) -> None:
     """The paths before the memory work: copies everywhere, Gram-Schmidt for every X."""
-    monkeypatch.setattr(design, "_clearly_full_rank", lambda X: False)
+    monkeypatch.setattr(aliasing, "_clearly_full_rank", lambda X: False)
     monkeypatch.setattr(design, "shared_columns", lambda matrix, *args: matrix)
     monkeypatch.setattr(design, "shared_response", lambda y, *args: y)
 
@@ -42,7 +42,7 @@ def _fit(formula: str, data: pd.DataFrame):
 def test_fit_equals_the_plain_paths(formula, monkeypatch):
     data = _slopes_frame(11)
     shared = _fit(formula, data)
-    assert shared.design.X.size >= design.SMALL_X
+    assert shared.design.X.size >= aliasing.SMALL_X
     with monkeypatch.context() as patch:
         _plain_paths(patch)
         plain = _fit(formula, data.copy())
@@ -67,7 +67,7 @@ def test_term_matrix_is_a_view_of_x_and_y_of_the_data():
 
 def test_shared_columns_only_for_equal_runs_of_x():
     rng = np.random.default_rng(3)
-    n = design.SMALL_X
+    n = aliasing.SMALL_X
     X = np.asfortranarray(np.column_stack([np.ones(n), rng.normal(size=n), rng.normal(size=n)]))
     names = ("(Intercept)", "x1", "x2")
     same = X[:, 1:3].copy()
@@ -83,7 +83,7 @@ def test_shared_columns_only_for_equal_runs_of_x():
 
 
 def test_shared_response_needs_a_float_column_with_equal_values():
-    n = design.SMALL_X
+    n = aliasing.SMALL_X
     rng = np.random.default_rng(4)
     frame = pd.DataFrame({"y": rng.normal(size=n), "k": np.arange(n)})
     view = fastmatrix.ColumnCache(frame)
@@ -100,7 +100,7 @@ def test_shared_response_needs_a_float_column_with_equal_values():
 @pytest.mark.parametrize("seed", range(6))
 def test_clearly_full_rank_keeps_what_gram_schmidt_keeps(seed, monkeypatch):
     rng = np.random.default_rng(seed)
-    n = design.SMALL_X // 4 + 10
+    n = aliasing.SMALL_X // 4 + 10
     cols = [np.ones(n), rng.normal(size=n), rng.integers(0, 2, n).astype(float)]
     if seed % 3 == 1:
         cols.append(cols[1] * 2.0 - cols[2])  # exactly aliased
@@ -111,12 +111,12 @@ def test_clearly_full_rank_keeps_what_gram_schmidt_keeps(seed, monkeypatch):
         cols.append(cols[1] + 1e-5 * rng.normal(size=n))  # close but not aliased
     X = np.asfortranarray(np.column_stack(cols))
     names = tuple(f"c{j}" for j in range(X.shape[1]))
-    keep = design._drop_aliased(X, names)
+    keep = aliasing.drop_aliased(X, names)
     with monkeypatch.context() as patch:
-        patch.setattr(design, "_clearly_full_rank", lambda X: False)
-        plain = design._drop_aliased(X, names)
+        patch.setattr(aliasing, "_clearly_full_rank", lambda X: False)
+        plain = aliasing.drop_aliased(X, names)
     np.testing.assert_array_equal(keep, plain)
-    if design._clearly_full_rank(X):
+    if aliasing._clearly_full_rank(X):
         assert keep.size == X.shape[1]
 
 
@@ -126,7 +126,7 @@ def test_categorical_codes_equal_remove_unused_categories():
         values = pd.Series(
             pd.Categorical(rng.choice(used, 500), categories=["d", "a", "c", "b", "e"])
         )
-        codes, labels = design._categorical_codes(
+        codes, labels = levels._categorical_codes(
             values.cat.codes.to_numpy(), values.dtype.categories
         )
         cat = values.cat.remove_unused_categories()

@@ -22,11 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from mixedmodels.design import _parse_cached
 from mixedmodels.errors import DesignError, MixedModelsError
 from mixedmodels.formula import ParsedFormula
 from mixedmodels.model import LinearMixedModel
 from mixedmodels.results import LmerResult
+from mixedmodels.variables import parse_cached
 
 __all__ = ["lmer_many"]
 
@@ -104,7 +104,7 @@ def lmer_many(
     >>> [round(float(f.fixef["Days"]), 3) for f in fits]
     [8.249, 10.912]
     """
-    parsed = _parse_cached(formula) if isinstance(formula, str) else formula
+    parsed = parse_cached(formula) if isinstance(formula, str) else formula
     frames = list(frames)
     options = {
         "REML": REML,

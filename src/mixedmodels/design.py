@@ -8,19 +8,18 @@ the column or term at fault.
 
 from __future__ import annotations
 
-import contextlib
-import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache, partial
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels._warn import warn
-from mixedmodels.columns import Column, ColumnCache
+from mixedmodels.aliasing import SMALL_X, drop_aliased
+from mixedmodels.column_names import lme4_column_names
+from mixedmodels.columns import ColumnCache
 from mixedmodels.contrasts import apply_contrasts
 from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
@@ -29,10 +28,23 @@ from mixedmodels.errors import (
     MissingColumnError,
     RankDeficiencyWarning,
 )
-from mixedmodels.formula import ParsedFormula, RandomTerm, parse_formula
+from mixedmodels.formula import ParsedFormula, RandomTerm
+from mixedmodels.levels import group_codes
 from mixedmodels.newdata import new_model_matrix
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
+from mixedmodels.variables import (
+    check_columns,
+    check_numeric,
+    check_response_varies,
+    column_dtype,
+    dated_columns_hint,
+    is_numeric_column,
+    missing_rows,
+    needed_variables,
+    parse_cached,
+    without_functions,
+)
 from mixedmodels.weights import ZeroWeightRows, check_weights, weights_label
 
 __all__ = [
@@ -45,10 +57,6 @@ __all__ = [
     "shared_columns",
     "shared_response",
 ]
-
-RANK_TOLERANCE = 1e-7
-CLEAR_RESIDUAL = 1e-2  # relative residual norms above which no column can be aliased
-SMALL_X = 50_000  # entries of X below which the rank check runs without a BLAS thread limit
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,13 +127,6 @@ class Design:
         return self.y.shape[0]
 
 
-_CODED = re.compile(r"C\(\s*([^,()]+?)\s*(?:,[^\[]*)?\)\[")
-_TREATMENT = re.compile(r"\[[TSHD]\.([^\]]*)\]")
-_POLY = re.compile(r"\[(\.[A-Z^0-9]+)\]")
-_CONTRAST = re.compile(r"\[([^\]]*)\]")
-_LOGICAL = re.compile(r"\[(T\.)?(True|False)\]")
-
-
 def _covariate_means(frame: pd.DataFrame, spec) -> dict[str, float]:
     """Mean of every numeric (non-boolean) variable the fixed part reads, over ``frame``."""
     out = {}
@@ -135,254 +136,6 @@ def _covariate_means(frame: pd.DataFrame, spec) -> dict[str, float]:
             if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
                 out[name] = float(np.mean(np.asarray(column, dtype=float)))
     return out
-
-
-def lme4_column_names(
-    names: Sequence[str], labels: tuple[tuple[str, str], ...] = ()
-) -> tuple[str, ...]:
-    """Rename formulaic columns as lme4 does.
-
-    ``Intercept`` becomes ``(Intercept)`` and ``f[T.b]`` becomes ``fb``; with ``labels``
-    (:attr:`ParsedFormula.labels`), a call is named as R writes it (``I(day ** 2)`` becomes
-    ``I(day^2)``, ``as_numeric(x)`` becomes ``as.numeric(x)``).
-    """
-    return _lme4_names(tuple(_r_named(name, labels) for name in names) if labels else tuple(names))
-
-
-def _split_top(text: str, sep: str) -> list[str]:
-    """``text`` cut at ``sep`` outside brackets and quotes."""
-    parts, depth, start, quote = [], 0, 0, None
-    for i, ch in enumerate(text):
-        if quote:
-            quote = None if ch == quote else quote
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-        elif ch == sep and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return parts
-
-
-def _r_named(name: str, labels: tuple[tuple[str, str], ...]) -> str:
-    """A formulaic column name with each factor that is a call of the formula named as in R."""
-    from mixedmodels.rsyntax import python_key
-
-    table = dict(labels)
-    out = []
-    for part in _split_top(name, ":"):
-        expr, level = part, ""
-        if part.endswith("]"):
-            depth = 0
-            for i in range(len(part) - 1, -1, -1):
-                depth += {"]": 1, "[": -1}.get(part[i], 0)
-                if depth == 0:
-                    expr, level = part[:i], part[i:]
-                    break
-        label = table.get(python_key(expr))
-        out.append((label if label is not None else expr) + level)
-    return ":".join(out)
-
-
-_POSITIONAL = re.compile(r"^(.*)\[([SH])\.(.*)\]$", re.DOTALL)
-
-
-def _positional_levels(names: tuple[str, ...]) -> tuple[str, ...]:
-    """Sum- and Helmert-coded columns named by position, as R names them (``nitro1``).
-
-    formulaic names such a column by a level (``[S.a]``, ``[H.b]``); R's ``contr.sum`` and
-    ``contr.helmert`` have no level names, so R numbers the columns ``1, 2, ...``. The
-    position is the level's rank among that factor's columns, in formulaic's (level) order.
-    """
-    if "[S." not in "".join(names) and "[H." not in "".join(names):
-        return names
-    positions: dict[tuple[str, str], dict[str, int]] = {}
-    split = []
-    for name in names:
-        parts: list[Any] = []  # (expr, kind, level) of a positional factor, else the text
-        for part in _split_top(name, ":"):
-            match = _POSITIONAL.match(part)
-            if match:
-                expr, kind, level = match.groups()
-                seen = positions.setdefault((expr, kind), {})
-                seen.setdefault(level, len(seen) + 1)
-                parts.append((expr, kind, level))
-            else:
-                parts.append(part)
-        split.append(parts)
-    out = []
-    for parts in split:
-        text = [
-            part if isinstance(part, str) else f"{part[0]}[{positions[part[:2]][part[2]]}]"
-            for part in parts
-        ]
-        out.append(":".join(text))
-    return tuple(out)
-
-
-@lru_cache(maxsize=1024)
-def _lme4_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    out = []
-    for name in _positional_levels(names):
-        if name == "Intercept":
-            out.append("(Intercept)")
-            continue
-        name = _LOGICAL.sub(lambda m: f"[{m.group(1) or ''}{m.group(2).upper()}]", name)
-        name = _CODED.sub(r"\1[", name)
-        name = _POLY.sub(r"\1", name)
-        name = _TREATMENT.sub(r"\1", name)
-        out.append(_CONTRAST.sub(r"\1", name))
-    return tuple(out)
-
-
-def _sort_levels(values: pd.Series | Column) -> tuple[np.ndarray, list[str]]:
-    """Integer codes and labels of a factor, levels in lme4's order (sorted / categorical order)."""
-    dtype = values.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in "iu":  # integers: numpy sorts as pandas
-        uniques, codes = np.unique(values.to_numpy(), return_inverse=True)
-        return codes.astype(np.intp), [str(u) for u in uniques.tolist()]
-    if isinstance(dtype, pd.StringDtype):  # pandas' hash table on str objects: no Arrow detour
-        return _sorted_codes(values.to_numpy(dtype=object))
-    if isinstance(dtype, pd.CategoricalDtype):
-        return _categorical_codes(values.cat.codes.to_numpy(), dtype.categories)
-    codes, uniques = pd.factorize(values.array if isinstance(values, Column) else values, sort=True)
-    return codes.astype(np.intp), [str(u) for u in uniques]
-
-
-def _categorical_codes(codes: np.ndarray, categories: pd.Index) -> tuple[np.ndarray, list[str]]:
-    """Codes and labels of the used categories (``remove_unused_categories`` without its copies).
-
-    ``codes`` are pandas' category codes of complete rows (no -1).
-    """
-    codes = codes.astype(np.intp)
-    used = np.bincount(codes, minlength=len(categories)) > 0
-    if used.all():
-        return codes, [str(c) for c in categories]
-    renumber = np.cumsum(used, dtype=np.intp) - 1
-    return renumber[codes], [str(c) for c in categories[used]]
-
-
-def _sorted_codes(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """``pd.factorize(values, sort=True)`` for an object array of str, codes as intp.
-
-    Factorised in order of appearance, then only the (few) distinct labels are sorted and
-    the codes renumbered (faster than pandas' sorted factorisation: benchmarks/results.md).
-    """
-    codes, uniques = pd.factorize(values)
-    if codes.size and codes.min() < 0:  # missing labels: pandas' own ordering rules
-        codes, uniques = pd.factorize(values, sort=True)
-        return codes.astype(np.intp), [str(u) for u in uniques]
-    order = np.argsort(uniques)
-    rank = np.empty(order.size, dtype=np.intp)
-    rank[order] = np.arange(order.size, dtype=np.intp)
-    return rank[codes], [str(u) for u in uniques[order]]
-
-
-def group_codes(
-    frame: pd.DataFrame | ColumnCache, group: tuple[str, ...]
-) -> tuple[np.ndarray, list[str]]:
-    """Codes and level labels of a grouping factor or an interaction of factors (``a:b``)."""
-    codes, labels = _sort_levels(frame[group[0]])
-    for name in group[1:]:
-        more, more_labels = _sort_levels(frame[name])
-        combined = codes * len(more_labels) + more
-        used, codes = np.unique(combined, return_inverse=True)
-        labels = [
-            f"{labels[u // len(more_labels)]}:{more_labels[u % len(more_labels)]}" for u in used
-        ]
-        codes = codes.astype(np.intp)
-    return codes, labels
-
-
-@lru_cache(maxsize=256)
-def _parse_cached(formula: str) -> ParsedFormula:
-    """parse_formula, once per formula text (ParsedFormula is immutable)."""
-    return parse_formula(formula)
-
-
-def _required_variables(spec_text: str, where: str, formula: str) -> set[str]:
-    from mixedmodels.fastmatrix import required_variables
-
-    try:
-        return set(required_variables(spec_text))
-    except Exception as exc:  # formulaic's parser errors
-        raise FormulaError(f"cannot parse {where} {spec_text!r}: {exc}", formula) from exc
-
-
-def needed_variables(parsed: ParsedFormula) -> dict[str, str]:
-    """Every data column the formula reads, mapped to where it is read (for messages)."""
-    return dict(_needed_variables(parsed))
-
-
-@lru_cache(maxsize=256)
-def _needed_variables(parsed: ParsedFormula) -> dict[str, str]:
-    """:func:`needed_variables`, once per parsed formula (callers get a copy)."""
-    text = parsed.formula
-    needed: dict[str, str] = {}
-    for var in _required_variables(parsed.response, "the response", text):
-        needed.setdefault(var, "the response")
-    for var in _required_variables(parsed.fixed, "the fixed part", text):
-        needed.setdefault(var, "the fixed part")
-    for expr in parsed.offsets:
-        for var in _required_variables(f"I({expr})", f"offset({expr})", text):
-            needed.setdefault(var, f"offset({expr})")
-    for term in parsed.random:
-        for var in _required_variables(term.lhs, f"term {term.text}", text):
-            needed.setdefault(var, f"term {term.text}")
-        for var in term.group:
-            needed.setdefault(var, f"term {term.text}")
-    return needed
-
-
-def without_functions(needed: dict[str, str], columns) -> dict[str, str]:
-    """``needed`` without the names of R's functions (:data:`R_CONTEXT`) that are not columns."""
-    if all(name in columns or name not in R_CONTEXT for name in needed):
-        return needed
-    return {k: v for k, v in needed.items() if k in columns or k not in R_CONTEXT}
-
-
-def _check_columns(data: pd.DataFrame, needed: dict[str, str], formula: str) -> None:
-    missing = [name for name in needed if name not in data.columns]
-    for name in missing:
-        written = name.replace("_", ".") if name.startswith(("as_", "is_")) else name
-        call = re.search(rf"(?<![\w.]){re.escape(written)}\s*\(", formula)
-        if call:
-            raise FormulaError(
-                f"unknown function {written!r} in {needed[name]}: the functions of a formula "
-                "are R's arithmetic and maths (log, exp, sqrt, abs, ...), factor, relevel, "
-                "ordered, poly, scale, center, bs, I, C, offset and numpy's (np.*)",
-                formula,
-                call.start(),
-            )
-    if missing:
-        details = ", ".join(f"{name!r} (in {needed[name]})" for name in missing)
-        raise MissingColumnError(f"column(s) not found in the data: {details}")
-
-
-def _dated_columns_hint(spec_text: str, frame: pd.DataFrame) -> str:
-    """Name the date/time columns a formula uses as numbers (the usual cause of its failure)."""
-    dated = [
-        name
-        for name in frame.columns
-        if isinstance(name, str)
-        and re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", spec_text)
-        and (
-            pd.api.types.is_datetime64_any_dtype(frame[name].dtype)
-            or pd.api.types.is_timedelta64_dtype(frame[name].dtype)
-            or isinstance(frame[name].dtype, pd.PeriodDtype)
-        )
-    ]
-    if not dated:
-        return ""
-    names = ", ".join(repr(n) for n in dated)
-    return (
-        f"column(s) {names} hold dates or times, not numbers: convert them, e.g. "
-        f"(t - t.min()).dt.days, or use factor(t) for categories; "
-    )
 
 
 def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str):
@@ -398,23 +151,11 @@ def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str)
         result = formulaic.model_matrix(spec_text, frame, na_action="raise", context=R_CONTEXT)
     except Exception as exc:
         raise FormulaError(
-            f"cannot evaluate {where} {spec_text!r}: {_dated_columns_hint(spec_text, frame)}{exc}",
+            f"cannot evaluate {where} {spec_text!r}: {dated_columns_hint(spec_text, frame)}{exc}",
             formula,
         ) from exc
     remember(spec_text, frame, result)
     return result
-
-
-def _is_numeric_column(data: pd.DataFrame, name: str) -> bool:
-    """Whether ``name`` is a numeric (not boolean, not categorical) column of ``data``."""
-    if name not in data.columns:
-        return False
-    dtype = data[name].dtype
-    return (
-        pd.api.types.is_numeric_dtype(dtype)
-        and not pd.api.types.is_bool_dtype(dtype)
-        and not isinstance(dtype, pd.CategoricalDtype)
-    )
 
 
 def _logical_as_factors(data: pd.DataFrame, needed: dict[str, str], parsed) -> pd.DataFrame:
@@ -424,7 +165,7 @@ def _logical_as_factors(data: pd.DataFrame, needed: dict[str, str], parsed) -> p
     without one (``0 + b`` has two columns in R) nor in ``(0 + b | g)``.
     """
     dtypes = [
-        (name, _column_dtype(data, name))
+        (name, column_dtype(data, name))
         for name, where in needed.items()
         if where != "the response" and not where.startswith("offset(")
     ]
@@ -442,18 +183,6 @@ def _logical_as_factors(data: pd.DataFrame, needed: dict[str, str], parsed) -> p
     return data.assign(**{n: pd.Categorical(data[n], categories=[False, True]) for n in logical})
 
 
-def _column_dtype(data: pd.DataFrame, name: str):
-    """A column's dtype without building its Series (microseconds per model matter)."""
-    try:
-        loc = data.columns.get_loc(name)
-        if isinstance(loc, int):
-            return data._get_column_array(loc).dtype
-    except (AttributeError, TypeError):  # pragma: no cover - another pandas layout
-        pass
-    column = data[name]
-    return column.dtype if isinstance(column, pd.Series) else None
-
-
 def _formula_offset(expr: str, data: pd.DataFrame, formula: str):
     """Values (one per row of the data) and formulaic spec of an ``offset(expr)`` term."""
     import formulaic
@@ -468,88 +197,6 @@ def _formula_offset(expr: str, data: pd.DataFrame, formula: str):
     if np.isinf(values).any():
         raise DesignError(f"offset({expr}) has infinite values")
     return values[:, 0], mm.model_spec
-
-
-def _check_response_varies(y: np.ndarray, offset: np.ndarray | None, response: str) -> None:
-    """Refuse a response (less the offset) that has one value on every row used."""
-    working = y if offset is None else y - offset
-    if working.size and np.ptp(working) == 0.0:
-        less = " less the offset" if offset is not None else ""
-        raise DesignError(
-            f"the response {response!r}{less} is constant ({working[0]:g} on every row used):"
-            " there is no variation for the model to describe"
-        )
-
-
-def fixed_effects_fit_exactly(design: Design) -> bool:
-    """Whether the fixed effects alone reproduce the (working) response to rounding.
-
-    Then the residual sum of squares is zero at every theta and the criterion is not finite
-    (or is rounding noise); called only when a fit fails or ends with a vanishing sigma.
-    """
-    y = design.y if design.offset is None else design.y - design.offset
-    X = design.X
-    if design.weights is not None:
-        root = np.sqrt(design.weights)
-        y, X = y * root, X * root[:, None]
-    if X.shape[1] == 0:
-        return False
-    beta = np.linalg.lstsq(X, y, rcond=None)[0]
-    residual = float(np.linalg.norm(y - X @ beta))
-    return residual <= 1e-10 * max(float(np.linalg.norm(y - y.mean())), float(np.abs(y).max()))
-
-
-def _clearly_full_rank(X: np.ndarray) -> bool:
-    """Whether every column of X is far from the span of the earlier ones (no n-length copies).
-
-    The Cholesky factor of the column-normalised ``X'X`` holds on its diagonal each column's
-    residual norm after projection on the earlier columns, relative to its own norm. When all
-    exceed :data:`CLEAR_RESIDUAL`, orders of magnitude above :data:`RANK_TOLERANCE` and the
-    rounding of the cross-product, :func:`_drop_aliased` would keep every column, so its
-    Gram-Schmidt pass (with an ``(p, n)`` basis and n-length temporaries) is skipped.
-    """
-    if X.shape[1] == 0:
-        return True
-    gram = X.T @ X
-    scale = np.sqrt(np.diag(gram))
-    if not np.all(scale > 0.0) or not np.all(np.isfinite(scale)):
-        return False
-    try:
-        L = np.linalg.cholesky(gram / np.outer(scale, scale))
-    except np.linalg.LinAlgError:
-        return False
-    return bool(np.all(np.diag(L) > CLEAR_RESIDUAL))
-
-
-def _drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
-    """Indices of columns to keep: a column is dropped when earlier kept ones span it."""
-    from mixedmodels.linalg.threads import blas_limit
-
-    if X.size >= SMALL_X and _clearly_full_rank(X):
-        return np.arange(X.shape[1], dtype=np.intp)
-    keep: list[int] = []
-    basis = np.empty((X.shape[1], X.shape[0]))  # orthonormal rows, preallocated
-    k = 0
-    # long thin products: threads only add overhead; below SMALL_X BLAS uses one thread anyway
-    # and limiting it would cost more than the products
-    limit = blas_limit(0) if X.size >= SMALL_X else contextlib.nullcontext()
-    with limit:
-        for j in range(X.shape[1]):
-            col = np.ascontiguousarray(X[:, j])
-            norm = math.sqrt(col @ col)  # np.linalg.norm's own formula, without its checks
-            if norm == 0.0:
-                continue
-            resid = col
-            if k:
-                B = basis[:k]
-                resid = col - (B @ col) @ B
-                resid = resid - (B @ resid) @ B
-            size = math.sqrt(resid @ resid)
-            if size > RANK_TOLERANCE * norm:
-                basis[k] = resid / size
-                k += 1
-                keep.append(j)
-    return np.array(keep, dtype=np.intp)
 
 
 def shared_response(y: np.ndarray, frame: ColumnCache, response: str) -> np.ndarray:
@@ -607,37 +254,6 @@ def _as_row_vector(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
             f"{what} must have one value per row ({len(data)}), got shape {arr.shape}"
         )
     return arr
-
-
-def _check_numeric(frame: pd.DataFrame | ColumnCache, name: str, role: str) -> None:
-    col = frame[name]
-    dtype = col.dtype
-    if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
-        raise DesignError(f"the {role} {name!r} must be numeric, it has dtype {col.dtype}")
-
-
-def _missing(col: pd.Series | Column, name: str, where: str) -> np.ndarray | None:
-    """Which rows of a used column are missing (None: none can be); errors for unusable columns."""
-    dtype = col.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in "iub":  # numpy integers and bools
-        return None
-    if isinstance(dtype, np.dtype) and dtype.kind == "f":
-        values = col.to_numpy()
-        missing = np.isnan(values)
-    else:  # the array's own test: Series.isna() builds a Series around the same answer
-        missing = np.asarray(pd.isna(col.array), dtype=bool)
-        values = None
-    if len(col) and missing.all():
-        raise DesignError(f"column {name!r} ({where}) has only missing values")
-    if (
-        values is None
-        and pd.api.types.is_numeric_dtype(dtype)
-        and not pd.api.types.is_bool_dtype(dtype)
-    ):
-        values = col.to_numpy(dtype=float, na_value=np.nan)
-    if values is not None and np.isinf(values).any():
-        raise DesignError(f"column {name!r} ({where}) has infinite values")
-    return missing if missing.any() else None
 
 
 def term_covariance(term: RandomTerm, columns: tuple[str, ...], text: str):
@@ -719,7 +335,7 @@ def build_design(
     -------
     Design
     """
-    parsed = _parse_cached(formula) if isinstance(formula, str) else formula
+    parsed = parse_cached(formula) if isinstance(formula, str) else formula
     text = parsed.formula
     if not isinstance(data, pd.DataFrame):
         try:
@@ -729,10 +345,10 @@ def build_design(
                 f"data must be a pandas DataFrame, got {type(data).__name__}"
             ) from exc
     if contrasts:
-        numeric = partial(_is_numeric_column, data)
+        numeric = partial(is_numeric_column, data)
         parsed = replace(parsed, fixed=apply_contrasts(parsed.fixed, contrasts, text, numeric))
-    needed = without_functions(_needed_variables(parsed), data.columns)  # never modified
-    _check_columns(data, needed, text)
+    needed = without_functions(needed_variables(parsed), data.columns)  # never modified
+    check_columns(data, needed, text)
     data = _logical_as_factors(data, needed, parsed)
     w = _as_row_vector(weights, data, "weights")
     off = argument_offset = _as_row_vector(offset, data, "offset")
@@ -745,11 +361,11 @@ def build_design(
     view = ColumnCache(data)
     complete = np.ones(len(data), dtype=bool)
     for name in used:
-        missing = _missing(view[name], name, needed[name])
+        missing = missing_rows(view[name], name, needed[name])
         if missing is not None:
             complete &= ~missing
     if parsed.response in data.columns:
-        _check_numeric(view, parsed.response, "response")
+        check_numeric(view, parsed.response, "response")
     if off is not None:
         if np.isinf(off).any():
             label = f"offset column {offset!r}" if isinstance(offset, str) else "offset"
@@ -779,7 +395,7 @@ def build_design(
     if not np.isfinite(y).all():
         raise DesignError(f"the response {parsed.response!r} has non-finite values")
     y = shared_response(y, view, parsed.response)
-    _check_response_varies(y, None if off is None else off[fitted_rows], parsed.response)
+    check_response_varies(y, None if off is None else off[fitted_rows], parsed.response)
     zero_weight = None
     if zero is not None:
         positions = np.concatenate([np.flatnonzero(fitted_rows), np.flatnonzero(zero)])
@@ -794,7 +410,7 @@ def build_design(
     all_names = lme4_column_names(list(both.rhs.columns), parsed.labels)
     fixed_spec = both.rhs.model_spec
     del both  # formulaic's columns, when X_full is a copy of them
-    keep = _drop_aliased(X_full, all_names)
+    keep = drop_aliased(X_full, all_names)
     dropped = tuple(n for j, n in enumerate(all_names) if j not in set(keep.tolist()))
     if dropped:
         warn(

@@ -27,7 +27,7 @@ class _Expanded:
         self.intercept = intercept  # None: not stated
 
 
-def _split_top(src: _Src, lo: int, hi: int, ops: tuple[str, ...]) -> list[tuple[str, int, int]]:
+def split_top(src: _Src, lo: int, hi: int, ops: tuple[str, ...]) -> list[tuple[str, int, int]]:
     """Split ``[lo, hi)`` at top-level operators of ``ops``: ``(operator before, start, end)``.
 
     A leading unary ``-`` or ``+`` gives a first part with that operator.
@@ -80,7 +80,7 @@ def _expand(src: _Src, lo: int, hi: int, formula: str) -> _Expanded:
     if lo >= hi:
         raise FormulaError("empty expression in the formula update", formula)
     # + and - (lowest precedence)
-    parts = _split_top(src, lo, hi, ("+", "-"))
+    parts = split_top(src, lo, hi, ("+", "-"))
     if len(parts) > 1 or parts[0][0] == "-":
         terms: list[_Term] = []
         intercept: bool | None = None
@@ -99,7 +99,7 @@ def _expand(src: _Src, lo: int, hi: int, formula: str) -> _Expanded:
         return _Expanded(terms, intercept)
     # * then / then : then ^ (R's precedence: ^ > : > %in% > / > *)
     for ops in (("*",), ("/",), (":",)):
-        parts = _split_top(src, lo, hi, ops)
+        parts = split_top(src, lo, hi, ops)
         if len(parts) > 1:
             acc = _expand(src, parts[0][1], parts[0][2], formula).terms
             for op, a, b in parts[1:]:
@@ -112,7 +112,7 @@ def _expand(src: _Src, lo: int, hi: int, formula: str) -> _Expanded:
                 else:
                     acc = _interact(acc, nxt)
             return _Expanded(acc, None)
-    parts = _split_top(src, lo, hi, ("^",))
+    parts = split_top(src, lo, hi, ("^",))
     if len(parts) == 2:
         base = _expand(src, parts[0][1], parts[0][2], formula).terms
         try:

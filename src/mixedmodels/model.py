@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels._warn import warn
+from mixedmodels.aliasing import fixed_effects_fit_exactly
 from mixedmodels.boundary import TermLayout
 from mixedmodels.control import SINGULAR_TOLERANCE, Control, resolve_control
 from mixedmodels.convergence import check_convergence, polish
@@ -699,8 +700,6 @@ class LinearMixedModel:
 
     def _refuse_exact_fit(self) -> None:
         """Raise, naming the response, when the fixed effects reproduce it exactly."""
-        from mixedmodels.design import fixed_effects_fit_exactly
-
         if self._total_sum_of_squares > 0.0 and fixed_effects_fit_exactly(self.design):
             response = self.design.formula.response
             raise DesignError(

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mixedmodels.design import lme4_column_names
+from mixedmodels.column_names import lme4_column_names
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.fastmatrix import required_variables
 from mixedmodels.inputs import as_pandas

@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtri
 
-from mixedmodels.design import group_codes
 from mixedmodels.errors import ConvergenceWarning, DesignError
 from mixedmodels.inference.bootstrap import _Simulator
+from mixedmodels.levels import group_codes
 from mixedmodels.linalg.rows import RowBlock, row_quadratic
 from mixedmodels.predict import (
     _as_frame,

@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from mixedmodels.column_names import lme4_column_names
 from mixedmodels.control import SINGULAR_TOLERANCE
-from mixedmodels.design import lme4_column_names
 from mixedmodels.errors import DesignError, InferenceError, MissingColumnError
 from mixedmodels.formula import parse_formula
 from mixedmodels.glmm.inference import bootstrap, confint, profile, simulate

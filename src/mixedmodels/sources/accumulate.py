@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from mixedmodels.design import _drop_aliased
+from mixedmodels.aliasing import drop_aliased
 from mixedmodels.errors import DesignError
 from mixedmodels.linalg import SufficientStats
 from mixedmodels.linalg.conditioning import Conditioning, choose_conditioning
@@ -267,7 +267,7 @@ class PartialStats:
     # -- the result -----------------------------------------------------------------------
     def kept_columns(self, names: tuple[str, ...]) -> np.ndarray:
         """Indices of the non-aliased fixed-effect columns (same rule as the in-memory path)."""
-        return _drop_aliased(self.R, names)
+        return drop_aliased(self.R, names)
 
     def finish(self, keep: np.ndarray) -> SufficientStats:
         """Assemble the sufficient statistics with the fixed-effect columns ``keep``."""

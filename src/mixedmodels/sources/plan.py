@@ -18,20 +18,15 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from mixedmodels.design import (
-    TermSpec,
-    apply_contrasts,
-    group_codes,
-    lme4_column_names,
-    needed_variables,
-    term_covariance,
-    without_functions,
-)
+from mixedmodels.column_names import lme4_column_names
+from mixedmodels.design import TermSpec, apply_contrasts, term_covariance
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
+from mixedmodels.levels import group_codes
 from mixedmodels.linalg.conditioning import Conditioning
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
+from mixedmodels.variables import needed_variables, without_functions
 
 __all__ = ["Backend", "ColumnKind", "GroupCoding", "ScanResult", "StreamPlan", "build_plan"]
 
@@ -95,7 +90,7 @@ class Backend(Protocol):
 class GroupCoding:
     """Codes of a grouping factor (or an interaction ``a:b``) for any chunk of rows.
 
-    Levels are those of :func:`mixedmodels.design.group_codes` on the whole data: each part's
+    Levels are those of :func:`mixedmodels.levels.group_codes` on the whole data: each part's
     used levels in their order, combinations sorted lexicographically by part position.
     """
 
