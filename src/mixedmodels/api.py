@@ -52,7 +52,9 @@ def lmer(
     contrasts
         Coding of categorical fixed-effect variables, e.g. ``{"treat": "sum"}``.
     start, control
-        Starting theta and optimiser settings (see :meth:`~mixedmodels.model.LinearMixedModel.fit`).
+        Starting theta and optimiser settings (see :meth:`~mixedmodels.model.LinearMixedModel.fit`);
+        ``control`` also holds lme4's model check ``check_nobs_vs_nre`` (``"stop"``,
+        ``"warning"`` or ``"ignore"``; see :class:`~mixedmodels.control.Control`).
 
     Returns
     -------
@@ -72,7 +74,9 @@ def lmer(
         if source is not None:
             model = source.model(formula, weights=weights, offset=offset, contrasts=contrasts)
             return model.fit(REML=REML, start=start, control=control)
-    model = LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
+    model = LinearMixedModel(
+        formula, data, weights=weights, offset=offset, contrasts=contrasts, control=control
+    )
     return model.fit(REML=REML, start=start, control=control)
 
 

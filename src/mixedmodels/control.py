@@ -4,7 +4,11 @@
 mapping of some of its fields (``{"optimizer": "newuoa"}``); either way the settings are
 checked once, here: an unknown setting, optimiser or start is an
 :class:`~mixedmodels.errors.ArgumentError` naming the choices, a setting that must be a number
-and is not, too. The defaults are :data:`mixedmodels.optimize.DEFAULT_CONTROL`'s.
+and is not, too. The optimiser's defaults are :data:`mixedmodels.optimize.DEFAULT_CONTROL`'s.
+
+One setting is a check of the model rather than of the optimiser, lme4's
+``lmerControl(check.nobs.vs.nRE=)``: ``check_nobs_vs_nre``, applied when the model is built
+(``lmer(..., control=...)`` or ``LinearMixedModel(..., control=...)``).
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ from typing import Any
 
 from mixedmodels.errors import ArgumentError
 from mixedmodels.optimize import DEFAULT_CONTROL
-from mixedmodels.options import Optimizer, StartMethod, choose
+from mixedmodels.options import NobsCheck, Optimizer, StartMethod, choose
 
 SINGULAR_TOLERANCE = 1e-4
 """A bounded theta component below this marks a fit on the boundary (lme4's ``isSingular``)."""
 
-__all__ = ["Control", "resolve_control"]
+MODEL_CHECKS = ("check_nobs_vs_nre",)
+"""The settings that check the model when it is built (not passed to the optimiser)."""
+
+__all__ = ["Control", "NobsCheck", "MODEL_CHECKS", "resolve_control"]
 
 
 def _default(name: str) -> Any:
@@ -51,6 +58,13 @@ class Control:
         Check the optimum with finite differences, then take one Newton step from it.
     gradient_tolerance
         The convergence check's tolerance (see :func:`mixedmodels.convergence.check_convergence`).
+    check_nobs_vs_nre
+        lme4's ``check.nobs.vs.nRE``: a grouping factor's block of unstructured or diagonal
+        terms with as many random effects as observations, or more (e.g. a random intercept
+        and slope on groups of two rows) cannot be told apart from the residual. ``"stop"``
+        (default) refuses the model with a :class:`~mixedmodels.errors.DesignError`,
+        ``"warning"`` fits it with an :class:`~mixedmodels.errors.IdentifiabilityWarning`,
+        ``"ignore"`` fits it without a word.
 
     Examples
     --------
@@ -72,11 +86,14 @@ class Control:
     maxeval: int = _default("maxeval")
     check_convergence: bool = _default("check_convergence")
     gradient_tolerance: float = _default("gradient_tolerance")
+    check_nobs_vs_nre: NobsCheck = "stop"
 
     def __post_init__(self) -> None:
         """Check every setting (an unknown optimiser or value is our own error)."""
         object.__setattr__(self, "optimizer", choose("optimizer", self.optimizer, Optimizer))
         object.__setattr__(self, "start", choose("start", self.start, StartMethod))
+        check = choose("check_nobs_vs_nre", self.check_nobs_vs_nre, NobsCheck)
+        object.__setattr__(self, "check_nobs_vs_nre", check)
         for item in fields(self):
             value = getattr(self, item.name)
             if item.type in ("float", "int"):
@@ -87,8 +104,8 @@ class Control:
                     )
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as the optimiser's functions read them (a new dict)."""
-        return {name: getattr(self, name) for name in NAMES}  # scalars: no deep copy needed
+        """The optimiser's settings as its functions read them (a new dict; no model checks)."""
+        return {name: getattr(self, name) for name in NAMES if name not in MODEL_CHECKS}
 
 
 NAMES = tuple(item.name for item in fields(Control))
@@ -120,7 +137,7 @@ def resolve_control(control: Control | Mapping[str, Any] | None) -> tuple[Contro
         return _DEFAULTS, frozenset()
     if isinstance(control, Control):
         return control, frozenset(
-            f.name for f in fields(Control) if getattr(control, f.name) != DEFAULT_CONTROL[f.name]
+            f.name for f in fields(Control) if getattr(control, f.name) != f.default
         )
     if not isinstance(control, Mapping):
         raise ArgumentError(

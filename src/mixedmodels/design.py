@@ -25,12 +25,14 @@ from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
+    IdentifiabilityWarning,
     MissingColumnError,
     RankDeficiencyWarning,
 )
 from mixedmodels.formula import ParsedFormula, RandomTerm
 from mixedmodels.levels import group_codes
 from mixedmodels.newdata import new_model_matrix
+from mixedmodels.options import NobsCheck, choose
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
 from mixedmodels.variables import (
@@ -305,6 +307,25 @@ def check_identified(term: RandomTerm, kind: str, codes, matrix: np.ndarray, tex
         )
 
 
+def _nobs_vs_nre(block: ReBlock, n: int, action: str) -> None:
+    """lme4's ``check.nobs.vs.nRE`` on a block with at least as many random effects as rows."""
+    message = (
+        f"number of random effects for grouping factor {block.group_name!r} "
+        f"({block.n_random_effects}) must be less than the number of observations ({n})"
+    )
+    if action == "stop":
+        raise DesignError(
+            f"{message}; the random-effects variances and the residual variance are probably "
+            "not identifiable (control={'check_nobs_vs_nre': 'warning'} or 'ignore' fits it)"
+        )
+    if action == "warning":
+        warn(
+            f"{message}: the random-effects variances and the residual variance are probably "
+            "not identifiable",
+            IdentifiabilityWarning,
+        )
+
+
 def build_design(
     formula: str | ParsedFormula,
     data: pd.DataFrame,
@@ -313,6 +334,7 @@ def build_design(
     offset=None,
     contrasts: dict[str, str] | None = None,
     residual_variance: bool = True,
+    check_nobs_vs_nre: str = "stop",
 ) -> Design:
     """Parse (if needed), check the data, drop incomplete rows and build every matrix.
 
@@ -330,11 +352,15 @@ def build_design(
         Whether the model has a residual variance (a linear mixed model): then a grouping
         factor needs fewer levels, and a block fewer random effects, than observations. A
         GLMM has none, so an observation-level random effect is allowed (False).
+    check_nobs_vs_nre
+        What a block with as many random effects as observations does (lme4's
+        ``check.nobs.vs.nRE``): ``"stop"`` (a DesignError), ``"warning"`` or ``"ignore"``.
 
     Returns
     -------
     Design
     """
+    check_nobs_vs_nre = choose("check_nobs_vs_nre", check_nobs_vs_nre, NobsCheck)
     parsed = parse_cached(formula) if isinstance(formula, str) else formula
     text = parsed.formula
     if not isinstance(data, pd.DataFrame):
@@ -461,10 +487,7 @@ def build_design(
     terms, blocks = build_blocks(raw_terms)
     for block in blocks:
         if residual_variance and block.n_random_effects >= n and block.count_limited:
-            raise DesignError(
-                f"number of random effects for grouping factor {block.group_name!r} "
-                f"({block.n_random_effects}) must be less than the number of observations ({n})"
-            )
+            _nobs_vs_nre(block, n, check_nobs_vs_nre)
     if X.shape[1] >= n:
         raise DesignError(f"fewer observations ({n}) than fixed-effect parameters ({X.shape[1]})")
     return Design(

@@ -18,6 +18,7 @@ __all__ = [
     "ConvergenceWarning",
     "SingularFitWarning",
     "RankDeficiencyWarning",
+    "IdentifiabilityWarning",
     "NonIntegerCountWarning",
     "CompleteSeparationWarning",
 ]
@@ -92,6 +93,13 @@ class SingularFitWarning(ConvergenceWarning):
 
 class RankDeficiencyWarning(UserWarning):
     """Columns of the fixed-effects model matrix were dropped because they are aliased."""
+
+
+class IdentifiabilityWarning(UserWarning):
+    """A model lme4 would refuse by default was fitted because its check was relaxed.
+
+    E.g. as many random effects as observations, ``control={"check_nobs_vs_nre": "warning"}``.
+    """
 
 
 class NonIntegerCountWarning(UserWarning):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import cached_property, partial
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,7 @@ import pandas as pd
 from mixedmodels._warn import warn
 from mixedmodels.aliasing import fixed_effects_fit_exactly
 from mixedmodels.boundary import TermLayout
-from mixedmodels.control import SINGULAR_TOLERANCE, Control, resolve_control
+from mixedmodels.control import MODEL_CHECKS, SINGULAR_TOLERANCE, Control, resolve_control
 from mixedmodels.convergence import check_convergence, polish
 from mixedmodels.design import Design, build_design
 from mixedmodels.errors import (
@@ -85,6 +86,9 @@ class LinearMixedModel:
     contrasts
         Coding of categorical fixed-effect variables, e.g. ``{"treat": "sum"}``
         (treatment, sum, helmert, poly, diff, or a formulaic contrast expression).
+    control
+        A :class:`~mixedmodels.control.Control` or a dict of its settings; only its model
+        checks apply here (``check_nobs_vs_nre``), the optimiser's settings are :meth:`fit`'s.
 
     Examples
     --------
@@ -103,6 +107,7 @@ class LinearMixedModel:
         weights=None,
         offset=None,
         contrasts: dict[str, str] | None = None,
+        control: Control | Mapping[str, Any] | None = None,
         _design: Design | None = None,
         _stats: SufficientStats | None = None,
         _scaling: ThetaScaling | None = None,
@@ -110,11 +115,15 @@ class LinearMixedModel:
         if _design is None:
             check_formula_and_data(formula, data)
             data = as_pandas(data)
+        checks = {name: getattr(resolve_control(control)[0], name) for name in MODEL_CHECKS}
         self.design = (
             _design
             if _design is not None
-            else build_design(formula, data, weights=weights, offset=offset, contrasts=contrasts)
+            else build_design(
+                formula, data, weights=weights, offset=offset, contrasts=contrasts, **checks
+            )
         )
+        self._checks = checks  # the model checks, for with_formula (update, ranova)
         if _stats is None:
             blocks, y = self._block_arrays(), self._working_response(self.design.y)
             conditioning = choose_conditioning(
@@ -769,7 +778,10 @@ class LinearMixedModel:
         self, formula: str, data, *, weights=None, offset=None, contrasts=None
     ) -> LinearMixedModel:
         """A model of the same kind of another formula or data (``update``, ``ranova``)."""
-        return LinearMixedModel(formula, data, weights=weights, offset=offset, contrasts=contrasts)
+        checks = getattr(self, "_checks", None)
+        return LinearMixedModel(
+            formula, data, weights=weights, offset=offset, contrasts=contrasts, control=checks
+        )
 
     def refit(self, y, REML: bool = True, start=None, control: Control | dict | None = None):
         """Fit the same model to a new response ``y``; nothing but y-dependent sums is rebuilt."""

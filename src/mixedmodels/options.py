@@ -17,13 +17,16 @@ import numpy as np
 
 from mixedmodels.errors import ArgumentError, MixedModelsError
 
-__all__ = ["Optimizer", "StartMethod", "choose", "flag", "values_of"]
+__all__ = ["NobsCheck", "Optimizer", "StartMethod", "choose", "flag", "values_of"]
 
 Optimizer = Literal["bobyqa", "newuoa", "neldermead", "sbplx", "cobyla"]
 """nlopt's derivative-free bounded algorithms (``bobyqa``, lme4's default, is ours)."""
 
 StartMethod = Literal["moments", "identity"]
 """Starting theta: moment estimates per random-effect column, or lme4's identity lambdas."""
+
+NobsCheck = Literal["stop", "warning", "ignore"]
+"""What a failed model check does (lme4's ``check.*`` controls): refuse, warn, or nothing."""
 
 
 def values_of(allowed: Any) -> tuple[str, ...]:

@@ -88,7 +88,8 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
         return engine.objective(engine.scaling.to_theta(x), reml)
 
     began = time.perf_counter()
-    x_free, evaluations, status, messages = x0[free], 0, "NOT_OPTIMIZED", ()
+    messages: tuple[str, ...] = ()
+    x_free, evaluations, status = x0[free], 0, "NOT_OPTIMIZED"
     if optimize:
         x_free, _, evaluations, status = minimize(objective, x0[free], lower, DEFAULT_CONTROL)
         tolerance = float(DEFAULT_CONTROL["gradient_tolerance"])
@@ -304,7 +305,8 @@ class MixedLM:
         self.reml = bool(reml)
         components, fixed_re, fixed_vc = covariance_structure(self.k_re, self.k_vc, free)
         formula, frame = engine_formula(self.layout, components)
-        engine = LinearMixedModel(formula, frame)
+        # statsmodels fits a model with as many random effects as rows; lme4 refuses it
+        engine = LinearMixedModel(formula, frame, control={"check_nobs_vs_nre": "ignore"})
         if engine.design.dropped_names:
             raise DesignError(f"exog is rank deficient (aliased: {engine.design.dropped_names})")
         pmap = ParamMap.from_terms(engine.design.terms, self.k_re, self.k_vc)
