@@ -10,15 +10,12 @@ fixed effects' covariance is read (lme4's default for GLMMs).
 
 from __future__ import annotations
 
-import time
 import warnings
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels.errors import (
-    CompleteSeparationWarning,
     ConvergenceWarning,
     DesignError,
     FittingError,
@@ -26,7 +23,7 @@ from mixedmodels.errors import (
     SingularFitWarning,
 )
 from mixedmodels.glmm.families import Family, get_family
-from mixedmodels.glmm.optimizer import bobyqa, derivatives
+from mixedmodels.glmm.fitting import DEFAULT_GLMM_CONTROL, WarmStart, fit_glmm, separation_check
 from mixedmodels.glmm.pirls import GlmmProblem, Mode, laplace_value, pirls, with_engine
 from mixedmodels.glmm.quadrature import MAX_NODES, agq_value
 from mixedmodels.glmm.response import GlmmData, build_glmm_data
@@ -38,27 +35,6 @@ from mixedmodels.scaling import ThetaScaling, make_scaling
 from mixedmodels.terms import lambda_of_block, theta_lower_bounds
 
 __all__ = ["GeneralizedLinearMixedModel", "glmer", "DEFAULT_GLMM_CONTROL"]
-
-DEFAULT_GLMM_CONTROL: dict[str, float | int | bool] = {
-    "ftol_abs": 1e-5,  # BOBYQA's tolerance on -2 log L (the Newton polish goes further)
-    "xtol_abs": 1e-8,
-    "maxeval": 100_000,
-    "theta_step": 0.15,  # initial trust region: relative to theta (of scaled columns) ...
-    "theta_step_floor": 0.1,
-    "beta_step": 0.25,  # ... and in standard errors of stage one's beta
-    "gradient_tolerance": 2e-3,  # Newton step (relative gradient) above which we warn
-    "check_convergence": True,
-}
-NEWTON_ACCEPT = 0.02  # a successful Newton step this small (in standard errors) ends the polish
-SEPARATION_MU = 1e-8  # GLM means this close to 0 or 1 trigger the separation check
-
-
-@dataclass
-class _Warm:
-    """The last mode, the warm start of the next PIRLS (not shared across threads)."""
-
-    u: tuple[np.ndarray, ...] | None = None
-    beta: np.ndarray | None = None
 
 
 class GeneralizedLinearMixedModel:
@@ -195,12 +171,14 @@ class GeneralizedLinearMixedModel:
         return n
 
     # -- objective ------------------------------------------------------------------------
-    def mode(self, theta, beta=None, *, joint: bool = False, _warm: _Warm | None = None) -> Mode:
+    def mode(
+        self, theta, beta=None, *, joint: bool = False, _warm: WarmStart | None = None
+    ) -> Mode:
         """The PIRLS conditional modes at ``theta`` and ``beta`` (beta too when ``joint``)."""
         lams = self.lambdas(theta)
         return self._mode(lams, beta, joint, _warm)
 
-    def _mode(self, lams, beta, joint, warm: _Warm | None) -> Mode:
+    def _mode(self, lams, beta, joint, warm: WarmStart | None) -> Mode:
         if beta is None:
             beta = warm.beta if warm is not None and warm.beta is not None else self.glm_beta
         u0 = warm.u if warm is not None else None
@@ -211,7 +189,7 @@ class GeneralizedLinearMixedModel:
                 warm.beta = mode.beta
         return mode
 
-    def _mode_general(self, lams, beta, joint, warm: _Warm | None) -> Mode:
+    def _mode_general(self, lams, beta, joint, warm: WarmStart | None) -> Mode:
         """:meth:`_mode` on the engine's general path (statistics, factor and solution kept)."""
         u0 = warm.u if warm is not None else None
         mode = pirls(self.problem, lams, beta, u0, joint=joint)
@@ -264,14 +242,16 @@ class GeneralizedLinearMixedModel:
         try:
             glm = with_engine(problem, pirls(problem, zero, beta0, joint=True), zero, True)
         except FittingError:
-            if self._separation_check(force=True):  # estimates running off: a start anyway
+            if separation_check(self, force=True):  # estimates running off: a start anyway
                 return pirls(
                     problem, zero, beta0, joint=True, max_iterations=25, strict=False, general=True
                 )
             glm = None
         if glm is not None:
             self.__dict__["_glm"] = glm
-            self._separation_check()
+            separation_check(
+                self,
+            )
             return glm
         try:
             return pirls(problem, zero, beta0, joint=True, general=True)
@@ -334,7 +314,7 @@ class GeneralizedLinearMixedModel:
         GlmerResult
         """
         with blas_limit(self._dense_size()):
-            return self._fit(nAGQ, start, control)
+            return fit_glmm(self, nAGQ, start, control)
 
     def _dense_size(self) -> int:
         """The dimension of the dense factor of the compiled multi-block PIRLS.
@@ -350,136 +330,6 @@ class GeneralizedLinearMixedModel:
         plan = plans_of(self.problem)[1]
         return THREADED_MIN if plan is None else plan.m
 
-    def _fit(self, nAGQ, start, control):
-        n_agq = self._check_agq(nAGQ)
-        ctl = {**DEFAULT_GLMM_CONTROL, **(control or {})}
-        unknown = set(ctl) - set(DEFAULT_GLMM_CONTROL)
-        if unknown:
-            raise DesignError(f"unknown control setting(s): {', '.join(sorted(unknown))}")
-        start = dict(start or {})
-        bad = set(start) - {"theta", "fixef"}
-        if bad:
-            raise DesignError(f"start takes 'theta' and 'fixef', got {', '.join(sorted(bad))}")
-        began = time.perf_counter()
-        lower = self.lower_bounds
-        if start.get("theta") is not None:
-            theta0 = np.asarray(start["theta"], dtype=float)
-            if theta0.shape != (self.n_theta,):
-                raise DesignError(
-                    f"start theta must have {self.n_theta} entries, got {theta0.shape}"
-                )
-            x0 = self.scaling.to_scaled(theta0)
-        else:
-            x0 = self.start_theta()
-        glm_beta = self.glm_beta
-        # stage one: theta alone, beta from PIRLS
-        warm = _Warm(beta=glm_beta.copy())
-        if start.get("fixef") is not None:
-            warm.beta = np.asarray(start["fixef"], dtype=float)
-
-        def stage_one(x: np.ndarray) -> float:
-            try:
-                mode = self._mode(self._lambdas_scaled(x), None, True, warm)
-            except FittingError:
-                return np.inf
-            return laplace_value(self.problem, mode)
-
-        theta_step = float(ctl["theta_step"]) * np.maximum(
-            np.abs(x0), float(ctl["theta_step_floor"])
-        )
-        try:
-            x1, f1, evals1, status = bobyqa(
-                stage_one,
-                x0,
-                lower,
-                theta_step,
-                ftol_abs=1e-4 if n_agq else float(ctl["ftol_abs"]),
-                xtol_abs=float(ctl["xtol_abs"]),
-                maxeval=int(ctl["maxeval"]),
-            )
-        except FittingError as exc:
-            separated = self.__dict__.get("_separated")
-            if separated:
-                raise FittingError(
-                    f"cannot fit: the fixed effect(s) {', '.join(separated)} completely "
-                    "separate the outcomes (their estimates are infinite)"
-                ) from exc
-            raise
-        mode1 = self._mode_general(
-            self._lambdas_scaled(x1), warm.beta, True, _Warm(u=warm.u, beta=warm.beta)
-        )
-        beta1 = mode1.beta
-        messages: list[str] = []
-        if n_agq == 0:
-            x, fmin, evaluations, checks = x1, f1, evals1, 0
-            warm_u = warm.u
-            beta = beta1
-            hessian_vcov = None
-            theta = self.scaling.to_theta(x)
-        else:
-            cov1 = mode1.solution.beta_cov_unscaled
-            try:
-                C = np.linalg.cholesky(cov1) if cov1.size else np.zeros((0, 0))
-            except np.linalg.LinAlgError:
-                C = np.diag(np.sqrt(np.maximum(np.diag(cov1), 1e-12)))
-            k = x1.size
-            warm2 = _Warm(u=mode1.u)
-
-            def stage_two(z: np.ndarray) -> float:
-                lams = self._lambdas_scaled(z[:k])
-                b = beta1 + C @ z[k:]
-                try:
-                    mode = self._mode(lams, b, False, warm2)
-                except FittingError:
-                    return np.inf
-                if n_agq > 1:
-                    return agq_value(self.problem, mode, float(lams[0][0, 0]), n_agq)
-                return laplace_value(self.problem, mode)
-
-            z0 = np.concatenate([x1, np.zeros(self.n_fixed)])
-            lower2 = np.concatenate([lower, np.full(self.n_fixed, -np.inf)])
-            step2 = np.concatenate(
-                [
-                    float(ctl["theta_step"])
-                    * np.maximum(np.abs(x1), float(ctl["theta_step_floor"])),
-                    np.full(self.n_fixed, float(ctl["beta_step"])),
-                ]
-            )
-            z, fmin, evals2, status = bobyqa(
-                stage_two,
-                z0,
-                lower2,
-                step2,
-                ftol_abs=float(ctl["ftol_abs"]),
-                xtol_abs=float(ctl["xtol_abs"]),
-                maxeval=int(ctl["maxeval"]),
-            )
-            evaluations = evals1 + evals2
-            checks = 0
-            hessian_vcov = None
-            if ctl["check_convergence"]:
-                z, fmin, hessian_vcov, more, messages = self._polish(
-                    stage_two, z, fmin, lower2, C, k, float(ctl["gradient_tolerance"])
-                )
-                checks = more
-            x = z[:k]
-            beta = beta1 + C @ z[k:]
-            warm_u = warm2.u
-            theta = self.scaling.to_theta(x)
-        seconds = time.perf_counter() - began
-        summary = OptSummary(
-            initial=tuple(self.scaling.to_theta(x0)),
-            final=tuple(theta),
-            fmin=float(fmin),
-            evaluations=int(evaluations),
-            optimizer="bobyqa",
-            return_value=status,
-            seconds=seconds,
-            messages=tuple(messages),
-            check_evaluations=int(checks),
-        )
-        return self._result(theta, beta, n_agq, summary, hessian_vcov, warm_u)
-
     def _lambdas_scaled(self, x: np.ndarray) -> list[np.ndarray]:
         cached = self.__dict__.get("_scalar_factors")
         if cached is None or cached[0] is not self.scaling:
@@ -494,80 +344,6 @@ class GeneralizedLinearMixedModel:
         if factors is False:
             return self.lambdas(self.scaling.to_theta(x))
         return self.lambdas(np.abs(factors * np.asarray(x, dtype=float)))
-
-    def _polish(self, objective, z, fmin, lower, C, k, tolerance):
-        """Newton steps from finite differences; the Hessian's beta covariance."""
-        messages: list[str] = []
-        total = 0
-        hessian_vcov = None
-        for _ in range(3):
-            free = ~(np.isfinite(lower) & (z - lower < 1e-4))
-            grad, hess, count = derivatives(objective, z, free, fmin)
-            total += count
-            try:
-                chol = np.linalg.cholesky(hess)
-            except np.linalg.LinAlgError:
-                eig = np.linalg.eigvalsh(hess)
-                messages = [
-                    "Hessian of the objective is not positive definite at the optimum "
-                    f"(smallest eigenvalue {eig.min():.3g}): the fit may not have converged"
-                ]
-                break
-            newton = np.linalg.solve(chol.T, np.linalg.solve(chol, grad))
-            inverse = np.linalg.inv(hess)
-            fixed = np.flatnonzero(free) >= k
-            cov_delta = 2.0 * inverse[np.ix_(fixed, fixed)]
-            hessian_vcov = C @ cov_delta @ C.T if C.size else np.zeros((0, 0))
-            trial = z.copy()
-            trial[free] -= newton
-            trial = np.maximum(trial, lower)
-            value = objective(trial)
-            total += 1
-            worst = float(np.max(np.abs(newton))) if newton.size else 0.0
-            improved = np.isfinite(value) and value < fmin
-            if improved:
-                z, fmin = trial, value
-            # Newton converges quadratically: after a step of at most NEWTON_ACCEPT the
-            # remaining relative gradient is of order its square, far below the tolerance
-            if worst <= tolerance or (improved and worst <= NEWTON_ACCEPT):
-                messages = []
-                break
-            messages = [
-                f"model failed to converge: relative gradient {worst:.3g} > tolerance {tolerance:g}"
-            ]
-        return z, fmin, hessian_vcov, total, messages
-
-    def _separation_check(self, force: bool = False) -> bool:
-        """Warn, naming the fixed effects, when they separate a binomial outcome.
-
-        Run when the GLM's means come within :data:`SEPARATION_MU` of 0 or 1 (or, with
-        ``force``, when the GLM did not converge); returns whether separation was found.
-        """
-        from mixedmodels.glmm.separation import separating_effects
-
-        if self.family.name != "binomial":
-            return False
-        glm = self.__dict__.get("_glm")
-        if not force:
-            if glm is None:
-                return False
-            mu = glm.mu
-            if not (np.any(mu < SEPARATION_MU) or np.any(mu > 1 - SEPARATION_MU)):
-                return False
-        names = separating_effects(self.problem.X, self.problem.y, self.problem.prior_weights)
-        found = names is not None and len(names) > 0
-        if found:
-            labels = [self.design.fixed_names[j] for j in names]  # type: ignore[union-attr]
-            self.__dict__["_separated"] = labels
-            warnings.warn(
-                "complete separation: the fixed effect(s) "
-                f"{', '.join(labels)} separate the outcomes, so their estimates run off to "
-                "+-infinity (and their standard errors are meaningless); remove or merge them, "
-                "or use a penalised fit",
-                CompleteSeparationWarning,
-                stacklevel=5,
-            )
-        return found
 
     def _result(self, theta, beta, n_agq: int, summary: OptSummary, hessian_vcov, u=None):
         from mixedmodels.glmm.results import GlmerResult
