@@ -25,11 +25,11 @@ from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
-    IdentifiabilityWarning,
     MissingColumnError,
     RankDeficiencyWarning,
 )
 from mixedmodels.formula import ParsedFormula, RandomTerm
+from mixedmodels.identifiability import check_identified, nobs_vs_nre
 from mixedmodels.levels import group_codes
 from mixedmodels.newdata import new_model_matrix
 from mixedmodels.options import NobsCheck, choose
@@ -286,46 +286,6 @@ def term_covariance(term: RandomTerm, columns: tuple[str, ...], text: str):
     return covariance
 
 
-def check_identified(term: RandomTerm, kind: str, codes, matrix: np.ndarray, text: str) -> None:
-    """Refuse ``homdiag``/``homcs`` over indicator columns with one observation per cell.
-
-    There the term's own variance (``homdiag``) or its diagonal share (``homcs``) is the
-    residual's: the likelihood is flat along their sum, as for lme4's ``(1 | g:f)`` with one
-    observation per level, which lme4 refuses.
-    """
-    if kind not in ("homdiag", "homcs") or matrix.shape[1] < 2:
-        return
-    ones = matrix == 1.0
-    if not (np.all(ones | (matrix == 0.0)) and np.all(ones.sum(axis=1) == 1)):
-        return
-    cell = codes * matrix.shape[1] + np.argmax(ones, axis=1)
-    if np.bincount(cell).max() <= 1:
-        raise DesignError(
-            f"{term.text}: every {term.group_name} x column cell has one observation, so the "
-            f"{kind}() variance is confounded with the residual (as lme4's (1 | g:f) with one "
-            "observation per level); use a random intercept, cs(), ar1() or toep()"
-        )
-
-
-def _nobs_vs_nre(block: ReBlock, n: int, action: str) -> None:
-    """lme4's ``check.nobs.vs.nRE`` on a block with at least as many random effects as rows."""
-    message = (
-        f"number of random effects for grouping factor {block.group_name!r} "
-        f"({block.n_random_effects}) must be less than the number of observations ({n})"
-    )
-    if action == "stop":
-        raise DesignError(
-            f"{message}; the random-effects variances and the residual variance are probably "
-            "not identifiable (control={'check_nobs_vs_nre': 'warning'} or 'ignore' fits it)"
-        )
-    if action == "warning":
-        warn(
-            f"{message}: the random-effects variances and the residual variance are probably "
-            "not identifiable",
-            IdentifiabilityWarning,
-        )
-
-
 def build_design(
     formula: str | ParsedFormula,
     data: pd.DataFrame,
@@ -487,7 +447,7 @@ def build_design(
     terms, blocks = build_blocks(raw_terms)
     for block in blocks:
         if residual_variance and block.n_random_effects >= n and block.count_limited:
-            _nobs_vs_nre(block, n, check_nobs_vs_nre)
+            nobs_vs_nre(block, n, check_nobs_vs_nre)
     if X.shape[1] >= n:
         raise DesignError(f"fewer observations ({n}) than fixed-effect parameters ({X.shape[1]})")
     return Design(
