@@ -18,6 +18,7 @@ from numba import njit
 
 from mixedmodels.errors import FittingError
 from mixedmodels.glmm.kernels import means_and_deviance, working_system
+from mixedmodels.glmm.mode import STEP_TOLERANCE, Mode
 from mixedmodels.glmm.rest_system import RestPlan, rest_lambdas, rest_plan, rest_system
 from mixedmodels.linalg.factor import BlockedFactor
 
@@ -299,8 +300,6 @@ def blocked_mode(problem, lambdas, beta, u0, joint: bool, max_iterations: int):
     It does not apply with no plan for the model, a start outside the range twice, or a
     system that is not positive definite: the general path then decides.
     """
-    from mixedmodels.glmm.pirls import STEP_TOLERANCE, Mode
-
     plan_fixed, plan_joint = plans_of(problem)
     plan = plan_joint if joint else plan_fixed
     if plan is None:

@@ -24,16 +24,16 @@ import numpy as np
 
 from mixedmodels.errors import FittingError
 from mixedmodels.glmm import kernels
+from mixedmodels.glmm.blocked_pirls import blocked_mode
 from mixedmodels.glmm.families import FAMILIES, Family
+from mixedmodels.glmm.mode import STEP_TOLERANCE, Mode
 from mixedmodels.linalg import update_factor
 from mixedmodels.linalg.factor import BlockedFactor, log_determinants
 from mixedmodels.linalg.reweight import ReweightPlan, reweight_plan, reweighted_statistics
-from mixedmodels.linalg.solve import Solution, solve_at_optimum
-from mixedmodels.linalg.statistics import SufficientStats
+from mixedmodels.linalg.solve import solve_at_optimum
 
 __all__ = ["GlmmProblem", "Mode", "pirls", "laplace_value", "with_engine"]
 
-STEP_TOLERANCE = 1e-10  # max |step| (relative to 1 + max |u|) at which PIRLS stops
 MAX_ITERATIONS = 100
 MAX_HALVINGS = 30
 
@@ -137,45 +137,6 @@ class GlmmProblem:
         if self.saturated is not None:  # the deviance plus the saturated model's -2 log L
             return dev + self.saturated
         return self.family.minus2_loglik(self.y, mu, self.prior_weights, self.trials, dev)
-
-
-@dataclass(frozen=True, eq=False)
-class Mode:
-    """The converged PIRLS state at one (theta, beta).
-
-    Attributes
-    ----------
-    u
-        Spherical conditional modes per block, ``(levels, size)`` each.
-    beta
-        Fixed effects (updated when PIRLS ran with ``joint=True``).
-    eta, mu
-        Linear predictor and mean per row.
-    deviance
-        Sum of the deviance residuals at the mode.
-    penalty
-        ``|u|^2``.
-    logdet_z, logdet_x
-        ``log|L_Z|^2`` (and ``log|R_X|^2`` for a joint solve, else 0) at the mode's weights.
-    factor, stats, solution
-        The engine's factor, statistics and solution of the last iteration (statistics and
-        solution None after the compiled one-block loops, which form neither).
-    iterations
-        Number of factorisations.
-    """
-
-    u: tuple[np.ndarray, ...]
-    beta: np.ndarray
-    eta: np.ndarray
-    mu: np.ndarray
-    deviance: float
-    penalty: float
-    logdet_z: float
-    logdet_x: float
-    factor: BlockedFactor
-    stats: SufficientStats
-    solution: Solution
-    iterations: int
 
 
 def _one_block(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mode | None:
@@ -334,8 +295,6 @@ def pirls(
         if mode is not None:
             return mode
     if len(problem.blocks) > 1 and problem.codes is not None and not general and strict:
-        from mixedmodels.glmm.blocked_pirls import blocked_mode
-
         mode = blocked_mode(problem, lambdas, beta, u0, joint, max_iterations)
         if mode is not None:
             return mode

@@ -27,6 +27,7 @@ from scipy import stats as sps
 
 from mixedmodels.errors import InferenceError, SingularFitWarning
 from mixedmodels.inference.anova import AnovaTable
+from mixedmodels.inference.random_lhs import lhs_terms
 
 __all__ = ["is_glmm", "refit_glmer", "glm_of_fixed_part", "ranova_glmer", "drop1_glmer"]
 
@@ -126,7 +127,6 @@ def _random_reductions(result) -> list[tuple[str, str]]:
     """(row label, reduced formula) per random term, in the order they were written."""
     from mixedmodels.formula import parse_formula
     from mixedmodels.formula_update import update_formula
-    from mixedmodels.inference.ranova import _lhs_terms
 
     written = result.model.formula
     parsed = parse_formula(written)
@@ -134,7 +134,7 @@ def _random_reductions(result) -> list[tuple[str, str]]:
     for term in parsed.random:
         inner = f"{term.lhs} | {term.group_name}"
         text = term.text.strip()
-        intercept, named = _lhs_terms(term.lhs)
+        intercept, named = lhs_terms(term.lhs)
         scope = [(n, v) for n, v in named if not any(v < w for _, w in named)]
         if not named or not scope:
             out.append((f"({inner})", update_formula(written, f". ~ . - {text}")))

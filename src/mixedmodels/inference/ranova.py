@@ -32,6 +32,7 @@ from mixedmodels.errors import InferenceError
 from mixedmodels.inference.anova import AnovaTable
 from mixedmodels.inference.anova_tables import drop_scope, marginal_contrasts, term_label
 from mixedmodels.inference.glmm_lrt import drop1_glmer, is_glmm, ranova_glmer
+from mixedmodels.inference.random_lhs import lhs_terms
 from mixedmodels.inference.terms import term_columns
 from mixedmodels.inference.tests import f_table_row, validate_ddf
 
@@ -105,15 +106,6 @@ def _linear_model(result, formula: str) -> _LinearModel:
     return _LinearModel(formula, -0.5 * criterion, result.n_fixed + 1, result.nobs)
 
 
-def _lhs_terms(lhs: str) -> tuple[bool, list[tuple[str, frozenset[str]]]]:
-    import formulaic
-
-    terms = list(formulaic.Formula(lhs))
-    intercept = any(str(t) == "1" for t in terms)
-    named = [(str(t), frozenset(str(f.expr) for f in t.factors)) for t in terms if str(t) != "1"]
-    return intercept, named
-
-
 def _reductions(result) -> list[tuple[str, str]]:
     """lmerTest's reduced formulas, one per random term (or per droppable covariate of it)."""
     parsed = result.design.formula
@@ -127,7 +119,7 @@ def _reductions(result) -> list[tuple[str, str]]:
             out.append((written.strip(), _formula(parsed.response, parsed.fixed, others)))
             continue
         inner = written.strip()[1:-1].strip()
-        intercept, named = _lhs_terms(term.lhs)
+        intercept, named = lhs_terms(term.lhs)
         scope = [(n, v) for n, v in named if not any(v < w for _, w in named)]
         if not named or not scope:
             out.append((f"({inner})", _formula(parsed.response, parsed.fixed, others)))

@@ -14,6 +14,7 @@ on which aliased columns are found exactly as the in-memory path finds them on X
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,8 +32,10 @@ from mixedmodels.linalg.statistics import (
 )
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.scaling import ThetaScaling, make_scaling
-from mixedmodels.sources.plan import StreamPlan
 from mixedmodels.terms import centred_columns
+
+if TYPE_CHECKING:
+    from mixedmodels.sources.plan import StreamPlan
 
 __all__ = ["ChunkArrays", "PartialStats", "chunk_arrays", "estimate_bytes", "sample_conditioning"]
 

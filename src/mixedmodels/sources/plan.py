@@ -25,6 +25,7 @@ from mixedmodels.formula import ParsedFormula, parse_formula
 from mixedmodels.levels import group_codes
 from mixedmodels.linalg.conditioning import Conditioning
 from mixedmodels.rfunctions import R_CONTEXT
+from mixedmodels.sources.accumulate import sample_conditioning
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
 from mixedmodels.variables import needed_variables, without_functions
 
@@ -408,8 +409,6 @@ def build_plan(
         n=n,
         n_dropped=scan.n_total - n,
     )
-    from mixedmodels.sources.accumulate import sample_conditioning  # imports this module
-
     return replace(plan, conditioning=sample_conditioning(plan, sample))
 
 

@@ -19,40 +19,12 @@ reference tests).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from mixedmodels.summaries.components import VarianceComponents
+from mixedmodels.summaries.r2_glmm import glmm_variance_components
+
 __all__ = ["VarianceComponents", "variance_components", "r2_nakagawa", "icc"]
-
-
-@dataclass(frozen=True)
-class VarianceComponents:
-    """The variances Nakagawa's R2 divides (insight's ``get_variance``).
-
-    Attributes
-    ----------
-    fixed, random, residual
-        Variance of the fixed part, of the random effects (all terms) and of the residuals.
-    by_term
-        The random variance of every term, labelled as ``varcorr``'s groups.
-    distribution, dispersion
-        The residual's two parts (insight's ``var.distribution``, ``var.dispersion``): for a
-        linear mixed model ``sigma^2`` and 0; for a GLMM see
-        :mod:`mixedmodels.summaries.r2_glmm`.
-    """
-
-    fixed: float
-    random: float
-    residual: float
-    by_term: dict[str, float]
-    distribution: float | None = None
-    dispersion: float = 0.0
-
-    @property
-    def total(self) -> float:
-        """fixed + random + residual."""
-        return self.fixed + self.random + self.residual
 
 
 def _term_covariances(result):
@@ -84,8 +56,6 @@ def variance_components(result, **glmm_options) -> VarianceComponents:
     :func:`mixedmodels.summaries.r2_glmm.glmm_variance_components`.
     """
     if _is_glmm(result):
-        from mixedmodels.summaries.r2_glmm import glmm_variance_components
-
         return glmm_variance_components(result, **glmm_options)
     X = np.asarray(result.design.X, dtype=float)
     eta = X @ np.asarray(result.fixef, dtype=float)

@@ -29,7 +29,7 @@ from scipy import special
 
 from mixedmodels._warn import warn
 from mixedmodels.errors import InferenceError
-from mixedmodels.summaries.r2 import VarianceComponents
+from mixedmodels.summaries.components import VarianceComponents
 
 __all__ = [
     "APPROXIMATIONS",
