@@ -44,3 +44,38 @@ def test_the_graph_tells_function_level_imports_apart():
     assert "mixedmodels.model" in edges["mixedmodels.api"]
     assert "mixedmodels.sources.model" not in edges["mixedmodels.sources.base"]
     assert "mixedmodels.sources.model" in {t for t, _ in inner["mixedmodels.sources.base"]}
+
+
+# Cycles closed only by function-level imports that remain (issue 14): the statistics cache
+# their workspace, and the sources package's dispatch imports its back ends lazily (duckdb and
+# dask are optional). A new one fails here; removing one of these shrinks the set.
+REMAINING_HIDDEN_CYCLES = {
+    frozenset({"mixedmodels.linalg.statistics", "mixedmodels.linalg.workspace"}),
+    frozenset(
+        {
+            "mixedmodels.sources",
+            "mixedmodels.sources.base",
+            "mixedmodels.sources.dask",
+            "mixedmodels.sources.duckdb",
+            "mixedmodels.sources.model",
+        }
+    ),
+}
+
+
+def test_no_new_cycle_hidden_in_function_level_imports():
+    graph = _graph_module()
+    edges, inner = graph.graph()
+    both = {name: edges[name] | {t for t, _ in inner[name]} for name in edges}
+    found = {frozenset(component) for component in graph.cycles(both)}
+    assert found <= REMAINING_HIDDEN_CYCLES, found - REMAINING_HIDDEN_CYCLES
+
+
+def test_no_module_over_500_lines():
+    package = ROOT / "src" / "mixedmodels"
+    long = {
+        str(path.relative_to(package)): n
+        for path in package.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > 500
+    }
+    assert long == {}, f"split these modules by responsibility: {long}"
