@@ -15,6 +15,7 @@ from mixedmodels.compat._sm_design import (
     layout_from_formula,
 )
 from mixedmodels.compat._sm_map import ParamMap
+from mixedmodels.compat._sm_missing import prepare_arrays, prepare_formula_data
 from mixedmodels.compat._sm_params import MixedLMParams
 from mixedmodels.errors import DesignError
 from mixedmodels.model import LinearMixedModel
@@ -128,7 +129,9 @@ class MixedLM:
     use_sqrt
         How packed ``start_params`` are read (square-root parameterisation when True).
     missing
-        ``"none"`` (raise on missing values), ``"drop"`` or ``"raise"``.
+        ``"drop"`` drops the rows with a missing value; ``"raise"`` and ``"none"`` (the
+        default) refuse them with statsmodels' ``MissingDataError`` (see
+        :mod:`mixedmodels.compat._sm_missing` for where statsmodels differs).
 
     Examples
     --------
@@ -154,6 +157,9 @@ class MixedLM:
         unknown = set(kwargs) - {"missing_idx", "formula", "model_spec"}
         if unknown:
             raise TypeError(f"argument(s) {', '.join(sorted(unknown))} not accepted by MixedLM")
+        endog, exog, groups, exog_re, exog_vc = prepare_arrays(
+            endog, exog, groups, exog_re, exog_vc, missing
+        )
         self._setup(layout_from_arrays(endog, exog, groups, exog_re, exog_vc, missing), use_sqrt)
         self.formula = kwargs.get("formula")
 
@@ -208,6 +214,10 @@ class MixedLM:
             ``{"classroom": "0 + C(classroom)"}``.
         subset
             Rows of ``data`` to use.
+        missing
+            ``"drop"`` drops the rows with a missing value in a variable of the formulas or in
+            ``groups``; ``"none"`` (the default) and ``"raise"`` refuse them with
+            statsmodels' ``MissingDataError``.
         groups
             Keyword only: a column name or one label per row of ``data``.
         """
@@ -217,7 +227,10 @@ class MixedLM:
         kwargs.pop("eval_env", None)
         if args or kwargs:
             raise TypeError(f"unexpected argument(s): {', '.join(sorted(kwargs)) or args}")
-        layout = layout_from_formula(formula, data, groups, re_formula, vc_formula, subset, missing)
+        data, groups = prepare_formula_data(
+            formula, data, groups, re_formula, vc_formula, subset, missing
+        )
+        layout = layout_from_formula(formula, data, groups, re_formula, vc_formula, None, missing)
         model = cls.__new__(cls)
         model._setup(layout)
         model.formula = formula
