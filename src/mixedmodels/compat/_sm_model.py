@@ -107,7 +107,7 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
         seconds=time.perf_counter() - began,
         messages=messages,
     )
-    return engine._result(theta, reml, summary)
+    return engine.result_at(theta, reml, summary)
 
 
 class MixedLM:
