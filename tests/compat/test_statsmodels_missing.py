@@ -230,3 +230,16 @@ def test_an_unknown_policy_is_named():
         sm.MixedLM(*_arrays(_complete()), missing="skip")
     with pytest.raises(ArgumentError, match="unknown missing 'skip'"):
         _formula_model(sm, _complete(), "skip")
+
+
+def test_arrays_drop_subsets_the_deprecated_dict_of_matrices():
+    data = _with_nan("y")
+    spec = _vcspec(data)
+    labels = sorted(data["g"].unique())
+    as_dict = {"c": dict(zip(labels, spec.mats[0], strict=True))}
+    with pytest.warns(FutureWarning, match="deprecated variance components format"):
+        model = sm.MixedLM(*_arrays(data), exog_vc=as_dict, missing="drop")
+    by_dict = _quiet_fit(model)
+    by_spec = _quiet_fit(sm.MixedLM(*_arrays(data), exog_vc=spec, missing="drop"))
+    assert by_dict.nobs == by_spec.nobs == 118
+    assert by_dict.llf == pytest.approx(by_spec.llf, abs=1e-10)
