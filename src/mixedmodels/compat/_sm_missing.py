@@ -8,7 +8,9 @@ statsmodels 0.15 behaves as follows, and the facade the same way but where stats
   error (statsmodels raises patsy's error for the formula's variables, its
   ``MissingDataError`` for ``groups`` and a shape mismatch for ``re_formula`` and
   ``vc_formula`` variables); the facade raises :class:`MissingValuesError`, naming the
-  columns, which is statsmodels' ``MissingDataError`` when statsmodels is installed.
+  columns and the first rows, which is statsmodels' ``MissingDataError`` when statsmodels is
+  installed and, for a variable of ``formula``, patsy's ``PatsyError`` too when patsy is
+  (:func:`formula_data_error`): ``except`` clauses written for statsmodels catch it.
 * ``MixedLM(endog, exog, groups, exog_re, exog_vc, missing=...)``: ``"raise"`` raises
   ``MissingDataError`` ("NaNs were encountered in the data") as statsmodels does.
   ``"drop"`` drops the incomplete rows (of ``endog``, ``exog``, ``groups``, ``exog_re`` and
@@ -35,6 +37,7 @@ from mixedmodels.options import choose
 __all__ = [
     "MissingPolicy",
     "MissingValuesError",
+    "formula_data_error",
     "missing_policy",
     "prepare_arrays",
     "prepare_formula_data",
@@ -68,8 +71,53 @@ def missing_data_error() -> type[MissingValuesError]:
     )
 
 
-def _error(message: str) -> MissingValuesError:
-    return missing_data_error()(message)
+@cache
+def formula_data_error() -> type[MissingValuesError]:
+    """The class raised for a variable of the fixed-effects formula: statsmodels raises patsy's
+    ``PatsyError`` there, so this is :func:`missing_data_error`'s class and, when patsy is
+    importable, a ``PatsyError`` (its ``message`` and ``origin`` set, its text the message).
+    """
+    base = missing_data_error()
+    try:
+        from patsy import PatsyError
+    except ImportError:
+        return base
+
+    def __init__(self, message: str, origin: Any = None) -> None:  # noqa: N807
+        Exception.__init__(self, message)
+        self.message, self.origin = message, None
+
+    namespace = {
+        "__module__": __name__,
+        "__doc__": "A missing value in a formula variable (also patsy's PatsyError).",
+        "__init__": __init__,
+        "__str__": lambda self: str(self.args[0]),
+    }
+    return type("MissingDataError", (base, PatsyError), namespace)
+
+
+def _error(message: str, formula: bool = False) -> MissingValuesError:
+    return (formula_data_error() if formula else missing_data_error())(message)
+
+
+SHOWN_ROWS = 5
+"""How many row labels an error names."""
+
+
+def _rows(mask: np.ndarray, labels: pd.Index) -> str:
+    """`` [rows 'a', 'b', ...]``: the labels of the first rows flagged by ``mask``."""
+    where = labels[np.flatnonzero(mask)]
+    shown = ", ".join(repr(v) for v in where[:SHOWN_ROWS].tolist())
+    more = f", ... ({len(where)} rows)" if len(where) > SHOWN_ROWS else ""
+    return f" [row{'s' if len(where) > 1 else ''} {shown}{more}]"
+
+
+def _row_labels(n: int, *values) -> pd.Index:
+    """The row labels of the first pandas input of ``n`` rows, else positions."""
+    for value in values:
+        if isinstance(value, pd.DataFrame | pd.Series) and len(value) == n:
+            return value.index
+    return pd.RangeIndex(n)
 
 
 def missing_policy(missing: object) -> str:
@@ -198,19 +246,24 @@ def prepare_arrays(endog, exog, groups, exog_re, exog_vc, missing: str):
             return endog, exog, groups, exog_re, exog_vc
         flags["exog_vc"] = vc
     infinite = {k: int(f[1].sum()) for k, f in flags.items() if f[1].any()}
+    row_labels = _row_labels(n, endog, exog, exog_re, groups)
     if infinite:
-        raise _error(f"infinite values in {_describe(infinite)}: they are not missing values")
+        where = _rows(np.logical_or.reduce([f[1] for f in flags.values()]), row_labels)
+        raise _error(
+            f"infinite values in {_describe(infinite)}{where}: they are not missing values"
+        )
     nan = {k: int(f[0].sum()) for k, f in flags.items() if f[0].any()}
     if not nan:
         return endog, exog, groups, exog_re, exog_vc
+    keep = ~np.logical_or.reduce([f[0] for f in flags.values()])
+    where = _rows(~keep, row_labels)
     if policy == "raise":
-        raise _error(f"NaNs were encountered in the data: {_describe(nan)}")
+        raise _error(f"NaNs were encountered in the data: {_describe(nan)}{where}")
     if policy == "none":
         raise _error(
-            f"missing values in {_describe(nan)} with missing='none': pass missing='drop' to "
-            "drop those rows"
+            f"missing values in {_describe(nan)}{where} with missing='none': pass "
+            "missing='drop' to drop those rows"
         )
-    keep = ~np.logical_or.reduce([f[0] for f in flags.values()])
     if not keep.any():
         raise _error("no complete rows: every row has a missing value")
     if exog_vc is not None:
@@ -271,9 +324,11 @@ def prepare_formula_data(
     incomplete = absent.any(axis=1).to_numpy()
     if incomplete.any() and policy != "drop":
         counts = {str(c): int(k) for c, k in absent.sum().items() if k}
+        fixed = _formula_variables(formula, None, None)
         raise _error(
-            f"missing values in {_describe(counts)} with missing={policy!r}: pass "
-            "missing='drop' to drop those rows"
+            f"missing values in {_describe(counts)}{_rows(incomplete, frame.index)} with "
+            f"missing={policy!r}: pass missing='drop' to drop those rows",
+            formula=any(c in fixed for c in counts),
         )
     if incomplete.all():
         raise _error("no complete rows: every row has a missing value in a used variable")
