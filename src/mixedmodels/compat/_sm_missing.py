@@ -79,7 +79,7 @@ def formula_data_error() -> type[MissingValuesError]:
     """
     base = missing_data_error()
     try:
-        from patsy import PatsyError
+        from patsy import PatsyError  # type: ignore[import-untyped, import-not-found]
     except ImportError:
         return base
 
