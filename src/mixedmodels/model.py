@@ -384,6 +384,58 @@ class LinearMixedModel(StructuredFit):
                 "random effects and the residual"
             )
 
+    def result_at(self, theta, REML: bool = True, optsum: OptSummary | None = None) -> LmerResult:
+        """The fit at a given theta: what :meth:`fit` returns when its optimum is ``theta``.
+
+        For a theta found by another optimiser or held partly fixed (the statsmodels
+        facade's ``free`` masks), or to look at the model at any point; the fixed effects,
+        sigma and the conditional modes are those profiled at ``theta``. Warns as
+        :meth:`fit` does (a singular fit, the messages of ``optsum``).
+
+        Parameters
+        ----------
+        theta
+            lme4's parameterisation, ``(n_theta,)``, within the bounds.
+        REML
+            The REML criterion (True) or the ML deviance.
+        optsum
+            The optimiser's record; default one of no optimisation (no evaluations, return
+            value ``"NOT_OPTIMIZED"``, started and stopped at ``theta``).
+
+        Returns
+        -------
+        LmerResult
+
+        Examples
+        --------
+        >>> import mixedmodels as mm
+        >>> model = mm.LinearMixedModel("Reaction ~ Days + (Days | Subject)",
+        ...                             mm.datasets.load("sleepstudy"))
+        >>> fit = model.fit()
+        >>> at = model.result_at(fit.theta)
+        >>> bool(abs(at.reml_criterion - fit.reml_criterion) < 1e-9), at.optsum.return_value
+        (True, 'NOT_OPTIMIZED')
+        """
+        REML = flag("REML", REML)
+        theta = np.asarray(theta, dtype=float)
+        if theta.shape != (self.n_theta,):
+            raise DesignError(f"theta must have {self.n_theta} entries, got shape {theta.shape}")
+        outside = ~np.isfinite(theta) | (theta < self.lower_bounds) | (theta > self.upper_bounds)
+        if outside.any():
+            names = [self.theta_names[i] for i in np.flatnonzero(outside)]
+            raise DesignError(f"theta is outside its bounds (or not finite) at {names}")
+        if optsum is None:
+            optsum = OptSummary(
+                initial=tuple(theta),
+                final=tuple(theta),
+                fmin=self.objective(theta, REML),
+                evaluations=0,
+                optimizer="none",
+                return_value="NOT_OPTIMIZED",
+                seconds=0.0,
+            )
+        return self._result(theta, REML, optsum)
+
     def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):
         if factor is None:
             factor = self.factor(theta)

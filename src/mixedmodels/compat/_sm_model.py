@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -15,7 +16,13 @@ from mixedmodels.compat._sm_design import (
     layout_from_formula,
 )
 from mixedmodels.compat._sm_map import ParamMap
+from mixedmodels.compat._sm_missing import prepare_arrays, prepare_formula_data
 from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.compat._sm_warnings import (
+    check_fit_arguments,
+    deprecated_vc_format,
+    reissue_engine_warnings,
+)
 from mixedmodels.convergence import convergence_messages
 from mixedmodels.errors import DesignError
 from mixedmodels.model import LinearMixedModel
@@ -107,7 +114,7 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
         seconds=time.perf_counter() - began,
         messages=messages,
     )
-    return engine._result(theta, reml, summary)
+    return engine.result_at(theta, reml, summary)
 
 
 class MixedLM:
@@ -129,7 +136,9 @@ class MixedLM:
     use_sqrt
         How packed ``start_params`` are read (square-root parameterisation when True).
     missing
-        ``"none"`` (raise on missing values), ``"drop"`` or ``"raise"``.
+        ``"drop"`` drops the rows with a missing value; ``"raise"`` and ``"none"`` (the
+        default) refuse them with statsmodels' ``MissingDataError`` (see
+        :mod:`mixedmodels.compat._sm_missing` for where statsmodels differs).
 
     Examples
     --------
@@ -155,6 +164,11 @@ class MixedLM:
         unknown = set(kwargs) - {"missing_idx", "formula", "model_spec"}
         if unknown:
             raise TypeError(f"argument(s) {', '.join(sorted(unknown))} not accepted by MixedLM")
+        if isinstance(exog_vc, Mapping):
+            deprecated_vc_format()
+        endog, exog, groups, exog_re, exog_vc = prepare_arrays(
+            endog, exog, groups, exog_re, exog_vc, missing
+        )
         self._setup(layout_from_arrays(endog, exog, groups, exog_re, exog_vc, missing), use_sqrt)
         self.formula = kwargs.get("formula")
 
@@ -209,6 +223,10 @@ class MixedLM:
             ``{"classroom": "0 + C(classroom)"}``.
         subset
             Rows of ``data`` to use.
+        missing
+            ``"drop"`` drops the rows with a missing value in a variable of the formulas or in
+            ``groups``; ``"none"`` (the default) and ``"raise"`` refuse them with
+            statsmodels' ``MissingDataError``.
         groups
             Keyword only: a column name or one label per row of ``data``.
         """
@@ -218,7 +236,10 @@ class MixedLM:
         kwargs.pop("eval_env", None)
         if args or kwargs:
             raise TypeError(f"unexpected argument(s): {', '.join(sorted(kwargs)) or args}")
-        layout = layout_from_formula(formula, data, groups, re_formula, vc_formula, subset, missing)
+        data, groups = prepare_formula_data(
+            formula, data, groups, re_formula, vc_formula, subset, missing
+        )
+        layout = layout_from_formula(formula, data, groups, re_formula, vc_formula, None, missing)
         model = cls.__new__(cls)
         model._setup(layout)
         model.formula = formula
@@ -292,7 +313,15 @@ class MixedLM:
             MixedLMParams mask: zeros hold parameters at their start values; zero
             off-diagonals of ``cov_re`` make random coefficients independent.
         method, niter_sa, full_output, fit_kwargs
-            Accepted for compatibility and ignored (the optimiser is always our BOBYQA).
+            Accepted for compatibility and ignored (the optimiser is always our BOBYQA); as
+            in statsmodels, ``method="newton"`` is an error, ``niter_sa > 0`` and an argument
+            other than statsmodels' optimiser settings (``gtol``, ``maxiter``...) warn.
+
+        Warns
+        -----
+        ConvergenceWarning, SingularMatrixWarning
+            statsmodels' classes (see :mod:`mixedmodels.compat._sm_warnings`): when the
+            optimiser fails, when the fit is on the boundary, when ``cov_re`` is singular.
 
         Returns
         -------
@@ -302,6 +331,7 @@ class MixedLM:
 
         if fe_pen is not None or cov_pen is not None:
             raise UnsupportedFeatureError("penalised fits (fe_pen, cov_pen) are not supported")
+        check_fit_arguments(method, niter_sa, do_cg, fit_kwargs)
         self.reml = bool(reml)
         components, fixed_re, fixed_vc = covariance_structure(self.k_re, self.k_vc, free)
         formula, frame = engine_formula(self.layout, components)
@@ -318,7 +348,10 @@ class MixedLM:
         if start is None and (fixed.any() or not do_cg):
             start = (np.eye(self.k_re), np.ones(self.k_vc))
         theta0 = None if start is None else pmap.theta_of(*start)
-        fit = fit_engine(engine, self.reml, theta0, fixed, optimize=do_cg)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit = fit_engine(engine, self.reml, theta0, fixed, optimize=do_cg)
+        reissue_engine_warnings(caught, fit, pmap)
         return MixedLMResults(model=self, lmer_result=fit, pmap=pmap, freepat=free, fixed=fixed)
 
     def __repr__(self) -> str:
