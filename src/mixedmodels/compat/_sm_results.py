@@ -335,9 +335,8 @@ class MixedLMResults:
         if exog is None:
             return self._rows(layout.exog @ fe)
         if transform and layout.fixed_spec is not None and isinstance(exog, pd.DataFrame):
-            matrix = np.asarray(
-                new_model_matrix(layout.fixed_spec, exog, "the fixed part"), dtype=float
-            )
+            frame = new_model_matrix(layout.fixed_spec, exog, "the fixed part")
+            matrix = np.asarray(pd.DataFrame(frame)[list(layout.exog_names)], dtype=float)
         else:
             matrix = np.asarray(exog, dtype=float)
             matrix = matrix[:, None] if matrix.ndim == 1 else matrix
