@@ -18,6 +18,7 @@ from scipy.stats import norm
 from mixedmodels.compat._sm_inference import Information, information, profile_variance
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.compat._sm_store import StoreMixin
 from mixedmodels.compat._sm_summary import MixedLMSummary, build_summary
 from mixedmodels.compat._sm_tests import constraints, t_test, wald_test
 from mixedmodels.errors import DesignError
@@ -27,7 +28,7 @@ __all__ = ["MixedLMResults"]
 
 
 @dataclass(frozen=True, eq=False)
-class MixedLMResults:
+class MixedLMResults(StoreMixin):
     """Results of :meth:`MixedLM.fit`, with statsmodels' attribute names.
 
     Attributes
@@ -61,12 +62,12 @@ class MixedLMResults:
             return pd.Series(values, index=self.model.layout.row_index, name=name)
         return values
 
-    @property
+    @cached_property
     def _theta(self) -> np.ndarray:
         return np.asarray(self.lmer_result.theta, dtype=float)
 
     # -- scalars --------------------------------------------------------------------------
-    @property
+    @cached_property
     def reml(self) -> bool:
         """Whether the REML criterion was optimised."""
         return bool(self.lmer_result.reml)
@@ -76,7 +77,7 @@ class MixedLMResults:
         """``"REML"`` or ``"ML"``."""
         return "REML" if self.reml else "ML"
 
-    @property
+    @cached_property
     def converged(self) -> bool:
         """True when the fit was optimised and the engine's convergence checks passed."""
         optsum = self.lmer_result.optsum
@@ -87,10 +88,14 @@ class MixedLMResults:
         """Number of observations."""
         return self.model.nobs
 
-    @property
+    @cached_property
     def df_resid(self) -> int:
         """Observations minus the rank of ``exog`` (statsmodels' definition)."""
         return self.model.nobs - int(np.linalg.matrix_rank(self.model.exog))
+
+    @cached_property
+    def _group_sizes(self) -> np.ndarray:
+        return np.bincount(self.model.layout.groups)
 
     @property
     def df_modelwc(self) -> int:
@@ -127,7 +132,7 @@ class MixedLMResults:
         """Residual variance."""
         return float(self.lmer_result.sigma**2)
 
-    @property
+    @cached_property
     def llf(self) -> float:
         """Log-likelihood (REML log-likelihood for REML fits)."""
         return float(self.lmer_result.loglik)

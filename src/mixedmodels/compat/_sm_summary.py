@@ -111,7 +111,7 @@ def build_summary(
         if len(xname_re) != len(names) - k_fe:
             raise ValueError(f"xname_re should be a list of length {len(names) - k_fe}")
         names[k_fe:] = list(xname_re)
-    sizes = np.bincount(model.layout.groups)
+    sizes = result._group_sizes
     info = (
         ("Model:", "MixedLM"),
         ("No. Observations:", str(model.nobs)),
