@@ -398,7 +398,11 @@ class MixedLMResults(StoreMixin):
     def summary(
         self, yname=None, xname_fe=None, xname_re=None, title=None, alpha: float = 0.05
     ) -> MixedLMSummary:
-        """One table of fixed effects and variance parameters, in statsmodels' layout."""
+        """One table of fixed effects and variance parameters, in statsmodels' layout.
+
+        statsmodels' ``summary2.Summary`` when statsmodels is importable (``as_text``,
+        ``as_html``, ``as_latex``, ``tables``), else a :class:`MixedLMSummary`.
+        """
         return build_summary(self, yname, xname_fe, xname_re, title, alpha)
 
     def profile_re(
