@@ -442,8 +442,15 @@ class MixedLMResults(StoreMixin):
                 raise DesignError(f"the variance of column {k} was held fixed in the fit")
             rows, estimate = self.pmap.variance_row(k), float(self.cov_re.iloc[k, k])
         elif vtype == "vc":
-            names = self.model.vc_names
-            j = names.index(re_ix) if re_ix in names else int(re_ix)
+            names = list(self.model.vc_names)
+            if re_ix in names:
+                j = names.index(re_ix)
+            elif isinstance(re_ix, int | np.integer) and 0 <= re_ix < len(names):
+                j = int(re_ix)
+            else:
+                raise DesignError(f"{re_ix!r} is not a variance component (they are {names})")
+            if self.fixed[self.pmap.vc_theta[j]]:
+                raise DesignError(f"the variance component {names[j]!r} was held fixed in the fit")
             rows, estimate = self.pmap.vc_theta[[j]], float(self.vcomp[j])
         else:
             raise DesignError(f"vtype must be 're' or 'vc', got {vtype!r}")
