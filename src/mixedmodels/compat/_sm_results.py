@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,10 @@ from mixedmodels.compat._sm_summary import MixedLMSummary, build_summary
 from mixedmodels.compat._sm_tests import constraints, t_test, wald_test
 from mixedmodels.errors import DesignError
 from mixedmodels.newdata import new_model_matrix
+
+if TYPE_CHECKING:
+    from mixedmodels.compat._sm_model import MixedLM
+    from mixedmodels.results import LmerResult
 
 __all__ = ["MixedLMResults"]
 
@@ -45,8 +50,8 @@ class MixedLMResults(StoreMixin):
         Theta entries held fixed during the fit.
     """
 
-    model: object
-    lmer_result: object
+    model: MixedLM
+    lmer_result: LmerResult  # None after remove_data()
     pmap: ParamMap
     freepat: MixedLMParams | None
     fixed: np.ndarray
