@@ -44,6 +44,12 @@ def test_scalars(name):
         else:
             assert getattr(ours, attr) == pytest.approx(value, abs=1e-7)
     assert ours.scale == pytest.approx(theirs.scale, rel=1e-6)
+    assert ours.use_t is theirs.use_t is False
+    assert ours.cov_pen is theirs.cov_pen is None
+    assert ours.hist is theirs.hist is None
+    np.testing.assert_allclose(
+        ours.normalized_cov_params, theirs.normalized_cov_params, rtol=1e-5, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("name", list(MODELS))

@@ -21,7 +21,7 @@ from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_params import MixedLMParams
 from mixedmodels.compat._sm_store import StoreMixin
 from mixedmodels.compat._sm_summary import MixedLMSummary, build_summary
-from mixedmodels.compat._sm_tests import constraints, t_test, wald_test
+from mixedmodels.compat._sm_tests import HypothesisTests
 from mixedmodels.errors import DesignError
 from mixedmodels.newdata import new_model_matrix
 
@@ -33,7 +33,7 @@ __all__ = ["MixedLMResults"]
 
 
 @dataclass(frozen=True, eq=False)
-class MixedLMResults(StoreMixin):
+class MixedLMResults(StoreMixin, HypothesisTests):
     """Results of :meth:`MixedLM.fit`, with statsmodels' attribute names.
 
     Attributes
@@ -101,6 +101,21 @@ class MixedLMResults(StoreMixin):
     @cached_property
     def _group_sizes(self) -> np.ndarray:
         return np.bincount(self.model.layout.groups)
+
+    @property
+    def cov_pen(self) -> None:
+        """The covariance penalty of the fit (always None: penalised fits are refused)."""
+        return None
+
+    @property
+    def hist(self) -> None:
+        """Optimiser history (statsmodels fills it with ``full_output``; ours is None)."""
+        return None
+
+    @property
+    def normalized_cov_params(self) -> np.ndarray:
+        """``cov_params() / scale``, statsmodels' stored covariance."""
+        return np.asarray(self._information.pcov) / self.scale
 
     @property
     def df_modelwc(self) -> int:
@@ -278,44 +293,6 @@ class MixedLMResults(StoreMixin):
             names = np.asarray(self.model.param_names)
             return pd.DataFrame(out, index=names if cols is None else names[list(cols)])
         return out
-
-    # -- tests of linear hypotheses (see _sm_tests) ---------------------------------------
-    def _constraints(self, r_matrix):
-        return constraints(r_matrix, list(self.model.param_names), self.k_fe)
-
-    def t_test(self, r_matrix, use_t=None):
-        """z test of every row of ``R fe_params = q``.
-
-        Parameters
-        ----------
-        r_matrix
-            ``(m, k_fe)`` matrix (statsmodels' form), a ``(matrix, q)`` pair, or
-            constraints as text in the fixed-effect names (``"Time = 0, Intercept = 10"``).
-        use_t
-            Accepted for compatibility; MixedLM inference is normal (``use_t=False``).
-        """
-        matrix, q = self._constraints(r_matrix)
-        if np.any(matrix[:, self.k_fe :] != 0):
-            raise DesignError("t_test constrains the fixed effects only")
-        return t_test(
-            np.asarray(self.params), np.asarray(self.cov_params()), matrix, q, self.df_resid, 0.05
-        )
-
-    def wald_test(self, r_matrix, cov_p=None, invcov=None, use_f=None, scalar=True, **kwargs):
-        """Joint Wald test of ``R params = q`` (chi-squared; F when ``use_f``).
-
-        ``r_matrix`` as for :meth:`t_test`, or with a column for every entry of ``params``;
-        text may name any parameter.
-        """
-        matrix, q = self._constraints(r_matrix)
-        cov = np.asarray(self.cov_params() if cov_p is None else cov_p, dtype=float)
-        return wald_test(
-            np.asarray(self.params), cov, matrix, q, self.df_resid, bool(use_f), scalar
-        )
-
-    def f_test(self, r_matrix, cov_p=None, invcov=None):
-        """The Wald test as an F test (``wald_test(..., use_f=True)``)."""
-        return self.wald_test(r_matrix, cov_p=cov_p, use_f=True, scalar=True)
 
     # -- random effects, fitted values ----------------------------------------------------
     @cached_property

@@ -24,7 +24,7 @@ from scipy import stats
 
 from mixedmodels.errors import DesignError
 
-__all__ = ["TestResult", "constraints", "t_test", "wald_test"]
+__all__ = ["HypothesisTests", "TestResult", "constraints", "t_test", "wald_test"]
 
 
 @dataclass(frozen=True)
@@ -192,3 +192,54 @@ def wald_test(params, cov, r_matrix, q, df_resid: float, use_f: bool, scalar: bo
         p = stats.chi2.sf(stat, n_constraints)
         out = TestResult(stat, p, "chi2", df_num=n_constraints, df_denom=n_constraints)
     return out
+
+
+class HypothesisTests:
+    """``t_test``, ``wald_test`` and ``f_test`` of a results class.
+
+    The host has ``params``, ``cov_params()``, ``df_resid``, ``k_fe`` and
+    ``model.param_names``.
+    """
+
+    use_t = False
+    """statsmodels' MixedLM inference is normal (z), chi-squared and F."""
+
+    def _constraints(self, r_matrix):
+        return constraints(r_matrix, list(self.model.param_names), self.k_fe)  # type: ignore[attr-defined]
+
+    def _arrays(self):
+        return np.asarray(self.params), np.asarray(self.cov_params())  # type: ignore[attr-defined]
+
+    def t_test(self, r_matrix, use_t=None):
+        """z test of every row of ``R fe_params = q``.
+
+        Parameters
+        ----------
+        r_matrix
+            ``(m, k_fe)`` matrix (statsmodels' form), a ``(matrix, q)`` pair, or
+            constraints as text in the fixed-effect names (``"Time = 0, Intercept = 10"``).
+        use_t
+            Accepted for compatibility; MixedLM inference is normal (``use_t=False``).
+        """
+        matrix, q = self._constraints(r_matrix)
+        if np.any(matrix[:, self.k_fe :] != 0):  # type: ignore[attr-defined]
+            raise DesignError("t_test constrains the fixed effects only")
+        params, cov = self._arrays()
+        return t_test(params, cov, matrix, q, self.df_resid, 0.05)  # type: ignore[attr-defined]
+
+    def wald_test(self, r_matrix, cov_p=None, invcov=None, use_f=None, scalar=True, **kwargs):
+        """Joint Wald test of ``R params = q`` (chi-squared; F when ``use_f``).
+
+        ``r_matrix`` as for :meth:`t_test`, or with a column for every entry of ``params``;
+        text may name any parameter. ``cov_p`` replaces ``cov_params()``.
+        """
+        matrix, q = self._constraints(r_matrix)
+        params, cov = self._arrays()
+        if cov_p is not None:
+            cov = np.asarray(cov_p, dtype=float)
+        df_resid = self.df_resid  # type: ignore[attr-defined]
+        return wald_test(params, cov, matrix, q, df_resid, bool(use_f), scalar)
+
+    def f_test(self, r_matrix, cov_p=None, invcov=None):
+        """The Wald test as an F test (``wald_test(..., use_f=True)``)."""
+        return self.wald_test(r_matrix, cov_p=cov_p, use_f=True, scalar=True)
