@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import mixedmodels.compat.statsmodels as sm
@@ -33,6 +34,16 @@ MODELS = {
     "vc": ("Weight ~ Time", "1", {"Pig": "0 + C(Pig)"}, "Litter", True),
 }
 
+ARRAY_MODELS = {
+    # name: (reml,) Sitka, size ~ Time + treat, correlated intercept and slope per tree,
+    # given as arrays (statsmodels' array interface)
+    "sitka_arrays": True,
+    "sitka_arrays_ml": False,
+}
+
+NAMES = [*MODELS, *ARRAY_MODELS]
+"""Every model of this module."""
+
 
 @dataclass(frozen=True)
 class Pair:
@@ -49,9 +60,45 @@ def _data():
     return data.dropna().reset_index(drop=True)
 
 
+def _sitka_arrays():
+    data = datasets.load("sitka")
+    exog = pd.DataFrame(
+        {
+            "const": 1.0,
+            "Time": data["Time"] / 100.0,
+            "ozone": (data["treat"] == "ozone").astype(float),
+        }
+    )
+    return data, data["size"], exog, data["tree"], exog[["const", "Time"]]
+
+
+def _array_pair(name: str) -> Pair:
+    reml = ARRAY_MODELS[name]
+    data, endog, exog, groups, exog_re = _sitka_arrays()
+    ours = sm.MixedLM(endog, exog, groups, exog_re).fit(reml=reml)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = smapi.MixedLM(endog, exog, groups, exog_re)
+        theirs = model.fit(reml=reml)
+        at_ours = _restart(model, ours, reml)
+    return Pair(ours, theirs, at_ours, data)
+
+
+def _restart(model, ours, reml: bool):
+    """statsmodels' fit of ``model`` started at our optimum."""
+    start = StatsmodelsParams.from_components(
+        np.asarray(ours.fe_params),
+        cov_re=np.asarray(ours.cov_re) / ours.scale,
+        vcomp=np.asarray(ours.vcomp) / ours.scale,
+    )
+    return model.fit(reml=reml, start_params=start, method="bfgs", gtol=1e-10)
+
+
 @cache
 def pair(name: str) -> Pair:
-    """Fit model ``name`` of :data:`MODELS` with both libraries."""
+    """Fit model ``name`` of :data:`NAMES` with both libraries."""
+    if name in ARRAY_MODELS:
+        return _array_pair(name)
     formula, re_formula, vc_formula, groups, reml = MODELS[name]
     data = _data()
     kwargs = {"re_formula": re_formula, "vc_formula": vc_formula, "groups": data[groups]}
@@ -60,10 +107,16 @@ def pair(name: str) -> Pair:
         warnings.simplefilter("ignore")
         model = smapi.MixedLM.from_formula(formula, data, **kwargs)
         theirs = model.fit(reml=reml)
-        start = StatsmodelsParams.from_components(
-            np.asarray(ours.fe_params),
-            cov_re=np.asarray(ours.cov_re) / ours.scale,
-            vcomp=np.asarray(ours.vcomp) / ours.scale,
-        )
-        at_ours = model.fit(reml=reml, start_params=start, method="bfgs", gtol=1e-10)
+        at_ours = _restart(model, ours, reml)
     return Pair(ours, theirs, at_ours, data)
+
+
+def assert_cov_close(ours, theirs, tol: float = 1e-5) -> None:
+    """Covariance matrices agree on the correlation scale: every entry to ``tol`` times
+    ``sqrt(theirs_ii theirs_jj)`` (an off-diagonal entry near zero is compared with the size
+    of its row and column, not with itself), and the diagonals to ``tol`` relative."""
+    a, b = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
+    diag = np.diag(b)
+    np.testing.assert_allclose(np.diag(a), diag, rtol=tol, atol=1e-12)
+    size = np.sqrt(np.outer(diag, diag))
+    assert (np.abs(a - b) <= tol * size + 1e-12).all(), np.abs(a - b) / np.where(size, size, 1)

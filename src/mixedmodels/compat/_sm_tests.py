@@ -165,14 +165,40 @@ def t_test(params, cov, r_matrix: np.ndarray, q: np.ndarray, df_resid: float, al
     return out
 
 
-def wald_test(params, cov, r_matrix, q, df_resid: float, use_f: bool, scalar: bool = True):
-    """Joint Wald test of ``R params = q`` (chi-squared, or F when ``use_f``)."""
+def wald_test(
+    params,
+    cov,
+    r_matrix,
+    q,
+    df_resid: float,
+    use_f: bool,
+    scalar: bool = True,
+    invcov=None,
+    df_constraints=None,
+):
+    """Joint Wald test of ``R params = q`` (chi-squared, or F when ``use_f``).
+
+    ``invcov`` replaces the inverse of ``R cov R'`` and ``df_constraints`` the number of
+    constraints (the rank of ``R cov R'`` by default), as in statsmodels.
+    """
     diff = (r_matrix @ params - q)[:, None]
-    cov_r = r_matrix @ cov @ r_matrix.T
-    if np.isnan(cov_r).any():
-        raise DesignError("the constraints involve parameters without a standard error")
-    n_constraints = float(min(np.linalg.matrix_rank(cov_r), r_matrix.shape[0]))
-    value = diff.T @ np.linalg.pinv(cov_r) @ diff
+    n_constraints = float(r_matrix.shape[0])
+    if invcov is None:
+        cov_r = r_matrix @ cov @ r_matrix.T
+        if np.isnan(cov_r).any():
+            raise DesignError("the constraints involve parameters without a standard error")
+        invcov = np.linalg.pinv(cov_r)
+        n_constraints = float(min(np.linalg.matrix_rank(cov_r), r_matrix.shape[0]))
+    else:
+        invcov = np.atleast_2d(np.asarray(invcov, dtype=float))
+        if invcov.shape != (r_matrix.shape[0], r_matrix.shape[0]):
+            raise DesignError(
+                f"invcov must be {r_matrix.shape[0]} x {r_matrix.shape[0]} (one row per "
+                f"constraint), got {invcov.shape}"
+            )
+    if df_constraints is not None:
+        n_constraints = float(df_constraints)
+    value = diff.T @ invcov @ diff
     stat: float | np.ndarray = float(value.squeeze()) if scalar else value
     if use_f:
         stat = stat / n_constraints
@@ -227,19 +253,24 @@ class HypothesisTests:
         params, cov = self._arrays()
         return t_test(params, cov, matrix, q, self.df_resid, 0.05)  # type: ignore[attr-defined]
 
-    def wald_test(self, r_matrix, cov_p=None, invcov=None, use_f=None, scalar=True, **kwargs):
+    def wald_test(
+        self, r_matrix, cov_p=None, invcov=None, use_f=None, df_constraints=None, scalar=True
+    ):
         """Joint Wald test of ``R params = q`` (chi-squared; F when ``use_f``).
 
         ``r_matrix`` as for :meth:`t_test`, or with a column for every entry of ``params``;
-        text may name any parameter. ``cov_p`` replaces ``cov_params()``.
+        text may name any parameter. ``cov_p`` replaces ``cov_params()``, ``invcov`` the
+        inverse of ``R cov_params() R'`` and ``df_constraints`` the number of constraints.
         """
         matrix, q = self._constraints(r_matrix)
         params, cov = self._arrays()
         if cov_p is not None:
             cov = np.asarray(cov_p, dtype=float)
         df_resid = self.df_resid  # type: ignore[attr-defined]
-        return wald_test(params, cov, matrix, q, df_resid, bool(use_f), scalar)
+        return wald_test(
+            params, cov, matrix, q, df_resid, bool(use_f), scalar, invcov, df_constraints
+        )
 
     def f_test(self, r_matrix, cov_p=None, invcov=None):
         """The Wald test as an F test (``wald_test(..., use_f=True)``)."""
-        return self.wald_test(r_matrix, cov_p=cov_p, use_f=True, scalar=True)
+        return self.wald_test(r_matrix, cov_p=cov_p, invcov=invcov, use_f=True, scalar=True)
