@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mixedmodels.compat._sm_order import patsy_column_order
 from mixedmodels.errors import DesignError, FormulaError, MixedModelsError
 
 __all__ = [
@@ -308,7 +309,8 @@ def layout_from_formula(
     y = np.asarray(both.lhs, dtype=float)
     if y.ndim == 2 and y.shape[1] != 1:
         raise DesignError("the response must be one numeric column")
-    X = np.asarray(both.rhs, dtype=float)
+    order = patsy_column_order(formula, both.rhs.model_spec)  # statsmodels' (patsy's) order
+    X = np.asarray(both.rhs, dtype=float)[:, order]
     codes, labels = _group_codes(group_values)
     n = X.shape[0]
     if re_text is None:
@@ -333,7 +335,7 @@ def layout_from_formula(
         exog_re=Z,
         vcs=tuple(vcs),
         endog_name=str(both.lhs.columns[0]),
-        exog_names=tuple(str(c) for c in both.rhs.columns),
+        exog_names=tuple(str(both.rhs.columns[i]) for i in order),
         exog_re_names=tuple(z_names),
         row_index=frame.index,
         pandas=True,

@@ -23,7 +23,7 @@ def lower_factor(matrix: np.ndarray) -> np.ndarray:
     except np.linalg.LinAlgError:
         w, q = np.linalg.eigh((matrix + matrix.T) / 2)
         root = q * np.sqrt(np.clip(w, 0, None))
-        r = np.linalg.qr(root.T, mode="r")
+        r = np.asarray(np.linalg.qr(root.T, mode="r"))  # mode "r": R alone
         lower = r.T
         return lower * np.where(np.diag(lower) < 0, -1.0, 1.0)[None, :]
 

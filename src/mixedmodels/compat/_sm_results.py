@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,15 +19,21 @@ from scipy.stats import norm
 from mixedmodels.compat._sm_inference import Information, information, profile_variance
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.compat._sm_store import StoreMixin
 from mixedmodels.compat._sm_summary import MixedLMSummary, build_summary
+from mixedmodels.compat._sm_tests import HypothesisTests
 from mixedmodels.errors import DesignError
 from mixedmodels.newdata import new_model_matrix
+
+if TYPE_CHECKING:
+    from mixedmodels.compat._sm_model import MixedLM
+    from mixedmodels.results import LmerResult
 
 __all__ = ["MixedLMResults"]
 
 
 @dataclass(frozen=True, eq=False)
-class MixedLMResults:
+class MixedLMResults(StoreMixin, HypothesisTests):
     """Results of :meth:`MixedLM.fit`, with statsmodels' attribute names.
 
     Attributes
@@ -43,8 +50,8 @@ class MixedLMResults:
         Theta entries held fixed during the fit.
     """
 
-    model: object
-    lmer_result: object
+    model: MixedLM
+    lmer_result: LmerResult  # None after remove_data()
     pmap: ParamMap
     freepat: MixedLMParams | None
     fixed: np.ndarray
@@ -60,12 +67,12 @@ class MixedLMResults:
             return pd.Series(values, index=self.model.layout.row_index, name=name)
         return values
 
-    @property
+    @cached_property
     def _theta(self) -> np.ndarray:
         return np.asarray(self.lmer_result.theta, dtype=float)
 
     # -- scalars --------------------------------------------------------------------------
-    @property
+    @cached_property
     def reml(self) -> bool:
         """Whether the REML criterion was optimised."""
         return bool(self.lmer_result.reml)
@@ -75,7 +82,7 @@ class MixedLMResults:
         """``"REML"`` or ``"ML"``."""
         return "REML" if self.reml else "ML"
 
-    @property
+    @cached_property
     def converged(self) -> bool:
         """True when the fit was optimised and the engine's convergence checks passed."""
         optsum = self.lmer_result.optsum
@@ -86,10 +93,34 @@ class MixedLMResults:
         """Number of observations."""
         return self.model.nobs
 
-    @property
+    @cached_property
     def df_resid(self) -> int:
-        """Observations minus fixed effects."""
-        return self.model.nobs - self.model.k_fe
+        """Observations minus the rank of ``exog`` (statsmodels' definition)."""
+        return self.model.nobs - int(np.linalg.matrix_rank(self.model.exog))
+
+    @cached_property
+    def _group_sizes(self) -> np.ndarray:
+        return np.bincount(self.model.layout.groups)
+
+    @property
+    def cov_pen(self) -> None:
+        """The covariance penalty of the fit (always None: penalised fits are refused)."""
+        return None
+
+    @property
+    def hist(self) -> None:
+        """Optimiser history (statsmodels fills it with ``full_output``; ours is None)."""
+        return None
+
+    @property
+    def normalized_cov_params(self) -> np.ndarray:
+        """``cov_params() / scale``, statsmodels' stored covariance."""
+        return np.asarray(self._information.pcov) / self.scale
+
+    @property
+    def df_modelwc(self) -> int:
+        """Length of ``params`` (statsmodels' value for MixedLM; ``aic`` adds the scale)."""
+        return self.k_fe + self.k_re2 + self.k_vc
 
     @property
     def k_fe(self) -> int:
@@ -121,7 +152,7 @@ class MixedLMResults:
         """Residual variance."""
         return float(self.lmer_result.sigma**2)
 
-    @property
+    @cached_property
     def llf(self) -> float:
         """Log-likelihood (REML log-likelihood for REML fits)."""
         return float(self.lmer_result.loglik)
@@ -335,9 +366,8 @@ class MixedLMResults:
         if exog is None:
             return self._rows(layout.exog @ fe)
         if transform and layout.fixed_spec is not None and isinstance(exog, pd.DataFrame):
-            matrix = np.asarray(
-                new_model_matrix(layout.fixed_spec, exog, "the fixed part"), dtype=float
-            )
+            frame = new_model_matrix(layout.fixed_spec, exog, "the fixed part")
+            matrix = np.asarray(pd.DataFrame(frame)[list(layout.exog_names)], dtype=float)
         else:
             matrix = np.asarray(exog, dtype=float)
             matrix = matrix[:, None] if matrix.ndim == 1 else matrix
@@ -350,7 +380,11 @@ class MixedLMResults:
     def summary(
         self, yname=None, xname_fe=None, xname_re=None, title=None, alpha: float = 0.05
     ) -> MixedLMSummary:
-        """One table of fixed effects and variance parameters, in statsmodels' layout."""
+        """One table of fixed effects and variance parameters, in statsmodels' layout.
+
+        statsmodels' ``summary2.Summary`` when statsmodels is importable (``as_text``,
+        ``as_html``, ``as_latex``, ``tables``), else a :class:`MixedLMSummary`.
+        """
         return build_summary(self, yname, xname_fe, xname_re, title, alpha)
 
     def profile_re(
@@ -390,8 +424,15 @@ class MixedLMResults:
                 raise DesignError(f"the variance of column {k} was held fixed in the fit")
             rows, estimate = self.pmap.variance_row(k), float(self.cov_re.iloc[k, k])
         elif vtype == "vc":
-            names = self.model.vc_names
-            j = names.index(re_ix) if re_ix in names else int(re_ix)
+            names = list(self.model.vc_names)
+            if re_ix in names:
+                j = names.index(re_ix)
+            elif isinstance(re_ix, int | np.integer) and 0 <= re_ix < len(names):
+                j = int(re_ix)
+            else:
+                raise DesignError(f"{re_ix!r} is not a variance component (they are {names})")
+            if self.fixed[self.pmap.vc_theta[j]]:
+                raise DesignError(f"the variance component {names[j]!r} was held fixed in the fit")
             rows, estimate = self.pmap.vc_theta[[j]], float(self.vcomp[j])
         else:
             raise DesignError(f"vtype must be 're' or 'vc', got {vtype!r}")

@@ -96,10 +96,15 @@ def _fmt(value: float) -> str:
     return f"{value:.3f}" if np.isfinite(value) else ""
 
 
-def build_summary(
-    result, yname=None, xname_fe=None, xname_re=None, title=None, alpha: float = 0.05
-) -> MixedLMSummary:
-    """statsmodels' ``MixedLMResults.summary`` for a facade result."""
+def build_summary(result, yname=None, xname_fe=None, xname_re=None, title=None, alpha=0.05):
+    """statsmodels' ``MixedLMResults.summary`` for a facade result.
+
+    Returns
+    -------
+    statsmodels.iolib.summary2.Summary or MixedLMSummary
+        statsmodels' ``Summary`` when statsmodels is importable, else :class:`MixedLMSummary`
+        (the same layout in text).
+    """
     model = result.model
     names = list(model.param_names)
     k_fe = model.k_fe
@@ -111,7 +116,7 @@ def build_summary(
         if len(xname_re) != len(names) - k_fe:
             raise ValueError(f"xname_re should be a list of length {len(names) - k_fe}")
         names[k_fe:] = list(xname_re)
-    sizes = np.bincount(model.layout.groups)
+    sizes = result._group_sizes
     info = (
         ("Model:", "MixedLM"),
         ("No. Observations:", str(model.nobs)),
@@ -137,6 +142,19 @@ def build_summary(
     estimates = list(cov_re[np.tril_indices(model.k_re)]) + list(np.asarray(result.vcomp))
     for value, err in zip(estimates, np.asarray(result.bse_re, dtype=float), strict=True):
         rows.append([value, err, np.nan, np.nan, np.nan, np.nan])
-    columns = ["Coef.", "Std.Err.", "z", "P>|z|", f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"]
+    columns = ["Coef.", "Std.Err.", "z", "P>|z|", f"[{alpha / 2}", f"{1 - alpha / 2}]"]
     table = pd.DataFrame([[_fmt(v) for v in row] for row in rows], index=names, columns=columns)
-    return MixedLMSummary(title or "Mixed Linear Model Regression Results", info, table)
+    title = title or "Mixed Linear Model Regression Results"
+    try:
+        from statsmodels.iolib import summary2
+    except ImportError:
+        return MixedLMSummary(title, info, table)
+    # statsmodels' own Summary (as_text, as_html, as_latex, tables), filled as statsmodels
+    # fills it: the scale and the log-likelihood go in as numbers, formatted by Summary
+    smry = summary2.Summary()
+    smry.add_title(title)
+    values = dict(info)
+    values["Scale:"], values["Log-Likelihood:"] = result.scale, result.llf
+    smry.add_dict(values)
+    smry.add_df(table, align="r")
+    return smry
