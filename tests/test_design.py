@@ -221,3 +221,13 @@ def test_sum_and_helmert_columns_are_named_by_position_as_lme4():
         "f2",
         "x",
     )
+
+
+def test_a_date_column_used_as_a_number_is_named():
+    sleep = mm.datasets.load("sleepstudy")
+    dated = sleep.assign(when=pd.Timestamp("2020-01-01") + pd.to_timedelta(sleep.Days, unit="D"))
+    with pytest.raises(FormulaError, match=r"'when' hold dates or times.*\.dt\.days"):
+        mm.lmer("Reaction ~ when + (1 | Subject)", dated)
+    # as categories they are fine
+    fit = mm.lmer("Reaction ~ factor(when) + (1 | Subject)", dated)
+    assert len(fit.fixef) == 10

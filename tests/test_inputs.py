@@ -33,6 +33,15 @@ def test_two_formulas():
         mm.lmer(FORMULA, FORMULA)
 
 
+@pytest.mark.parametrize("reml", ["no", "yes", None])
+def test_reml_that_is_not_a_boolean_is_refused(reml):
+    # "no" is truthy: read by its truth value it would fit by REML without a word
+    with pytest.raises(ArgumentError, match="REML must be True or False"):
+        mm.lmer(FORMULA, SLEEP, REML=reml)
+    with pytest.raises(ArgumentError, match="REML must be True or False"):
+        mm.LinearMixedModel(FORMULA, SLEEP).fit(REML=reml)
+
+
 def test_argument_errors_are_also_python_s_classes():
     assert issubclass(ArgumentError, MixedModelsError)
     assert issubclass(ArgumentError, TypeError)

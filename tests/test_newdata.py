@@ -100,3 +100,41 @@ def test_statsmodels_facade_predict_refuses_unseen_levels():
         result = sm.MixedLM.from_formula("Weight ~ Time + Evit", DIETOX, groups="Pig").fit()
     with pytest.raises(DesignError, match="'Evit999'"):
         result.predict(rows(Evit=["Evit999", "Evit000", "Evit100"]))
+
+
+def _sleep_fit():
+    return mm.lmer("Reaction ~ Days + (Days | Subject)", mm.datasets.load("sleepstudy"))
+
+
+@pytest.mark.parametrize(
+    "days",
+    [["a"], pd.Categorical([1]), pd.to_datetime(["2020-01-01"])],
+    ids=["text", "category", "date"],
+)
+def test_a_numeric_column_given_as_another_kind_is_named(days):
+    fit = _sleep_fit()
+    with pytest.raises(DesignError, match="newdata column 'Days' .*must be numeric"):
+        fit.predict(pd.DataFrame({"Days": days, "Subject": ["308"]}))
+
+
+def test_a_refused_newdata_leaves_the_fit_usable():
+    # formulaic rewrites a spec's encoder state in place when it meets text in a numeric
+    # column; the fit's predictions afterwards must be what they were
+    fit = _sleep_fit()
+    good = pd.DataFrame({"Days": [0, 1], "Subject": ["308", "308"]})
+    before = fit.predict(good).to_numpy()
+    state = {k: (v[0], dict(v[1])) for k, v in fit.model.design.fixed_spec.encoder_state.items()}
+    with pytest.raises(DesignError):
+        fit.predict(pd.DataFrame({"Days": ["a"], "Subject": ["308"]}))
+    assert fit.model.design.fixed_spec.encoder_state == state
+    np.testing.assert_array_equal(fit.predict(good).to_numpy(), before)
+    assert len(fit.predict(good.iloc[:0])) == 0
+
+
+def test_numbers_held_as_objects_are_numbers():
+    fit = _sleep_fit()
+    given = pd.DataFrame({"Days": np.array([1, None], dtype=object), "Subject": ["308", "308"]})
+    out = fit.predict(given).to_numpy()
+    expected = fit.predict(pd.DataFrame({"Days": [1.0], "Subject": ["308"]})).to_numpy()
+    assert out[0] == expected[0]
+    assert np.isnan(out[1])

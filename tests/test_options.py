@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import pytest
 
 from mixedmodels.errors import ArgumentError, InferenceError
-from mixedmodels.options import Optimizer, StartMethod, choose, values_of
+from mixedmodels.options import Optimizer, StartMethod, choose, flag, values_of
 
 Colour = Literal["Red", "Blue"]
 
@@ -44,3 +45,16 @@ def test_the_optimizers_are_those_the_optimiser_runs():
     from mixedmodels.optimize import OPTIMIZERS
 
     assert set(values_of(Optimizer)) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(True, True), (False, False), (1, True), (0, False), (np.True_, True)]
+)
+def test_flag_accepts_booleans_and_0_1(given, expected):
+    assert flag("REML", given) is expected
+
+
+@pytest.mark.parametrize("given", ["no", "False", None, 2, 0.5, [True]])
+def test_flag_refuses_other_values_rather_than_reading_their_truth(given):
+    with pytest.raises(ArgumentError, match="REML must be True or False"):
+        flag("REML", given)

@@ -14,6 +14,7 @@ import pandas as pd
 from mixedmodels.control import Control
 from mixedmodels.inputs import check_formula_and_data
 from mixedmodels.model import LinearMixedModel
+from mixedmodels.options import flag
 from mixedmodels.persist import read_formula, restore
 from mixedmodels.results import LmerResult
 from mixedmodels.sources import as_source
@@ -64,6 +65,7 @@ def lmer(
     {'(Intercept)': 251.405, 'Days': 10.467}
     """
     check_formula_and_data(formula, data)
+    REML = flag("REML", REML)
     if not isinstance(data, pd.DataFrame):
         source = as_source(data)
         if source is not None:

@@ -363,6 +363,28 @@ def _check_columns(data: pd.DataFrame, needed: dict[str, str], formula: str) -> 
         raise MissingColumnError(f"column(s) not found in the data: {details}")
 
 
+def _dated_columns_hint(spec_text: str, frame: pd.DataFrame) -> str:
+    """Name the date/time columns a formula uses as numbers (the usual cause of its failure)."""
+    dated = [
+        name
+        for name in frame.columns
+        if isinstance(name, str)
+        and re.search(rf"(?<![\w.]){re.escape(name)}(?![\w.])", spec_text)
+        and (
+            pd.api.types.is_datetime64_any_dtype(frame[name].dtype)
+            or pd.api.types.is_timedelta64_dtype(frame[name].dtype)
+            or isinstance(frame[name].dtype, pd.PeriodDtype)
+        )
+    ]
+    if not dated:
+        return ""
+    names = ", ".join(repr(n) for n in dated)
+    return (
+        f"column(s) {names} hold dates or times, not numbers: convert them, e.g. "
+        f"(t - t.min()).dt.days, or use factor(t) for categories; "
+    )
+
+
 def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str):
     import formulaic
 
@@ -375,7 +397,10 @@ def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str)
     try:
         result = formulaic.model_matrix(spec_text, frame, na_action="raise", context=R_CONTEXT)
     except Exception as exc:
-        raise FormulaError(f"cannot evaluate {where} {spec_text!r}: {exc}", formula) from exc
+        raise FormulaError(
+            f"cannot evaluate {where} {spec_text!r}: {_dated_columns_hint(spec_text, frame)}{exc}",
+            formula,
+        ) from exc
     remember(spec_text, frame, result)
     return result
 

@@ -45,7 +45,7 @@ from mixedmodels.optimize import (
     polish,
 )
 from mixedmodels.optimum import find_optimum
-from mixedmodels.options import StartMethod, choose
+from mixedmodels.options import StartMethod, choose, flag
 from mixedmodels.residual_boundary import (
     GLS_FROM,
     GroupedGLS,
@@ -451,6 +451,7 @@ class LinearMixedModel:
         -------
         LmerResult
         """
+        REML = flag("REML", REML)
         settings, given = resolve_control(control)
         ctl = settings.as_dict()
         near_bound = None

@@ -120,6 +120,51 @@ def check_factor_levels(spec, newdata: pd.DataFrame, where: str) -> pd.DataFrame
     return newdata.assign(**recoded) if recoded else newdata
 
 
+def check_numeric_columns(spec, newdata: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Raise if a column the fit used as a number is not numeric in ``newdata``.
+
+    Numbers held in an object column (``[1, None, 3]``) are converted; text, categories and
+    dates are refused.
+
+    Parameters
+    ----------
+    spec
+        A formulaic ``ModelSpec`` of the fitted model.
+    newdata
+        The new data.
+    where
+        What the spec encodes, for the message.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``newdata``, with numbers held as objects converted to floats (a shallow copy).
+
+    Raises
+    ------
+    DesignError
+        Naming the column and its dtype in ``newdata``.
+    """
+    converted: dict[str, pd.Series] = {}
+    for expr, (kind, _) in spec.encoder_state.items():
+        if getattr(kind, "value", kind) != "numerical" or expr not in newdata.columns:
+            continue
+        values = newdata[expr]
+        if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            continue
+        if values.dtype == object:
+            try:
+                converted[expr] = pd.to_numeric(values, errors="raise").astype(float)
+                continue
+            except (TypeError, ValueError):
+                pass
+        raise DesignError(
+            f"newdata column {expr!r} (in {where}) must be numeric, as it was in the fit; "
+            f"it has dtype {values.dtype}"
+        )
+    return newdata.assign(**converted) if converted else newdata
+
+
 def _mismatch_message(spec, newdata: pd.DataFrame, where: str, message: str) -> str:
     """Our message for formulaic's warning on a categorical expression (``C(x // 10)``)."""
     exprs = [
@@ -161,11 +206,19 @@ def new_model_matrix(spec, newdata: pd.DataFrame, where: str, context=None):
     from formulaic.errors import DataMismatchWarning
 
     newdata = check_factor_levels(spec, newdata, where)
-    with warnings.catch_warnings(record=True) as caught:  # every warning, to look at first
-        warnings.simplefilter("always")
-        matrix = spec.get_model_matrix(
-            newdata, na_action="ignore", context=R_CONTEXT if context is None else context
-        )
+    newdata = check_numeric_columns(spec, newdata, where)
+    # formulaic updates the spec's encoder state in place when it meets data unlike the
+    # fit's (text in a numeric column): the fit's spec must come out of every call unchanged
+    saved = {expr: (kind, dict(state)) for expr, (kind, state) in spec.encoder_state.items()}
+    try:
+        with warnings.catch_warnings(record=True) as caught:  # every warning, to look at first
+            warnings.simplefilter("always")
+            matrix = spec.get_model_matrix(
+                newdata, na_action="ignore", context=R_CONTEXT if context is None else context
+            )
+    finally:
+        spec.encoder_state.clear()
+        spec.encoder_state.update(saved)
     for warning in caught:
         if issubclass(warning.category, DataMismatchWarning):  # the rest follow from it
             raise DesignError(_mismatch_message(spec, newdata, where, str(warning.message)))

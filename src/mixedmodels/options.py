@@ -13,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, get_args
 
+import numpy as np
+
 from mixedmodels.errors import ArgumentError, MixedModelsError
 
-__all__ = ["Optimizer", "StartMethod", "choose", "values_of"]
+__all__ = ["Optimizer", "StartMethod", "choose", "flag", "values_of"]
 
 Optimizer = Literal["bobyqa", "newuoa", "neldermead", "sbplx", "cobyla"]
 """nlopt's derivative-free bounded algorithms (``bobyqa``, lme4's default, is ours)."""
@@ -90,3 +92,43 @@ def choose(
     if aliases:
         spelled += f" (or {', '.join(repr(a) for a in aliases)})"
     raise error(f"unknown {name} {value!r}: use one of {spelled}")
+
+
+def flag(name: str, value: object) -> bool:
+    """A yes/no option as a ``bool``, or an error naming the option.
+
+    ``True``/``False`` (Python's or numpy's) and the integers 0 and 1 are accepted; anything
+    else (``"no"``, ``None``, ``2``) is refused rather than read by its truth value, so that
+    ``REML="no"`` never fits by REML without a word.
+
+    Parameters
+    ----------
+    name
+        The option's name, as the caller's signature spells it (used in the message).
+    value
+        What was passed.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ArgumentError
+        For any other value.
+
+    Examples
+    --------
+    >>> from mixedmodels.options import flag
+    >>> flag("REML", 0)
+    False
+    >>> flag("REML", "no")
+    Traceback (most recent call last):
+    ...
+    mixedmodels.errors.ArgumentError: REML must be True or False, got 'no'
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)) and value in (0, 1):
+        return bool(value)
+    raise ArgumentError(f"{name} must be True or False, got {value!r}")
