@@ -117,6 +117,7 @@ class Layout:
     row_index: pd.Index
     pandas: bool
     fixed_spec: object | None = None  # formulaic ModelSpec of the fixed part (formula models)
+    default_re: bool = False  # the array interface's implied random intercept (no exog_re/vc)
 
     @property
     def nobs(self) -> int:
@@ -291,6 +292,7 @@ def layout_from_arrays(
         exog_re_names=tuple(z_names),
         row_index=row_index,
         pandas=pandas,
+        default_re=exog_re is None and exog_vc is None,
     )
 
 

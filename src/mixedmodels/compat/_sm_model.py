@@ -15,6 +15,7 @@ from mixedmodels.compat._sm_design import (
     layout_from_formula,
 )
 from mixedmodels.compat._sm_map import ParamMap
+from mixedmodels.compat._sm_methods import ModelMethods
 from mixedmodels.compat._sm_params import MixedLMParams
 from mixedmodels.errors import DesignError
 from mixedmodels.model import LinearMixedModel
@@ -108,7 +109,7 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
     return engine._result(theta, reml, summary)
 
 
-class MixedLM:
+class MixedLM(ModelMethods):
     """Linear mixed model with statsmodels' ``MixedLM`` interface, fitted by our engine.
 
     Parameters
@@ -220,6 +221,7 @@ class MixedLM:
         model = cls.__new__(cls)
         model._setup(layout)
         model.formula = formula
+        model._data_frame = data
         return model
 
     # -- arrays as statsmodels exposes them --------------------------------------------------

