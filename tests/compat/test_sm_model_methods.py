@@ -154,3 +154,68 @@ def test_loglike_refuses_a_vector_of_the_wrong_length():
     _, ours = pair("random_slope", True)
     with pytest.raises(DesignError, match="expected 3"):
         ours.loglike(np.ones(4))
+
+
+# -- attributes and model.data -------------------------------------------------------------
+def _categorical(api):
+    data = datasets.load("dietox")
+    return api.MixedLM.from_formula("Weight ~ C(Cu) + Time", data, re_formula="Time", groups="Pig")
+
+
+def _pandas_arrays(api):
+    data = datasets.load("dietox")
+    exog = pd.DataFrame({"const": 1.0, "Time": data["Time"]})
+    return api.MixedLM(data["Weight"], exog, data["Pig"], exog_re=data[["Time"]])
+
+
+def _default_re(api):
+    data = datasets.load("sitka")
+    exog = np.column_stack([np.ones(len(data)), data["Time"]])
+    return api.MixedLM(data["size"].to_numpy(), exog, data["tree"].to_numpy())
+
+
+ATTRIBUTE_MODELS = {
+    **MODELS,
+    "categorical": _categorical,
+    "pandas_arrays": _pandas_arrays,
+    "default_re": _default_re,
+}
+MODEL_ATTRIBUTES = ["exog_names", "endog_names", "k_fe", "k_re", "k_re2", "k_vc", "n_groups"]
+DATA_NAMES = ["xnames", "ynames", "param_names", "exog_re_names", "exog_re_names_full"]
+
+
+@pytest.mark.parametrize("name", list(ATTRIBUTE_MODELS))
+def test_model_attributes_and_data(name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = ATTRIBUTE_MODELS[name](smapi)
+    ours = ATTRIBUTE_MODELS[name](sm)
+    for attribute in MODEL_ATTRIBUTES:
+        assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
+    assert list(ours.group_labels) == list(theirs.group_labels)
+    assert ours.row_indices == theirs.row_indices
+    for attribute in DATA_NAMES:
+        assert getattr(ours.data, attribute) == getattr(theirs.data, attribute), attribute
+    if theirs.data.row_labels is None:
+        assert ours.data.row_labels is None
+    else:
+        pd.testing.assert_index_equal(ours.data.row_labels, theirs.data.row_labels)
+    frame = getattr(theirs.data, "frame", None)
+    if frame is None:
+        assert ours.data.frame is None
+    else:
+        pd.testing.assert_frame_equal(ours.data.frame, frame)
+    np.testing.assert_allclose(ours.data.endog, theirs.data.endog)
+    np.testing.assert_allclose(ours.data.exog, theirs.data.exog)
+
+
+@pytest.mark.parametrize("name", ["random_slope", "vc", "arrays"])
+def test_predict_with_any_params(name):
+    theirs, ours = pair(name, True)
+    point = points(theirs, 1)[0]
+    packed = point.get_packed(use_sqrt=True, has_fe=True)
+    np.testing.assert_allclose(ours.predict(packed), theirs.predict(packed), rtol=1e-12)
+    np.testing.assert_allclose(ours.predict(point), theirs.predict(point), rtol=1e-12)
+    fe_only = point.fe_params
+    exog = theirs.exog[:5] * 2.0
+    np.testing.assert_allclose(ours.predict(fe_only, exog), theirs.predict(fe_only, exog))

@@ -247,7 +247,8 @@ class MixedLM(ModelMethods):
 
     def predict(self, params, exog=None) -> np.ndarray:
         """Fixed-effects prediction ``exog @ fe_params`` (``params``: packed or MixedLMParams)."""
-        fe = params.fe_params if isinstance(params, MixedLMParams) else np.asarray(params)
+        # a MixedLMParams, ours or statsmodels' (same attributes)
+        fe = params.fe_params if hasattr(params, "fe_params") else np.asarray(params)
         fe = np.asarray(fe, dtype=float)[: self.k_fe]
         x = self.exog if exog is None else np.asarray(exog, dtype=float)
         return x @ fe
