@@ -17,6 +17,7 @@ import pytest
 
 import mixedmodels.compat.statsmodels as sm
 from mixedmodels import datasets
+from mixedmodels.compat import _sm_numdiff as numdiff
 from mixedmodels.errors import DesignError
 
 smapi = pytest.importorskip("statsmodels.api")
@@ -219,3 +220,78 @@ def test_predict_with_any_params(name):
     fe_only = point.fe_params
     exog = theirs.exog[:5] * 2.0
     np.testing.assert_allclose(ours.predict(fe_only, exog), theirs.predict(fe_only, exog))
+
+
+# -- score and hessian ---------------------------------------------------------------------
+def _close(actual, expected, rtol=RTOL):
+    """Entry by entry to ``rtol``; entries far below the largest to ``rtol`` of the largest
+    (cross derivatives that cancel to 1e-9 of the scale are rounding in either code)."""
+    expected = np.asarray(expected, dtype=float)
+    scale = np.abs(expected).max() if expected.size else 0.0
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * 1e-3 * scale)
+
+
+@pytest.mark.parametrize(("name", "reml"), CASES, ids=IDS)
+def test_score_at_any_point(name, reml):
+    theirs, ours = pair(name, reml)
+    for point in points(theirs, 2):
+        for use_sqrt in (True, False):
+            theirs.use_sqrt = ours.use_sqrt = use_sqrt
+            packed = point.get_packed(use_sqrt=use_sqrt, has_fe=False)
+            _close(ours.score(packed), _quiet(theirs.score, packed))
+            _close(ours.score(point), _quiet(theirs.score, point.copy()))
+            full = _quiet(theirs.score, point.copy(), profile_fe=False)
+            _close(ours.score(point, profile_fe=False), full)
+            with_fe = point.get_packed(use_sqrt=use_sqrt, has_fe=True)
+            _close(ours.score(with_fe, profile_fe=False), full)
+
+
+def _at_gls(theirs, point):
+    """``point`` with its fixed effects replaced by their GLS estimate."""
+    fe, _ = _quiet(theirs.get_fe_params, point.cov_re, point.vcomp)
+    return StatsmodelsParams.from_components(fe, point.cov_re, vcomp=point.vcomp)
+
+
+@pytest.mark.parametrize(("name", "reml"), CASES, ids=IDS)
+def test_hessian_where_statsmodels_is_exact(name, reml):
+    """statsmodels' Hessian leaves out the terms in ``X'V^-1 (y - X fe)``: it is the Hessian
+    of its log-likelihood where the fixed effects are the GLS estimate (as at the optimum)."""
+    theirs, ours = pair(name, reml)
+    for point in map(lambda p: _at_gls(theirs, p), points(theirs, 2)):
+        expected, sing = _quiet(theirs.hessian, point)
+        hess, my_sing = ours.hessian(point)
+        _close(hess, expected)
+        assert my_sing == sing
+        for use_sqrt in (True, False):
+            theirs.use_sqrt = ours.use_sqrt = use_sqrt
+            packed = point.get_packed(use_sqrt=use_sqrt, has_fe=True)
+            _close(ours.hessian(packed)[0], _quiet(theirs.hessian, packed)[0])
+        # without fixed effects ours takes the GLS estimate
+        _close(ours.hessian(point.get_packed(use_sqrt=ours.use_sqrt))[0], expected)
+
+
+@pytest.mark.parametrize(("name", "reml"), CASES, ids=IDS)
+def test_hessian_elsewhere_is_the_derivative_of_statsmodels_score(name, reml):
+    """At any fixed effects ours is the exact Hessian: the Jacobian of statsmodels' own
+    (exact) score in ``(fe, cov_re, vcomp)``, by extrapolated differences."""
+    theirs, ours = pair(name, reml)
+    theirs.use_sqrt = False
+    point = points(theirs, 1)[0]
+    x0 = point.get_packed(use_sqrt=False, has_fe=True)
+
+    def their_score(x):
+        pa = StatsmodelsParams.from_packed(x, theirs.k_fe, theirs.k_re, False, True)
+        return _quiet(theirs.score, pa, profile_fe=False)
+
+    _close(ours.hessian(point)[0], numdiff.jacobian(their_score, x0), rtol=1e-5)
+
+
+def test_score_vanishes_and_hessian_is_negative_definite_at_our_optimum():
+    data = datasets.load("dietox")
+    model = sm.MixedLM.from_formula("Weight ~ Time", data, re_formula="Time", groups="Pig")
+    result = model.fit()
+    point = result.params_object
+    scale = np.abs(model.hessian(point)[0]).max()
+    assert np.abs(model.score(point)).max() < 1e-4 * scale
+    assert np.linalg.eigvalsh(model.hessian(point)[0]).max() < 0
+    np.testing.assert_allclose(model.loglike(point), result.llf, rtol=1e-10)

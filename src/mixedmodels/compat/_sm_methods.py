@@ -27,6 +27,7 @@ from mixedmodels.compat._sm_likelihood import (
     GroupStats,
     evaluate,
     gls_fe,
+    gradient,
     loglike_value,
     profile_scale,
 )
@@ -215,6 +216,22 @@ class ModelMethods:
         fe, cov, vc = self._read(params, self.use_sqrt)
         return self._loglike_at(self._fe_or_zeros(fe), cov, vc, profile_fe)
 
+    def _packed_gradient(self, fe, cov_re, vcomp, profile_fe: bool, use_sqrt: bool):
+        """Gradient in statsmodels' packed coordinates ([fe,] cov_re triangle, vcomp)."""
+        grad = gradient(self._stats, cov_re, vcomp, None if profile_fe else fe, self.reml)
+        rows, cols = np.tril_indices(self.k_re)
+        if use_sqrt:
+            root = MixedLMParams.from_components(cov_re=cov_re).get_packed(use_sqrt=True)
+            lower = np.zeros((self.k_re, self.k_re))
+            lower[rows, cols] = root
+            d_re = 2 * (grad.psi @ lower)[rows, cols]
+            d_vc = 2 * np.sqrt(np.clip(vcomp, 0, None)) * grad.vcomp
+        else:
+            d_re = np.where(rows == cols, 1.0, 2.0) * grad.psi[rows, cols]
+            d_vc = grad.vcomp
+        parts = [d_re, d_vc] if profile_fe else [grad.fe, d_re, d_vc]
+        return np.concatenate(parts)
+
     def score(self, params, profile_fe: bool = True) -> np.ndarray:
         """Gradient of :meth:`loglike` in the model's parameterisation (``use_sqrt``).
 
@@ -222,22 +239,14 @@ class ModelMethods:
         GLS estimate); otherwise in the fixed effects, then the variance parameters.
         """
         fe, cov, vc = self._read(params, self.use_sqrt)
-        point = MixedLMParams.from_components(self._fe_or_zeros(fe), cov, vcomp=vc)
-        x0 = point.get_packed(use_sqrt=self.use_sqrt, has_fe=not profile_fe)
-
-        def f(x: np.ndarray) -> float:
-            pa = MixedLMParams.from_packed(
-                x, self.k_fe, self.k_re, self.use_sqrt, has_fe=not profile_fe
-            )
-            return self._loglike_at(pa.fe_params, pa.cov_re, pa.vcomp, profile_fe)
-
-        return numdiff.gradient(f, x0)
+        return self._packed_gradient(self._fe_or_zeros(fe), cov, vc, profile_fe, self.use_sqrt)
 
     def hessian(self, params) -> tuple[np.ndarray, bool]:
         """Hessian of the log-likelihood in ``(fe_params, cov_re lower triangle, vcomp)``.
 
         The fixed effects are not profiled (taken from ``params``; their GLS estimate when
-        ``params`` has none). Returns the Hessian and whether ``cov_re`` is singular.
+        ``params`` has none). The analytic gradient is differenced (Ridders). Returns the
+        Hessian and whether ``cov_re`` is singular.
         """
         fe, cov, vc = self._read(params, self.use_sqrt)
         if fe is None:
@@ -250,8 +259,9 @@ class ModelMethods:
         point = MixedLMParams.from_components(fe, cov, vcomp=vc)
         x0 = point.get_packed(use_sqrt=False, has_fe=True)
 
-        def f(x: np.ndarray) -> float:
+        def grad(x: np.ndarray) -> np.ndarray:
             pa = MixedLMParams.from_packed(x, self.k_fe, self.k_re, False, has_fe=True)
-            return self._loglike_at(pa.fe_params, pa.cov_re, pa.vcomp, False)
+            return self._packed_gradient(pa.fe_params, pa.cov_re, pa.vcomp, False, False)
 
-        return numdiff.hessian(f, x0), sing
+        hess = numdiff.jacobian(grad, x0)
+        return (hess + hess.T) / 2, sing

@@ -1,10 +1,14 @@
-"""Gradients and Hessians by central differences with Richardson extrapolation (Ridders).
+"""Jacobians by central differences with Richardson extrapolation (Ridders).
 
 A central difference has an error series in even powers of the step ``h``; halving ``h``
-and eliminating the leading terms (Neville's tableau) leaves, at a smooth point, an error of
-about ``eps * |f| / h`` (gradient) or ``eps * |f| / h^2`` (Hessian) from rounding: 1e-9 and
-better relative to the derivatives of a log-likelihood. A step that reaches a point where the
-function is not finite is halved before the tableau starts.
+and eliminating the leading terms (Neville's tableau) leaves, at a smooth point, a rounding
+error of about ``eps * |f| / h``. Differencing an analytic gradient this way gives a Hessian
+to about 1e-9 relative (second differences of the function itself lose ``eps |f| / h^2``).
+A step that reaches a point where the function is not finite is shrunk before the tableau
+starts.
+
+The package's other differences (``inference.satterthwaite``, ``compat._sm_inference``) use
+one fixed step (with at most one Richardson step) tuned to their own parameterisations.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["gradient", "hessian"]
+__all__ = ["jacobian"]
 
 _LEVELS = 8
 _SHRINK = 2.0
@@ -49,54 +53,26 @@ def _extrapolate(estimate: Callable[[float], float], h0: float) -> float:
     return float(best)
 
 
-def _steps(x: np.ndarray, relative: float) -> np.ndarray:
-    return relative * np.maximum(np.abs(x), 0.1)
+def jacobian(f: Callable[[np.ndarray], np.ndarray], x, relative: float = 0.05) -> np.ndarray:
+    """Jacobian ``J[i, k] = d f_i / d x_k`` of a vector function (entry by entry extrapolated).
 
-
-def gradient(f: Callable[[np.ndarray], float], x, relative: float = 0.05) -> np.ndarray:
-    """Gradient of ``f`` at ``x``."""
+    Steps start at ``relative * max(|x_k|, 0.1)``; the evaluations are shared by the entries.
+    """
     x = np.asarray(x, dtype=float)
-    steps = _steps(x, relative)
-    out = np.zeros(x.size)
+    f0 = np.asarray(f(x), dtype=float)
+    out = np.zeros((f0.size, x.size))
     for k in range(x.size):
+        cache: dict[float, np.ndarray] = {}
 
-        def central(h: float, k: int = k) -> float:
-            up, down = x.copy(), x.copy()
-            up[k] += h
-            down[k] -= h
-            return (f(up) - f(down)) / (2 * h)
+        def central(h: float, k: int = k, cache: dict[float, np.ndarray] = cache) -> np.ndarray:
+            if h not in cache:
+                up, down = x.copy(), x.copy()
+                up[k] += h
+                down[k] -= h
+                cache[h] = (np.asarray(f(up), dtype=float) - np.asarray(f(down))) / (2 * h)
+            return cache[h]
 
-        out[k] = _extrapolate(central, steps[k])
-    return out
-
-
-def hessian(f: Callable[[np.ndarray], float], x, relative: float = 0.05) -> np.ndarray:
-    """Hessian of ``f`` at ``x`` (symmetric)."""
-    x = np.asarray(x, dtype=float)
-    steps = _steps(x, relative)
-    f0 = f(x)
-    out = np.zeros((x.size, x.size))
-    for k in range(x.size):
-
-        def second(t: float, k: int = k) -> float:
-            h = t * steps[k]
-            up, down = x.copy(), x.copy()
-            up[k] += h
-            down[k] -= h
-            return (f(up) - 2 * f0 + f(down)) / h**2
-
-        out[k, k] = _extrapolate(second, 1.0)
-        for m in range(k):
-
-            def mixed(t: float, k: int = k, m: int = m) -> float:
-                hk, hm = t * steps[k], t * steps[m]
-                values = []
-                for sk, sm in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
-                    point = x.copy()
-                    point[k] += sk * hk
-                    point[m] += sm * hm
-                    values.append(f(point))
-                return (values[0] - values[1] - values[2] + values[3]) / (4 * hk * hm)
-
-            out[k, m] = out[m, k] = _extrapolate(mixed, 1.0)
+        h0 = relative * max(abs(x[k]), 0.1)
+        for i in range(f0.size):
+            out[i, k] = _extrapolate(lambda h, i=i, central=central: float(central(h)[i]), h0)
     return out
