@@ -14,6 +14,7 @@ one fixed step (with at most one Richardson step) tuned to their own parameteris
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
@@ -74,5 +75,9 @@ def jacobian(f: Callable[[np.ndarray], np.ndarray], x, relative: float = 0.05) -
 
         h0 = relative * max(abs(x[k]), 0.1)
         for i in range(f0.size):
-            out[i, k] = _extrapolate(lambda h, i=i, central=central: float(central(h)[i]), h0)
+            out[i, k] = _extrapolate(partial(_entry, central, i), h0)
     return out
+
+
+def _entry(central: Callable[[float], np.ndarray], i: int, h: float) -> float:
+    return float(central(h)[i])
