@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from mixedmodels.compat._sm_derivatives import derivatives, sqrt_jacobian
-from mixedmodels.compat._sm_likelihood import GroupStats, evaluate, loglike_value
+from mixedmodels.compat._sm_likelihood import GroupStats, evaluate, gls_fe, loglike_value
 
 smlm = pytest.importorskip("statsmodels.regression.mixed_linear_model")
 
@@ -151,3 +151,38 @@ def test_sqrt_jacobian_reads_the_cholesky_factor():
         diff = ((L + step) @ (L + step).T - (L - step) @ (L - step).T) / 2e-6
         np.testing.assert_allclose(jac[:3, k], diff[rows, cols], atol=1e-8)
     np.testing.assert_allclose(np.diag(jac)[3:], [1.0, 4.0])
+
+
+@pytest.mark.parametrize(("kind", "reml"), [("slopes", True), ("vc_multi", False)])
+def test_exact_hessian_is_the_jacobian_of_the_score(kind, reml):
+    """``exact=True``: the derivative of the gradient; statsmodels' matrix at GLS fe."""
+    model, stats, k_fe, k_re, k_vc = _model(kind, seed=7)
+    fe, cov, vc = _point(np.random.default_rng(4), k_fe, k_re, k_vc)
+    rows, cols = np.tril_indices(k_re)
+    x0 = np.concatenate([fe, cov[rows, cols], vc])
+
+    def grad(x):
+        psi = np.zeros((k_re, k_re))
+        psi[rows, cols] = x[k_fe : k_fe + rows.size]
+        psi = psi + psi.T - np.diag(np.diag(psi))
+        d = derivatives(stats, psi, x[k_fe + rows.size :], x[:k_fe], reml)
+        return np.concatenate([d.score_fe, d.score_var])
+
+    h = 1e-6
+    numeric = np.column_stack(
+        [(grad(x0 + h * e) - grad(x0 - h * e)) / (2 * h) for e in np.eye(x0.size)]
+    )
+    exact = derivatives(stats, cov, vc, fe, reml, hessian=True, exact=True).hessian
+    assert exact is not None
+    scale = np.abs(numeric).max()
+    np.testing.assert_allclose(exact, numeric, atol=1e-6 * scale)
+    statsmodels_form = derivatives(stats, cov, vc, fe, reml, hessian=True).hessian
+    assert statsmodels_form is not None
+    assert np.abs(statsmodels_form - exact).max() > 1e-3 * scale  # off the GLS fe they differ
+    # at the GLS fixed effects the two coincide
+    gls = gls_fe(evaluate(stats, cov, vc))
+    a = derivatives(stats, cov, vc, gls, reml, hessian=True, exact=True).hessian
+    b = derivatives(stats, cov, vc, gls, reml, hessian=True).hessian
+    assert a is not None
+    assert b is not None
+    np.testing.assert_allclose(a, b, atol=1e-9 * np.abs(b).max())

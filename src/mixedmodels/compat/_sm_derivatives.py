@@ -74,6 +74,7 @@ def derivatives(
     fe: np.ndarray,
     reml: bool,
     hessian: bool = False,
+    exact: bool = False,
 ) -> Derivatives:
     """Gradient (and statsmodels' Hessian) of the log-likelihood at ``(fe, psi, vcomp)``.
 
@@ -89,6 +90,9 @@ def derivatives(
         REML criterion when True, ML otherwise.
     hessian
         Whether to compute the Hessian too.
+    exact
+        The exact Hessian of the log-likelihood in ``(fe, t)`` instead of statsmodels' matrix
+        (they differ only where ``fe`` is not the GLS estimate).
     """
     k_re = stats.k_re
     psi = np.atleast_2d(np.asarray(psi, dtype=float)).reshape(k_re, k_re)
@@ -151,6 +155,9 @@ def derivatives(
     out = np.zeros((p + m, p + m))
     out[:p, :p] = -df * A / qf
     out[p:, :p] = -df * CEu / qf
+    if exact:  # the terms in g = X'V^-1 r that statsmodels leaves out
+        out[:p, :p] += 2 * df * np.outer(g_fe, g_fe) / qf**2
+        out[p:, :p] += df * np.outer(B, g_fe) / qf**2
     out[:p, p:] = out[p:, :p].T
     out[p:, p:] = hess_var
     return Derivatives(score_fe, score_var, out)
