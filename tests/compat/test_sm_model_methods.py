@@ -160,7 +160,7 @@ def test_loglike_refuses_a_vector_of_the_wrong_length():
 # -- attributes and model.data -------------------------------------------------------------
 def _categorical(api):
     data = datasets.load("dietox")
-    return api.MixedLM.from_formula("Weight ~ C(Cu) + Time", data, re_formula="Time", groups="Pig")
+    return api.MixedLM.from_formula("Weight ~ Time + C(Cu)", data, re_formula="Time", groups="Pig")
 
 
 def _pandas_arrays(api):

@@ -305,6 +305,49 @@ def _model_matrix(text: str, frame: pd.DataFrame, where: str):
         raise FormulaError(f"cannot evaluate {where} {text!r}: {exc}") from exc
 
 
+def _patsy_ordered(formula: str, frame: pd.DataFrame):
+    """The formula with its terms in patsy's order (statsmodels' ``legacy`` ordering).
+
+    The intercept, then the terms of categorical factors only (by degree), then the other
+    terms grouped by their numeric factors (groups in formula order, by degree within).
+    """
+    import formulaic
+    from formulaic.parser import DefaultFormulaParser
+
+    flags = DefaultFormulaParser.FeatureFlags.TWOSIDED
+    parsed = formulaic.Formula(
+        formula, _parser=DefaultFormulaParser(feature_flags=flags), _ordering="none"
+    )
+    categorical = set(formulaic.model_matrix(formula, frame).rhs.model_spec.factor_contrasts)
+    terms = list(parsed.rhs)
+    intercept = [t for t in terms if t.degree == 0]
+    cats = sorted(
+        (t for t in terms if t.degree and all(f in categorical for f in t.factors)),
+        key=lambda t: t.degree,
+    )
+    by_numeric: dict[tuple[str, ...], list] = {}
+    for t in terms:
+        if t.degree and t not in cats:
+            key = tuple(sorted(str(f) for f in t.factors if f not in categorical))
+            by_numeric.setdefault(key, []).append(t)
+    numeric = [t for group in by_numeric.values() for t in sorted(group, key=lambda t: t.degree)]
+    return formulaic.Formula(
+        lhs=formulaic.Formula(parsed.lhs, _ordering="none"),
+        rhs=formulaic.Formula(intercept + cats + numeric, _ordering="none"),
+        _ordering="none",
+    )
+
+
+def _fixed_matrices(formula: str, frame: pd.DataFrame):
+    """Response and fixed design of ``formula``, columns in statsmodels' (patsy's) order."""
+    import formulaic
+
+    try:
+        return formulaic.model_matrix(_patsy_ordered(formula, frame), frame, na_action="raise")
+    except Exception as exc:
+        raise FormulaError(f"cannot evaluate the formula {formula!r}: {exc}") from exc
+
+
 def _variables(text: str, where: str) -> set[str]:
     import formulaic
 
@@ -360,7 +403,7 @@ def layout_from_formula(
     if not complete.all() and missing == "raise":
         raise DesignError(f"{int((~complete).sum())} row(s) have missing values")
     frame, group_values = frame.loc[complete.to_numpy()], group_values.loc[complete.to_numpy()]
-    both = _model_matrix(formula, frame, "the formula")
+    both = _fixed_matrices(formula, frame)
     y = np.asarray(both.lhs, dtype=float)
     if y.ndim == 2 and y.shape[1] != 1:
         raise DesignError("the response must be one numeric column")
