@@ -24,10 +24,8 @@ import numpy as np
 __all__ = [
     "GroupStats",
     "Evaluation",
-    "Gradient",
     "evaluate",
     "gls_fe",
-    "gradient",
     "loglike_value",
     "profile_scale",
 ]
@@ -167,64 +165,3 @@ def loglike_value(ev: Evaluation, fe: np.ndarray, nobs: int, reml: bool) -> floa
             return -np.inf
         value -= ld / 2
     return float(value - df * np.log(2 * np.pi) / 2 + df * np.log(df) / 2 - df / 2)
-
-
-@dataclass(frozen=True)
-class Gradient:
-    """Derivatives of :func:`loglike_value` at one point.
-
-    Attributes
-    ----------
-    fe
-        With respect to the fixed effects.
-    psi
-        ``(k_re, k_re)`` symmetric ``D`` with ``dL = tr(D dpsi)`` for a symmetric ``dpsi``.
-    vcomp
-        With respect to every variance component (relative to the scale).
-    """
-
-    fe: np.ndarray
-    psi: np.ndarray
-    vcomp: np.ndarray
-
-
-def gradient(
-    stats: GroupStats, psi: np.ndarray, vcomp: np.ndarray, fe: np.ndarray | None, reml: bool
-) -> Gradient:
-    """Analytic gradient of the log-likelihood (the GLS fixed effects when ``fe`` is None).
-
-    With ``N = I + Z'Z G`` per group, ``Z'V^-1 [Z, X, r] = N^-1 [Z'Z, Z'X, Z'r]``; the
-    derivative along ``dG`` is ``tr(D_i dG)`` with ``D_i = -S/2 + df/(2 qf) u u'`` (plus
-    ``B' A^-1 B / 2`` for REML), ``S = Z'V^-1Z``, ``u = Z'V^-1 r``, ``B = X'V^-1Z``,
-    ``A = X'V^-1X``. At the GLS fixed effects this is also the profiled gradient (envelope).
-    """
-    psi = np.atleast_2d(np.asarray(psi, dtype=float)).reshape(stats.k_re, stats.k_re)
-    vcomp = np.asarray(vcomp, dtype=float).ravel()
-    ev = evaluate(stats, psi, vcomp)
-    beta = gls_fe(ev) if fe is None else np.asarray(fe, dtype=float)
-    qf = _quadratic(ev, beta)
-    df = stats.nobs - beta.size if reml else stats.nobs
-    if not np.isfinite(ev.logdet) or qf <= 0:  # V not positive definite
-        nan = np.full(stats.k_re, np.nan)
-        return Gradient(np.full(beta.size, np.nan), np.outer(nan, nan), np.full(vcomp.size, np.nan))
-    a_inv = np.linalg.inv(ev.xvx) if reml and beta.size else None
-    d_psi = np.zeros((stats.k_re, stats.k_re))
-    d_vc = np.zeros(vcomp.size)
-    for ztz, ztx, zty, vci in zip(stats.ztz, stats.ztx, stats.zty, stats.vc_index, strict=True):
-        q = ztz.shape[0]
-        if q == 0:
-            continue
-        g = np.zeros((q, q))
-        g[: stats.k_re, : stats.k_re] = psi
-        extra = np.arange(stats.k_re, q)
-        g[extra, extra] = vcomp[vci]
-        solved = np.linalg.solve(np.eye(q) + ztz @ g, np.column_stack([ztz, ztx, zty]))
-        s, b = solved[:, :q], solved[:, q : q + beta.size]
-        u = solved[:, -1] - b @ beta
-        d = -(s + s.T) / 4 + (df / (2 * qf)) * np.outer(u, u)
-        if a_inv is not None:
-            d += b @ a_inv @ b.T / 2
-        d_psi += d[: stats.k_re, : stats.k_re]
-        np.add.at(d_vc, vci, np.diag(d)[stats.k_re :])
-    d_fe = (df / qf) * (ev.xvy - ev.xvx @ beta)
-    return Gradient(d_fe, d_psi, d_vc)

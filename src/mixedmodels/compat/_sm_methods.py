@@ -5,9 +5,10 @@ only at the optimum: ``loglike(params, profile_fe=True)``, ``score(params, profi
 ``hessian(params)``, ``get_fe_params(cov_re, vcomp)`` and ``get_scale(fe_params, cov_re,
 vcomp)``, with ``cov_re`` and ``vcomp`` relative to the scale. The log-likelihood comes from
 every group's cross products (:mod:`._sm_likelihood`, exact); the score and the Hessian are
-its derivatives by Ridders' extrapolated central differences (:mod:`._sm_numdiff`), in the
+its analytic derivatives (:mod:`._sm_derivatives`, no finite differences), in the
 parameterisation statsmodels uses for each: the score in the model's ``use_sqrt`` one, the
-Hessian in ``(fe_params, cov_re lower triangle, vcomp)``.
+Hessian in ``(fe_params, cov_re lower triangle, vcomp)``. After ``fit(free=...)`` the score is
+masked by the ``free`` pattern, as statsmodels masks it.
 
 Parameters are a ``MixedLMParams`` (ours or statsmodels') or a packed vector read as
 statsmodels reads it (``use_sqrt``): the variance parameters only, or, as an extension that
@@ -21,13 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mixedmodels.compat import _sm_numdiff as numdiff
+from mixedmodels.compat._sm_derivatives import derivatives, sqrt_jacobian
 from mixedmodels.compat._sm_design import Layout
 from mixedmodels.compat._sm_likelihood import (
     GroupStats,
     evaluate,
     gls_fe,
-    gradient,
     loglike_value,
     profile_scale,
 )
@@ -218,19 +218,22 @@ class ModelMethods:
 
     def _packed_gradient(self, fe, cov_re, vcomp, profile_fe: bool, use_sqrt: bool):
         """Gradient in statsmodels' packed coordinates ([fe,] cov_re triangle, vcomp)."""
-        grad = gradient(self._stats, cov_re, vcomp, None if profile_fe else fe, self.reml)
-        rows, cols = np.tril_indices(self.k_re)
+        if profile_fe:
+            fe = gls_fe(evaluate(self._stats, cov_re, vcomp))
+        d = derivatives(self._stats, cov_re, vcomp, fe, self.reml)
+        d_fe, d_var = d.score_fe, d.score_var
         if use_sqrt:
-            root = MixedLMParams.from_components(cov_re=cov_re).get_packed(use_sqrt=True)
-            lower = np.zeros((self.k_re, self.k_re))
-            lower[rows, cols] = root
-            d_re = 2 * (grad.psi @ lower)[rows, cols]
-            d_vc = 2 * np.sqrt(np.clip(vcomp, 0, None)) * grad.vcomp
-        else:
-            d_re = np.where(rows == cols, 1.0, 2.0) * grad.psi[rows, cols]
-            d_vc = grad.vcomp
-        parts = [d_re, d_vc] if profile_fe else [grad.fe, d_re, d_vc]
-        return np.concatenate(parts)
+            d_var = sqrt_jacobian(cov_re, vcomp)[0].T @ d_var
+        free = getattr(self, "_freepat", None)
+        if free is not None:  # statsmodels masks its score by the fit's ``free`` pattern
+            d_fe = d_fe * np.asarray(free.fe_params, dtype=float)
+            mask = [np.asarray(free.cov_re, dtype=float)[np.tril_indices(self.k_re)]]
+            if np.size(free.vcomp) == self.k_vc:
+                mask.append(np.asarray(free.vcomp, dtype=float))
+            else:
+                mask.append(np.ones(self.k_vc))
+            d_var = d_var * np.concatenate(mask)
+        return d_var if profile_fe else np.concatenate([d_fe, d_var])
 
     def score(self, params, profile_fe: bool = True) -> np.ndarray:
         """Gradient of :meth:`loglike` in the model's parameterisation (``use_sqrt``).
@@ -245,8 +248,10 @@ class ModelMethods:
         """Hessian of the log-likelihood in ``(fe_params, cov_re lower triangle, vcomp)``.
 
         The fixed effects are not profiled (taken from ``params``; their GLS estimate when
-        ``params`` has none). The analytic gradient is differenced (Ridders). Returns the
-        Hessian and whether ``cov_re`` is singular.
+        ``params`` has none). The exact, analytic Hessian: statsmodels' own matrix leaves out
+        the terms in ``X'V^-1 (y - X fe)``, so the two agree where the fixed effects are the
+        GLS estimate (as at an optimum). Returns the Hessian and whether ``cov_re`` is
+        singular.
         """
         fe, cov, vc = self._read(params, self.use_sqrt)
         if fe is None:
@@ -256,12 +261,6 @@ class ModelMethods:
             sing = False
         except np.linalg.LinAlgError:
             sing = True
-        point = MixedLMParams.from_components(fe, cov, vcomp=vc)
-        x0 = point.get_packed(use_sqrt=False, has_fe=True)
-
-        def grad(x: np.ndarray) -> np.ndarray:
-            pa = MixedLMParams.from_packed(x, self.k_fe, self.k_re, False, has_fe=True)
-            return self._packed_gradient(pa.fe_params, pa.cov_re, pa.vcomp, False, False)
-
-        hess = numdiff.jacobian(grad, x0)
+        hess = derivatives(self._stats, cov, vc, fe, self.reml, hessian=True, exact=True).hessian
+        assert hess is not None
         return (hess + hess.T) / 2, sing

@@ -304,6 +304,7 @@ class MixedLM(ModelMethods):
         if fe_pen is not None or cov_pen is not None:
             raise UnsupportedFeatureError("penalised fits (fe_pen, cov_pen) are not supported")
         self.reml = bool(reml)
+        self._freepat = free  # statsmodels keeps it: score() masks by it
         components, fixed_re, fixed_vc = covariance_structure(self.k_re, self.k_vc, free)
         formula, frame = engine_formula(self.layout, components)
         engine = LinearMixedModel(formula, frame)
