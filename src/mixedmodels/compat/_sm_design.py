@@ -6,7 +6,9 @@ per group, a matrix whose columns get independent random coefficients with a com
 :class:`Layout` keeps those arrays row by row; :func:`engine_formula` writes the equivalent lme4
 model for our engine: the ``exog_re`` columns become ``(0 + z0 + z1 | g)`` (or one term per
 block of a block-diagonal ``free`` pattern) and every variance component becomes a term
-``(0 + v | f)`` on a factor ``f`` whose levels are (group, column) pairs, nested in the group.
+``(0 + v | f)`` on a factor ``f`` whose levels are (group, column) pairs, nested in the group,
+or, when its rows load on several columns, ``homdiag(0 + w1 + w2 | g)`` (one variance shared by
+the columns, independent coefficients).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from mixedmodels.compat._sm_order import patsy_column_order
 from mixedmodels.errors import DesignError, FormulaError, MixedModelsError
 
 __all__ = [
@@ -38,6 +39,11 @@ class UnsupportedFeatureError(MixedModelsError, NotImplementedError):
 class VarianceComponent:
     """One variance component, row by row.
 
+    A component whose rows each load on at most one column (``0 + C(x)``, ``0 + x``) is held
+    as levels: every (group, column) pair is one random coefficient. A component whose rows
+    load on several columns (``0 + x1 + x2``) keeps its matrix per group (``mats``), as
+    statsmodels does: every column of a group is one coefficient, all with the same variance.
+
     Attributes
     ----------
     name
@@ -50,6 +56,11 @@ class VarianceComponent:
         Group index of every level.
     level_column
         Column name of every level.
+    mats
+        For a component loading on several columns per row: per group, the matrix of the
+        group's rows (else None).
+    mat_names
+        Column names of every group's matrix (with ``mats``).
     """
 
     name: str
@@ -57,6 +68,37 @@ class VarianceComponent:
     value: np.ndarray
     level_group: np.ndarray
     level_column: tuple[str, ...]
+    mats: tuple[np.ndarray, ...] | None = None
+    mat_names: tuple[tuple[str, ...], ...] | None = None
+
+    @property
+    def single(self) -> bool:
+        """Whether every row loads on at most one column."""
+        return self.mats is None
+
+    def group_matrix(self, i: int, rows: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        """Group ``i``'s design (its ``rows``, in order) and the column names."""
+        if self.mats is not None:
+            assert self.mat_names is not None
+            return self.mats[i], list(self.mat_names[i])
+        levels = np.unique(self.level[rows][self.value[rows] != 0])
+        z = (self.level[rows][:, None] == levels[None, :]) * self.value[rows][:, None]
+        return z, [self.level_column[lv] for lv in levels]
+
+
+def _multi_component(name: str, groups: np.ndarray, mats, names) -> VarianceComponent:
+    """A component with matrices per group (rows loading on several columns)."""
+    n = groups.size
+    empty = np.zeros(0, dtype=np.intp)
+    return VarianceComponent(
+        name,
+        np.zeros(n, dtype=np.intp),
+        np.zeros(n),
+        empty,
+        (),
+        tuple(np.asarray(m, dtype=float) for m in mats),
+        tuple(tuple(str(c) for c in nm) for nm in names),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,6 +117,7 @@ class Layout:
     row_index: pd.Index
     pandas: bool
     fixed_spec: object | None = None  # formulaic ModelSpec of the fixed part (formula models)
+    default_re: bool = False  # the array interface's implied random intercept (no exog_re/vc)
 
     @property
     def nobs(self) -> int:
@@ -132,16 +175,15 @@ def _component(name, groups, column, value, colnames_by_group) -> VarianceCompon
     return VarianceComponent(name, level.astype(np.intp), value, level_group, names)
 
 
-def _loadings(matrix: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: the one column it loads on (0 if none) and the loading (0 if none)."""
+def _loadings(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per row: the one column it loads on (0 if none) and the loading (0 if none).
+
+    None when some row loads on several columns.
+    """
     nonzero = matrix != 0
     count = nonzero.sum(axis=1)
     if (count > 1).any():
-        raise UnsupportedFeatureError(
-            f"variance component {name!r}: a row loads on {int(count.max())} columns; only "
-            "components whose rows load on at most one column (e.g. '0 + C(x)' or '0 + x') "
-            "map onto independent random-effect terms"
-        )
+        return None
     column = np.where(count == 1, nonzero.argmax(axis=1), 0) if matrix.shape[1] else count * 0
     value = np.where(count == 1, matrix[np.arange(matrix.shape[0]), column], 0.0)
     return column.astype(np.intp), value.astype(float)
@@ -170,17 +212,29 @@ def _vc_from_group_matrices(exog_vc, group_labels, groups, n) -> list[VarianceCo
     for j, name in enumerate(names):
         column = np.zeros(n, dtype=np.intp)
         value = np.zeros(n)
+        dense, single = [], True
         for i, idx in enumerate(rows):
             mat = mats[j][i]
             mat = np.asarray(mat.toarray() if hasattr(mat, "toarray") else mat, dtype=float)
+            if mat.ndim == 1:
+                mat = mat[:, None]
             if mat.shape[0] != idx.size:
                 raise DesignError(
                     f"variance component {name!r}: group {group_labels[i]!r} has {idx.size} "
                     f"rows but its matrix has {mat.shape[0]}"
                 )
-            column[idx], value[idx] = _loadings(mat, name)
+            dense.append(mat)
+            loads = _loadings(mat) if single else None
+            if loads is None:
+                single = False
+            else:
+                column[idx], value[idx] = loads
         names_by_group = [[str(c) for c in colnames[j][i]] or ["0"] for i in range(len(rows))]
-        out.append(_component(str(name), groups, column, value, names_by_group))
+        if single:
+            out.append(_component(str(name), groups, column, value, names_by_group))
+        else:
+            by_group = [[str(c) for c in colnames[j][i]] for i in range(len(rows))]
+            out.append(_multi_component(str(name), groups, dense, by_group))
     return out
 
 
@@ -238,6 +292,7 @@ def layout_from_arrays(
         exog_re_names=tuple(z_names),
         row_index=row_index,
         pandas=pandas,
+        default_re=exog_re is None and exog_vc is None,
     )
 
 
@@ -248,6 +303,49 @@ def _model_matrix(text: str, frame: pd.DataFrame, where: str):
         return formulaic.model_matrix(text, frame, na_action="raise")
     except Exception as exc:
         raise FormulaError(f"cannot evaluate {where} {text!r}: {exc}") from exc
+
+
+def _patsy_ordered(formula: str, frame: pd.DataFrame):
+    """The formula with its terms in patsy's order (statsmodels' ``legacy`` ordering).
+
+    The intercept, then the terms of categorical factors only (by degree), then the other
+    terms grouped by their numeric factors (groups in formula order, by degree within).
+    """
+    import formulaic
+    from formulaic.parser import DefaultFormulaParser
+
+    flags = DefaultFormulaParser.FeatureFlags.TWOSIDED
+    parsed = formulaic.Formula(
+        formula, _parser=DefaultFormulaParser(feature_flags=flags), _ordering="none"
+    )
+    categorical = set(formulaic.model_matrix(formula, frame).rhs.model_spec.factor_contrasts)
+    terms = list(parsed.rhs)
+    intercept = [t for t in terms if t.degree == 0]
+    cats = sorted(
+        (t for t in terms if t.degree and all(f in categorical for f in t.factors)),
+        key=lambda t: t.degree,
+    )
+    by_numeric: dict[tuple[str, ...], list] = {}
+    for t in terms:
+        if t.degree and t not in cats:
+            key = tuple(sorted(str(f) for f in t.factors if f not in categorical))
+            by_numeric.setdefault(key, []).append(t)
+    numeric = [t for group in by_numeric.values() for t in sorted(group, key=lambda t: t.degree)]
+    return formulaic.Formula(
+        lhs=formulaic.Formula(parsed.lhs, _ordering="none"),
+        rhs=formulaic.Formula(intercept + cats + numeric, _ordering="none"),
+        _ordering="none",
+    )
+
+
+def _fixed_matrices(formula: str, frame: pd.DataFrame):
+    """Response and fixed design of ``formula``, columns in statsmodels' (patsy's) order."""
+    import formulaic
+
+    try:
+        return formulaic.model_matrix(_patsy_ordered(formula, frame), frame, na_action="raise")
+    except Exception as exc:
+        raise FormulaError(f"cannot evaluate the formula {formula!r}: {exc}") from exc
 
 
 def _variables(text: str, where: str) -> set[str]:
@@ -305,12 +403,11 @@ def layout_from_formula(
     if not complete.all() and missing == "raise":
         raise DesignError(f"{int((~complete).sum())} row(s) have missing values")
     frame, group_values = frame.loc[complete.to_numpy()], group_values.loc[complete.to_numpy()]
-    both = _model_matrix(formula, frame, "the formula")
+    both = _fixed_matrices(formula, frame)
     y = np.asarray(both.lhs, dtype=float)
     if y.ndim == 2 and y.shape[1] != 1:
         raise DesignError("the response must be one numeric column")
-    order = patsy_column_order(formula, both.rhs.model_spec)  # statsmodels' (patsy's) order
-    X = np.asarray(both.rhs, dtype=float)[:, order]
+    X = np.asarray(both.rhs, dtype=float)  # in statsmodels' (patsy's) order: _fixed_matrices
     codes, labels = _group_codes(group_values)
     n = X.shape[0]
     if re_text is None:
@@ -324,9 +421,21 @@ def layout_from_formula(
     vcs = []
     for key, text in vc_texts.items():
         mm = _model_matrix(text, frame, f"vc_formula[{key!r}]")
-        column, value = _loadings(np.asarray(mm, dtype=float), key)
+        matrix = np.asarray(mm, dtype=float)
+        loads = _loadings(matrix)
         names = [str(c) for c in mm.columns] or ["0"]
-        vcs.append(_component(key, codes, column, value, [names] * len(labels)))
+        if loads is not None:
+            vcs.append(_component(key, codes, loads[0], loads[1], [names] * len(labels)))
+            continue
+        # as statsmodels evaluates the formula group by group: a group's columns are those
+        # not identically zero in it (the levels of a factor that occur in the group)
+        mats, by_group = [], []
+        for i in range(len(labels)):
+            block = matrix[codes == i]
+            keep = np.flatnonzero((block != 0).any(axis=0))
+            mats.append(block[:, keep])
+            by_group.append([names[c] for c in keep])
+        vcs.append(_multi_component(key, codes, mats, by_group))
     return Layout(
         endog=y.ravel(),
         exog=X,
@@ -335,7 +444,7 @@ def layout_from_formula(
         exog_re=Z,
         vcs=tuple(vcs),
         endog_name=str(both.lhs.columns[0]),
-        exog_names=tuple(str(both.rhs.columns[i]) for i in order),
+        exog_names=tuple(str(c) for c in both.rhs.columns),
         exog_re_names=tuple(z_names),
         row_index=frame.index,
         pandas=True,
@@ -362,9 +471,21 @@ def engine_formula(layout: Layout, components: Sequence[Sequence[int]]) -> tuple
         random.append(f"(0 + {' + '.join(f'z{k}' for k in sorted(block))} | g)")
     columns["g"] = layout.groups
     for j, vc in enumerate(layout.vcs):
-        columns[f"v{j}"] = vc.value
-        columns[f"f{j}"] = vc.level
-        random.append(f"(0 + v{j} | f{j})")
+        if vc.mats is None:
+            columns[f"v{j}"] = vc.value
+            columns[f"f{j}"] = vc.level
+            random.append(f"(0 + v{j} | f{j})")
+            continue
+        # several columns per group, one variance: homdiag(0 + w.. | h) on a copy of g
+        width = max(m.shape[1] for m in vc.mats)
+        loads = np.zeros((layout.nobs, width))
+        for i, mat in enumerate(vc.mats):
+            loads[layout.groups == i, : mat.shape[1]] = mat
+        names = [f"w{j}_{c}" for c in range(width)]
+        for c, name in enumerate(names):
+            columns[name] = loads[:, c]
+        columns[f"h{j}"] = layout.groups
+        random.append(f"homdiag(0 + {' + '.join(names)} | h{j})")
     if not random:
         raise DesignError("the model has no random effects")
     rhs = " + ".join(["0", *fixed, *random])

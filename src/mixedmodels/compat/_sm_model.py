@@ -16,6 +16,7 @@ from mixedmodels.compat._sm_design import (
     layout_from_formula,
 )
 from mixedmodels.compat._sm_map import ParamMap
+from mixedmodels.compat._sm_methods import ModelMethods
 from mixedmodels.compat._sm_missing import prepare_arrays, prepare_formula_data
 from mixedmodels.compat._sm_params import MixedLMParams
 from mixedmodels.compat._sm_warnings import (
@@ -117,7 +118,7 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
     return engine.result_at(theta, reml, summary)
 
 
-class MixedLM:
+class MixedLM(ModelMethods):
     """Linear mixed model with statsmodels' ``MixedLM`` interface, fitted by our engine.
 
     Parameters
@@ -243,6 +244,7 @@ class MixedLM:
         model = cls.__new__(cls)
         model._setup(layout)
         model.formula = formula
+        model._data_frame = data
         return model
 
     # -- arrays as statsmodels exposes them --------------------------------------------------
@@ -268,7 +270,8 @@ class MixedLM:
 
     def predict(self, params, exog=None) -> np.ndarray:
         """Fixed-effects prediction ``exog @ fe_params`` (``params``: packed or MixedLMParams)."""
-        fe = params.fe_params if isinstance(params, MixedLMParams) else np.asarray(params)
+        # a MixedLMParams, ours or statsmodels' (same attributes)
+        fe = params.fe_params if hasattr(params, "fe_params") else np.asarray(params)
         fe = np.asarray(fe, dtype=float)[: self.k_fe]
         x = self.exog if exog is None else np.asarray(exog, dtype=float)
         return x @ fe
@@ -333,6 +336,7 @@ class MixedLM:
             raise UnsupportedFeatureError("penalised fits (fe_pen, cov_pen) are not supported")
         check_fit_arguments(method, niter_sa, do_cg, fit_kwargs)
         self.reml = bool(reml)
+        self._freepat = free  # statsmodels keeps it: score() masks by it
         components, fixed_re, fixed_vc = covariance_structure(self.k_re, self.k_vc, free)
         formula, frame = engine_formula(self.layout, components)
         # statsmodels fits a model with as many random effects as rows; lme4 refuses it

@@ -307,11 +307,10 @@ class MixedLMResults(StoreMixin, HypothesisTests):
             names = list(model.exog_re_names)
             mats, diag = [layout.exog_re[rows]], []
             for vc, t in zip(layout.vcs, theta[self.pmap.vc_theta], strict=True):
-                levels = np.unique(vc.level[rows][vc.value[rows] != 0])
-                z = (vc.level[rows][:, None] == levels[None, :]) * vc.value[rows][:, None]
+                z, columns = vc.group_matrix(i, rows)
                 mats.append(z)
-                diag.extend([t] * levels.size)
-                names.extend(f"{vc.name}[{vc.level_column[lv]}]" for lv in levels)
+                diag.extend([t] * z.shape[1])
+                names.extend(f"{vc.name}[{c}]" for c in columns)
             z_all = np.hstack(mats)
             lam = np.zeros((z_all.shape[1], z_all.shape[1]))
             lam[: model.k_re, : model.k_re] = lam_re
