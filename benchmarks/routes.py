@@ -39,7 +39,7 @@ def run_routes(spec: dict) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = model.fit(REML=reml)
-    workspace = model.stats._workspace
+    workspace = model.workspace
     lams = model.lambdas(fit.theta)
     repeats = int(spec.get("repeats", 10))
     sparse = _median_seconds(lambda: workspace.evaluate(lams[0], lams[1:], True), repeats)

@@ -166,7 +166,7 @@ def test_the_collector_is_thawed_after_forked_fits(frames):
 def test_the_objective_closure_equals_the_plain_objective(frames):
     model = mm.LinearMixedModel(FORMULA, frames[0])
     objective = model._objective_function(True)
-    assert model.stats._workspace.fused
+    assert model.workspace.fused
     rng = np.random.default_rng(3)
     for _ in range(20):
         x = np.abs(rng.normal(size=model.n_theta)) + 0.01
@@ -189,7 +189,7 @@ def test_forked_workers_start_their_own_thread_pool():
 
     formula = "y ~ 1 + (1|s) + (1|d)"
     first = mm.LinearMixedModel(formula, ratings(0))
-    assert first.stats._workspace.sparse is not None  # the route that uses the pool
+    assert first.workspace.sparse is not None  # the route that uses the pool
     first.fit()
     frames = [ratings(int(seed)) for seed in rng.integers(1, 1000, 4)]
     forked = mm.lmer_many(formula, frames, n_jobs=2, chunk_size=1)

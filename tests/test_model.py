@@ -69,5 +69,5 @@ def test_parallel_check_of_a_long_one_block_model_gives_the_serial_fit(monkeypat
     y = 1.0 + 0.5 * x1 + b[g, 0] + b[g, 1] * x1 + b[g, 2] * x2 + rng.normal(size=g.size)
     data = pd.DataFrame({"y": y, "x1": x1, "x2": x2, "g": g})
     formula = "y ~ x1 + x2 + (1 + x1 + x2 | g)"
-    assert LinearMixedModel(formula, data).stats._workspace.level_chunks is None
+    assert LinearMixedModel(formula, data).workspace.level_chunks is None
     assert_parallel_check_gives_the_serial_fit(formula, data, monkeypatch)

@@ -45,7 +45,7 @@ def working_weights(result) -> np.ndarray:
 
 def _quadratic(result) -> np.ndarray:
     from mixedmodels.linalg import update_factor
-    from mixedmodels.linalg.reweight import reweighted_statistics
+    from mixedmodels.linalg.reweight import reweighted_workspace
 
     model = result.model
     problem = model.problem
@@ -54,8 +54,9 @@ def _quadratic(result) -> np.ndarray:
     mu_eta = result.family.link.mu_eta(result.mode.eta)
     response = result.mode.eta - problem.offset + (problem.y - result.mode.mu) / mu_eta
     with np.errstate(divide="ignore"):
-        stats = reweighted_statistics(problem.plan_joint, response, weights)
-    factor = update_factor(stats, lams[0], lams[1:])
+        workspace = reweighted_workspace(problem.plan_joint, response, weights)
+    stats = workspace.stats
+    factor = update_factor(workspace, lams[0], lams[1:])
     rows = [RowBlock(codes=b.codes, matrix=b.matrix) for b in result.design.blocks]
     return row_quadratic(stats, factor, lams, rows, problem.X, None)
 

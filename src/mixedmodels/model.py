@@ -28,6 +28,7 @@ from mixedmodels.inputs import as_pandas, check_formula_and_data
 from mixedmodels.linalg import (
     BlockedFactor,
     SufficientStats,
+    Workspace,
     compute_statistics,
     evaluate_objective,
     profiled_objective,
@@ -96,6 +97,7 @@ class LinearMixedModel(StructuredFit):
         _design: Design | None = None,
         _stats: SufficientStats | None = None,
         _scaling: ThetaScaling | None = None,
+        _workspace: Workspace | None = None,
     ) -> None:
         if _design is None:
             check_formula_and_data(formula, data)
@@ -118,6 +120,8 @@ class LinearMixedModel(StructuredFit):
                 blocks, self.design.X, y, self.design.weights, conditioning=conditioning
             )
         self.stats = _stats
+        if _workspace is not None:  # a refit's: the pattern of the model it came from
+            self.__dict__["workspace"] = _workspace
         self.scaling: ThetaScaling = (
             _scaling
             if _scaling is not None
@@ -163,6 +167,11 @@ class LinearMixedModel(StructuredFit):
         )
 
     # -- the objective --------------------------------------------------------------------
+    @cached_property
+    def workspace(self) -> Workspace:
+        """The engine built from :attr:`stats`: their structure and scratch space (lazy)."""
+        return Workspace(self.stats)
+
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
         """The lambda of every engine block for ``theta``."""
         theta = np.asarray(theta, dtype=float)
@@ -171,7 +180,7 @@ class LinearMixedModel(StructuredFit):
     def factor(self, theta: np.ndarray) -> BlockedFactor:
         """The blocked Cholesky factor at ``theta``."""
         lams = self.lambdas(theta)
-        return update_factor(self.stats, lams[0], lams[1:])
+        return update_factor(self.workspace, lams[0], lams[1:])
 
     def objective(self, theta: np.ndarray, REML: bool = True) -> float:
         """REML criterion (``REML=True``) or ML deviance at ``theta``, sigma and beta profiled."""
@@ -181,7 +190,7 @@ class LinearMixedModel(StructuredFit):
         lams = self.lambdas(theta)
         if self._grouped_gls is not None and self._beyond_gls_from(self.scaling.to_scaled(theta)):
             return self._grouped_gls(lams[0], REML)
-        return evaluate_objective(self.stats, lams[0], lams[1:], REML)
+        return evaluate_objective(self.workspace, lams[0], lams[1:], REML)
 
     def start_theta(self, method: str = "moments") -> np.ndarray:
         """Starting theta of the internally scaled columns.
@@ -324,8 +333,8 @@ class LinearMixedModel(StructuredFit):
                 evaluations=outcome.evaluations + first.evaluations,
                 boundary_evaluations=outcome.boundary_evaluations + first.boundary_evaluations,
             )
-        if parallel is not None and self.stats._workspace.sparse is not None:
-            self.stats._workspace.sparse.release_other_threads()  # not needed any more
+        if parallel is not None and self.workspace.sparse is not None:
+            self.workspace.sparse.release_other_threads()  # not needed any more
         theta = scaling.to_theta(outcome.x)
         factor = self.factor(theta)
         if factor.r2 <= 1e-20 * self._total_sum_of_squares:
@@ -440,7 +449,7 @@ class LinearMixedModel(StructuredFit):
         if factor is None:
             factor = self.factor(theta)
         lams = self.lambdas(theta)
-        solution = solve_at_optimum(self.stats, factor, lams[0], lams[1:])
+        solution = solve_at_optimum(self.workspace, factor, lams[0], lams[1:])
         if summary.residual_boundary and self._grouped_gls is not None:
             solution = self._grouped_gls.refine(solution, lams[0])
         result = LmerResult(
@@ -485,12 +494,15 @@ class LinearMixedModel(StructuredFit):
         ar1_y, arr_y = response_statistics(
             self._block_arrays(), self.design.X, working, self.design.weights, conditioning
         )
+        stats = self.stats.with_response_part(ar1_y, arr_y, shift)
+        built = self.__dict__.get("workspace")  # reuse its pattern: only the response changes
         return LinearMixedModel(
             self.design.formula,
             None,
             _design=replace(self.design, y=y),
-            _stats=self.stats.with_response_part(ar1_y, arr_y, shift),
+            _stats=stats,
             _scaling=self.scaling,
+            _workspace=None if built is None else built.with_response(stats, ar1_y),
         )
 
     def with_formula(

@@ -21,6 +21,7 @@ from mixedmodels.errors import (
 )
 from mixedmodels.linalg import (
     SufficientStats,
+    Workspace,
     objective_from_parts,
     tiled,
 )
@@ -41,6 +42,7 @@ class ObjectiveFunctions:
 
     design: Design
     stats: SufficientStats
+    workspace: Workspace
     scaling: ThetaScaling
 
     if TYPE_CHECKING:  # defined by the model class
@@ -149,7 +151,7 @@ class ObjectiveFunctions:
     def _scaled_objective(self, x: np.ndarray, REML: bool) -> float:
         """The objective at theta of the internally scaled columns (the optimiser's view)."""
         lams = self._scaled_lambdas(x)
-        ev = self.stats._workspace.evaluate(lams[0], lams[1:], conditioned=True)
+        ev = self.workspace.evaluate(lams[0], lams[1:], conditioned=True)
         if ev is None:
             return np.inf
         return objective_from_parts(ev.logdet_z, ev.logdet_x, ev.r2, self.stats, REML)
@@ -176,7 +178,7 @@ class ObjectiveFunctions:
             whole = np.array_equal(index, everything)  # one block: theta in order, no gather
             fills.append((raw, raw.reshape(-1), flat, None if whole else index, T, lam))
             lams.append(lam)
-        workspace = stats._workspace
+        workspace = self.workspace
         parts = workspace.route.bind(workspace, lams[0], lams[1:])  # the route: by shape
         if any(self._nonlinear_maps) and same:  # structured fits: always self.scaling
             fast = _structured_objective(fills, self._nonlinear_maps, parts, stats, REML)
@@ -215,7 +217,7 @@ class ObjectiveFunctions:
         pool thread uses its own closure and the workspace's per-thread buffers, so every
         value is the one a serial call gives.
         """
-        workspace = self.stats._workspace
+        workspace = self.workspace
         sparse = workspace.sparse
         gil_free_sparse = sparse is not None and sparse.releases_gil
         long_one_block = (

@@ -156,8 +156,8 @@ class StructuredFit(ObjectiveFunctions):
                         x, fmin_scaled, messages, newton = newton_refine(
                             checked, x, fmin_scaled, check, lower, upper
                         )
-            if parallel is not None and self.stats._workspace.sparse is not None:
-                self.stats._workspace.sparse.release_other_threads()  # not needed any more
+            if parallel is not None and self.workspace.sparse is not None:
+                self.workspace.sparse.release_other_threads()  # not needed any more
             if along is not None:
                 # at sigma -> 0 the criterion's rounding (theta in the thousands) is above what
                 # the check measures: the boundary warning says so instead

@@ -395,7 +395,7 @@ class LmerResult(PostFitMethods):
 def _conditional_covariances(model, theta: np.ndarray, factor: BlockedFactor):
     """``u_cov_unscaled`` of a restored fit, solved again on first use (same arithmetic)."""
     lams = model.lambdas(theta)
-    return solve_at_optimum(model.stats, factor, lams[0], lams[1:]).u_cov_unscaled
+    return solve_at_optimum(model.workspace, factor, lams[0], lams[1:]).u_cov_unscaled
 
 
 def _restore(model, reml, theta, factor, beta, u, beta_cov, optsum) -> LmerResult:

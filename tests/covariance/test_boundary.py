@@ -36,7 +36,7 @@ def test_grouped_gls_is_the_engines_criterion_away_from_the_boundary(sleep_ar1, 
 def test_grouped_gls_solve_is_the_engines(sleep_ar1):
     model, theta = sleep_ar1.model, sleep_ar1.theta
     lams = model.lambdas(theta)
-    engine = solve_at_optimum(model.stats, model.factor(theta), lams[0], lams[1:])
+    engine = solve_at_optimum(model.workspace, model.factor(theta), lams[0], lams[1:])
     refined = model._grouped_gls.refine(engine, lams[0])
     np.testing.assert_allclose(refined.beta, engine.beta, rtol=1e-9)
     np.testing.assert_allclose(refined.u[0], engine.u[0], rtol=1e-7, atol=1e-9)

@@ -12,7 +12,7 @@ from mixedmodels.glmm.pirls import GlmmProblem, pirls
 from mixedmodels.glmm.rest_system import rest_lambdas, rest_plan, rest_system
 from mixedmodels.linalg import solve_at_optimum, update_factor
 from mixedmodels.linalg.factor import log_determinants
-from mixedmodels.linalg.reweight import reweight_plan, reweighted_statistics
+from mixedmodels.linalg.reweight import reweight_plan, reweighted_workspace
 
 N = 200
 SPECS = [
@@ -72,10 +72,10 @@ def test_system_equals_the_engine(specs, p):
     lams = _lambdas(rng, blocks)
     w = rng.uniform(0.1, 3.0, N)
     r = rng.normal(size=N)
-    stats = reweighted_statistics(reweight_plan(blocks, X), r, w)
-    factor = update_factor(stats, lams[0], lams[1:])
-    solution = solve_at_optimum(stats, factor, lams[0], lams[1:])
-    logdet_z, logdet_x = log_determinants(factor, stats)
+    engine = reweighted_workspace(reweight_plan(blocks, X), r, w)
+    factor = update_factor(engine, lams[0], lams[1:])
+    solution = solve_at_optimum(engine, factor, lams[0], lams[1:])
+    logdet_z, logdet_x = log_determinants(factor, engine.stats)
     plan = rest_plan(blocks, X)
     assert (plan.diagonal > 0) == (specs[0][0] == N)
     got_z, got_x, ok, L11, u1, xr = _call(plan, w, r, lams)

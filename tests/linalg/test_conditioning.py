@@ -17,7 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from numerics_reference import fit, lme4, problem  # noqa: E402
 
 import mixedmodels as mm  # noqa: E402
-from mixedmodels.linalg import compute_statistics, solve_at_optimum, update_factor  # noqa: E402
+from mixedmodels.linalg import (  # noqa: E402
+    Workspace,
+    compute_statistics,
+    solve_at_optimum,
+    update_factor,
+)
 from mixedmodels.linalg.conditioning import (  # noqa: E402
     Conditioning,
     choose_conditioning,
@@ -49,6 +54,7 @@ def test_conditioned_statistics_give_the_plain_factor_estimates_and_objective(we
     plain = compute_statistics(blocks, X, y, w)
     centred = compute_statistics(blocks, X, y, w, conditioning=conditioning)
     lam = np.array([[0.8, 0.0], [0.3, 0.4]])
+    plain, centred = Workspace(plain), Workspace(centred)
     a, b = update_factor(plain, lam, []), update_factor(centred, lam, [])
     np.testing.assert_allclose(b.Lrr, a.Lrr, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(b.L11, a.L11, rtol=1e-12)
@@ -77,8 +83,10 @@ def test_row_quadratic_forms_of_conditioned_statistics_are_the_plain_ones(weight
     lams = [np.array([[0.8, 0.0], [0.3, 0.4]]), np.array([[0.5, 0.0], [-0.2, 0.7]])]
     rows = [RowBlock(codes=c, matrix=m) for c, m, _ in blocks]
     scale = None if w is None else np.sqrt(w)
-    expected = row_quadratic(plain, update_factor(plain, lams[0], lams[1:]), lams, rows, X, scale)
-    found = row_quadratic(centred, update_factor(centred, lams[0], lams[1:]), lams, rows, X, scale)
+    factor_plain = update_factor(Workspace(plain), lams[0], lams[1:])
+    factor_centred = update_factor(Workspace(centred), lams[0], lams[1:])
+    expected = row_quadratic(plain, factor_plain, lams, rows, X, scale)
+    found = row_quadratic(centred, factor_centred, lams, rows, X, scale)
     np.testing.assert_allclose(found, expected, rtol=1e-9)
 
 
@@ -156,7 +164,7 @@ def test_the_engine_holds_its_digits_at_a_large_theta_and_a_small_residual():
     model = mm.LinearMixedModel(formula, data)
     theta = np.asarray(lme4()["slope20-140"]["theta"])
     lams = model.lambdas(theta)
-    logdet_z, logdet_x, r2 = objective_parts(model.stats, lams[0], lams[1:])
+    logdet_z, logdet_x, r2 = objective_parts(model.workspace, lams[0], lams[1:])
     block = model.design.blocks[0]
     n = model.design.n
     ZL = np.zeros((n, block.n_levels * block.size))

@@ -73,7 +73,7 @@ def dense_compact(workspace, lams) -> np.ndarray:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_grouped_compact_equals_dense_gather(seed):
     model = mm.LinearMixedModel(FORMULA, ratings(seed=seed))
-    workspace = model.stats._workspace
+    workspace = model.workspace
     grouped = workspace._grouped()
     assert grouped is not None
     assert grouped.counts.size == 6  # one weight per row count, not per student
@@ -89,11 +89,11 @@ def test_grouped_compact_equals_dense_gather(seed):
 def test_grouped_objective_equals_ungrouped(monkeypatch):
     data = ratings(seed=4)
     grouped = mm.LinearMixedModel(FORMULA, data)
-    assert grouped.stats._workspace._grouped() is not None
+    assert grouped.workspace._grouped() is not None
     monkeypatch.setattr(grouped_schur, "MAX_SHARE_OF_LEVELS", 0.0)
     plain = mm.LinearMixedModel(FORMULA, data)
-    assert plain.stats._workspace._grouped() is None
-    assert plain.stats._workspace.sparse is not None
+    assert plain.workspace._grouped() is None
+    assert plain.workspace.sparse is not None
     rng = np.random.default_rng(5)
     for _ in range(4):
         theta = rng.uniform(0.05, 2.0, grouped.n_theta)
@@ -109,8 +109,8 @@ def test_grouped_fit_equals_ungrouped_fit(monkeypatch):
     fast = mm.lmer(FORMULA, data)
     monkeypatch.setattr(grouped_schur, "MAX_SHARE_OF_LEVELS", 0.0)
     slow = mm.lmer(FORMULA, data)
-    assert fast.model.stats._workspace._grouped() is not None
-    assert slow.model.stats._workspace._grouped() is None
+    assert fast.model.workspace._grouped() is not None
+    assert slow.model.workspace._grouped() is None
     assert fast.reml_criterion == pytest.approx(slow.reml_criterion, abs=1e-8)
     assert np.allclose(fast.theta, slow.theta, atol=1e-4)
     assert np.allclose(fast.fixef, slow.fixef, atol=1e-6)
@@ -120,10 +120,10 @@ def test_grouped_fit_equals_ungrouped_fit(monkeypatch):
 def test_same_bits_for_any_partition(monkeypatch):
     model = mm.LinearMixedModel(FORMULA, ratings(seed=7))
     lams = model.lambdas(np.array([0.8, 0.5, 0.3]))
-    shared = model.stats._workspace._grouped().compact(lams[0][0, 0], lams[1:]).copy()
+    shared = model.workspace._grouped().compact(lams[0][0, 0], lams[1:]).copy()
     monkeypatch.setattr(grouped_schur, "RANGES", 1)
     whole = mm.LinearMixedModel(FORMULA, ratings(seed=7))
-    one = whole.stats._workspace._grouped()
+    one = whole.workspace._grouped()
     assert len(one.ranges) == 1
     assert np.array_equal(one.compact(lams[0][0, 0], lams[1:]), shared)
 
@@ -139,14 +139,14 @@ def test_same_bits_for_any_partition(monkeypatch):
 )
 def test_not_grouped_where_it_does_not_apply(formula, weights):
     model = mm.LinearMixedModel(formula, ratings(seed=8), weights=weights)
-    workspace = model.stats._workspace
+    workspace = model.workspace
     assert workspace.sparse is not None
     assert workspace._grouped() is None
 
 
 def test_insteval_shape_takes_the_grouped_route():
     data = ratings(students=3000, teachers=700, depts=14, seed=9)
-    workspace = mm.LinearMixedModel(FORMULA, data).stats._workspace
+    workspace = mm.LinearMixedModel(FORMULA, data).workspace
     assert workspace.sparse is not None
     grouped = workspace._grouped()
     assert grouped is not None
@@ -171,7 +171,7 @@ def one_pass_csr(workspace, order, key_of_level, position, n_compact):
 @pytest.mark.usefixtures("always_sparse")
 def test_halves_joined_equal_one_pass_and_slices_equal_rows():
     model = mm.LinearMixedModel(FORMULA, ratings(seed=10))
-    workspace = model.stats._workspace
+    workspace = model.workspace
     grouped = workspace._grouped()
     sparse = workspace.sparse
     a11 = np.asarray(model.stats.A11).reshape(-1)

@@ -1,4 +1,4 @@
-"""Reweighted statistics (the GLMM's PIRLS step) against a dense [Z X y]'W[Z X y]."""
+"""Reweighted statistics and workspace (the GLMM's PIRLS step) against a dense [Z X y]'W[Z X y]."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import pytest
 import scipy.sparse as sp
 from gls_reference import random_lambdas, random_problem
 
-from mixedmodels.linalg import compute_statistics, solve_at_optimum, update_factor
+from mixedmodels.linalg import Workspace, compute_statistics, solve_at_optimum, update_factor
 from mixedmodels.linalg import reweight as reweight_module
-from mixedmodels.linalg.reweight import reweight_plan, reweighted_statistics
+from mixedmodels.linalg.reweight import reweight_plan, reweighted_workspace
 
 SPECS = [
     [(9, 1)],
@@ -39,7 +39,8 @@ def test_statistics_equal_the_dense_products(specs, p):
     rng = np.random.default_rng(len(specs) * 10 + p)
     problem = random_problem(rng, 160, specs, p=max(p, 1), weights=True)
     X = problem.X[:, :p]
-    stats = reweighted_statistics(reweight_plan(problem.blocks, X), problem.y, problem.weights)
+    engine = reweighted_workspace(reweight_plan(problem.blocks, X), problem.y, problem.weights)
+    stats = engine.stats
     A11, Ar1, Arr = _dense_blocks(problem, X, problem.y, problem.weights)
     size1 = problem.blocks[0][1].shape[1]
     levels1 = problem.blocks[0][2]
@@ -62,8 +63,8 @@ def test_factor_and_solution_equal_compute_statistics(specs):
     for _ in range(2):  # new weights and response on the same plan
         w = rng.uniform(0.1, 3.0, problem.X.shape[0])
         y = rng.normal(size=w.size)
-        ours = reweighted_statistics(plan, y, w)
-        plain = compute_statistics(problem.blocks, problem.X, y, w)
+        ours = reweighted_workspace(plan, y, w)
+        plain = Workspace(compute_statistics(problem.blocks, problem.X, y, w))
         fa = update_factor(plain, lams[0], lams[1:])
         fb = update_factor(ours, lams[0], lams[1:])
         np.testing.assert_allclose(fb.L11, fa.L11, atol=1e-10)
@@ -85,14 +86,15 @@ def test_compressed_ar1_route(monkeypatch):
     problem = random_problem(rng, 200, [(40, 2), (25, 1)], p=2, weights=True)
     plan = reweight_plan(problem.blocks, problem.X)
     assert not plan.ar1_dense
-    stats = reweighted_statistics(plan, problem.y, problem.weights)
+    engine = reweighted_workspace(plan, problem.y, problem.weights)
+    stats = engine.stats
     assert sp.issparse(stats.Ar1)
     plain = compute_statistics(problem.blocks, problem.X, problem.y, problem.weights)
     np.testing.assert_allclose(_dense(stats.Ar1), _dense(plain.Ar1), atol=1e-10)
     lams = random_lambdas(rng, problem)
     np.testing.assert_allclose(
-        update_factor(stats, lams[0], lams[1:]).Lrr,
-        update_factor(plain, lams[0], lams[1:]).Lrr,
+        update_factor(engine, lams[0], lams[1:]).Lrr,
+        update_factor(Workspace(plain), lams[0], lams[1:]).Lrr,
         atol=1e-9,
     )
 
@@ -105,7 +107,8 @@ def test_structural_zeros_keep_the_pattern():
     matrix = matrix.copy()
     matrix[codes == 2, 1] = 0.0  # the slope is absent for one level of the second block
     blocks = [problem.blocks[0], (codes, matrix, levels)]
-    stats = reweighted_statistics(reweight_plan(blocks, problem.X), problem.y, problem.weights)
+    engine = reweighted_workspace(reweight_plan(blocks, problem.X), problem.y, problem.weights)
+    stats = engine.stats
     plain = compute_statistics(blocks, problem.X, problem.y, problem.weights)
     np.testing.assert_allclose(_dense(stats.Ar1), _dense(plain.Ar1), atol=1e-10)
     np.testing.assert_allclose(stats.Arr, plain.Arr, atol=1e-9)
@@ -121,9 +124,9 @@ def test_one_block_system_equals_the_engine(size):
     codes, Z, levels = problem.blocks[0]
     lam = random_lambdas(rng, problem)[0]
     X = np.zeros((140, 0))
-    stats = reweighted_statistics(reweight_plan(problem.blocks, X), problem.y, problem.weights)
-    factor = update_factor(stats, lam, [])
-    solution = solve_at_optimum(stats, factor, lam, [])
+    engine = reweighted_workspace(reweight_plan(problem.blocks, X), problem.y, problem.weights)
+    factor = update_factor(engine, lam, [])
+    solution = solve_at_optimum(engine, factor, lam, [])
     A = np.empty((levels, size, size))
     L11 = np.zeros((levels, size, size))
     u = np.empty((levels, size))
@@ -153,11 +156,12 @@ def test_one_block_joint_system_equals_the_engine(size):
     problem = random_problem(rng, 140, [(12, size)], p=3, weights=True)
     codes, Z, levels = problem.blocks[0]
     lam = np.ascontiguousarray(random_lambdas(rng, problem)[0])
-    stats = reweighted_statistics(
+    engine = reweighted_workspace(
         reweight_plan(problem.blocks, problem.X), problem.y, problem.weights
     )
-    factor = update_factor(stats, lam, [])
-    solution = solve_at_optimum(stats, factor, lam, [])
+    stats = engine.stats
+    factor = update_factor(engine, lam, [])
+    solution = solve_at_optimum(engine, factor, lam, [])
     L11 = np.zeros((levels, size, size))
     u, beta = np.empty((levels, size)), np.empty(3)
     logdet_z, logdet_x = one_block_joint_system(

@@ -48,7 +48,7 @@ def sparse_crossed(students: int, teachers: int, per_student: int, seed: int = 0
 @pytest.mark.parametrize("reml", [True, False])
 def test_sparse_objective_matches_dense_gls(formula, reml):
     model = mm.LinearMixedModel(formula, random_data(hash(formula) % 1000))
-    assert model.stats._workspace.sparse is not None
+    assert model.workspace.sparse is not None
     rng = np.random.default_rng(2)
     for _ in range(3):
         theta = random_theta(model, rng)
@@ -61,7 +61,7 @@ def test_sparse_objective_matches_dense_gls(formula, reml):
 @pytest.mark.parametrize("formula", WITH_REST)
 def test_sparse_and_dense_routes_agree(formula):
     model = mm.LinearMixedModel(formula, random_data(5), weights="w")
-    workspace = model.stats._workspace
+    workspace = model.workspace
     rng = np.random.default_rng(3)
     lams = model.lambdas(random_theta(model, rng))
     sparse = workspace.evaluate(lams[0], lams[1:], conditioned=True)
@@ -75,7 +75,7 @@ def test_sparse_and_dense_routes_agree(formula):
 @pytest.mark.parametrize("formula", WITH_REST)
 def test_pattern_covers_every_nonzero(formula):
     model = mm.LinearMixedModel(formula, random_data(8))
-    workspace = model.stats._workspace
+    workspace = model.workspace
     lams = model.lambdas(random_theta(model, np.random.default_rng(4)))
     workspace.evaluate(lams[0], lams[1:], dense=True)
     # the dense route leaves the factor; rebuild S from it and look where it is non-zero
@@ -98,8 +98,8 @@ def test_sparse_fit_matches_dense_fit(monkeypatch):
     sparse_fit = mm.lmer(formula, data)
     monkeypatch.setattr(sparse_rest, "SPARSE_MIN", 10**9)
     dense_fit = mm.lmer(formula, data)
-    assert sparse_fit.model.stats._workspace.sparse is not None
-    assert dense_fit.model.stats._workspace.sparse is None
+    assert sparse_fit.model.workspace.sparse is not None
+    assert dense_fit.model.workspace.sparse is None
     # rounding differs between the routes, so BOBYQA's path differs by a hair
     assert sparse_fit.reml_criterion == pytest.approx(dense_fit.reml_criterion, abs=1e-7)
     assert np.allclose(sparse_fit.theta, dense_fit.theta, atol=1e-3)
@@ -108,13 +108,13 @@ def test_sparse_fit_matches_dense_fit(monkeypatch):
 def test_route_chosen_by_pattern():
     sparse_data = sparse_crossed(students=1500, teachers=600, per_student=4)
     model = mm.LinearMixedModel("y ~ x + (1|s) + (1|d)", sparse_data)
-    workspace = model.stats._workspace
+    workspace = model.workspace
     assert workspace.sparse is not None
     assert workspace.sparse.n_entries < 0.1 * 600 * 601 / 2
     # every student meets every teacher: a dense rest, factored densely
     dense_data = sparse_crossed(students=40, teachers=320, per_student=320)
     dense_data["d"] = np.tile(np.arange(320), 40)
-    assert mm.LinearMixedModel("y ~ x + (1|s) + (1|d)", dense_data).stats._workspace.sparse is None
+    assert mm.LinearMixedModel("y ~ x + (1|s) + (1|d)", dense_data).workspace.sparse is None
 
 
 def test_sparse_route_fit_equals_dense_route(monkeypatch):
@@ -123,8 +123,8 @@ def test_sparse_route_fit_equals_dense_route(monkeypatch):
     fast = mm.lmer(formula, data)
     monkeypatch.setattr(sparse_rest, "available", lambda: False)
     slow = mm.lmer(formula, data)
-    assert fast.model.stats._workspace.sparse is not None
-    assert slow.model.stats._workspace.sparse is None
+    assert fast.model.workspace.sparse is not None
+    assert slow.model.workspace.sparse is None
     assert fast.reml_criterion == pytest.approx(slow.reml_criterion, abs=1e-8)
     assert np.allclose(fast.theta, slow.theta, atol=1e-5)
     assert np.allclose(fast.fixef, slow.fixef, atol=1e-7)
@@ -149,7 +149,7 @@ def test_not_positive_definite_is_none():
 def test_scalar_pattern_by_marks_equals_the_sparse_products(monkeypatch, seed):
     data = sparse_crossed(students=400, teachers=150, per_student=3, seed=seed)
     data["e"] = data["d"] % 7
-    workspace = mm.LinearMixedModel("y ~ x + (1|s) + (1|d) + (1|e)", data).stats._workspace
+    workspace = mm.LinearMixedModel("y ~ x + (1|s) + (1|d) + (1|e)", data).workspace
     args = (
         workspace.ptr,
         workspace.rows,
@@ -174,12 +174,12 @@ def test_sparse_route_fit_is_the_same_through_cvxopts_binding(monkeypatch):
 
     data = ratings(students=2500, teachers=500, depts=12, seed=3)
     direct = mm.lmer(FORMULA, data)
-    assert mm.LinearMixedModel(FORMULA, data).stats._workspace.sparse.releases_gil
+    assert mm.LinearMixedModel(FORMULA, data).workspace.sparse.releases_gil
     monkeypatch.setitem(cholmod._state, "binding", cvxopt_binding.CvxoptBinding())
     monkeypatch.setitem(cholmod._state, "chosen", True)
     model = mm.LinearMixedModel(FORMULA, data)
-    assert model.stats._workspace.sparse.binding == "cvxopt"
-    assert not model.stats._workspace.sparse.releases_gil
+    assert model.workspace.sparse.binding == "cvxopt"
+    assert not model.workspace.sparse.releases_gil
     through_cvxopt = model.fit()
     np.testing.assert_array_equal(direct.theta, through_cvxopt.theta)
     assert direct.objective == through_cvxopt.objective

@@ -17,7 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from gls_reference import dense_fit, random_lambdas, random_problem  # noqa: E402
 
-from mixedmodels.linalg import compute_statistics, evaluate_objective, tiled  # noqa: E402
+from mixedmodels.linalg import (  # noqa: E402
+    Workspace,
+    compute_statistics,
+    evaluate_objective,
+    tiled,
+)
 
 
 def _spd(n: int, seed: int) -> np.ndarray:
@@ -81,7 +86,8 @@ def test_row_scatter_and_tiles_give_the_serial_objective(monkeypatch, layout):
 
     def objectives():
         stats = compute_statistics(problem.blocks, problem.X, problem.y, problem.weights)
-        return [evaluate_objective(stats, lams[0], lams[1:], True) for lams in lam_sets]
+        engine = Workspace(stats)
+        return [evaluate_objective(engine, lams[0], lams[1:], True) for lams in lam_sets]
 
     monkeypatch.setattr(workspace, "SMALL_CHOLESKY", 0)
     monkeypatch.setattr(workspace, "BY_ROWS_MIN", 10**12)

@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from gls_reference import dense_fit, random_lambdas, random_problem  # noqa: E402
 
 from mixedmodels.linalg import (  # noqa: E402
+    Workspace,
     compute_statistics,
     evaluate_objective,
     profiled_objective,
@@ -76,12 +77,14 @@ def test_objective_matches_dense_gls(layout, weights, ar1_storage, scatter, one_
     problem = random_problem(rng, 60, LAYOUTS[layout], p=3, weights=weights)
     stats = _stats(problem)
     assert stats.ar1_is_sparse == (ar1_storage == "sparse")
+    workspace = Workspace(stats)
     for triangular in (True, False):
         lams = random_lambdas(rng, problem, triangular=triangular)
         for reml in (True, False):
             expected = dense_fit(problem, lams, reml)["objective"]
-            fast = evaluate_objective(stats, lams[0], lams[1:], reml)
-            via_factor = profiled_objective(update_factor(stats, lams[0], lams[1:]), stats, reml)
+            fast = evaluate_objective(workspace, lams[0], lams[1:], reml)
+            factor = update_factor(workspace, lams[0], lams[1:])
+            via_factor = profiled_objective(factor, stats, reml)
             assert fast == pytest.approx(expected, rel=1e-10, abs=1e-8)
             assert via_factor == pytest.approx(expected, rel=1e-10, abs=1e-8)
 
@@ -90,11 +93,11 @@ def test_objective_matches_dense_gls(layout, weights, ar1_storage, scatter, one_
 def test_solution_matches_dense_gls(layout, ar1_storage, scatter, one_block):
     rng = np.random.default_rng(len(layout))
     problem = random_problem(rng, 70, LAYOUTS[layout], p=2, weights=True)
-    stats = _stats(problem)
+    workspace = Workspace(_stats(problem))
     lams = random_lambdas(rng, problem)
     expected = dense_fit(problem, lams, reml=True)
-    factor = update_factor(stats, lams[0], lams[1:])
-    sol = solve_at_optimum(stats, factor, lams[0], lams[1:])
+    factor = update_factor(workspace, lams[0], lams[1:])
+    sol = solve_at_optimum(workspace, factor, lams[0], lams[1:])
     np.testing.assert_allclose(sol.beta, expected["beta"], rtol=1e-8, atol=1e-8)
     np.testing.assert_allclose(
         sol.beta_cov_unscaled, expected["beta_cov_unscaled"], rtol=1e-8, atol=1e-10
@@ -116,14 +119,15 @@ def test_new_response_reuses_pattern(ar1_storage):
     rng = np.random.default_rng(5)
     problem = random_problem(rng, 80, LAYOUTS["scalar_then_slopes"], p=2)
     stats = _stats(problem)
+    workspace = Workspace(stats)
     lams = random_lambdas(rng, problem)
-    evaluate_objective(stats, lams[0], lams[1:], True)  # builds the workspace
+    evaluate_objective(workspace, lams[0], lams[1:], True)
     y_new = rng.normal(size=problem.y.size) * 3.0
     ar1_y, arr_y = response_statistics(problem.blocks, problem.X, y_new)
-    refit = stats.with_response_part(ar1_y, arr_y)
-    assert refit._workspace.rows is stats._workspace.rows
+    refit = workspace.with_response(stats.with_response_part(ar1_y, arr_y), ar1_y)
+    assert refit.rows is workspace.rows
     problem.y = y_new
-    fresh = _stats(problem)
+    fresh = Workspace(_stats(problem))
     for reml in (True, False):
         assert evaluate_objective(refit, lams[0], lams[1:], reml) == pytest.approx(
             evaluate_objective(fresh, lams[0], lams[1:], reml), rel=1e-12
@@ -137,10 +141,10 @@ def test_not_positive_definite_is_infinite():
     rng = np.random.default_rng(2)
     problem = random_problem(rng, 40, [(6, 1)], p=2)
     problem.X = np.column_stack([problem.X, problem.X[:, 1]])  # aliased column
-    stats = _stats(problem)
-    assert evaluate_objective(stats, np.eye(1), [], True) == np.inf
+    workspace = Workspace(_stats(problem))
+    assert evaluate_objective(workspace, np.eye(1), [], True) == np.inf
     with pytest.raises(np.linalg.LinAlgError):
-        update_factor(stats, np.eye(1), [])
+        update_factor(workspace, np.eye(1), [])
 
 
 def test_large_rest_uses_lapack_path():
@@ -151,7 +155,8 @@ def test_large_rest_uses_lapack_path():
     assert stats.m > 48
     lams = random_lambdas(rng, problem)
     expected = dense_fit(problem, lams, reml=True)["objective"]
-    assert evaluate_objective(stats, lams[0], lams[1:], True) == pytest.approx(expected, rel=1e-10)
+    found = evaluate_objective(Workspace(stats), lams[0], lams[1:], True)
+    assert found == pytest.approx(expected, rel=1e-10)
 
 
 def test_scalar_pattern_matches_the_general_one():
@@ -190,12 +195,12 @@ def test_threads_share_a_workspace_safely(monkeypatch):
     monkeypatch.setattr(workspace, "BY_ROWS_MIN", 0)
     rng = np.random.default_rng(21)
     problem = random_problem(rng, 300, [(40, 1), (12, 2)], p=2)
-    stats = _stats(problem)
+    shared = Workspace(_stats(problem))
     lam_sets = [random_lambdas(rng, problem) for _ in range(16)]
     expected = [dense_fit(problem, lams, True)["objective"] for lams in lam_sets]
 
     def run(lams):
-        return evaluate_objective(stats, lams[0], lams[1:], True)
+        return evaluate_objective(shared, lams[0], lams[1:], True)
 
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(run, lam_sets * 4))
@@ -210,10 +215,11 @@ def test_chunked_one_block_gives_the_same_bits_on_any_pool(layout, monkeypatch):
     rng = np.random.default_rng(11)
     problem = random_problem(rng, 200, [(40, LAYOUTS[layout][0][1])], p=2, weights=False)
     lams = random_lambdas(rng, problem, triangular=True)
-    shared = evaluate_objective(_stats(problem), lams[0], lams[1:], True)
-    assert len(_stats(problem)._workspace.level_chunks) > 1
+    pooled = Workspace(_stats(problem))
+    shared = evaluate_objective(pooled, lams[0], lams[1:], True)
+    assert len(pooled.level_chunks) > 1
     monkeypatch.setattr(tiled, "_workers", lambda: 1)
-    alone = evaluate_objective(_stats(problem), lams[0], lams[1:], True)
+    alone = evaluate_objective(Workspace(_stats(problem)), lams[0], lams[1:], True)
     assert alone == shared
 
 

@@ -28,7 +28,7 @@ from mixedmodels.glmm.pirls import GlmmProblem, Mode, laplace_value, pirls, with
 from mixedmodels.glmm.quadrature import MAX_NODES, agq_value
 from mixedmodels.glmm.response import GlmmData, build_glmm_data
 from mixedmodels.linalg import solve_at_optimum, update_factor
-from mixedmodels.linalg.reweight import reweighted_statistics
+from mixedmodels.linalg.reweight import reweighted_workspace
 from mixedmodels.linalg.threads import blas_limit
 from mixedmodels.optimize import OptSummary
 from mixedmodels.scaling import ThetaScaling, make_scaling
@@ -357,9 +357,9 @@ class GeneralizedLinearMixedModel:
         weights = self.problem.prior_weights * mu_eta * mu_eta / fam.variance(mode.mu)
         response = mode.eta - self.problem.offset + (self.problem.y - mode.mu) / mu_eta
         with np.errstate(divide="ignore"):
-            stats = reweighted_statistics(self.problem.plan_joint, response, weights)
-        factor = update_factor(stats, lams[0], lams[1:])
-        rx_cov = solve_at_optimum(stats, factor, lams[0], lams[1:]).beta_cov_unscaled
+            workspace = reweighted_workspace(self.problem.plan_joint, response, weights)
+        factor = update_factor(workspace, lams[0], lams[1:])
+        rx_cov = solve_at_optimum(workspace, factor, lams[0], lams[1:]).beta_cov_unscaled
         result = GlmerResult(
             model=self,
             theta=np.asarray(theta, float),

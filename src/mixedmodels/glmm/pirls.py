@@ -5,7 +5,7 @@ random effects minimises the penalised deviance ``sum d(y, mu(u)) + |u|^2`` with
 ``eta = X beta + offset + Z Lambda u``. Every iteration is a weighted linear mixed model on the
 blocked engine: working weights ``w = pw mu'^2 / V(mu)`` and working response
 ``(eta - X beta - offset) + (y - mu) / mu'`` give the sufficient statistics
-(:func:`~mixedmodels.linalg.reweight.reweighted_statistics`), the blocked factor of
+(:func:`~mixedmodels.linalg.reweight.reweighted_workspace`), the blocked factor of
 ``Lambda' Z' W Z Lambda + I`` (:func:`~mixedmodels.linalg.update_factor`) and the Newton step
 (:func:`~mixedmodels.linalg.solve_at_optimum`). Steps that do not lower the penalised
 deviance are halved. With ``joint=True`` beta is updated with u (X in the statistics): the
@@ -29,7 +29,7 @@ from mixedmodels.glmm.families import FAMILIES, Family
 from mixedmodels.glmm.mode import STEP_TOLERANCE, Mode
 from mixedmodels.linalg import update_factor
 from mixedmodels.linalg.factor import BlockedFactor, log_determinants
-from mixedmodels.linalg.reweight import ReweightPlan, reweight_plan, reweighted_statistics
+from mixedmodels.linalg.reweight import ReweightPlan, reweight_plan, reweighted_workspace
 from mixedmodels.linalg.solve import solve_at_optimum
 
 __all__ = ["GlmmProblem", "Mode", "pirls", "laplace_value", "with_engine"]
@@ -319,10 +319,11 @@ def pirls(
         weights, working = problem.working_system(eta, mu)
         response = eta - (offset if joint else fixed) + working
         with np.errstate(divide="ignore"):
-            stats = reweighted_statistics(plan, response, weights)
+            workspace = reweighted_workspace(plan, response, weights)
+        stats = workspace.stats
         try:
-            factor = update_factor(stats, lam1, rest)
-            solution = solve_at_optimum(stats, factor, lam1, rest, conditional_variances=True)
+            factor = update_factor(workspace, lam1, rest)
+            solution = solve_at_optimum(workspace, factor, lam1, rest, conditional_variances=True)
         except np.linalg.LinAlgError as exc:
             raise FittingError(f"PIRLS: the weighted system is singular ({exc})") from exc
         new_u = solution.u
@@ -420,14 +421,14 @@ def with_engine(problem: GlmmProblem, mode: Mode, lambdas, joint: bool) -> Mode:
         fixed = X @ mode.beta + problem.offset if X.shape[1] else problem.offset
     plan = problem.plan_joint if joint else problem.plan_u
     with np.errstate(divide="ignore"):
-        stats = reweighted_statistics(plan, mode.eta - fixed + working, weights)
+        workspace = reweighted_workspace(plan, mode.eta - fixed + working, weights)
     lam1, rest = lambdas[0], lambdas[1:]
     try:
-        factor = update_factor(stats, lam1, rest)
-        solution = solve_at_optimum(stats, factor, lam1, rest, conditional_variances=True)
+        factor = update_factor(workspace, lam1, rest)
+        solution = solve_at_optimum(workspace, factor, lam1, rest, conditional_variances=True)
     except np.linalg.LinAlgError as exc:
         raise FittingError(f"PIRLS: the weighted system is singular ({exc})") from exc
-    return replace(mode, factor=factor, stats=stats, solution=solution)
+    return replace(mode, factor=factor, stats=workspace.stats, solution=solution)
 
 
 def laplace_value(problem: GlmmProblem, mode: Mode) -> float:

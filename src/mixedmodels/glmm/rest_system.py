@@ -11,7 +11,7 @@ products (the reweighting plan's accumulation), Lambda, the per-level factors ``
 rank updates of the rest, the rest's dense Cholesky and the two triangular solves. Its answers
 are those of :func:`~mixedmodels.linalg.update_factor` and
 :func:`~mixedmodels.linalg.solve_at_optimum` on
-:func:`~mixedmodels.linalg.reweight.reweighted_statistics` (the tests check both against a
+:func:`~mixedmodels.linalg.reweight.reweighted_workspace` (the tests check both against a
 dense solve).
 """
 

@@ -14,7 +14,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from mixedmodels.inference._params import SdCorMap
-from mixedmodels.linalg import BlockedFactor, SufficientStats, evaluate_objective, update_factor
+from mixedmodels.linalg import (
+    BlockedFactor,
+    SufficientStats,
+    Workspace,
+    evaluate_objective,
+    update_factor,
+)
 from mixedmodels.linalg.factor import LOG_2PI, objective_parts
 from mixedmodels.optimize import minimize
 
@@ -30,18 +36,19 @@ class Evaluator:
     def __init__(self, model) -> None:
         self.model = model
         self.stats: SufficientStats = model.stats
+        self.workspace: Workspace = model.workspace
         self.params = SdCorMap(model.design.terms)
 
-    def factor(self, theta: np.ndarray, stats: SufficientStats | None = None) -> BlockedFactor:
+    def factor(self, theta: np.ndarray, workspace: Workspace | None = None) -> BlockedFactor:
         lams = self.model.lambdas(theta)
-        return update_factor(self.stats if stats is None else stats, lams[0], lams[1:])
+        return update_factor(self.workspace if workspace is None else workspace, lams[0], lams[1:])
 
     def variance_deviance(self, pars: np.ndarray) -> float:
         theta = self.params.to_theta(pars)
         if theta is None:
             return np.inf
         lams = self.model.lambdas(theta)
-        parts = objective_parts(self.stats, lams[0], lams[1:])
+        parts = objective_parts(self.workspace, lams[0], lams[1:])
         if parts is None:
             return np.inf
         logdet_z, _, r2 = parts
@@ -49,22 +56,22 @@ class Evaluator:
         value = logdet_z + r2 / s2 + self.stats.n * (LOG_2PI + np.log(s2))
         return float(value - self.stats.sum_log_weights)
 
-    def beta(self, theta: np.ndarray, stats: SufficientStats | None = None) -> np.ndarray:
+    def beta(self, theta: np.ndarray, workspace: Workspace | None = None) -> np.ndarray:
         """Conditional estimate of beta at theta: ``R_X' beta = c_X`` from the factor's rows."""
-        stats = self.stats if stats is None else stats
-        lrr = self.factor(theta, stats).Lrr
-        qr, p = stats.q_rest, stats.p
+        workspace = self.workspace if workspace is None else workspace
+        lrr = self.factor(theta, workspace).Lrr
+        qr, p = workspace.stats.q_rest, workspace.stats.p
         return np.linalg.solve(lrr[qr : qr + p, qr : qr + p].T, lrr[-1, qr : qr + p])
 
-    def fixed_deviance(self, stats: SufficientStats, theta: np.ndarray) -> float:
-        """Sigma-profiled ML deviance of the reduced model."""
+    def fixed_deviance(self, workspace: Workspace, theta: np.ndarray) -> float:
+        """Sigma-profiled ML deviance of the reduced model (``workspace``: its engine)."""
         lams = self.model.lambdas(theta)
-        return evaluate_objective(stats, lams[0], lams[1:], False)
+        return evaluate_objective(workspace, lams[0], lams[1:], False)
 
-    def fixed_r2(self, stats: SufficientStats, theta: np.ndarray) -> float:
-        """Penalised residual sum of squares of the reduced model."""
+    def fixed_r2(self, workspace: Workspace, theta: np.ndarray) -> float:
+        """Penalised residual sum of squares of the reduced model (``workspace``: its engine)."""
         lams = self.model.lambdas(theta)
-        parts = objective_parts(stats, lams[0], lams[1:])
+        parts = objective_parts(workspace, lams[0], lams[1:])
         return np.nan if parts is None else parts[2]
 
 
@@ -225,7 +232,7 @@ def fixed_point(
     upper = model.upper_bounds if np.isfinite(model.upper_bounds).any() else None
 
     def evaluate(x: float, previous: np.ndarray, before: np.ndarray | None = None) -> np.ndarray:
-        stats = fixed_effect_statistics(ev.stats, j, x)
+        workspace = Workspace(fixed_effect_statistics(ev.stats, j, x))
         x1 = float(previous[1 + nv + j])
         s1 = thetas.get(x1, scaled_hat)
         s0 = None if before is None else thetas.get(float(before[1 + nv + j]))
@@ -237,16 +244,16 @@ def fixed_point(
             start = np.minimum(start, upper)
 
         def objective(s: np.ndarray) -> float:
-            return ev.fixed_deviance(stats, scaling.to_theta(s))
+            return ev.fixed_deviance(workspace, scaling.to_theta(s))
 
         s, value, _, _ = minimize(objective, start, model.lower_bounds, control, upper=upper)
         theta = scaling.to_theta(s)
-        r2 = ev.fixed_r2(stats, theta)
-        sigma = float(np.sqrt(r2 / stats.n))
+        r2 = ev.fixed_r2(workspace, theta)
+        sigma = float(np.sqrt(r2 / workspace.stats.n))
         row = np.empty(1 + optimum.size)
         row[0] = zeta_of(x, optimum[nv + j], value)
         row[1 : 1 + nv] = ev.params.to_sdcor(theta, sigma)
-        beta = ev.beta(theta, stats)
+        beta = ev.beta(theta, workspace)
         row[1 + nv :] = np.insert(beta, j, x)
         thetas[float(x)] = s
         return row

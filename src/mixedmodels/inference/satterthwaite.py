@@ -83,7 +83,9 @@ def _theta_quantities(model, theta: np.ndarray, reml: bool, covariance: bool = T
     if not covariance:
         return np.array([logdet, factor.r2])
     lams = model.lambdas(theta)
-    solution = solve_at_optimum(model.stats, factor, lams[0], lams[1:], conditional_variances=False)
+    solution = solve_at_optimum(
+        model.workspace, factor, lams[0], lams[1:], conditional_variances=False
+    )
     return np.concatenate([[logdet, factor.r2], solution.beta_cov_unscaled.ravel()])
 
 

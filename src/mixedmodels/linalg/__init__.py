@@ -17,12 +17,14 @@ from mixedmodels.linalg.statistics import (
     compute_statistics,
     response_statistics,
 )
+from mixedmodels.linalg.workspace import Workspace
 
 __all__ = [
     "BlockShape",
     "BlockedFactor",
     "Solution",
     "SufficientStats",
+    "Workspace",
     "compute_statistics",
     "evaluate_objective",
     "objective_from_parts",

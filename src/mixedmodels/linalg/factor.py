@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from mixedmodels.linalg.statistics import SufficientStats
+from mixedmodels.linalg.workspace import Workspace
 
 __all__ = [
     "BlockedFactor",
@@ -83,13 +84,14 @@ def apply_rest_lambda(
 
 
 def update_factor(
-    stats: SufficientStats, first_lambda: np.ndarray, rest_lambdas: list[np.ndarray]
+    workspace: Workspace, first_lambda: np.ndarray, rest_lambdas: list[np.ndarray]
 ) -> BlockedFactor:
     """Blocked Cholesky factor of ``Lambda' A Lambda + I`` for the given lambdas.
 
-    The lambdas need not be triangular: the factor depends on them only through
-    ``lambda lambda'`` up to an orthogonal change of the random effects, and the objective
-    not at all.
+    ``workspace`` is the engine built from the statistics (``Workspace(stats)``, or the
+    model's ``LinearMixedModel.workspace``). The lambdas need not be triangular: the factor
+    depends on them only through ``lambda lambda'`` up to an orthogonal change of the random
+    effects, and the objective not at all.
 
     Raises
     ------
@@ -97,7 +99,7 @@ def update_factor(
         When the rest's matrix is not positive definite (only with non-finite input or an
         X that is numerically rank deficient).
     """
-    workspace = stats._workspace
+    stats = workspace.stats
     first_lambda, rest_lambdas = stats.engine_lambdas(first_lambda, rest_lambdas)
     if workspace.evaluate(first_lambda, rest_lambdas, conditioned=True, dense=True) is None:
         raise np.linalg.LinAlgError("the Schur complement is not positive definite")
@@ -114,18 +116,19 @@ def update_factor(
 
 
 def evaluate_objective(
-    stats: SufficientStats,
+    workspace: Workspace,
     first_lambda: np.ndarray,
     rest_lambdas: list[np.ndarray],
     reml: bool,
 ) -> float:
     """The objective at the given lambdas without building a :class:`BlockedFactor`.
 
-    Same value as ``profiled_objective(update_factor(...), stats, reml)``; ``inf`` where
-    the factorisation fails.
+    Same value as ``profiled_objective(update_factor(workspace, ...), workspace.stats,
+    reml)``; ``inf`` where the factorisation fails.
     """
+    stats = workspace.stats
     first_lambda, rest_lambdas = stats.engine_lambdas(first_lambda, rest_lambdas)
-    ev = stats._workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
+    ev = workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
     if ev is None:
         return np.inf
     return objective_from_parts(ev.logdet_z, ev.logdet_x, ev.r2, stats, reml)
@@ -163,13 +166,13 @@ def profiled_objective(factor: BlockedFactor, stats: SufficientStats, reml: bool
 
 
 def objective_parts(
-    stats: SufficientStats, first_lambda: np.ndarray, rest_lambdas: list[np.ndarray]
+    workspace: Workspace, first_lambda: np.ndarray, rest_lambdas: list[np.ndarray]
 ) -> tuple[float, float, float] | None:
     """``log|L_Z|^2``, ``log|R_X|^2`` and ``r^2`` at the given lambdas; None where it fails.
 
     For criteria other than the profiled ones (the likelihood profile's deviance at a given
     sigma), at the cost of :func:`evaluate_objective`.
     """
-    first_lambda, rest_lambdas = stats.engine_lambdas(first_lambda, rest_lambdas)
-    ev = stats._workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
+    first_lambda, rest_lambdas = workspace.stats.engine_lambdas(first_lambda, rest_lambdas)
+    ev = workspace.evaluate(first_lambda, rest_lambdas, conditioned=True)
     return None if ev is None else (ev.logdet_z, ev.logdet_x, ev.r2)

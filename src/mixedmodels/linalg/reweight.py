@@ -6,12 +6,14 @@ a new working response ``z`` on the same ``Z`` and ``X``. :func:`compute_statist
 the co-occurring level pairs of every two blocks, and the workspace their pattern per level of
 the first block, afresh for every statistics; a :class:`ReweightPlan` finds both once (on the
 absolute values of Z and X, whose sums are zero exactly where every weighted sum is), so that
-:func:`reweighted_statistics` is one compiled pass over the rows that adds each row's
+:func:`reweighted_workspace` is one compiled pass over the rows that adds each row's
 products straight into A11, the workspace's per-level values and Arr, as MixedModels.jl's
 ``reweight!`` does for its GLMMs. The result is the same :class:`SufficientStats` (same
 layout; Ar1 dense where :func:`compute_statistics` would store it dense, else compressed by
-column) with its workspace already attached, so :func:`~mixedmodels.linalg.update_factor`
-and :func:`~mixedmodels.linalg.solve_at_optimum` take it as any other.
+column) held by its workspace, built from the plan's pattern: :func:`reweighted_workspace`
+returns that :class:`~mixedmodels.linalg.workspace.Workspace`, which
+:func:`~mixedmodels.linalg.update_factor` and :func:`~mixedmodels.linalg.solve_at_optimum`
+take as any other (the statistics are its ``stats``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from mixedmodels.linalg.statistics import (
 )
 from mixedmodels.linalg.workspace import Workspace
 
-__all__ = ["ReweightPlan", "reweight_plan", "reweighted_statistics"]
+__all__ = ["ReweightPlan", "reweight_plan", "reweighted_workspace"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -237,13 +239,12 @@ def _dense_ar1(ptr, rows, values, out):  # pragma: no cover - compiled
                 out[rows[k], g * s1 + a] = values[k, a]
 
 
-def reweighted_statistics(
-    plan: ReweightPlan, y: np.ndarray, weights: np.ndarray
-) -> SufficientStats:
-    """Sufficient statistics of the weighted model with response ``y`` and weights ``w``.
+def reweighted_workspace(plan: ReweightPlan, y: np.ndarray, weights: np.ndarray) -> Workspace:
+    """The engine of the weighted model with response ``y`` and weights ``w``.
 
-    The same values (to rounding) as ``compute_statistics(blocks, X, y, weights)``, with the
-    engine's workspace attached; ``sum_log_weights`` is that of ``w``.
+    Its statistics (``.stats``) have the same values (to rounding) as
+    ``compute_statistics(blocks, X, y, weights)``; ``sum_log_weights`` is that of ``w``. The
+    workspace reuses the plan's pattern and sparse route instead of finding them again.
 
     Parameters
     ----------
@@ -297,10 +298,7 @@ def reweighted_statistics(
         Ar1=Ar1,
         Arr=Arr,
     )
-    stats.__dict__["_workspace"] = Workspace(
-        stats, _pattern=(plan.ptr, plan.rows, values), _sparse=plan.sparse
-    )
-    return stats
+    return Workspace(stats, _pattern=(plan.ptr, plan.rows, values), _sparse=plan.sparse)
 
 
 @njit(cache=True)
@@ -345,7 +343,7 @@ def one_block_system(codes, Z, w, r, lam, A, L11, u):  # pragma: no cover - comp
     fixed effects held fixed): per level ``M_g = lam' (Z_g' W Z_g) lam + I = L_g L_g'``
     into ``L11`` and ``u_g = M_g^-1 lam' Z_g' W r`` into ``u``; returns ``log|L_Z|^2``.
     ``A`` is scratch of ``L11``'s shape. The same algebra as :func:`update_factor` followed
-    by :func:`solve_at_optimum` on ``reweighted_statistics`` of a one-block plan with p = 0,
+    by :func:`solve_at_optimum` on ``reweighted_workspace`` of a one-block plan with p = 0,
     in one compiled pass (the dense reference test checks both).
     """
     levels, s = u.shape

@@ -16,9 +16,11 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.linalg import blas, lapack
 
+from mixedmodels.linalg import kernels
 from mixedmodels.linalg.factor import BlockedFactor
 from mixedmodels.linalg.statistics import SufficientStats
 from mixedmodels.linalg.threads import blas_limit
+from mixedmodels.linalg.workspace import Workspace
 
 __all__ = ["Solution", "solve_at_optimum"]
 
@@ -92,7 +94,7 @@ def _rest_unknowns(Lrr: np.ndarray) -> np.ndarray:
 
 
 def solve_at_optimum(
-    stats: SufficientStats,
+    workspace: Workspace,
     factor: BlockedFactor,
     lam1: np.ndarray,
     rest_lambdas: list[np.ndarray],
@@ -101,8 +103,10 @@ def solve_at_optimum(
 ) -> Solution:
     """Fixed effects, spherical conditional modes and their unscaled covariances.
 
-    ``lam1``, ``rest_lambdas`` and ``factor`` are the model's (see ``update_factor``).
+    ``workspace`` is the engine the factor came from (see ``update_factor``); ``lam1``,
+    ``rest_lambdas`` and ``factor`` are the model's.
     """
+    stats = workspace.stats
     lam1, rest_lambdas = stats.engine_lambdas(lam1, rest_lambdas)
     Lrr = factor.Lrr
     qr, p = stats.q_rest, stats.p
@@ -140,13 +144,13 @@ def solve_at_optimum(
     if conditional_variances:
 
         def ucov() -> tuple[np.ndarray, ...]:
-            return _conditional_variances(stats, factor, lam1, rest_lambdas)
+            return _conditional_variances(workspace, factor, lam1, rest_lambdas)
 
     return Solution(beta=beta, u=tuple(us), beta_cov_unscaled=beta_cov, _u_cov=ucov)
 
 
 def _conditional_variances(
-    stats: SufficientStats, factor: BlockedFactor, lam1: np.ndarray, rest_lambdas
+    workspace: Workspace, factor: BlockedFactor, lam1: np.ndarray, rest_lambdas
 ) -> tuple[np.ndarray, ...]:
     """Diagonal blocks of ``(L_Z L_Z')^-1`` per level, for every block.
 
@@ -154,8 +158,7 @@ def _conditional_variances(
     block's are ``M_g^-1 + M_g^-1 Lam1' (Ar1_z,g' Q Ar1_z,g) Lam1 M_g^-1``; the rest's are the
     diagonal blocks of ``S_z^-1``.
     """
-    from mixedmodels.linalg import kernels
-
+    stats = workspace.stats
     L11 = factor.L11
     levels1, size1 = L11.shape[:2]
     L11_inv = np.linalg.inv(L11)
@@ -178,7 +181,6 @@ def _conditional_variances(
         offset += q
     Q = _apply_rest_lambda(_apply_rest_lambda(S_inv, stats, rest_lambdas).T, stats, rest_lambdas)
     Q = np.ascontiguousarray(Q[:qr, :qr])
-    workspace = stats._workspace
     H = np.zeros((levels1, size1, size1))
     # only the random-effect rows are read: the conditioned values equal the plain ones there
     kernels.gather_quadratic(Q, workspace.ptr, workspace.rows, workspace.values_conditioned, H)

@@ -72,6 +72,10 @@ class SufficientStats:
         see :mod:`mixedmodels.linalg.conditioning`), or None when they are the model's.
         The functions that take lambdas (``update_factor``, ``evaluate_objective``,
         ``solve_at_optimum``...) take the model's and give the model's factor and estimates.
+
+    Pure data: the structure and scratch space of fast evaluations are a
+    :class:`~mixedmodels.linalg.workspace.Workspace` built from these statistics and owned
+    by the model (``LinearMixedModel.workspace``).
     """
 
     n: int
@@ -126,13 +130,6 @@ class SufficientStats:
                 return beta
         return np.linalg.lstsq(XX, Xy, rcond=None)[0]
 
-    @cached_property
-    def _workspace(self):
-        """Private precomputed structure and scratch space for fast evaluations (lazy)."""
-        from mixedmodels.linalg.workspace import Workspace
-
-        return Workspace(self)
-
     def with_response_part(
         self, ar1_y: np.ndarray, arr_y: np.ndarray, shift: np.ndarray | None = None
     ) -> SufficientStats:
@@ -152,10 +149,7 @@ class SufficientStats:
         conditioning = self.conditioning
         if conditioning is not None and shift is not None:
             conditioning = conditioning.with_shift(shift)
-        out = replace(self, Ar1=ar1, Arr=arr, conditioning=conditioning)
-        if "_workspace" in self.__dict__:  # reuse the pattern: only the response row changes
-            out.__dict__["_workspace"] = self._workspace.with_response(out, ar1_y)
-        return out
+        return replace(self, Ar1=ar1, Arr=arr, conditioning=conditioning)
 
 
 def random_effects_matrix(codes: np.ndarray, matrix: np.ndarray, n_levels: int) -> sp.csr_matrix:

@@ -3,9 +3,14 @@
 The workspace holds what does not change with theta: for every level ``g`` of the first
 block, the rows of ``Ar1`` that are not zero in that level's columns and the values there
 (so ``Ar1 W Ar1'`` becomes a scatter-add into a dense buffer with a pattern known in advance),
-the layout of the rest's blocks, and per-thread scratch buffers. It is built lazily from the
-statistics alone (never from row data), cached on them, and carried over to refits with a new
-response, whose only change is the last row of ``Ar1``.
+the layout of the rest's blocks, and per-thread scratch buffers. It is built from the
+statistics alone (never from row data), owned by the model (``LinearMixedModel.workspace``;
+the statistics are pure data and know nothing of it), and carried over to refits with a new
+response, whose only change is the last row of ``Ar1`` (:meth:`Workspace.with_response`).
+
+The engine's functions (:func:`~mixedmodels.linalg.update_factor`,
+:func:`~mixedmodels.linalg.evaluate_objective`, :func:`~mixedmodels.linalg.solve_at_optimum`)
+take a workspace; its statistics are :attr:`Workspace.stats`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
-from mixedmodels.linalg import grouped_schur, sparse_rest
+from mixedmodels.linalg import grouped_schur, kernels, sparse_rest
 from mixedmodels.linalg.routes import SMALL_CHOLESKY, Evaluation, Route, choose_route
 from mixedmodels.linalg.statistics import SufficientStats
 
@@ -144,7 +149,10 @@ class Workspace:
         self.by_rows = self.pairs >= BY_ROWS_MIN and not self.fused
         if self.by_rows:
             self._row_pattern()
-        self.sparse = self._sparse_rest() if _sparse is False else _sparse
+        # False: not analysed yet (a refit and a reweighted plan hand over theirs)
+        self.sparse: sparse_rest.SparseRest | None = (
+            self._sparse_rest() if isinstance(_sparse, bool) else _sparse
+        )
         self.route: Route = choose_route(self)  # once, by shape (mixedmodels.linalg.routes)
         self.dense_route: Route = choose_route(self, dense=True)
 
@@ -222,8 +230,6 @@ class Workspace:
         self.b0 = b0
         self.last_plain = np.ascontiguousarray(Arr[m - 1])
         self.last_conditioned = last
-        from mixedmodels.linalg import kernels
-
         # per level, the response's entries minus b0' times the X rows' entries (in place:
         # the plain values differ only there and are rebuilt from Ar1 when asked for)
         values = self.values_conditioned
