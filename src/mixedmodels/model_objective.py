@@ -42,10 +42,13 @@ class ObjectiveFunctions:
 
     design: Design
     stats: SufficientStats
-    workspace: Workspace
     scaling: ThetaScaling
 
     if TYPE_CHECKING:  # defined by the model class
+
+        @property
+        def workspace(self) -> Workspace:
+            """The engine built from the statistics."""
 
         @property
         def n_theta(self) -> int:

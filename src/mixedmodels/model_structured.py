@@ -21,7 +21,7 @@ from mixedmodels.linalg import (
     BlockedFactor,
     profiled_objective,
 )
-from mixedmodels.model_objective import ObjectiveFunctions
+from mixedmodels.model_start import StartingValues
 from mixedmodels.optimize import COARSE_FTOL_ABS, OptSummary, minimize
 from mixedmodels.residual_boundary import (
     RayProbe,
@@ -31,7 +31,7 @@ from mixedmodels.residual_boundary import (
 from mixedmodels.results import LmerResult
 
 
-class StructuredFit(ObjectiveFunctions):
+class StructuredFit(StartingValues):
     """The fit of models with structured terms (mixed into LinearMixedModel)."""
 
     lower_bounds: np.ndarray
