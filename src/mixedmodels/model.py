@@ -468,6 +468,5 @@ class LinearMixedModel(StructuredFit):
 
     def __getstate__(self) -> dict:
         """Pickle the set-up only: caches (scratch buffers, block maps) are rebuilt lazily."""
-        state = {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
-        state["stats"] = replace(self.stats)  # a copy without the cached workspace
-        return state
+        caches = ("workspace",)  # the engine: rebuilt from the statistics on first use
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k not in caches}
