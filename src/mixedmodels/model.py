@@ -169,7 +169,7 @@ class LinearMixedModel(StructuredFit):
     # -- the objective --------------------------------------------------------------------
     @cached_property
     def workspace(self) -> Workspace:
-        """The engine built from :attr:`stats`: their structure and scratch space (lazy)."""
+        """The engine built from the sufficient statistics (lazy): structure and scratch space."""
         return Workspace(self.stats)
 
     def lambdas(self, theta: np.ndarray) -> list[np.ndarray]:
