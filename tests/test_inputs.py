@@ -139,3 +139,14 @@ def test_data_frame_index_is_kept():
     data = SLEEP.set_index(pd.Index([f"r{i}" for i in range(len(SLEEP))]))
     fit = mm.lmer(FORMULA, data)
     assert fit.fitted.index[0] == "r0"
+
+
+def test_an_unknown_keyword_of_lmer_is_named_with_the_spelling_lmer_takes():
+    import mixedmodels as mm
+    from mixedmodels.errors import ArgumentError
+
+    data = mm.datasets.load("sleepstudy")
+    with pytest.raises(ArgumentError, match=r"'reml' \(did you mean 'REML'\?\)"):
+        mm.lmer("Reaction ~ Days + (1 | Subject)", data, reml=False)
+    with pytest.raises(ArgumentError, match=r"'weigths'"):
+        mm.lmer("Reaction ~ Days + (1 | Subject)", data, weigths="Days")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from mixedmodels.control import Control
+from mixedmodels.errors import ArgumentError
 from mixedmodels.inputs import check_formula_and_data
 from mixedmodels.model import LinearMixedModel
 from mixedmodels.options import flag
@@ -33,6 +34,7 @@ def lmer(
     contrasts: dict[str, str] | None = None,
     start=None,
     control: Control | dict | None = None,
+    **unknown: object,
 ) -> LmerResult:
     """Fit a linear mixed model with lme4's formula grammar.
 
@@ -51,6 +53,9 @@ def lmer(
         Column names or per-row values.
     contrasts
         Coding of categorical fixed-effect variables, e.g. ``{"treat": "sum"}``.
+    **unknown
+        Refused: an unknown keyword raises :class:`~mixedmodels.errors.ArgumentError`
+        naming it and, for another spelling of one (``reml=``), the name to use.
     start, control
         Starting theta and optimiser settings (see :meth:`~mixedmodels.model.LinearMixedModel.fit`);
         ``control`` also holds lme4's model check ``check_nobs_vs_nre`` (``"stop"``,
@@ -67,6 +72,8 @@ def lmer(
     >>> fit.fixef.round(3).to_dict()
     {'(Intercept)': 251.405, 'Days': 10.467}
     """
+    if unknown:
+        _refuse_unknown(unknown)
     check_formula_and_data(formula, data)
     REML = flag("REML", REML)
     if not isinstance(data, pd.DataFrame):
@@ -109,3 +116,18 @@ def load_fit(path, data, **options) -> LmerResult:
     True
     """
     return restore(LinearMixedModel(read_formula(path), data, **options), path)
+
+
+_LMER_ARGUMENTS = ("REML", "weights", "offset", "contrasts", "start", "control")
+
+
+def _refuse_unknown(unknown: dict) -> None:
+    """Raise naming every unknown keyword of :func:`lmer`, with the spelling lmer takes."""
+    hints = []
+    for name in unknown:
+        known = [a for a in _LMER_ARGUMENTS if a.lower() == name.lower().replace(".", "_")]
+        hints.append(f"{name!r} (did you mean {known[0]!r}?)" if known else repr(name))
+    raise ArgumentError(
+        f"lmer() got unknown keyword argument(s) {', '.join(hints)}; it takes "
+        + ", ".join(_LMER_ARGUMENTS)
+    )

@@ -103,3 +103,12 @@ def test_bootstrap_percentiles_use_boots_order_statistics():
     )
     assert 2.0 < ci["lower"].iloc[0] < 3.0
     assert 97.0 < ci["upper"].iloc[0] < 98.0
+
+
+def test_bootstrap_takes_lme4s_nsim_as_n():
+    fit = fit_reference("sleepstudy_rs")
+    by_nsim = confint(fit, method="boot", nsim=20, seed=7, progress=False)
+    by_n = confint(fit, method="boot", n=20, seed=7, progress=False)
+    pd.testing.assert_frame_equal(by_nsim, by_n)
+    with pytest.raises(InferenceError, match="once"):
+        confint(fit, method="boot", n=20, nsim=20, seed=7, progress=False)

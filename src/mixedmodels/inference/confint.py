@@ -61,8 +61,8 @@ def confint(
         ``"beta_"`` (fixed effects); all when None.
     **kwargs
         ``"profile"``: passed to :func:`~mixedmodels.inference.profile.profile`.
-        ``"boot"``: ``n`` (default 500, as lme4's ``nsim``), ``seed``, ``n_jobs``,
-        ``progress``, or ``boot``, a DataFrame from
+        ``"boot"``: ``n`` (default 500; lme4's name ``nsim`` is accepted too), ``seed``,
+        ``n_jobs``, ``progress``, or ``boot``, a DataFrame from
         :func:`~mixedmodels.inference.bootstrap.bootstrap` to reuse.
 
     Returns
@@ -117,6 +117,10 @@ def _wald(result, names, n_variance: int, level: float) -> pd.DataFrame:
 
 def _boot(result, names, level: float, kwargs: dict) -> pd.DataFrame:
     boot = kwargs.pop("boot", None)
+    if "nsim" in kwargs:  # lme4's name for the number of simulations
+        if "n" in kwargs:
+            raise InferenceError("give the number of simulations once: n or nsim (lme4's name)")
+        kwargs["n"] = kwargs.pop("nsim")
     unknown = set(kwargs) - set(_BOOT_OPTIONS)
     if unknown:
         raise InferenceError(f"unknown option(s) for bootstrap intervals: {sorted(unknown)}")
