@@ -362,8 +362,13 @@ def near_a_bound(x: np.ndarray, lower: np.ndarray, errors: np.ndarray) -> bool:
     :func:`nearly_singular` make per component, in one pass (when it is False, neither has
     anything to try).
     """
+    return bool(np.any(_close_to_bound(x, lower, errors)))
+
+
+def _close_to_bound(x: np.ndarray, lower: np.ndarray, errors: np.ndarray) -> np.ndarray:
+    """Per component: bounded, with a finite error, and within :data:`FACE_DISTANCE` of it."""
     bounded = np.isfinite(lower) & np.isfinite(errors)
-    return bool(np.any(bounded & (x - lower <= FACE_DISTANCE * errors)))
+    return bounded & (x - lower <= FACE_DISTANCE * errors)
 
 
 def nearby_faces(
@@ -377,8 +382,7 @@ def nearby_faces(
     Each such component is set on its bound, in canonical form.
     """
     out = []
-    bounded = np.isfinite(lower) & np.isfinite(errors)
-    for i in np.flatnonzero(bounded & (x - lower <= FACE_DISTANCE * errors)):
+    for i in np.flatnonzero(_close_to_bound(x, lower, errors)):
         if x[i] - lower[i] <= ZERO_DIAGONAL:
             continue
         point = np.array(x, dtype=float)
@@ -395,11 +399,5 @@ def nearly_singular(
     Near: within :data:`FACE_DISTANCE` standard errors. A covariance matrix close to
     singular, whose optimum may lie on the boundary or, as for one on it, elsewhere.
     """
-    for layout in layouts:
-        if layout.size < 2:
-            continue
-        for k in range(layout.start, layout.stop):
-            close = np.isfinite(lower[k]) and np.isfinite(errors[k])
-            if close and x[k] - lower[k] <= FACE_DISTANCE * errors[k]:
-                return True
-    return False
+    close = _close_to_bound(x, lower, errors)
+    return any(close[t.start : t.stop].any() for t in layouts if t.size >= 2)
