@@ -10,6 +10,8 @@ module sits above both (see docs/repo-map.md), so neither imports the other to d
 
 from __future__ import annotations
 
+import inspect
+
 import pandas as pd
 
 from mixedmodels.control import Control
@@ -118,16 +120,15 @@ def load_fit(path, data, **options) -> LmerResult:
     return restore(LinearMixedModel(read_formula(path), data, **options), path)
 
 
-_LMER_ARGUMENTS = ("REML", "weights", "offset", "contrasts", "start", "control")
-
-
 def _refuse_unknown(unknown: dict) -> None:
     """Raise naming every unknown keyword of :func:`lmer`, with the spelling lmer takes."""
+    taken = [
+        p.name for p in inspect.signature(lmer).parameters.values() if p.kind is p.KEYWORD_ONLY
+    ]
     hints = []
     for name in unknown:
-        known = [a for a in _LMER_ARGUMENTS if a.lower() == name.lower().replace(".", "_")]
+        known = [a for a in taken if a.lower() == name.lower().replace(".", "_")]
         hints.append(f"{name!r} (did you mean {known[0]!r}?)" if known else repr(name))
     raise ArgumentError(
-        f"lmer() got unknown keyword argument(s) {', '.join(hints)}; it takes "
-        + ", ".join(_LMER_ARGUMENTS)
+        f"lmer() got unknown keyword argument(s) {', '.join(hints)}; it takes " + ", ".join(taken)
     )
