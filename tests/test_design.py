@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import mixedmodels as mm
-from mixedmodels.design import lme4_column_names
+from mixedmodels.column_names import lme4_column_names
 from mixedmodels.errors import (
     DesignError,
     FormulaError,

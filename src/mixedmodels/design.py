@@ -53,9 +53,6 @@ __all__ = [
     "Design",
     "TermSpec",
     "build_design",
-    "group_codes",
-    "lme4_column_names",
-    "needed_variables",
     "shared_columns",
     "shared_response",
 ]

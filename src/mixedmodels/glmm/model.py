@@ -24,7 +24,8 @@ from mixedmodels.errors import (
 )
 from mixedmodels.glmm.families import Family, get_family
 from mixedmodels.glmm.fitting import DEFAULT_GLMM_CONTROL, WarmStart, fit_glmm, separation_check
-from mixedmodels.glmm.pirls import GlmmProblem, Mode, laplace_value, pirls, with_engine
+from mixedmodels.glmm.mode import Mode
+from mixedmodels.glmm.pirls import GlmmProblem, laplace_value, pirls, with_engine
 from mixedmodels.glmm.quadrature import MAX_NODES, agq_value
 from mixedmodels.glmm.response import GlmmData, build_glmm_data
 from mixedmodels.linalg import solve_at_optimum, update_factor

@@ -32,7 +32,7 @@ from mixedmodels.linalg.factor import BlockedFactor, log_determinants
 from mixedmodels.linalg.reweight import ReweightPlan, reweight_plan, reweighted_workspace
 from mixedmodels.linalg.solve import solve_at_optimum
 
-__all__ = ["GlmmProblem", "Mode", "pirls", "laplace_value", "with_engine"]
+__all__ = ["GlmmProblem", "pirls", "laplace_value", "with_engine"]
 
 MAX_ITERATIONS = 100
 MAX_HALVINGS = 30

@@ -24,7 +24,8 @@ import numpy as np
 from numba import njit
 
 from mixedmodels.glmm.kernels import _dev, _linkinv
-from mixedmodels.glmm.pirls import GlmmProblem, Mode
+from mixedmodels.glmm.mode import Mode
+from mixedmodels.glmm.pirls import GlmmProblem
 
 __all__ = ["gauss_hermite", "agq_value", "MAX_NODES"]
 

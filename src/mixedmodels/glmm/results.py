@@ -18,7 +18,7 @@ from mixedmodels.column_names import lme4_column_names
 from mixedmodels.control import SINGULAR_TOLERANCE
 from mixedmodels.errors import DesignError, InferenceError, MissingColumnError
 from mixedmodels.formula import parse_formula
-from mixedmodels.glmm.pirls import Mode
+from mixedmodels.glmm.mode import Mode
 from mixedmodels.glmm.response import _evaluate, split_offsets
 from mixedmodels.glmm.results_methods import GlmerPostFitMethods
 from mixedmodels.glmm.summary import build_summary
