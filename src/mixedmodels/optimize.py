@@ -87,6 +87,11 @@ class OptSummary:
     boundary_evaluations
         Further evaluations spent confirming an optimum on the boundary (directions off it
         and restarts from other start values; see :mod:`mixedmodels.boundary`).
+    cholmod
+        The CHOLMOD binding and library versions of the sparse route, where the fit's
+        objective was evaluated on it (e.g. ``"ctypes binding, CHOLMOD 3.0.6, cvxopt
+        1.3.3"``; see :func:`mixedmodels.show_config`); None where the objective was
+        evaluated densely.
     """
 
     initial: tuple[float, ...]
@@ -100,6 +105,7 @@ class OptSummary:
     check_evaluations: int = 0
     residual_boundary: bool = False
     boundary_evaluations: int = 0
+    cholmod: str | None = None
 
     @property
     def converged(self) -> bool:

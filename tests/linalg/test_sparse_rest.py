@@ -19,7 +19,7 @@ from test_engine_vs_dense import (  # noqa: E402
 )
 
 import mixedmodels as mm  # noqa: E402
-from mixedmodels.linalg import sparse_rest  # noqa: E402
+from mixedmodels.linalg import cholmod, sparse_rest  # noqa: E402
 
 pytest.importorskip("cvxopt")
 
@@ -125,6 +125,9 @@ def test_sparse_route_fit_equals_dense_route(monkeypatch):
     slow = mm.lmer(formula, data)
     assert fast.model.workspace.sparse is not None
     assert slow.model.workspace.sparse is None
+    assert fast.optsum.cholmod == cholmod.label()  # the fit says which CHOLMOD it ran on
+    assert fast.optsum.cholmod.startswith(f"{cholmod.binding().name} binding, CHOLMOD 3.")
+    assert slow.optsum.cholmod is None  # evaluated densely
     assert fast.reml_criterion == pytest.approx(slow.reml_criterion, abs=1e-8)
     assert np.allclose(fast.theta, slow.theta, atol=1e-5)
     assert np.allclose(fast.fixef, slow.fixef, atol=1e-7)
@@ -169,7 +172,6 @@ def test_scalar_pattern_by_marks_equals_the_sparse_products(monkeypatch, seed):
 def test_sparse_route_fit_is_the_same_through_cvxopts_binding(monkeypatch):
     from test_grouped_schur import FORMULA, ratings
 
-    from mixedmodels.linalg import cholmod
     from mixedmodels.linalg.cholmod import cvxopt_binding
 
     data = ratings(students=2500, teachers=500, depts=12, seed=3)
@@ -181,6 +183,8 @@ def test_sparse_route_fit_is_the_same_through_cvxopts_binding(monkeypatch):
     assert model.workspace.sparse.binding == "cvxopt"
     assert not model.workspace.sparse.releases_gil
     through_cvxopt = model.fit()
+    assert through_cvxopt.optsum.cholmod.startswith("cvxopt binding, CHOLMOD 3.")
+    assert direct.optsum.cholmod.startswith("ctypes binding, CHOLMOD 3.")
     np.testing.assert_array_equal(direct.theta, through_cvxopt.theta)
     assert direct.objective == through_cvxopt.objective
 

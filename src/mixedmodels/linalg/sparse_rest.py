@@ -187,6 +187,11 @@ class SparseRest:
         return self._binding.name
 
     @property
+    def library(self) -> str | None:
+        """The binding and library versions in use (:func:`mixedmodels.linalg.cholmod.label`)."""
+        return cholmod.label(self._binding)
+
+    @property
     def releases_gil(self) -> bool:
         """Whether factorisations run without the GIL (CHOLMOD called through ctypes)."""
         return self._binding.releases_gil

@@ -40,6 +40,23 @@ def test_the_checked_cvxopt_gets_the_ctypes_binding():
     assert cholmod.describe()["binding"] == "ctypes"
 
 
+def test_the_label_names_the_binding_and_the_versions_it_calls():
+    text = cholmod.label()
+    assert text == (
+        f"{cholmod.binding().name} binding, CHOLMOD {loader.cholmod_version()}, "
+        f"cvxopt {loader.cvxopt_version()}"
+    )
+    other = cholmod.cvxopt_binding.CvxoptBinding()
+    assert cholmod.label(other).startswith("cvxopt binding, CHOLMOD 3.")
+
+
+def test_without_a_binding_there_is_no_label(monkeypatch):
+    monkeypatch.setitem(cholmod._state, "binding", None)
+    monkeypatch.setitem(cholmod._state, "chosen", True)
+    assert cholmod.label() is None
+    assert cholmod.describe()["binding"] is None
+
+
 def test_another_cvxopt_version_gets_cvxopts_binding(monkeypatch):
     monkeypatch.setattr(loader, "cvxopt_version", lambda: "9.9.9")
     binding, reason = cholmod._choose()

@@ -13,7 +13,8 @@ the same numbers:
   GIL, builds the matrix from triplets), for any other cvxopt.
 
 :func:`binding` returns the active one, chosen once per process (None without cvxopt);
-:func:`describe` says which and why (shown by :func:`mixedmodels.show_config`).
+:func:`describe` says which and why (shown by :func:`mixedmodels.show_config`), and
+:func:`label` names it with the versions it calls (in a fit's ``optsum.cholmod``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from mixedmodels.linalg.cholmod import ctypes_binding, cvxopt_binding, loader
 
-__all__ = ["Binding", "Factor", "binding", "describe"]
+__all__ = ["Binding", "Factor", "binding", "describe", "label"]
 
 
 class Factor(Protocol):
@@ -97,3 +98,16 @@ def describe() -> dict[str, str | None]:
         "cholmod": loader.cholmod_version(),
         "blas_core": loader.blas_core(),
     }
+
+
+def label(used: Binding | None = None) -> str | None:
+    """A binding (the active one by default) and the versions it calls; None without cvxopt.
+
+    For example ``"ctypes binding, CHOLMOD 3.0.6, cvxopt 1.3.3"`` (a fit's ``optsum.cholmod``).
+    """
+    used = binding() if used is None else used
+    if used is None:
+        return None
+    return (
+        f"{used.name} binding, CHOLMOD {loader.cholmod_version()}, cvxopt {loader.cvxopt_version()}"
+    )

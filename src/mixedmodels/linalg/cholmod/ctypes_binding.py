@@ -216,7 +216,7 @@ class CtypesBinding:
             return cvxopt_binding.CvxoptBinding().amd_order(rows, cols, n)
         return order
 
-    def factor(self, rows: np.ndarray, cols: np.ndarray, n: int, perm: np.ndarray):
+    def factor(self, rows: np.ndarray, cols: np.ndarray, n: int, perm: np.ndarray) -> DirectFactor:
         """A :class:`DirectFactor` of the pattern under ``perm``."""
         return DirectFactor(rows, cols, n, perm, self._lib)
 

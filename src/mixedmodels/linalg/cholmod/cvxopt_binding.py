@@ -30,7 +30,7 @@ class CvxoptBinding:
         A = spmatrix(matrix(np.ones(np.asarray(rows).size)), matrix(rows), matrix(cols), (n, n))
         return np.array(list(amd.order(A, uplo="L")), dtype=np.int64)
 
-    def factor(self, rows: np.ndarray, cols: np.ndarray, n: int, perm: np.ndarray):
+    def factor(self, rows: np.ndarray, cols: np.ndarray, n: int, perm: np.ndarray) -> CvxoptFactor:
         """A :class:`CvxoptFactor` of the pattern under ``perm``."""
         return CvxoptFactor(rows, cols, n, perm)
 
