@@ -66,7 +66,5 @@ def test_a_response_on_the_fixed_effects_fits_exactly():
 def test_a_response_with_noise_does_not(weighted):
     rng = np.random.default_rng(1)
     frame = data(lambda x, g: 1.0 + 2.0 * x + rng.normal(size=x.size)).assign(w=2.0)
-    design = mm.LinearMixedModel(
-        "y ~ x + (1 | g)", frame, weights="w" if weighted else None
-    ).design
+    design = mm.LinearMixedModel("y ~ x + (1 | g)", frame, weights="w" if weighted else None).design
     assert not fixed_effects_fit_exactly(design)

@@ -79,7 +79,8 @@ def test_every_component_on_its_bound_is_converged():
 
 def test_no_parameters_is_converged():
     found = examine(deviance, np.zeros(0), np.zeros(0), tolerance=0.01)
-    assert found.messages == () and found.step is None
+    assert found.messages == ()
+    assert found.step is None
 
 
 def test_convergence_messages_and_check_convergence_agree_with_examine():
@@ -112,13 +113,17 @@ def test_polish_takes_the_step_only_when_it_lowers_the_objective():
     x = M + np.array([0.2, 0.1])
     found = examine(deviance, x, NO_BOUNDS, 0.01)
     point, value, used = polish(deviance, x, deviance(x), found.step, NO_BOUNDS)
-    assert used == 1 and value < deviance(x)
+    assert used == 1
+    assert value < deviance(x)
     np.testing.assert_allclose(point, M, atol=1e-5)
     same, kept, used = polish(deviance, M, deviance(M), -found.step, NO_BOUNDS)
-    assert used == 1 and kept == deviance(M)
+    assert used == 1
+    assert kept == deviance(M)
     np.testing.assert_array_equal(same, M)
     point, value, used = polish(deviance, x, 1.0, None, NO_BOUNDS)  # no step: nothing tried
-    assert point is x and value == 1.0 and used == 0
+    assert point is x
+    assert value == 1.0
+    assert used == 0
 
 
 def test_polish_stays_inside_the_bounds():

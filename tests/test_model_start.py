@@ -59,7 +59,8 @@ def test_structured_terms_start_inside_their_bounds():
     sleep = mm.datasets.load("sleepstudy")
     model = mm.LinearMixedModel("Reaction ~ Days + ar1(0 + C(Days) | Subject)", sleep)
     theta = model.scaling.to_theta(model.start_theta())
-    assert np.all(theta >= model.lower_bounds) and np.all(theta <= model.upper_bounds)
+    assert np.all(theta >= model.lower_bounds)
+    assert np.all(theta <= model.upper_bounds)
     assert np.all(np.isfinite(theta))
 
 

@@ -51,7 +51,8 @@ def test_structured_fits_reach_glmmtmbs_criterion(name):
 def test_the_optimum_is_inside_the_bounds_and_below_its_neighbours():
     _, fit = fit_of("sleepstudy_ar1")
     model = fit.model
-    assert np.all(fit.theta >= model.lower_bounds) and np.all(fit.theta <= model.upper_bounds)
+    assert np.all(fit.theta >= model.lower_bounds)
+    assert np.all(fit.theta <= model.upper_bounds)
     rng = np.random.default_rng(0)
     for _ in range(6):
         step = rng.normal(scale=1e-3, size=fit.theta.size)

@@ -73,9 +73,11 @@ def test_augment_adds_fitted_values_and_residuals(fit):
 
 def test_leverage_and_cooks_distance_have_a_value_per_row(fit):
     h = fit.leverage()
-    assert len(h) == 180 and np.all((h > 0) & (h < 1))
+    assert len(h) == 180
+    assert np.all((h > 0) & (h < 1))
     d = fit.cooks_distance()
-    assert len(d) == 180 and np.all(d >= 0)
+    assert len(d) == 180
+    assert np.all(d >= 0)
 
 
 def test_get_me_is_workflows(fit):

@@ -44,7 +44,8 @@ def test_simulate_is_seeded_and_draws_counts_within_the_trials(fit):
     assert draws.shape[1] == 4
     size = mm.datasets.load("cbpp")["size"].to_numpy()
     counts = draws * size[:, None] if np.all(draws <= 1.0) else draws
-    assert np.all(counts >= 0) and np.all(counts <= size[:, None] + 1e-9)
+    assert np.all(counts >= 0)
+    assert np.all(counts <= size[:, None] + 1e-9)
 
 
 def test_tidy_and_glance_are_the_tables(fit):
@@ -56,7 +57,8 @@ def test_tidy_and_glance_are_the_tables(fit):
 def test_r2_orders_marginal_below_conditional(fit):
     r2 = fit.r2()
     assert 0.0 < r2["R2_marginal"] < r2["R2_conditional"] < 1.0
-    assert set(fit.icc()) and all(0.0 < v < 1.0 for v in fit.icc().values())
+    assert set(fit.icc())
+    assert all(0.0 < v < 1.0 for v in fit.icc().values())
 
 
 def test_drop1_tests_period_by_the_likelihood_ratio(fit):
@@ -75,9 +77,11 @@ def test_drop1_tests_period_by_the_likelihood_ratio(fit):
 
 def test_leverage_and_cooks_distance_have_a_value_per_row(fit):
     h = fit.leverage()
-    assert len(h) == REF["nobs"] and np.all((h > 0) & (h < 1))
+    assert len(h) == REF["nobs"]
+    assert np.all((h > 0) & (h < 1))
     d = fit.cooks_distance()
-    assert len(d) == REF["nobs"] and np.all(d >= 0)
+    assert len(d) == REF["nobs"]
+    assert np.all(d >= 0)
 
 
 def test_augment_adds_the_linear_predictor(fit):
