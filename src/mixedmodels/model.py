@@ -295,7 +295,6 @@ class LinearMixedModel(StructuredFit):
             messages=outcome.messages,
             check_evaluations=outcome.check_evaluations,
             boundary_evaluations=outcome.boundary_evaluations,
-            cholmod=self._cholmod_label(),
         )
         return self._result(theta, REML, summary, factor)
 
@@ -387,15 +386,13 @@ class LinearMixedModel(StructuredFit):
                 optimizer="none",
                 return_value="NOT_OPTIMIZED",
                 seconds=0.0,
-                cholmod=self._cholmod_label(),
             )
         return self._result(theta, REML, optsum)
 
-    def _cholmod_label(self) -> str | None:
-        """The CHOLMOD binding and versions where the objective runs on the sparse route."""
-        return None if self.workspace.sparse is None else self.workspace.sparse.library
-
     def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):
+        sparse = self.workspace.sparse
+        if summary.cholmod is None and sparse is not None:  # the fit says which CHOLMOD ran
+            summary = replace(summary, cholmod=sparse.library)
         if factor is None:
             factor = self.factor(theta)
         lams = self.lambdas(theta)

@@ -128,6 +128,7 @@ def test_sparse_route_fit_equals_dense_route(monkeypatch):
     assert fast.optsum.cholmod == cholmod.label()  # the fit says which CHOLMOD it ran on
     assert fast.optsum.cholmod.startswith(f"{cholmod.binding().name} binding, CHOLMOD 3.")
     assert slow.optsum.cholmod is None  # evaluated densely
+    assert fast.model.result_at(fast.theta).optsum.cholmod == fast.optsum.cholmod
     assert fast.reml_criterion == pytest.approx(slow.reml_criterion, abs=1e-8)
     assert np.allclose(fast.theta, slow.theta, atol=1e-5)
     assert np.allclose(fast.fixef, slow.fixef, atol=1e-7)

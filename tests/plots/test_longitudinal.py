@@ -5,14 +5,15 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from _plotting import (
-    lines_with_label,
-    render,
-)
 
 import mixedmodels as mm
 from mixedmodels import plots
 from mixedmodels.plots import PlotError
+
+from ._plotting import (
+    lines_with_label,
+    render,
+)
 
 
 def test_trajectories_small_multiples(sleep):

@@ -7,16 +7,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pytest
-from _plotting import (
+
+import mixedmodels as mm
+from mixedmodels import plots
+from mixedmodels.plots import PlotError
+
+from ._plotting import (
     Z95,
     collections_of,
     lines_with_label,
     render,
 )
-
-import mixedmodels as mm
-from mixedmodels import plots
-from mixedmodels.plots import PlotError
 
 
 @dataclass(frozen=True)

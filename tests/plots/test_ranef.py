@@ -5,17 +5,18 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from _plotting import (
-    Z95,
-    collections_of,
-    lines_with_label,
-    render,
-)
 from scipy import stats
 
 import mixedmodels as mm
 from mixedmodels import plots
 from mixedmodels.plots import PlotError
+
+from ._plotting import (
+    Z95,
+    collections_of,
+    lines_with_label,
+    render,
+)
 
 
 def test_caterpillar_draws_sorted_modes_with_intervals(sleep):

@@ -5,15 +5,16 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from _plotting import (
-    collections_of,
-    lines_with_label,
-    render,
-)
 from matplotlib.collections import PathCollection
 from scipy import stats
 
 from mixedmodels import plots
+
+from ._plotting import (
+    collections_of,
+    lines_with_label,
+    render,
+)
 
 
 def test_qq_residuals(sleep):
