@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
+
+import pytest
 
 import mixedmodels as mm
 from mixedmodels._version import __version__
+from mixedmodels.cli import main
 from mixedmodels.config import config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,15 +22,10 @@ def test_the_version_is_the_projects():
     assert re.fullmatch(r"\d+\.\d+\.\d+([.+-]\w+)*", __version__)
 
 
-def test_the_package_the_config_and_the_command_line_report_it():
+def test_the_package_the_config_and_the_command_line_report_it(capsys):
     assert mm.__version__ == __version__
     assert config()["libraries"]["mixedmodels"].startswith(__version__)
-    done = subprocess.run(
-        [sys.executable, "-m", "mixedmodels", "--version"],
-        capture_output=True,
-        text=True,
-        env={"PYTHONPATH": str(ROOT / "src")},
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"mixedmodels {__version__}"
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"mixedmodels {__version__}"
