@@ -13,10 +13,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import nlopt
 import numpy as np
 
 from mixedmodels.errors import FittingError
+from mixedmodels.optimize import run_nlopt
 
 __all__ = ["bobyqa", "FD_STEP"]
 
@@ -39,7 +39,7 @@ def bobyqa(
     count = [0]
     best: list[Any] = [math.inf, np.asarray(x0, float).copy()]
 
-    def counted(x: np.ndarray, grad) -> float:
+    def counted(x: np.ndarray) -> float:
         count[0] += 1
         value = objective(x)
         if not math.isfinite(value):
@@ -52,21 +52,15 @@ def bobyqa(
     if k == 0:
         return x0, float(objective(x0)), 1, "SUCCESS"
     start = np.maximum(np.asarray(x0, float), lower)
-    if counted(start, None) >= 1e300:
+    if counted(start) >= 1e300:
         raise FittingError("the objective is not finite at the starting values")
-    opt = nlopt.opt(nlopt.LN_BOBYQA, k)
-    opt.set_min_objective(counted)
-    opt.set_lower_bounds(lower)
-    opt.set_ftol_abs(ftol_abs)
-    opt.set_xtol_abs(xtol_abs)
-    opt.set_maxeval(maxeval)
-    opt.set_initial_step(np.asarray(step, float))
-    status = "SUCCESS"
-    try:
-        opt.optimize(start)
-        status = {3: "FTOL_REACHED", 4: "XTOL_REACHED", 5: "MAXEVAL_REACHED"}.get(
-            opt.last_optimize_result(), "SUCCESS"
-        )
-    except nlopt.RoundoffLimited:
-        status = "ROUNDOFF_LIMITED"
+    _, _, status = run_nlopt(
+        counted,
+        start,
+        lower,
+        step,
+        ftol_abs=ftol_abs,
+        xtol_abs=xtol_abs,
+        maxeval=maxeval,
+    )
     return best[1], float(best[0]), count[0], status
