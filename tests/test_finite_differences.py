@@ -192,3 +192,8 @@ def test_jacobian_of_a_linear_map_and_of_no_variables():
 def test_an_unknown_rule_is_refused():
     with pytest.raises(ValueError, match="'corner'"):
         hessian(cubic, X, relative_steps(X, 1e-4), cross="forward")  # type: ignore[arg-type]
+
+
+def test_batch_and_cross_f_together_are_refused():
+    with pytest.raises(ValueError, match="cross_f"):
+        hessian(cubic, X, relative_steps(X, 1e-4), batch=list, cross_f=cubic)

@@ -137,7 +137,8 @@ def hessian(
     ``f0``: ``f(x)`` when already known (else evaluated first). ``cross``: the rule for the
     mixed derivatives. ``leading``: for a vector-valued ``f``, the Hessian of its first
     ``leading`` entries only (default: every entry); ``cross_f`` then evaluates the points
-    off the axes instead of ``f`` and may return just those entries. Returns the gradient,
+    off the axes instead of ``f`` and may return just those entries (not with ``batch``,
+    which evaluates ``f``). Returns the gradient,
     shape ``(k,) + f.shape``, and the Hessian, shape ``(k, k) + (leading,)`` (``(k, k) +
     f.shape`` without ``leading``), ``k`` the number of free components.
     """
@@ -145,6 +146,8 @@ def hessian(
         raise ValueError(
             f"cross must be 'corner', 'diagonal', 'diagonal-sequential' or 'four', not {cross!r}"
         )
+    if cross_f is not None and batch is not None:
+        raise ValueError("batch evaluates f: it cannot evaluate cross_f's points too")
     if f0 is None:
         f0 = f(x)
     idx = _indices(x, free)
@@ -181,7 +184,8 @@ def hessian(
     hess = np.zeros((k, k, *f0[lead].shape))
     for a, i in enumerate(idx):
         grad[a] = (fp[a] - fm[a]) / (2.0 * steps[i])
-        # h * h and h ** 2 (C's pow) as the callers always wrote them: the same bits
+        # h * h and h ** 2 as their callers always wrote them: pow need not round as a
+        # product does, and the numbers are to stay what they were
         square = steps[i] * steps[i] if cross == "corner" else steps[i] ** 2
         hess[a, a] = (fp[a][lead] - 2.0 * f0[lead] + fm[a][lead]) / square
     n = len(patterns)
