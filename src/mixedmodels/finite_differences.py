@@ -75,11 +75,11 @@ def _indices(x: np.ndarray, free: np.ndarray | None) -> list[int]:
     return (np.flatnonzero(free) if free.dtype == bool else free).tolist()
 
 
-def _moved(x: np.ndarray, h: list[float], signs: dict[int, float]) -> np.ndarray:
-    """``x`` with ``sign * h_i`` added to component ``i`` for each ``i: sign``."""
+def _moved(x: np.ndarray, h: list[float], *moves: tuple[int, bool]) -> np.ndarray:
+    """``x`` with ``h_i`` added to component ``i`` (subtracted when not ``up``) per move."""
     point = x.copy()
-    for i, sign in signs.items():
-        if sign > 0:
+    for i, up in moves:
+        if up:
             point[i] += h[i]
         else:
             point[i] -= h[i]
@@ -103,7 +103,7 @@ def gradient(
     steps = np.asarray(h, dtype=float).tolist()
     points = []
     for i in idx:
-        points += [_moved(x, steps, {i: 1.0}), _moved(x, steps, {i: -1.0})]
+        points += [_moved(x, steps, (i, True)), _moved(x, steps, (i, False))]
     values = [np.asarray(v, dtype=float) for v in _evaluate(f, points, batch)]
     rows = [(values[2 * a] - values[2 * a + 1]) / (2.0 * steps[i]) for a, i in enumerate(idx)]
     if not rows:
@@ -153,55 +153,62 @@ def hessian(
     idx = _indices(x, free)
     k = len(idx)
     steps = np.asarray(h, dtype=float).tolist()
-    plus = [_moved(x, steps, {i: 1.0}) for i in idx]
-    minus = [_moved(x, steps, {i: -1.0}) for i in idx]
+    plus = [_moved(x, steps, (i, True)) for i in idx]
+    minus = [_moved(x, steps, (i, False)) for i in idx]
     if cross == "corner":
         axis = [point for pair in zip(plus, minus) for point in pair]
     else:
         axis = plus + minus
     pairs = [(a, b) for a in range(k) for b in range(a)]
     patterns = {
-        "corner": [(1.0, 1.0)],
-        "diagonal": [(1.0, 1.0), (-1.0, -1.0)],
-        "diagonal-sequential": [(1.0, 1.0), (-1.0, -1.0)],
-        "four": [(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)],
+        "corner": [(True, True)],
+        "diagonal": [(True, True), (False, False)],
+        "diagonal-sequential": [(True, True), (False, False)],
+        "four": [(True, True), (True, False), (False, True), (False, False)],
     }[cross]
-    off = [_moved(x, steps, {idx[a]: sa, idx[b]: sb}) for a, b in pairs for sa, sb in patterns]
+    off = [_moved(x, steps, (idx[a], sa), (idx[b], sb)) for a, b in pairs for sa, sb in patterns]
     if cross_f is None:
         values = _evaluate(f, axis + off, batch)
         on_axis, off_axis = values[: 2 * k], values[2 * k :]
     else:
         on_axis = _evaluate(f, axis, batch)
         off_axis = _evaluate(cross_f, off, batch)
-    on_axis = [np.asarray(v, dtype=float) for v in on_axis]
     f0 = np.asarray(f0, dtype=float)
+    if f0.ndim:  # vector-valued: arrays, and the leading entries for the Hessian
+        on_axis = [np.asarray(v, dtype=float) for v in on_axis]
+        lead: tuple = () if leading is None else (slice(None, leading),)
+        f0_lead: Any = f0[lead]
+        off_axis = [np.asarray(v, dtype=float)[lead] for v in off_axis]
+    else:  # scalars: the values as they come (the same arithmetic, less overhead)
+        lead = ()
+        f0 = f0_lead = float(f0)
     if cross == "corner":
         fp, fm = on_axis[0::2], on_axis[1::2]
     else:
         fp, fm = on_axis[:k], on_axis[k:]
-    lead: tuple = () if leading is None else (slice(None, leading),)
-    grad = np.zeros((k, *f0.shape))
-    hess = np.zeros((k, k, *f0[lead].shape))
+    fp_lead = [v[lead] for v in fp] if lead else fp
+    fm_lead = [v[lead] for v in fm] if lead else fm
+    grad = np.zeros((k, *np.shape(f0)))
+    hess = np.zeros((k, k, *np.shape(f0_lead)))
     for a, i in enumerate(idx):
         grad[a] = (fp[a] - fm[a]) / (2.0 * steps[i])
         # h * h and h ** 2 as their callers always wrote them: pow need not round as a
         # product does, and the numbers are to stay what they were
         square = steps[i] * steps[i] if cross == "corner" else steps[i] ** 2
-        hess[a, a] = (fp[a][lead] - 2.0 * f0[lead] + fm[a][lead]) / square
+        hess[a, a] = (fp_lead[a] - 2.0 * f0_lead + fm_lead[a]) / square
     n = len(patterns)
     for number, (a, b) in enumerate(pairs):
         i, j = idx[a], idx[b]
-        got = [np.asarray(v, dtype=float)[lead] for v in off_axis[n * number : n * (number + 1)]]
+        got = off_axis[n * number : n * (number + 1)]
+        pa, ma, pb, mb = fp_lead[a], fm_lead[a], fp_lead[b], fm_lead[b]
         if cross == "corner":
-            value = (got[0] - fp[a][lead] - fp[b][lead] + f0[lead]) / (steps[i] * steps[j])
+            value = (got[0] - pa - pb + f0_lead) / (steps[i] * steps[j])
         elif cross == "diagonal":
             both = got[0] + got[1]
-            around = fp[a][lead] + fm[a][lead] + fp[b][lead] + fm[b][lead]
-            value = (both - around + 2.0 * f0[lead]) / (2.0 * steps[i] * steps[j])
+            value = (both - (pa + ma + pb + mb) + 2.0 * f0_lead) / (2.0 * steps[i] * steps[j])
         elif cross == "diagonal-sequential":
-            both = got[0] + got[1]
-            around = both - fp[a][lead] - fm[a][lead] - fp[b][lead] - fm[b][lead]
-            value = (around + 2.0 * f0[lead]) / (2.0 * steps[i] * steps[j])
+            around = got[0] + got[1] - pa - ma - pb - mb
+            value = (around + 2.0 * f0_lead) / (2.0 * steps[i] * steps[j])
         else:
             value = (got[0] - got[1] - got[2] + got[3]) / (4.0 * steps[i] * steps[j])
         hess[a, b] = hess[b, a] = value
