@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from mixedmodels.compat._sm_inference import Information, information, profile_variance
+from mixedmodels.compat._sm_constrained import PackedConstraint
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_params import MixedLMParams
 from mixedmodels.compat._sm_store import StoreMixin
 from mixedmodels.compat._sm_summary import MixedLMSummary, build_summary
 from mixedmodels.compat._sm_tests import HypothesisTests
-from mixedmodels.errors import DesignError
+from mixedmodels.compat._sm_variance import VarianceInference
 from mixedmodels.newdata import new_model_matrix
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ __all__ = ["MixedLMResults"]
 
 
 @dataclass(frozen=True, eq=False)
-class MixedLMResults(StoreMixin, HypothesisTests):
+class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
     """Results of :meth:`MixedLM.fit`, with statsmodels' attribute names.
 
     Attributes
@@ -48,6 +48,9 @@ class MixedLMResults(StoreMixin, HypothesisTests):
         The ``free`` mask of the fit, or None.
     fixed
         Theta entries held fixed during the fit.
+    constrained
+        For a mask holding entries inside a correlated block: the constraint and its free
+        entries at the optimum (:mod:`._sm_constrained`); None otherwise.
     """
 
     model: MixedLM
@@ -55,6 +58,7 @@ class MixedLMResults(StoreMixin, HypothesisTests):
     pmap: ParamMap
     freepat: MixedLMParams | None
     fixed: np.ndarray
+    constrained: tuple[PackedConstraint, np.ndarray] | None = None
 
     # -- helpers --------------------------------------------------------------------------
     def _vector(self, values, names) -> pd.Series | np.ndarray:
@@ -209,42 +213,6 @@ class MixedLMResults(StoreMixin, HypothesisTests):
         )
 
     # -- standard errors ------------------------------------------------------------------
-    @cached_property
-    def _estimated(self) -> np.ndarray:
-        mask = self.pmap.var_mask.copy()
-        rows, cols = np.tril_indices(self.k_re)
-        for k in np.flatnonzero(np.isin(np.arange(self.k_re), self._fixed_re)):
-            mask[np.flatnonzero((rows == k) & (cols == k))] = False
-        mask[self.k_re2 :][self.fixed[self.pmap.vc_theta]] = False
-        return mask
-
-    @property
-    def _fixed_re(self) -> list[int]:
-        out = []
-        for k in range(self.k_re):
-            if self.fixed[self.pmap.variance_row(k)].all():
-                out.append(k)
-        return out
-
-    @cached_property
-    def _information(self) -> Information:
-        fe_free = (
-            np.ones(self.k_fe, dtype=bool)
-            if self.freepat is None
-            else np.asarray(self.freepat.fe_params, dtype=float) != 0
-        )
-        return information(
-            self.lmer_result.model,
-            self.pmap,
-            self._theta,
-            self.reml,
-            self.scale,
-            self.fixed,
-            self._estimated,
-            fe_free,
-            singular=bool(self.lmer_result.is_singular),
-        )
-
     def cov_params(self) -> pd.DataFrame | np.ndarray:
         """Covariance of ``params`` from the observed information (statsmodels' layout)."""
         pcov = self._information.pcov
@@ -385,70 +353,6 @@ class MixedLMResults(StoreMixin, HypothesisTests):
         ``as_html``, ``as_latex``, ``tables``), else a :class:`MixedLMSummary`.
         """
         return build_summary(self, yname, xname_fe, xname_re, title, alpha)
-
-    def profile_re(
-        self,
-        re_ix,
-        vtype: str = "re",
-        num_low: int = 5,
-        dist_low: float = 1.0,
-        num_high: int = 5,
-        dist_high: float = 1.0,
-        **fit_kwargs,
-    ) -> np.ndarray:
-        """Profile log-likelihood of one variance on the data scale.
-
-        Parameters
-        ----------
-        re_ix
-            Index into ``cov_re`` (``vtype="re"``) or name of a variance component
-            (``vtype="vc"``).
-        vtype
-            ``"re"`` (default, may be omitted as in older statsmodels) or ``"vc"``.
-        num_low, dist_low, num_high, dist_high
-            ``num_low + 1`` equally spaced values from ``estimate - dist_low`` to the
-            estimate and ``num_high`` more up to ``estimate + dist_high``.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``(num_low + num_high + 1, 2)``: the variance and the largest log-likelihood of
-            any fit with that variance (every other parameter re-estimated).
-        """
-        if vtype == "re":
-            k = int(re_ix)
-            if not 0 <= k < self.k_re:
-                raise DesignError(f"re_ix must be in 0..{self.k_re - 1}, got {re_ix!r}")
-            if k in self._fixed_re:
-                raise DesignError(f"the variance of column {k} was held fixed in the fit")
-            rows, estimate = self.pmap.variance_row(k), float(self.cov_re.iloc[k, k])
-        elif vtype == "vc":
-            names = list(self.model.vc_names)
-            if re_ix in names:
-                j = names.index(re_ix)
-            elif isinstance(re_ix, int | np.integer) and 0 <= re_ix < len(names):
-                j = int(re_ix)
-            else:
-                raise DesignError(f"{re_ix!r} is not a variance component (they are {names})")
-            if self.fixed[self.pmap.vc_theta[j]]:
-                raise DesignError(f"the variance component {names[j]!r} was held fixed in the fit")
-            rows, estimate = self.pmap.vc_theta[[j]], float(self.vcomp[j])
-        else:
-            raise DesignError(f"vtype must be 're' or 'vc', got {vtype!r}")
-        if estimate - dist_low <= 0:
-            raise DesignError(
-                "dist_low is too large and would result in a negative variance. "
-                "Try a smaller value."
-            )
-        grid = np.concatenate(
-            [
-                np.linspace(estimate - dist_low, estimate, num_low + 1),
-                np.linspace(estimate, estimate + dist_high, num_high + 1)[1:],
-            ]
-        )
-        return profile_variance(
-            self.lmer_result.model, self._theta, self.reml, rows, self.fixed, grid
-        )
 
     def __str__(self) -> str:
         return str(self.summary())
