@@ -24,6 +24,7 @@ may leave that set; ours does not).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,8 +131,17 @@ class PackedConstraint:
         return not self.free[entries].any()
 
 
-def fit_constrained(engine, constraint: PackedConstraint, reml: bool, optimize: bool = True):
+def fit_constrained(
+    engine,
+    constraint: PackedConstraint,
+    reml: bool,
+    optimize: bool = True,
+    penalty: Callable[[np.ndarray, np.ndarray], float] | None = None,
+):
     """Minimise the engine's criterion over the free packed entries.
+
+    ``penalty(theta, psi)``, when given, is added to the criterion (-2 log-likelihood): a
+    penalised fit (:mod:`._sm_penalty`).
 
     Returns
     -------
@@ -140,8 +150,12 @@ def fit_constrained(engine, constraint: PackedConstraint, reml: bool, optimize: 
     """
 
     def objective(x: np.ndarray) -> float:
-        theta = constraint.theta(x)
-        return np.inf if theta is None else engine.objective(theta, reml)
+        point = constraint.point(x)
+        if point is None:
+            return np.inf
+        theta = constraint.pmap.theta_of(*point)
+        value = engine.objective(theta, reml)
+        return value if penalty is None else value + penalty(theta, point[0])
 
     x0, lower = constraint.x_start, constraint.lower
     began = time.perf_counter()

@@ -32,7 +32,14 @@ from mixedmodels.errors import DesignError
 from mixedmodels.linalg.factor import log_determinants
 from mixedmodels.optimize import DEFAULT_CONTROL, minimize
 
-__all__ = ["Coordinates", "Information", "information", "profile_variance", "scaled_coordinates"]
+__all__ = [
+    "Coordinates",
+    "Information",
+    "gls_beta",
+    "information",
+    "profile_variance",
+    "scaled_coordinates",
+]
 
 _STEP_X = 1e-3
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -54,7 +61,7 @@ def _criterion(engine, theta: np.ndarray, s: float, reml: bool) -> float:
     return float(value - engine.stats.sum_log_weights)
 
 
-def _beta(engine, theta: np.ndarray) -> np.ndarray:
+def gls_beta(engine, theta: np.ndarray) -> np.ndarray:
     """GLS fixed effects at theta (back substitution in the rest factor)."""
     lrr = engine.factor(theta).Lrr
     v = sla.solve_triangular(lrr[:-1, :-1], lrr[-1, :-1], lower=True, trans="T")
@@ -182,7 +189,7 @@ def information(
     vcov = scale * np.linalg.inv(rx @ rx.T)
     c = 2.0 * np.linalg.pinv(_hessian(d, np.append(x_free, 0.0), np.append(h, _STEP_X)))
     jac_v = _jacobian(lambda xf: pmap.packed_var(theta_at(xf))[index], x_free, h)
-    jac_b = _jacobian(lambda xf: _beta(engine, theta_at(xf)), x_free, h)
+    jac_b = _jacobian(lambda xf: gls_beta(engine, theta_at(xf)), x_free, h)
     c_xx = c[:k, :k]
     pcov = np.zeros((p + k_var, p + k_var))
     var = p + index

@@ -16,15 +16,16 @@ from mixedmodels.compat._sm_constrained import (
 )
 from mixedmodels.compat._sm_design import (
     Layout,
-    UnsupportedFeatureError,
     engine_formula,
     layout_from_arrays,
     layout_from_formula,
 )
+from mixedmodels.compat._sm_inference import gls_beta
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_methods import ModelMethods
 from mixedmodels.compat._sm_missing import prepare_arrays, prepare_formula_data
 from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.compat._sm_penalty import Penalties
 from mixedmodels.compat._sm_warnings import (
     check_fit_arguments,
     deprecated_vc_format,
@@ -68,14 +69,22 @@ def covariance_structure(
     free: MixedLMParams | None,
     start: tuple[np.ndarray, np.ndarray] | None = None,
     use_sqrt: bool = True,
+    packed: bool = False,
 ) -> Structure:
     """Engine terms implied by a ``free`` mask (statsmodels reads its lower triangle).
 
     ``start`` is ``(cov_re, vcomp)`` relative to the scale (default ``I`` and ones, as
     statsmodels); a held entry keeps its start value in the ``use_sqrt`` parameterisation.
+    ``packed``: give the mask and the packed start even when no entry inside a block is
+    held (a penalised fit is optimised over the packed parameters).
     """
     if free is None:
-        return Structure([tuple(range(k_re))] if k_re else [])
+        components = [tuple(range(k_re))] if k_re else []
+        if not packed:
+            return Structure(components)
+        cov0, vc0 = (np.eye(k_re), np.ones(k_vc)) if start is None else start
+        packed0 = MixedLMParams.from_components(cov_re=cov0, vcomp=vc0).get_packed(use_sqrt)
+        return Structure(components, free=np.ones(packed0.size, dtype=bool), start=packed0)
     if not isinstance(free, MixedLMParams):
         raise DesignError("free must be a MixedLMParams")
     pattern = np.atleast_2d(np.asarray(free.cov_re, dtype=float)) != 0
@@ -99,7 +108,7 @@ def covariance_structure(
         elif held:
             partial = True
     fixed_vc = tuple(int(j) for j in np.flatnonzero(~vc_mask))
-    if not partial:
+    if not (partial or packed):
         return Structure(components, tuple(fixed_re), fixed_vc)
     mask = np.concatenate([pattern[np.tril_indices(k_re)], vc_mask])
     return Structure(components, tuple(fixed_re), fixed_vc, mask, packed0)
@@ -177,6 +186,9 @@ class MixedLM(ModelMethods):
     >>> round(-2 * result.llf, 4)
     4809.5507
     """
+
+    fe_pen = None
+    cov_pen = None
 
     def __init__(
         self,
@@ -363,13 +375,15 @@ class MixedLM(ModelMethods):
         """
         from mixedmodels.compat._sm_results import MixedLMResults
 
-        if fe_pen is not None or cov_pen is not None:
-            raise UnsupportedFeatureError("penalised fits (fe_pen, cov_pen) are not supported")
         check_fit_arguments(method, niter_sa, do_cg, fit_kwargs)
         self.reml = bool(reml)
         self._freepat = free  # statsmodels keeps it: score() masks by it
+        self.fe_pen, self.cov_pen = fe_pen, cov_pen  # and these: loglike() subtracts them
+        penalties = Penalties(fe_pen, cov_pen)
         start = self._start(start_params)
-        structure = covariance_structure(self.k_re, self.k_vc, free, start, self.use_sqrt)
+        structure = covariance_structure(
+            self.k_re, self.k_vc, free, start, self.use_sqrt, packed=penalties.any
+        )
         formula, frame = engine_formula(self.layout, structure.components)
         # statsmodels fits a model with as many random effects as rows; lme4 refuses it
         engine = LinearMixedModel(formula, frame, control={"check_nobs_vs_nre": "ignore"})
@@ -391,7 +405,13 @@ class MixedLM(ModelMethods):
             else:
                 assert structure.start is not None
                 constraint = PackedConstraint(pmap, self.use_sqrt, structure.free, structure.start)
-                fit, x = fit_constrained(engine, constraint, self.reml, optimize=do_cg)
+                penalty = None
+                if penalties.any:
+
+                    def penalty(theta: np.ndarray, psi: np.ndarray) -> float:
+                        return 2.0 * penalties.value(gls_beta(engine, theta), psi)
+
+                fit, x = fit_constrained(engine, constraint, self.reml, do_cg, penalty)
                 constrained = (constraint, x)
         reissue_engine_warnings(caught, fit, pmap)
         return MixedLMResults(
@@ -401,6 +421,7 @@ class MixedLM(ModelMethods):
             freepat=free,
             fixed=fixed,
             constrained=constrained,
+            penalties=penalties if penalties.any else None,
         )
 
     def __repr__(self) -> str:

@@ -19,6 +19,7 @@ from scipy.stats import norm
 from mixedmodels.compat._sm_constrained import PackedConstraint
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.compat._sm_penalty import Penalties
 from mixedmodels.compat._sm_store import StoreMixin
 from mixedmodels.compat._sm_summary import MixedLMSummary, build_summary
 from mixedmodels.compat._sm_tests import HypothesisTests
@@ -49,8 +50,11 @@ class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
     fixed
         Theta entries held fixed during the fit.
     constrained
-        For a mask holding entries inside a correlated block: the constraint and its free
-        entries at the optimum (:mod:`._sm_constrained`); None otherwise.
+        For a mask holding entries inside a correlated block, or a penalised fit: the
+        constraint and its free entries at the optimum (:mod:`._sm_constrained`); None
+        otherwise.
+    penalties
+        The ``fe_pen`` and ``cov_pen`` of a penalised fit (:mod:`._sm_penalty`), or None.
     """
 
     model: MixedLM
@@ -59,6 +63,7 @@ class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
     freepat: MixedLMParams | None
     fixed: np.ndarray
     constrained: tuple[PackedConstraint, np.ndarray] | None = None
+    penalties: Penalties | None = None
 
     # -- helpers --------------------------------------------------------------------------
     def _vector(self, values, names) -> pd.Series | np.ndarray:
@@ -107,9 +112,9 @@ class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
         return np.bincount(self.model.layout.groups)
 
     @property
-    def cov_pen(self) -> None:
-        """The covariance penalty of the fit (always None: penalised fits are refused)."""
-        return None
+    def cov_pen(self):
+        """The covariance penalty of the fit (statsmodels' object), or None."""
+        return None if self.penalties is None else self.penalties.cov_pen
 
     @property
     def hist(self) -> None:
@@ -158,8 +163,11 @@ class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
 
     @cached_property
     def llf(self) -> float:
-        """Log-likelihood (REML log-likelihood for REML fits)."""
-        return float(self.lmer_result.loglik)
+        """Log-likelihood (REML log-likelihood for REML fits), less the fit's penalties."""
+        value = float(self.lmer_result.loglik)
+        if self.penalties is not None:
+            value -= self.penalties.value(np.asarray(self.fe_params), self.cov_re_unscaled)
+        return value
 
     @property
     def _df_model(self) -> int:
