@@ -424,6 +424,43 @@ class MixedLM(ModelMethods):
             penalties=penalties if penalties.any else None,
         )
 
+    def fit_regularized(
+        self,
+        start_params=None,
+        method="l1",
+        alpha=0,
+        ceps: float = 1e-4,
+        ptol: float = 1e-6,
+        maxit: int = 200,
+        **fit_kwargs,
+    ):
+        """Fixed effects shrunk by an L1 penalty, the variance parameters of the plain fit.
+
+        statsmodels' algorithm (:mod:`._sm_regularized`): the unpenalised fit, then cyclic
+        coordinate descent on ``(y - X b)' V^-1 (y - X b) + sum_j alpha_j |b_j|``.
+
+        Parameters
+        ----------
+        start_params
+            Accepted and ignored, as statsmodels does.
+        method
+            ``"l1"``, or a smooth statsmodels ``Penalty`` (then ``fit(fe_pen=method)`` with
+            ``method.alpha = alpha``).
+        alpha
+            The L1 weight, a scalar or one per fixed effect.
+        ceps
+            Fixed effects below this in magnitude are zero.
+        ptol
+            The sweeps stop when no fixed effect moves by more.
+        maxit
+            Most sweeps.
+        fit_kwargs
+            Passed to :meth:`fit` for the unpenalised fit.
+        """
+        from mixedmodels.compat._sm_regularized import fit_regularized
+
+        return fit_regularized(self, method, alpha, ceps, ptol, maxit, **fit_kwargs)
+
     def __repr__(self) -> str:
         return f"<MixedLM nobs={self.nobs}, groups={self.n_groups}, k_re={self.k_re}>"
 

@@ -232,7 +232,9 @@ class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
     @cached_property
     def bse(self) -> pd.Series | np.ndarray:
         """Standard errors of ``params``."""
-        return self._vector(np.sqrt(np.diag(self._information.pcov)), self.model.param_names)
+        with np.errstate(invalid="ignore"):  # NaN where the information is not positive
+            values = np.sqrt(np.diag(self._information.pcov))
+        return self._vector(values, self.model.param_names)
 
     @property
     def bse_fe(self) -> pd.Series | np.ndarray:
