@@ -33,6 +33,7 @@ from mixedmodels.compat._sm_likelihood import (
 )
 from mixedmodels.compat._sm_params import MixedLMParams
 from mixedmodels.compat._sm_penalty import Penalties
+from mixedmodels.compat._sm_tests import constant_column
 from mixedmodels.errors import DesignError
 
 __all__ = ["ModelData", "ModelMethods", "group_stats"]
@@ -74,6 +75,8 @@ class ModelData:
         Row labels of the rows used (None for arrays without labels).
     endog, exog
         The response and the fixed-effects design, as arrays.
+    k_constant, const_idx
+        Whether the fixed effects have a constant, and its column (None if implicit).
     """
 
     xnames: list[str]
@@ -85,6 +88,8 @@ class ModelData:
     row_labels: pd.Index | None
     endog: np.ndarray
     exog: np.ndarray
+    k_constant: int = 0
+    const_idx: int | None = None
 
 
 class ModelMethods:
@@ -138,7 +143,14 @@ class ModelMethods:
             row_labels=layout.row_index if labelled else None,
             endog=layout.endog,
             exog=layout.exog,
+            k_constant=self.k_constant,
+            const_idx=constant_column(layout.exog)[1],
         )
+
+    @property
+    def k_constant(self) -> int:
+        """1 when the fixed effects have a constant (explicit or implicit), else 0."""
+        return constant_column(self.layout.exog)[0]
 
     # -- parameter points -----------------------------------------------------------------
     def _read(self, params, use_sqrt: bool) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
