@@ -20,6 +20,7 @@ from mixedmodels.compat._sm_design import (
     layout_from_arrays,
     layout_from_formula,
 )
+from mixedmodels.compat._sm_extras import ModelExtras
 from mixedmodels.compat._sm_inference import gls_beta
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_methods import ModelMethods
@@ -154,7 +155,7 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
     return engine.result_at(theta, reml, summary)
 
 
-class MixedLM(ModelMethods):
+class MixedLM(ModelMethods, ModelExtras):
     """Linear mixed model with statsmodels' ``MixedLM`` interface, fitted by our engine.
 
     Parameters

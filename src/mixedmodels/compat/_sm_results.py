@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.stats import norm
 
 from mixedmodels.compat._sm_constrained import PackedConstraint
+from mixedmodels.compat._sm_extras import ResultsExtras
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_params import MixedLMParams
 from mixedmodels.compat._sm_penalty import Penalties
@@ -34,7 +35,7 @@ __all__ = ["MixedLMResults"]
 
 
 @dataclass(frozen=True, eq=False)
-class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
+class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference, ResultsExtras):
     """Results of :meth:`MixedLM.fit`, with statsmodels' attribute names.
 
     Attributes
@@ -122,9 +123,13 @@ class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
         return None
 
     @property
-    def normalized_cov_params(self) -> np.ndarray:
+    def normalized_cov_params(self) -> pd.DataFrame | np.ndarray:
         """``cov_params() / scale``, statsmodels' stored covariance."""
-        return np.asarray(self._information.pcov) / self.scale
+        value = np.asarray(self._information.pcov) / self.scale
+        if not self.model.layout.pandas:
+            return value
+        names = self.model.param_names
+        return pd.DataFrame(value, index=names, columns=names)
 
     @property
     def df_modelwc(self) -> int:
@@ -166,7 +171,7 @@ class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
         """Log-likelihood (REML log-likelihood for REML fits), less the fit's penalties."""
         value = float(self.lmer_result.loglik)
         if self.penalties is not None:
-            value -= self.penalties.value(np.asarray(self.fe_params), self.cov_re_unscaled)
+            value -= self.penalties.value(np.asarray(self.fe_params), self._psi)
         return value
 
     @property
@@ -192,15 +197,22 @@ class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
         return self._vector(self.lmer_result.fixef.to_numpy(), self.model.exog_names)
 
     @cached_property
-    def cov_re_unscaled(self) -> np.ndarray:
-        """Random-effects covariance divided by the scale."""
+    def _psi(self) -> np.ndarray:
         return self.pmap.psi(self._theta)
+
+    @cached_property
+    def cov_re_unscaled(self) -> pd.DataFrame | np.ndarray:
+        """Random-effects covariance divided by the scale (a DataFrame for pandas input)."""
+        if not self.model.layout.pandas:
+            return self._psi
+        names = self.model.exog_re_names
+        return pd.DataFrame(self._psi, index=names, columns=names)
 
     @cached_property
     def cov_re(self) -> pd.DataFrame:
         """Random-effects covariance on the data scale."""
         names = self.model.exog_re_names
-        return pd.DataFrame(self.scale * self.cov_re_unscaled, index=names, columns=names)
+        return pd.DataFrame(self.scale * self._psi, index=names, columns=names)
 
     @cached_property
     def vcomp(self) -> np.ndarray:
@@ -217,7 +229,7 @@ class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference):
     def params_object(self) -> MixedLMParams:
         """The estimates as a MixedLMParams (profile parameterisation)."""
         return MixedLMParams.from_components(
-            np.asarray(self.fe_params), self.cov_re_unscaled, vcomp=self.pmap.vc_rel(self._theta)
+            np.asarray(self.fe_params), self._psi, vcomp=self.pmap.vc_rel(self._theta)
         )
 
     # -- standard errors ------------------------------------------------------------------
