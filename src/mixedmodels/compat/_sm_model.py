@@ -352,6 +352,10 @@ class MixedLM(ModelMethods, ModelExtras):
             MixedLMParams or packed vector (statsmodels' profile parameterisation).
         reml
             REML when True, maximum likelihood otherwise.
+        fe_pen, cov_pen
+            statsmodels' penalty objects (``L2``, ``PSD``...): the criterion is the profile
+            log-likelihood less ``cov_pen`` at ``cov_re / scale`` and ``fe_pen`` at the GLS
+            fixed effects, as in statsmodels (:mod:`._sm_penalty`).
         free
             MixedLMParams mask (its ``cov_re``'s lower triangle and ``vcomp``): a zero holds
             that packed parameter at its start value in the ``use_sqrt`` parameterisation
