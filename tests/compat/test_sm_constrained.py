@@ -207,3 +207,23 @@ def test_profile_after_a_constrained_fit_keeps_the_constraint():
     assert (profile[[0, 2], 1] < ours.llf).all()
     with pytest.raises(DesignError, match="held"):  # L00 held: the variance cannot move
         fitted("L00_held")[0].profile_re(0, "re")
+
+
+def test_a_constraint_inside_the_block_with_a_variance_component():
+    """dietox by litter, pigs as a variance component, L11 held at 1: ours is at least
+    statsmodels' log-likelihood (here at the boundary L00 = L10 = 0, 0.005 above it), the
+    held entry is at its start and the variance component is estimated."""
+    data = _frame("dietox")
+    kwargs = {"re_formula": "1 + Time", "vc_formula": {"Pig": "0 + C(Pig)"}}
+    pattern = np.array([[1.0, 0.0], [1.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # both warn: a singular cov_re, a boundary
+        ours = sm.MixedLM.from_formula("Weight ~ Time", data, groups=data["Litter"], **kwargs).fit(
+            free=sm.MixedLMParams.from_components(np.ones(2), pattern, vcomp=np.ones(1))
+        )
+        theirs = smapi.MixedLM.from_formula(
+            "Weight ~ Time", data, groups=data["Litter"], **kwargs
+        ).fit(free=StatsmodelsParams.from_components(np.ones(2), pattern, vcomp=np.ones(1)))
+    assert ours.llf >= theirs.llf
+    assert ours.params_object.get_packed(use_sqrt=True)[2] == pytest.approx(1.0, abs=1e-12)
+    assert ours.vcomp[0] > 0

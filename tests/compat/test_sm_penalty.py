@@ -146,3 +146,12 @@ def test_the_model_keeps_the_penalties_as_statsmodels(name):
     unpenalised = ours_model.fit()
     assert unpenalised.cov_pen is None
     assert ours_model.fe_pen is None
+
+
+def test_profile_of_a_penalised_fit_profiles_the_penalised_criterion():
+    """statsmodels refits with the penalty at every grid point; at the estimate our profile
+    is the fit's penalised llf, and it falls on both sides."""
+    _, ours, _, _ = fitted("psd_10")
+    profile = ours.profile_re(0, "re", num_low=1, dist_low=0.5, num_high=1, dist_high=0.5)
+    assert profile[1, 1] == pytest.approx(ours.llf, abs=1e-6)
+    assert (profile[[0, 2], 1] < ours.llf).all()

@@ -214,7 +214,9 @@ def information(
     return Information(pcov=pcov, cov_abs=cov_abs)
 
 
-def profile_variance(engine, reml: bool, rows, coords: Coordinates, grid) -> np.ndarray:
+def profile_variance(
+    engine, reml: bool, rows, coords: Coordinates, grid, penalty=None
+) -> np.ndarray:
     """Profile log-likelihood at each data-scale variance in ``grid``.
 
     Parameters
@@ -225,6 +227,8 @@ def profile_variance(engine, reml: bool, rows, coords: Coordinates, grid) -> np.
         Theta indices whose sum of squares is the profiled variance relative to the scale.
     coords
         The free coordinates (their value at the fit starts every constrained fit).
+    penalty
+        ``penalty(theta)`` added to -2 log-likelihood (a penalised fit), or None.
     grid
         Variances on the data scale.
 
@@ -241,7 +245,10 @@ def profile_variance(engine, reml: bool, rows, coords: Coordinates, grid) -> np.
         def objective(x_free: np.ndarray, target=target) -> float:
             th = coords.theta_at(x_free)
             q = float(np.sum(th[rows] ** 2))
-            return np.inf if not q > 0 else _criterion(engine, th, target / q, reml)
+            if not q > 0:
+                return np.inf
+            value = _criterion(engine, th, target / q, reml)
+            return value if penalty is None else value + penalty(th)
 
         _, fmin, _, _ = minimize(objective, coords.x0, coords.lower, DEFAULT_CONTROL)
         out.append((float(target), -0.5 * fmin))

@@ -19,6 +19,7 @@ from mixedmodels.compat._sm_derivatives import derivatives
 from mixedmodels.compat._sm_inference import (
     Coordinates,
     Information,
+    gls_beta,
     information,
     profile_variance,
     scaled_coordinates,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from mixedmodels.compat._sm_map import ParamMap
     from mixedmodels.compat._sm_model import MixedLM
     from mixedmodels.compat._sm_params import MixedLMParams
+    from mixedmodels.compat._sm_penalty import Penalties
     from mixedmodels.results import LmerResult
 
 __all__ = ["VarianceInference"]
@@ -46,6 +48,7 @@ class VarianceInference:
     freepat: MixedLMParams | None
     fixed: np.ndarray
     constrained: tuple[PackedConstraint, np.ndarray] | None
+    penalties: Penalties | None
 
     if TYPE_CHECKING:  # the host's properties
 
@@ -205,7 +208,15 @@ class VarianceInference:
                 np.linspace(estimate, estimate + dist_high, num_high + 1)[1:],
             ]
         )
-        return profile_variance(self.lmer_result.model, self.reml, rows, self._coordinates, grid)
+        engine = self.lmer_result.model
+        penalty = None
+        if self.penalties is not None:  # statsmodels refits with the penalty
+            penalties, pmap = self.penalties, self.pmap
+
+            def penalty(theta: np.ndarray) -> float:
+                return 2.0 * penalties.value(gls_beta(engine, theta), pmap.psi(theta))
+
+        return profile_variance(engine, self.reml, rows, self._coordinates, grid, penalty)
 
     def _held_vc(self, j: int) -> bool:
         if self.constrained is not None:
