@@ -1,4 +1,4 @@
-"""BOBYQA and finite-difference derivatives of the GLMM fit (mixedmodels.glmm.optimizer)."""
+"""BOBYQA with per-component steps, as the GLMM fit runs it (mixedmodels.glmm.optimizer)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mixedmodels.errors import FittingError
-from mixedmodels.glmm.optimizer import bobyqa, derivatives
+from mixedmodels.glmm.optimizer import bobyqa
 
 A = np.array([[3.0, 1.0], [1.0, 2.0]])
 M = np.array([0.5, 1.5])
@@ -48,19 +48,3 @@ def test_bobyqa_refuses_a_non_finite_start():
 def test_no_parameters_is_one_evaluation():
     x, value, count, status = bobyqa(lambda x: 4.0, np.zeros(0), np.zeros(0), np.zeros(0))
     assert (value, count, status) == (4.0, 1, "SUCCESS")
-
-
-def test_derivatives_of_a_quadratic():
-    x = np.array([1.0, -0.5])
-    grad, hess, count = derivatives(quadratic, x, np.array([True, True]), quadratic(x))
-    np.testing.assert_allclose(grad, 2 * A @ (x - M), rtol=1e-6)
-    np.testing.assert_allclose(hess, 2 * A, rtol=1e-3)
-    assert count == 2 * 2 + 1
-
-
-def test_derivatives_on_the_free_components_only():
-    x = np.array([1.0, -0.5])
-    grad, hess, count = derivatives(quadratic, x, np.array([False, True]), quadratic(x))
-    np.testing.assert_allclose(grad, [(2 * A @ (x - M))[1]], rtol=1e-6)
-    assert hess.shape == (1, 1)
-    assert count == 2
