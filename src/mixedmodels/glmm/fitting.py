@@ -21,8 +21,9 @@ from mixedmodels.errors import (
     DesignError,
     FittingError,
 )
+from mixedmodels.glmm.mode import Mode
 from mixedmodels.glmm.optimizer import bobyqa, derivatives
-from mixedmodels.glmm.pirls import laplace_value
+from mixedmodels.glmm.pirls import laplace_value, pirls, with_engine
 from mixedmodels.glmm.quadrature import agq_value
 from mixedmodels.optimize import OptSummary
 
@@ -259,3 +260,38 @@ def separation_check(model: GeneralizedLinearMixedModel, force: bool = False) ->
             stacklevel=5,
         )
     return found
+
+
+def glm_fit(model: GeneralizedLinearMixedModel) -> Mode:
+    """The GLM without random effects (theta = 0) by IRLS: the fixed effects PIRLS starts from.
+
+    Where IRLS fails, a separation check (estimates running off) or a restart from the mean;
+    the mode is remembered on the model (``glm_beta``).
+    """
+    problem = model.problem
+    fam = model.family
+    mustart = fam.mustart(problem.y, problem.prior_weights)
+    eta0 = fam.link.linkfun(mustart) - problem.offset
+    X = problem.X
+    beta0 = np.linalg.lstsq(X, eta0, rcond=None)[0] if X.shape[1] else np.zeros(0)
+    zero = [np.zeros((b.size, b.size)) for b in model.design.blocks]
+    try:
+        glm = with_engine(problem, pirls(problem, zero, beta0, joint=True), zero, True)
+    except FittingError:
+        if separation_check(model, force=True):  # estimates running off: a start anyway
+            return pirls(
+                problem, zero, beta0, joint=True, max_iterations=25, strict=False, general=True
+            )
+        glm = None
+    if glm is not None:
+        model.__dict__["_glm"] = glm
+        separation_check(
+            model,
+        )
+        return glm
+    try:
+        return pirls(problem, zero, beta0, joint=True, general=True)
+    except FittingError:
+        mean = np.full(problem.n, float(np.average(mustart, weights=problem.prior_weights)))
+        beta0 = np.linalg.lstsq(X, fam.link.linkfun(mean) - problem.offset, rcond=None)[0]
+        return pirls(problem, zero, beta0, joint=True, general=True)

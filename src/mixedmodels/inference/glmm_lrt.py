@@ -103,11 +103,11 @@ def refit_glmer(result, formula: str, data=None):
 def glm_of_fixed_part(result, formula: str) -> GlmFit:
     """The GLM of the fit's fixed part: the criterion at ``theta = 0``, beta at its optimum."""
     model = result.model
-    glm = model._glm_fit()
+    beta = model.glm_beta
     theta = np.zeros(result.theta.size)
-    value = float(model.objective(theta, glm.beta, nAGQ=1))
+    value = float(model.objective(theta, beta, nAGQ=1))
     df = result.n_fixed + int(result.family.has_dispersion)
-    return GlmFit(formula, np.asarray(glm.beta, float), -0.5 * value, df, result.nobs)
+    return GlmFit(formula, np.asarray(beta, float), -0.5 * value, df, result.nobs)
 
 
 def _lrt(full, reduced) -> dict[str, float]:
