@@ -163,18 +163,6 @@ def test_the_collector_is_thawed_after_forked_fits(frames):
             gc.unfreeze()
 
 
-def test_the_objective_closure_equals_the_plain_objective(frames):
-    model = mm.LinearMixedModel(FORMULA, frames[0])
-    objective = model._objective_function(True)
-    assert model.workspace.fused
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        x = np.abs(rng.normal(size=model.n_theta)) + 0.01
-        assert objective(x) == model._scaled_objective(x, True)
-    ml = model._objective_function(False)
-    assert ml(x) == model._scaled_objective(x, False)
-
-
 def test_forked_workers_start_their_own_thread_pool():
     """After this process has used the tile pool (sparse route, parallel check), forked
     workers must not wait for pool threads that fork did not copy."""

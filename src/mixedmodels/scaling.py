@@ -24,7 +24,7 @@ import numpy as np
 
 from mixedmodels.terms import ReBlock, ReTerm
 
-__all__ = ["ThetaScaling", "make_scaling", "FAR_FROM_UNIT"]
+__all__ = ["ThetaScaling", "make_scaling", "lower_factor", "FAR_FROM_UNIT"]
 
 FAR_FROM_UNIT = 100.0
 """A variance ratio (of the scaled columns) this many times the unit's calls for a new unit."""
@@ -64,7 +64,7 @@ class ThetaScaling:
             lam = np.zeros((size, size))
             lam[rows, cols] = theta[sl]
             mapped = (T @ lam) if forward else np.linalg.solve(T, lam)
-            out[sl] = _lower_factor(mapped)[rows, cols]
+            out[sl] = lower_factor(mapped)[rows, cols]
         return out
 
     def to_theta(self, scaled: np.ndarray) -> np.ndarray:
@@ -148,7 +148,7 @@ def _largest_eigenvalue(cov: np.ndarray) -> float:
     return float(np.linalg.eigvalsh(cov)[-1])
 
 
-def _lower_factor(a: np.ndarray) -> np.ndarray:
+def lower_factor(a: np.ndarray) -> np.ndarray:
     """Lower-triangular ``l`` with non-negative diagonal and ``l l' = a a'``."""
     if a.shape[0] == 1:
         return np.abs(a)
