@@ -128,7 +128,8 @@ def _bobyqa(f, x0, lower, control, step: np.ndarray | float, upper: np.ndarray |
     opt.set_ftol_abs(float(control["ftol_abs"]))
     opt.set_xtol_abs(float(control["xtol_abs"]))
     opt.set_maxeval(int(control["maxeval"]))
-    opt.set_initial_step(np.broadcast_to(np.asarray(step, dtype=float), (k,)).copy())
+    steps = np.full(k, step, dtype=float) if np.ndim(step) == 0 else np.array(step, dtype=float)
+    opt.set_initial_step(steps)
     start = np.maximum(x0, lower) if upper is None else np.clip(x0, lower, upper)
     try:
         x = opt.optimize(start)
