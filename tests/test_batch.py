@@ -130,9 +130,9 @@ def test_a_fit_survives_pickling(separate):
 
 @pytest.mark.parametrize(("count", "jobs"), [(1000, 2), (37, 3), (5, 2), (1, 4), (0, 2)])
 def test_guided_chunks_cover_the_frames_in_order(count, jobs):
-    from mixedmodels.batch import MAX_CHUNK, _chunk_bounds
+    from mixedmodels.batch import MAX_CHUNK, chunk_bounds
 
-    bounds = _chunk_bounds(count, jobs, None)
+    bounds = chunk_bounds(count, jobs, None)
     starts = [a for a, _ in bounds]
     assert starts == sorted(starts)
     assert [b for _, b in bounds][-1:] == ([count] if count else [])
@@ -142,7 +142,7 @@ def test_guided_chunks_cover_the_frames_in_order(count, jobs):
     assert sizes == sorted(sizes, reverse=True)  # large first, single frames at the end
     if count >= 4 * jobs:
         assert sizes[-1] == 1
-    assert _chunk_bounds(10, 2, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert chunk_bounds(10, 2, 4) == [(0, 4), (4, 8), (8, 10)]
 
 
 def test_the_collector_is_thawed_after_forked_fits(frames):

@@ -188,8 +188,8 @@ class LinearMixedModel(StructuredFit):
         if theta.shape != (self.n_theta,):
             raise DesignError(f"theta must have {self.n_theta} entries, got shape {theta.shape}")
         lams = self.lambdas(theta)
-        if self._grouped_gls is not None and self._beyond_gls_from(self.scaling.to_scaled(theta)):
-            return self._grouped_gls(lams[0], REML)
+        if self.grouped_gls is not None and self._beyond_gls_from(self.scaling.to_scaled(theta)):
+            return self.grouped_gls(lams[0], REML)
         return evaluate_objective(self.workspace, lams[0], lams[1:], REML)
 
     # -- fitting --------------------------------------------------------------------------
@@ -395,8 +395,8 @@ class LinearMixedModel(StructuredFit):
             factor = self.factor(theta)
         lams = self.lambdas(theta)
         solution = solve_at_optimum(self.workspace, factor, lams[0], lams[1:])
-        if summary.residual_boundary and self._grouped_gls is not None:
-            solution = self._grouped_gls.refine(solution, lams[0])
+        if summary.residual_boundary and self.grouped_gls is not None:
+            solution = self.grouped_gls.refine(solution, lams[0])
         result = LmerResult(
             model=self,
             reml=REML,

@@ -87,7 +87,7 @@ def fit_glmm(model: GeneralizedLinearMixedModel, nAGQ, start, control):
 
     def stage_one(x: np.ndarray) -> float:
         try:
-            mode = model._mode(model._lambdas_scaled(x), None, True, warm)
+            mode = model._mode(model.lambdas_scaled(x), None, True, warm)
         except FittingError:
             return np.inf
         return laplace_value(model.problem, mode)
@@ -112,7 +112,7 @@ def fit_glmm(model: GeneralizedLinearMixedModel, nAGQ, start, control):
             ) from exc
         raise
     mode1 = model._mode_general(
-        model._lambdas_scaled(x1), warm.beta, True, WarmStart(u=warm.u, beta=warm.beta)
+        model.lambdas_scaled(x1), warm.beta, True, WarmStart(u=warm.u, beta=warm.beta)
     )
     beta1 = mode1.beta
     messages: list[str] = []
@@ -132,7 +132,7 @@ def fit_glmm(model: GeneralizedLinearMixedModel, nAGQ, start, control):
         warm2 = WarmStart(u=mode1.u)
 
         def stage_two(z: np.ndarray) -> float:
-            lams = model._lambdas_scaled(z[:k])
+            lams = model.lambdas_scaled(z[:k])
             b = beta1 + C @ z[k:]
             try:
                 mode = model._mode(lams, b, False, warm2)

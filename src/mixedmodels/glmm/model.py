@@ -306,7 +306,11 @@ class GeneralizedLinearMixedModel:
         plan = plans_of(self.problem)[1]
         return THREADED_MIN if plan is None else plan.m
 
-    def _lambdas_scaled(self, x: np.ndarray) -> list[np.ndarray]:
+    def lambdas_scaled(self, x: np.ndarray) -> list[np.ndarray]:
+        """The lambda of every block for ``x``, theta of the scaled columns (the optimiser's view).
+
+        Where every term has one column, theta is ``|t x|`` directly (no loop over the scaling).
+        """
         cached = self.__dict__.get("_scalar_factors")
         if cached is None or cached[0] is not self.scaling:
             # every term one column: theta = |t x| (ThetaScaling's 1 x 1 map, without its loop)
