@@ -24,6 +24,7 @@ __all__ = [
     "examine",
     "Examination",
     "polish",
+    "positive_definite_step",
     "CURVATURE_PROBES",
 ]
 
@@ -226,7 +227,7 @@ def examine(
     scaled = hess * np.outer(h, h)  # curvature per finite-difference step: no units
     scaled = (scaled + scaled.T) / 2
     rounding = 64.0 * np.finfo(float).eps * max(1.0, abs(fmin))
-    quick = _positive_definite(scaled, grad * h, lower[free], x[free], h, rounding)
+    quick = positive_definite_step(scaled, grad * h, lower[free], x[free], h, rounding)
     if quick is not None:  # the common case, without an eigendecomposition
         step_scaled, inverse_diagonal = quick
         return _measured(x, free, h, grad * h, scaled, step_scaled, inverse_diagonal, tolerance)
@@ -269,7 +270,7 @@ def examine(
     return found if not used else replace(found, evaluations=used)
 
 
-def _positive_definite(scaled, g_scaled, lower, x, h, rounding):
+def positive_definite_step(scaled, g_scaled, lower, x, h, rounding):
     """The bounded Newton step and ``diag(H~^-1)``, or None.
 
     None unless ``H~`` is clearly positive definite (the caller's eigendecomposition then

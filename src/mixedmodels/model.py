@@ -76,6 +76,12 @@ class LinearMixedModel(StructuredFit):
         A :class:`~mixedmodels.control.Control` or a dict of its settings; only its model
         checks apply here (``check_nobs_vs_nre``), the optimiser's settings are :meth:`fit`'s.
 
+    Attributes
+    ----------
+    frame
+        The data frame given (a reference, not a copy), read by ``update``, ``ranova`` and
+        the plots; None when none was given or after pickling.
+
     Examples
     --------
     >>> import mixedmodels as mm
@@ -130,7 +136,7 @@ class LinearMixedModel(StructuredFit):
         self.lower_bounds = theta_lower_bounds(self.design.terms)
         self.upper_bounds = theta_upper_bounds(self.design.terms)
         # for update() and all_fit(): the data and options as given (a reference, not pickled)
-        self._data = data if isinstance(data, pd.DataFrame) else None
+        self.frame: pd.DataFrame | None = data if isinstance(data, pd.DataFrame) else None
         self._options = {"weights": weights, "offset": offset, "contrasts": contrasts}
 
     # -- set-up helpers -------------------------------------------------------------------
@@ -469,5 +475,6 @@ class LinearMixedModel(StructuredFit):
 
     def __getstate__(self) -> dict:
         """Pickle the set-up only: caches (scratch buffers, block maps) are rebuilt lazily."""
-        caches = ("workspace",)  # the engine: rebuilt from the statistics on first use
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k not in caches}
+        caches = ("workspace", "frame")  # the engine (rebuilt on first use); the data given
+        kept = {k: v for k, v in self.__dict__.items() if k not in caches}
+        return {k: v for k, v in kept.items() if not k.startswith("_")} | {"frame": None}

@@ -32,6 +32,7 @@ from mixedmodels.glmm.mode import Mode
 from mixedmodels.glmm.pirls import GlmmProblem, laplace_value, pirls, with_engine
 from mixedmodels.glmm.quadrature import MAX_NODES, agq_value
 from mixedmodels.glmm.response import GlmmData, build_glmm_data
+from mixedmodels.inputs import as_pandas, check_formula_and_data
 from mixedmodels.linalg import solve_at_optimum, update_factor
 from mixedmodels.linalg.reweight import reweighted_workspace
 from mixedmodels.linalg.threads import blas_limit
@@ -64,6 +65,11 @@ class GeneralizedLinearMixedModel:
     contrasts
         Coding of categorical fixed-effect variables, e.g. ``{"period": "sum"}``.
 
+    Attributes
+    ----------
+    frame
+        The data frame given (converted to pandas), or None: what refits and plots read.
+
     Examples
     --------
     >>> import mixedmodels as mm
@@ -87,6 +93,9 @@ class GeneralizedLinearMixedModel:
         _data: GlmmData | None = None,
     ) -> None:
         self.family = get_family(family, link)
+        if _data is None:  # polars, pyarrow and mappings of columns as lmer takes them
+            check_formula_and_data(formula, data)
+            data = as_pandas(data)
         self.data = (
             _data
             if _data is not None
@@ -115,7 +124,7 @@ class GeneralizedLinearMixedModel:
         self.scaling: ThetaScaling = make_scaling(design.blocks, design.terms)
         self.lower_bounds = theta_lower_bounds(design.terms)
         # what refits need (ranova, drop1, Nakagawa's null model: mixedmodels.inference)
-        self._data = data if isinstance(data, pd.DataFrame) else None
+        self.frame: pd.DataFrame | None = data if isinstance(data, pd.DataFrame) else None
         self._options = {"weights": weights, "offset": offset, "contrasts": contrasts}
 
     # -- description ----------------------------------------------------------------------

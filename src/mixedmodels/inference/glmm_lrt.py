@@ -66,7 +66,7 @@ class GlmFit:
 
 def _data_and_options(result, data):
     model = result.model
-    frame = data if data is not None else getattr(model, "_data", None)
+    frame = data if data is not None else getattr(model, "frame", None)
     if frame is None:
         raise InferenceError(
             "refitting this model needs its data, which the fit does not hold: pass data="
