@@ -21,7 +21,6 @@ from mixedmodels.aliasing import SMALL_X, drop_aliased
 from mixedmodels.column_names import lme4_column_names
 from mixedmodels.columns import ColumnCache
 from mixedmodels.contrasts import apply_contrasts
-from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
@@ -29,7 +28,14 @@ from mixedmodels.errors import (
     RankDeficiencyWarning,
 )
 from mixedmodels.formula import ParsedFormula, RandomTerm
-from mixedmodels.identifiability import check_identified, nobs_vs_nre
+from mixedmodels.identifiability import (
+    check_fixed_count,
+    check_identified,
+    check_levels,
+    check_random_effects,
+    check_term_columns,
+    term_covariance,
+)
 from mixedmodels.levels import group_codes
 from mixedmodels.newdata import new_model_matrix
 from mixedmodels.options import NobsCheck, choose
@@ -51,6 +57,7 @@ from mixedmodels.weights import ZeroWeightRows, check_weights, weights_label
 
 __all__ = [
     "Design",
+    "RowChunk",
     "TermSpec",
     "build_design",
     "shared_columns",
@@ -66,6 +73,29 @@ class TermSpec:
     model_spec: Any  # formulaic ModelSpec of the term's left side
     columns: tuple[str, ...]
     select: tuple[int, ...] | None = None  # columns of the spec's matrix kept (zerocorr)
+
+
+@dataclass(frozen=True, eq=False)
+class RowChunk:
+    """Some rows of a fit in engine form: what a method that needs rows reads, chunk by chunk.
+
+    Attributes
+    ----------
+    y
+        The working response (the offset, if any, removed).
+    X
+        The fixed-effects model matrix (aliased columns dropped).
+    blocks
+        ``(codes, matrix)`` of every engine block.
+    weights, offset
+        Prior weights and offset of the rows, or None.
+    """
+
+    y: np.ndarray
+    X: np.ndarray
+    blocks: tuple[tuple[np.ndarray, np.ndarray], ...]
+    weights: np.ndarray | None
+    offset: np.ndarray | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,10 +150,38 @@ class Design:
     zero_weight: ZeroWeightRows | None = None
     offset_specs: tuple = ()
 
+    has_rows = True
+    """Whether the design holds its rows (an out-of-core fit's holds none)."""
+
     @property
     def n(self) -> int:
         """Number of observations used."""
         return self.y.shape[0]
+
+    @property
+    def weighted(self) -> bool:
+        """Whether the fit has prior weights."""
+        return self.weights is not None
+
+    def fixed_crossproduct(self) -> np.ndarray:
+        """``X'X`` of the kept columns, unweighted (the fixed part's Gram matrix)."""
+        return self.X.T @ self.X
+
+    def response_sums(self) -> np.ndarray:
+        """Sum and sum of squares of the working response (the offset removed)."""
+        y = self.y if self.offset is None else self.y - self.offset
+        return np.array([np.sum(y), y @ y])
+
+    def row_chunk(self) -> RowChunk:
+        """All the rows, as one :class:`RowChunk`."""
+        working = self.y if self.offset is None else self.y - self.offset
+        return RowChunk(
+            y=working,
+            X=self.X,
+            blocks=tuple((b.codes, b.matrix) for b in self.blocks),
+            weights=self.weights,
+            offset=self.offset,
+        )
 
 
 def _covariate_means(frame: pd.DataFrame, spec) -> dict[str, float]:
@@ -253,34 +311,6 @@ def _as_row_vector(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
             f"{what} must have one value per row ({len(data)}), got shape {arr.shape}"
         )
     return arr
-
-
-def term_covariance(term: RandomTerm, columns: tuple[str, ...], text: str):
-    """The covariance structure of a term with these columns, checked against them.
-
-    ``cs``, ``homcs``, ``ar1`` and ``toep`` need two columns or more; ``ar1`` and ``toep``
-    relate consecutive columns (occasions), so an intercept column among them is refused.
-    """
-    kind = term.structure
-    covariance = make_covariance(kind, len(columns))
-    if len(columns) < covariance.min_size:
-        hint = (
-            f": give it a factor of occasions, e.g. {kind}(0 + C(time) | {term.group_name})"
-            if kind in ("ar1", "toep")
-            else ""
-        )
-        raise FormulaError(
-            f"{kind}() needs at least {covariance.min_size} columns, {term.text} has "
-            f"{len(columns)} ({', '.join(columns)}){hint}",
-            text,
-        )
-    if kind in ("ar1", "toep") and "(Intercept)" in columns:
-        raise FormulaError(
-            f"{term.text} has an intercept column, but {kind}() relates consecutive occasions:"
-            f" write {kind}(0 + time | {term.group_name}) with time a factor",
-            text,
-        )
-    return covariance
 
 
 def build_design(
@@ -416,19 +446,9 @@ def build_design(
         model_spec = mm.model_spec
         del mm  # formulaic's columns, when matrix is a copy of them
         matrix = shared_columns(matrix, columns, X, fixed_names)
-        if matrix.shape[1] == 0:
-            raise FormulaError(f"random-effects term {term.text} has no columns", text)
+        check_term_columns(term, columns, text)
         codes, labels = group_codes(view, term.group)
-        if len(labels) < 2:
-            raise DesignError(
-                f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
-                f" it has {len(labels)}"
-            )
-        if residual_variance and len(labels) >= n:
-            raise DesignError(
-                f"number of levels of grouping factor {term.group_name!r} in {term.text} "
-                f"({len(labels)}) must be less than the number of observations ({n})"
-            )
+        check_levels(term, len(labels), n, residual_variance)
         if term.split_columns and matrix.shape[1] > 1:  # zerocorr: a term per column
             for j, column in enumerate(columns):
                 term_specs.append(TermSpec(term, model_spec, (column,), select=(j,)))
@@ -442,11 +462,8 @@ def build_design(
             check_identified(term, covariance.kind, codes, matrix, text)
         raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns, covariance))
     terms, blocks = build_blocks(raw_terms)
-    for block in blocks:
-        if residual_variance and block.n_random_effects >= n and block.count_limited:
-            nobs_vs_nre(block, n, check_nobs_vs_nre)
-    if X.shape[1] >= n:
-        raise DesignError(f"fewer observations ({n}) than fixed-effect parameters ({X.shape[1]})")
+    check_random_effects(blocks, n, check_nobs_vs_nre, residual_variance)
+    check_fixed_count(X.shape[1], n)
     return Design(
         formula=parsed,
         y=y,

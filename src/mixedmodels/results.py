@@ -86,7 +86,7 @@ class LmerResult(PostFitMethods):
     @property
     def n_fixed(self) -> int:
         """Number of fixed-effect coefficients (rank of X)."""
-        return self.design.X.shape[1]
+        return len(self.design.fixed_names)
 
     @cached_property
     def sigma(self) -> float:

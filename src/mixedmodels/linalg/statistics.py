@@ -130,6 +130,40 @@ class SufficientStats:
                 return beta
         return np.linalg.lstsq(XX, Xy, rcond=None)[0]
 
+    def model_crossproducts(self) -> np.ndarray:
+        """``N'N`` of the model's columns ``N = [Z X]`` (weighted as summed), dense.
+
+        Assembled from A11, Ar1 and Arr (the response's row and column left out) with the
+        centring of :attr:`conditioning` undone: ``N = N~ M``, ``M`` block diagonal of every
+        level's ``C_k^-1`` and ``T^-1``, so ``N'N = M' N~'N~ M``. Dense ``(q + p)^2``: for
+        models of moderate size (Kenward-Roger's, which needs only these sums).
+        """
+        first = self.shapes[0]
+        q1 = first.n_random_effects
+        k = q1 + self.m - 1
+        out = np.zeros((k, k))
+        at = np.arange(q1).reshape(first.n_levels, first.size)
+        out[at[:, :, None], at[:, None, :]] = self.A11
+        Ar1 = self.Ar1
+        lower = Ar1[:-1] if isinstance(Ar1, np.ndarray) else Ar1.toarray()[:-1]
+        out[q1:, :q1] = lower
+        out[:q1, q1:] = lower.T
+        out[q1:, q1:] = self.Arr[:-1, :-1]
+        c = self.conditioning
+        if c is None or c.is_identity:
+            return out
+        maps = []
+        for index, shape in enumerate(self.shapes):
+            inverse = c.block_inverse(index)
+            maps.append(
+                sp.identity(shape.n_random_effects)
+                if inverse is None
+                else sp.kron(sp.identity(shape.n_levels), inverse)
+            )
+        maps.append(sp.csr_matrix(c.plain_fixed_map(self.p)))
+        M = sp.block_diag(maps, format="csr")
+        return np.asarray(M.T @ (M.T @ out).T)
+
     def with_response_part(
         self, ar1_y: np.ndarray, arr_y: np.ndarray, shift: np.ndarray | None = None
     ) -> SufficientStats:

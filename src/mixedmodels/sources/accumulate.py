@@ -193,6 +193,7 @@ class PartialStats:
         for m in self.moments:
             m[3], m[4] = np.inf, -np.inf
         self.conditioning = plan.conditioning
+        self.response_sums = np.zeros(2)  # of the working response (model's, not centred)
 
     # -- adding rows ----------------------------------------------------------------------
     def add(self, chunk: ChunkArrays) -> PartialStats:
@@ -202,6 +203,7 @@ class PartialStats:
             return self
         self._add_moments(chunk)  # of the model's columns, as the aliasing below
         self.R = np.asarray(np.linalg.qr(np.vstack([self.R, chunk.X]), mode="r"))
+        self.response_sums += (np.sum(chunk.y), chunk.y @ chunk.y)
         chunk = conditioned(chunk, self.conditioning)
         XY = np.column_stack([chunk.X, chunk.y])
         blocks = list(chunk.blocks)
@@ -247,6 +249,7 @@ class PartialStats:
             return other
         self.n += other.n
         self.sum_log_weights += other.sum_log_weights
+        self.response_sums += other.response_sums
         self.A11 += other.A11
         self.xy_z1 += other.xy_z1
         self.xy_xy += other.xy_xy
@@ -271,6 +274,11 @@ class PartialStats:
     def kept_columns(self, names: tuple[str, ...]) -> np.ndarray:
         """Indices of the non-aliased fixed-effect columns (same rule as the in-memory path)."""
         return drop_aliased(self.R, names)
+
+    def fixed_crossproduct(self, keep: np.ndarray) -> np.ndarray:
+        """``X'X`` (unweighted) of the fixed-effect columns ``keep``, from the R factor."""
+        R = self.R[:, keep]
+        return R.T @ R
 
     def finish(self, keep: np.ndarray) -> SufficientStats:
         """Assemble the sufficient statistics with the fixed-effect columns ``keep``."""

@@ -177,6 +177,11 @@ class DaskSource(Source):
                         bar.update(1)
         return total
 
+    def frames(self, plan: StreamPlan):
+        """The complete rows of the used columns, partition by partition, in order."""
+        for part in self.complete(plan.used).to_delayed():
+            yield part.compute()
+
     def write_fitted(self, result, path, columns=None) -> str:
         """Write fitted values and residuals as a directory of Parquet files, one per partition."""
         plan = result.design.plan

@@ -272,6 +272,11 @@ class DuckDBSource(Source):
                 bar.update(1)
         return partial
 
+    def frames(self, plan: StreamPlan):
+        """The complete rows of the used columns, ``chunk_size`` at a time, in the data's order."""
+        for batch in self.reader(plan.used, plan.used):
+            yield batch.to_pandas()
+
     def write_fitted(self, result, path, columns=None) -> str:
         """Stream fitted values and residuals to one Parquet file, chunk by chunk."""
         import pyarrow as pa

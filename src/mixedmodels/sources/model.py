@@ -10,12 +10,14 @@ fitted values and residuals stream back to Parquet with :meth:`StreamedLmerResul
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
 
+from mixedmodels.design import RowChunk
 from mixedmodels.errors import RowDataUnavailableError
 from mixedmodels.formula import ParsedFormula
 from mixedmodels.model import LinearMixedModel
@@ -56,6 +58,10 @@ class StreamedDesign:
     plan
         The first-pass plan (:class:`~mixedmodels.sources.plan.StreamPlan`) that turns chunks
         of rows into model matrices.
+    fixed_gram
+        ``X'X`` (unweighted) of the kept fixed-effect columns, from the streamed R factor.
+    response_total
+        Sum and sum of squares of the working response over the rows used.
 
     The other attributes are those of :class:`~mixedmodels.design.Design`.
     """
@@ -73,6 +79,9 @@ class StreamedDesign:
     weights_column: str | None
     offset_column: str | None
     plan: StreamPlan
+    fixed_gram: np.ndarray
+    response_total: np.ndarray
+    has_rows = False
 
     y = _no_rows("the response vector")
     X = _no_rows("the fixed-effects model matrix")
@@ -85,6 +94,19 @@ class StreamedDesign:
         """Number of observations used."""
         return self.nobs
 
+    @property
+    def weighted(self) -> bool:
+        """Whether the fit has prior weights."""
+        return self.weights_column is not None
+
+    def fixed_crossproduct(self) -> np.ndarray:
+        """``X'X`` of the kept columns, unweighted (from the streamed R factor)."""
+        return self.fixed_gram
+
+    def response_sums(self) -> np.ndarray:
+        """Sum and sum of squares of the working response (the offset removed)."""
+        return self.response_total
+
 
 class StreamedLinearMixedModel(LinearMixedModel):
     """A :class:`~mixedmodels.model.LinearMixedModel` set up from streamed statistics.
@@ -93,15 +115,30 @@ class StreamedLinearMixedModel(LinearMixedModel):
     row-free design and a reference to the source (for :meth:`StreamedLmerResult.write_fitted`).
     """
 
-    def __init__(self, design: StreamedDesign, stats, scaling, source) -> None:
+    def __init__(self, design: StreamedDesign, stats, scaling, source, control=None) -> None:
         super().__init__(
             design.formula,
             None,
+            control=control,  # the model checks (for with_formula: update, ranova)
             _design=design,  # type: ignore[arg-type]  # a Design without its rows
             _stats=stats,
             _scaling=scaling,
         )
         self.source = source
+
+    def row_chunks(self) -> Iterator[RowChunk]:
+        """The rows of the fit in engine form, read from the source chunk by chunk, in order."""
+        design = cast(StreamedDesign, self.design)
+        plan, keep = design.plan, design.kept_columns
+        for frame in self.source.frames(plan):
+            arrays = chunk_arrays(plan, frame)
+            yield RowChunk(
+                y=arrays.y,
+                X=np.asarray(arrays.X[:, keep], order="F"),
+                blocks=arrays.blocks,
+                weights=arrays.weights,
+                offset=arrays.offset,
+            )
 
     def with_response(self, y) -> LinearMixedModel:
         """Not available out of core: a new response needs the rows."""
@@ -111,12 +148,15 @@ class StreamedLinearMixedModel(LinearMixedModel):
         self, formula: str, data, *, weights=None, offset=None, contrasts=None
     ) -> LinearMixedModel:
         """A model of another formula on ``data``: out of core for a source, else in memory."""
+        checks = getattr(self, "_checks", None)
         source = as_source(data) if not isinstance(data, pd.DataFrame) else None
         if source is None:
             return LinearMixedModel(
-                formula, data, weights=weights, offset=offset, contrasts=contrasts
+                formula, data, weights=weights, offset=offset, contrasts=contrasts, control=checks
             )
-        return source.model(formula, weights=weights, offset=offset, contrasts=contrasts)
+        return source.model(
+            formula, weights=weights, offset=offset, contrasts=contrasts, control=checks
+        )
 
     def _result(self, *args, **kwargs):
         result = super()._result(*args, **kwargs)
@@ -131,11 +171,6 @@ class StreamedLinearMixedModel(LinearMixedModel):
 @dataclass(frozen=True, eq=False)
 class StreamedLmerResult(LmerResult):
     """An :class:`~mixedmodels.results.LmerResult` of an out-of-core fit (no rows kept)."""
-
-    @property
-    def n_fixed(self) -> int:
-        """Number of fixed-effect coefficients (rank of X)."""
-        return len(self.design.fixed_names)
 
     fitted = _no_rows("fitted")
     residuals = _no_rows("residuals")

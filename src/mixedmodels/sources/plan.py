@@ -5,7 +5,8 @@ frame: which rows are complete, the levels of every factor and grouping factor, 
 formulaic's stateful transforms and so the model specs that turn any chunk of rows into model
 matrices that agree with those of every other chunk. Backends (DuckDB, dask) answer a few
 aggregate questions through the :class:`Backend` protocol; this module turns the answers into
-the plan, mirroring :func:`mixedmodels.design.build_design` check by check.
+the plan, with the checks of :func:`mixedmodels.design.build_design` (the same functions, of
+:mod:`mixedmodels.identifiability`, on the first pass's counts).
 """
 
 from __future__ import annotations
@@ -19,11 +20,18 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.column_names import lme4_column_names
-from mixedmodels.design import TermSpec, apply_contrasts, term_covariance
+from mixedmodels.design import TermSpec, apply_contrasts
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
+from mixedmodels.identifiability import (
+    check_levels,
+    check_random_effects,
+    check_term_columns,
+    term_covariance,
+)
 from mixedmodels.levels import group_codes
 from mixedmodels.linalg.conditioning import Conditioning
+from mixedmodels.options import NobsCheck, choose
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.sources.accumulate import sample_conditioning
 from mixedmodels.terms import ReBlock, ReTerm, build_blocks
@@ -240,6 +248,7 @@ def build_plan(
     offset: str | None = None,
     factors: Sequence[str] = (),
     contrasts: dict[str, str] | None = None,
+    check_nobs_vs_nre: str = "stop",
 ) -> StreamPlan:
     """Run the first pass over a data source and fix levels, transforms and specs.
 
@@ -255,11 +264,16 @@ def build_plan(
         Numeric columns to treat as factors (R's ``factor()``), e.g. integer codes.
     contrasts
         Coding of factors in the fixed part, as for :func:`mixedmodels.lmer`.
+    check_nobs_vs_nre
+        What a block with as many random effects as observations does (lme4's
+        ``check.nobs.vs.nRE``): ``"stop"``, ``"warning"`` or ``"ignore"``, as for
+        :func:`mixedmodels.design.build_design` (the same check).
 
     Returns
     -------
     StreamPlan
     """
+    check_nobs_vs_nre = choose("check_nobs_vs_nre", check_nobs_vs_nre, NobsCheck)
     parsed = parse_formula(formula) if isinstance(formula, str) else formula
     text = parsed.formula
     if contrasts:
@@ -347,31 +361,16 @@ def build_plan(
     fixed_spec = _fix_state(fixed_spec, scan.moments)
 
     fixed_names = lme4_column_names(list(both.rhs.columns), parsed.labels)
-    if len(fixed_names) >= n:
-        raise DesignError(
-            f"fewer observations ({n}) than fixed-effect parameters ({len(fixed_names)})"
-        )
     codings: dict[str, GroupCoding] = {}
     term_specs, raw_terms = [], []
     for index, (term, mm) in enumerate(zip(parsed.random, lhs_specs, strict=True)):
         columns = lme4_column_names(list(mm.columns), parsed.labels)
-        if len(columns) == 0:
-            raise FormulaError(f"random-effects term {term.text} has no columns", text)
+        check_term_columns(term, columns, text)
         coding = codings.get(term.group_name)
         if coding is None:
             coding = _group_coding(distinct[tuple(term.group)], term.group, kinds)
             codings[term.group_name] = coding
-        n_levels = len(coding.labels)
-        if n_levels < 2:
-            raise DesignError(
-                f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
-                f" it has {n_levels}"
-            )
-        if n_levels >= n:
-            raise DesignError(
-                f"number of levels of grouping factor {term.group_name!r} in {term.text} "
-                f"({n_levels}) must be less than the number of observations ({n})"
-            )
+        check_levels(term, len(coding.labels), n)
         spec = _fix_state(mm.model_spec, scan.moments)
         term_specs.append(TermSpec(term=term, model_spec=spec, columns=columns))
         marker = np.full((1, len(columns)), float(index))
@@ -387,11 +386,7 @@ def build_plan(
         blocks.append(
             replace(block, codes=np.zeros(0, np.intp), matrix=np.zeros((0, block.matrix.shape[1])))
         )
-        if block.n_random_effects >= n and block.count_limited:
-            raise DesignError(
-                f"number of random effects for grouping factor {block.group_name!r} "
-                f"({block.n_random_effects}) must be less than the number of observations ({n})"
-            )
+    check_random_effects(blocks, n, check_nobs_vs_nre)
     plan = StreamPlan(
         formula=parsed,
         used=used,

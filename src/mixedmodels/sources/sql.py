@@ -229,7 +229,7 @@ def _cross_block(grouped, ex, plan, partial, i: int, j: int) -> None:
 
 
 def _totals(source, plan, ex, partial, cond, quote) -> None:
-    """n, sum of log weights, [X y]'[X y], X'X (unweighted) and the column moments."""
+    """n, sum of log weights, [X y]'[X y], X'X (unweighted), the response's sums and moments."""
     k, p = len(ex.xy), len(ex.x)
     select = _Select()
     count = select.add("count(*)")
@@ -239,6 +239,7 @@ def _totals(source, plan, ex, partial, cond, quote) -> None:
         for a in range(k)
         for b in range(a + 1)
     }
+    y_sums = [select.add(_sum(ex.y)), select.add(_sum(_product(f"({ex.y})", f"({ex.y})")))]
     gram = {
         (a, b): select.add(_sum(_product(f"({ex.x[a]})", f"({ex.x[b]})")))
         for a in range(p)
@@ -255,6 +256,7 @@ def _totals(source, plan, ex, partial, cond, quote) -> None:
     row = np.array([np.nan if v is None else v for v in row], dtype=float)
     partial.n = int(row[count])
     partial.sum_log_weights = 0.0 if log_w is None else float(row[log_w])
+    partial.response_sums = row[y_sums].copy()
     for (a, b), i in xy.items():
         partial.xy_xy[a, b] = partial.xy_xy[b, a] = row[i]
     G = np.zeros((p, p))
