@@ -186,7 +186,7 @@ def sql_statistics(source, plan: StreamPlan, *, required: bool) -> PartialStats 
         return frame, values[:, index]
 
     def level_block(b, out_cross, out_xy):
-        """Per-level Zb'Zb (levels, p, p) and Zb'[X y] (levels * p, k)."""
+        """Per-level Zb'Zb (levels, p, p) and [X y]' Zb (k, levels * p)."""
         z, coding = ex.summed_blocks[b], plan.codings[plan.blocks[b].group_name]
         p = len(z)
         pairs = [(a, c) for a in range(p) for c in range(a + 1)]
@@ -200,11 +200,9 @@ def sql_statistics(source, plan: StreamPlan, *, required: bool) -> PartialStats 
         xy = values[:, len(pairs) :].reshape(len(codes), p, k)
         full = np.zeros((out_cross.shape[0], p, k))
         full[codes] = xy
-        out_xy[...] = full.reshape(-1, k)
+        out_xy[...] = full.reshape(-1, k).T  # [X y]' Zb
 
-    xy_z1 = np.zeros((partial.xy_z1.shape[1], k))
-    level_block(0, partial.A11, xy_z1)
-    partial.xy_z1 = np.ascontiguousarray(xy_z1.T)
+    level_block(0, partial.A11, partial.xy_z1)
     for b in range(1, len(plan.blocks)):
         level_block(b, partial.diag[b - 1], partial.z_xy[b - 1])
         for j in range(b):
