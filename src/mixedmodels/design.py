@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,13 +20,14 @@ from mixedmodels.aliasing import SMALL_X, drop_aliased
 from mixedmodels.column_names import lme4_column_names
 from mixedmodels.columns import ColumnCache
 from mixedmodels.contrasts import apply_contrasts
+from mixedmodels.design_spec import DesignSpec, RowChunk, TermSpec
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
     MissingColumnError,
     RankDeficiencyWarning,
 )
-from mixedmodels.formula import ParsedFormula, RandomTerm
+from mixedmodels.formula import ParsedFormula
 from mixedmodels.identifiability import (
     check_fixed_count,
     check_identified,
@@ -40,7 +40,7 @@ from mixedmodels.levels import group_codes
 from mixedmodels.newdata import new_model_matrix
 from mixedmodels.options import NobsCheck, choose
 from mixedmodels.rfunctions import R_CONTEXT
-from mixedmodels.terms import ReBlock, ReTerm, build_blocks
+from mixedmodels.terms import build_blocks
 from mixedmodels.variables import (
     check_columns,
     check_numeric,
@@ -57,8 +57,6 @@ from mixedmodels.weights import ZeroWeightRows, check_weights, weights_label
 
 __all__ = [
     "Design",
-    "RowChunk",
-    "TermSpec",
     "build_design",
     "shared_columns",
     "shared_response",
@@ -66,86 +64,34 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class TermSpec:
-    """What is needed to rebuild one random-effect term's columns for new data."""
-
-    term: RandomTerm
-    model_spec: Any  # formulaic ModelSpec of the term's left side
-    columns: tuple[str, ...]
-    select: tuple[int, ...] | None = None  # columns of the spec's matrix kept (zerocorr)
-
-
-@dataclass(frozen=True, eq=False)
-class RowChunk:
-    """Some rows of a fit in engine form: what a method that needs rows reads, chunk by chunk.
+class Design(DesignSpec):
+    """The model's data in engine form: the :class:`~mixedmodels.design_spec.DesignSpec` and rows.
 
     Attributes
     ----------
-    y
-        The working response (the offset, if any, removed).
-    X
-        The fixed-effects model matrix (aliased columns dropped).
-    blocks
-        ``(codes, matrix)`` of every engine block.
-    weights, offset
-        Prior weights and offset of the rows, or None.
-    """
-
-    y: np.ndarray
-    X: np.ndarray
-    blocks: tuple[tuple[np.ndarray, np.ndarray], ...]
-    weights: np.ndarray | None
-    offset: np.ndarray | None
-
-
-@dataclass(frozen=True, eq=False)
-class Design:
-    """The model's data in engine form plus what predict() needs to rebuild it.
-
-    Attributes
-    ----------
-    formula
-        The parsed formula.
     y, X
         Response and fixed-effects model matrix (aliased columns dropped).
-    fixed_names
-        Names of the kept columns of X (lme4 style: ``(Intercept)``, ``service1``).
-    dropped_names
-        Names of aliased columns that were dropped.
-    terms, blocks
-        Random-effect terms in theta order and the engine blocks.
-    term_specs
-        Per term of the formula (in formula order), how to rebuild its columns.
     weights, offset
         Prior weights and offset per kept row, or None.
     row_index
         Index labels of the rows used (after dropping incomplete rows).
-    n_dropped
-        Number of rows dropped for missing values.
+    covariate_means
+        Mean over the rows used of every numeric variable of the fixed part (emmeans' reference
+        grid holds covariates at these values).
     zero_weight
         The complete rows with prior weight zero (not in the fit, given fitted values), or
         None.
     offset_specs
         formulaic specs of the formula's ``offset(...)`` terms, for new data.
-    covariate_means
-        Mean over the rows used of every numeric variable of the fixed part (emmeans' reference
-        grid holds covariates at these values).
+
+    The others (names, specs, terms, blocks) are the spec's.
     """
 
-    formula: ParsedFormula
     y: np.ndarray
     X: np.ndarray
-    fixed_names: tuple[str, ...]
-    dropped_names: tuple[str, ...]
-    fixed_spec: object
-    kept_columns: np.ndarray
-    terms: tuple[ReTerm, ...]
-    blocks: tuple[ReBlock, ...]
-    term_specs: tuple[TermSpec, ...]
     weights: np.ndarray | None
     offset: np.ndarray | None
     row_index: pd.Index
-    n_dropped: int
     covariate_means: Mapping[str, float] = field(default_factory=dict)
     zero_weight: ZeroWeightRows | None = None
     offset_specs: tuple = ()

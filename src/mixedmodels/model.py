@@ -15,7 +15,8 @@ from mixedmodels._warn import warn
 from mixedmodels.aliasing import fixed_effects_fit_exactly
 from mixedmodels.boundary import TermLayout
 from mixedmodels.control import MODEL_CHECKS, SINGULAR_TOLERANCE, Control, resolve_control
-from mixedmodels.design import Design, RowChunk, build_design
+from mixedmodels.design import Design, build_design
+from mixedmodels.design_spec import RowChunk
 from mixedmodels.errors import (
     ConvergenceWarning,
     DesignError,

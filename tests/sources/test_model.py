@@ -142,3 +142,17 @@ def test_methods_that_need_rows_say_why():
         _ = at.residuals
     with pytest.raises(RowDataUnavailableError, match="new response"):
         at.bootstrap(n=2, seed=1)
+
+
+def test_an_out_of_core_fit_is_an_lmer_result_with_a_row_free_design():
+    fit, at, out = pair(FORMULA, "chunks")
+    assert type(out) is type(fit) is mm.LmerResult
+    assert isinstance(out.design, mm.design_spec.DesignSpec)
+    assert out.design.fixed_names == fit.design.fixed_names
+    gram = fit.design.fixed_crossproduct()  # out of core: R'R of the streamed QR
+    np.testing.assert_allclose(
+        out.design.fixed_crossproduct(), gram, rtol=1e-10, atol=1e-12 * np.abs(gram).max()
+    )
+    np.testing.assert_allclose(out.design.response_sums(), fit.design.response_sums(), rtol=1e-12)
+    with pytest.raises(RowDataUnavailableError, match="in memory"):
+        fit.write_fitted("unused.parquet")

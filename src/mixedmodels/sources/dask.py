@@ -192,6 +192,8 @@ class DaskSource(Source):
         read = list(dict.fromkeys(columns + list(plan.used)))
         frame = self.frame[read].dropna(subset=list(plan.used))
         meta = frame._meta[columns].assign(fitted=np.float64(0), residual=np.float64(0))
-        out = frame.map_partitions(_partition_fitted, result.row_predictor(), columns, meta=meta)
+        out = frame.map_partitions(
+            _partition_fitted, result.model.row_predictor(result), columns, meta=meta
+        )
         out.to_parquet(str(path), write_index=False)
         return str(path)

@@ -287,7 +287,7 @@ class DuckDBSource(Source):
         missing = [c for c in columns if c not in self.relation.columns]
         if missing:
             raise DesignError(f"column(s) not in the source: {', '.join(missing)}")
-        predictor = result.row_predictor()
+        predictor = result.model.row_predictor(result)
         read = list(dict.fromkeys(columns + list(plan.used)))
         path = os.fspath(path)
         writer = None

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.column_names import lme4_column_names
-from mixedmodels.design import TermSpec, apply_contrasts
+from mixedmodels.design import apply_contrasts
+from mixedmodels.design_spec import TermSpec
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
 from mixedmodels.identifiability import (
