@@ -69,6 +69,7 @@ def assert_same_statistics(model, expected) -> None:
         ("y ~ x + f + (1 + x | g) + (1 | h)", {}),
         ("y ~ x * f + (1 | g:h) + (0 + x | g)", {}),
         ("y ~ x + (1 | g) + (1 | h)", {"weights": "w", "offset": "off"}),
+        ("y ~ x + (1 | h) + (0 + x | g) + (1 | g)", {}),  # a block of two terms, not first
     ],
 )
 def test_statistics_match_pandas(data, formula, kwargs, method):

@@ -35,7 +35,7 @@ from mixedmodels.linalg.conditioning import Conditioning
 from mixedmodels.options import NobsCheck, choose
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.sources.accumulate import sample_conditioning
-from mixedmodels.terms import ReBlock, ReTerm, build_blocks
+from mixedmodels.terms import ReBlock, ReTerm, build_blocks, term_order
 from mixedmodels.variables import needed_variables, without_functions
 
 __all__ = ["Backend", "ColumnKind", "GroupCoding", "ScanResult", "StreamPlan", "build_plan"]
@@ -364,7 +364,7 @@ def build_plan(
     fixed_names = lme4_column_names(list(both.rhs.columns), parsed.labels)
     codings: dict[str, GroupCoding] = {}
     term_specs, raw_terms = [], []
-    for index, (term, mm) in enumerate(zip(parsed.random, lhs_specs, strict=True)):
+    for term, mm in zip(parsed.random, lhs_specs, strict=True):
         columns = lme4_column_names(list(mm.columns), parsed.labels)
         check_term_columns(term, columns, text)
         coding = codings.get(term.group_name)
@@ -374,19 +374,14 @@ def build_plan(
         check_levels(term, len(coding.labels), n)
         spec = _fix_state(mm.model_spec, scan.moments)
         term_specs.append(TermSpec(term=term, model_spec=spec, columns=columns))
-        marker = np.full((1, len(columns)), float(index))
         covariance = term_covariance(term, columns, text)
-        raw_terms.append(
-            (term.group_name, coding.labels, np.zeros(1, np.intp), marker, columns, covariance)
-        )
-    terms, marked = build_blocks(raw_terms)
-    blocks, members = [], []
-    for block in marked:
-        order = list(dict.fromkeys(int(i) for i in block.matrix[0]))
-        members.append(tuple(order))
-        blocks.append(
-            replace(block, codes=np.zeros(0, np.intp), matrix=np.zeros((0, block.matrix.shape[1])))
-        )
+        rows = (np.zeros(0, np.intp), np.zeros((0, len(columns))))  # blocks without rows
+        raw_terms.append((term.group_name, coding.labels, *rows, columns, covariance))
+    terms, blocks = build_blocks(raw_terms)
+    # the formula terms each block stacks: build_blocks's terms come in lme4's term order
+    order = term_order([len(raw[1]) for raw in raw_terms])
+    formula_index = {id(t): order[k] for k, t in enumerate(terms)}
+    members = [tuple(formula_index[id(t)] for t in block.terms) for block in blocks]
     check_random_effects(blocks, n, check_nobs_vs_nre)
     plan = StreamPlan(
         formula=parsed,
