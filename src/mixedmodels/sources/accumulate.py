@@ -32,7 +32,7 @@ from mixedmodels.linalg.statistics import (
     per_level_crossproducts,
 )
 from mixedmodels.rfunctions import R_CONTEXT
-from mixedmodels.scaling import ThetaScaling, make_scaling
+from mixedmodels.scaling import ColumnSummary, ThetaScaling, scaling_from_summaries
 from mixedmodels.terms import centred_columns
 
 if TYPE_CHECKING:
@@ -275,26 +275,18 @@ class PartialStats:
         """The optimiser's column scaling, from the moments of the random-effect columns.
 
         :func:`mixedmodels.scaling.make_scaling` reads a column only through its mean,
-        standard deviation, root mean square and whether it is constant; a two-row matrix
-        ``[mean - sd, mean + sd]`` (or ``[v, v]`` for a constant column) has exactly those.
+        standard deviation, root mean square and whether it is constant: the summary
+        (:class:`~mixedmodels.scaling.ColumnSummary`) of every term's columns is made of the
+        moments streamed here.
         """
-
-        class _Moments:
-            def __init__(self, block, matrix):
-                self.terms, self.column_offsets, self.matrix = (
-                    block.terms,
-                    block.column_offsets,
-                    matrix,
-                )
-
-        fakes = []
+        summaries = {}
         for block, m in zip(plan.blocks, self.moments, strict=True):
-            sd = np.sqrt(m[2] / m[0])
-            constant = m[3] == m[4]
-            low = np.where(constant, m[3], m[1] - sd)
-            high = np.where(constant, m[3], m[1] + sd)
-            fakes.append(_Moments(block, np.vstack([low, high])))
-        return make_scaling(tuple(fakes), plan.terms)  # type: ignore[arg-type]  # duck-typed blocks
+            for term, offset in zip(block.terms, block.column_offsets, strict=True):
+                count, mean, m2, low, high = m[:, offset : offset + term.size]
+                summaries[term.theta_offset] = ColumnSummary.from_moments(
+                    mean, m2, float(count[0]), low, high
+                )
+        return scaling_from_summaries([summaries[t.theta_offset] for t in plan.terms], plan.terms)
 
 
 def estimate_bytes(plan: StreamPlan) -> int:
