@@ -156,3 +156,14 @@ def test_an_out_of_core_fit_is_an_lmer_result_with_a_row_free_design():
     np.testing.assert_allclose(out.design.response_sums(), fit.design.response_sums(), rtol=1e-12)
     with pytest.raises(RowDataUnavailableError, match="in memory"):
         fit.write_fitted("unused.parquet")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_emmeans_hold_covariates_at_their_whole_data_means(method):
+    fit, at, _ = pair(FORMULA, method)
+    assert at.design.covariate_means.keys() == fit.design.covariate_means.keys() == {"x", "z"}
+    for name, value in fit.design.covariate_means.items():
+        assert at.design.covariate_means[name] == pytest.approx(value, rel=1e-13)
+    got, want = at.emmeans("f").to_frame(), fit.emmeans("f").to_frame()  # Kenward-Roger df
+    numeric = want.select_dtypes("number").columns
+    np.testing.assert_allclose(got[numeric].to_numpy(), want[numeric].to_numpy(), rtol=1e-8)

@@ -132,6 +132,7 @@ class Source:
             nobs=plan.n,
             fixed_gram=partial.fixed_crossproduct(keep),
             response_total=partial.response_sums.copy(),
+            covariate_means=plan.covariate_means,
             weights_column=plan.weights,
             offset_column=plan.offset,
             plan=plan,

@@ -13,7 +13,7 @@ values and residuals stream back to Parquet with ``result.write_fitted(path)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -62,6 +62,9 @@ class StreamedDesign(DesignSpec):
         ``X'X`` (unweighted) of the kept fixed-effect columns, from the streamed R factor.
     response_total
         Sum and sum of squares of the working response over the rows used.
+    covariate_means
+        Mean of every numeric variable of the fixed part (emmeans' reference grid), from the
+        first pass.
 
     The others (names, specs, terms, blocks) are the spec's.
     """
@@ -72,6 +75,7 @@ class StreamedDesign(DesignSpec):
     plan: StreamPlan
     fixed_gram: np.ndarray
     response_total: np.ndarray
+    covariate_means: Mapping[str, float]
     has_rows = False
 
     y = _no_rows("the response vector")

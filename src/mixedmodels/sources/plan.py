@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -154,6 +154,8 @@ class StreamPlan:
     conditioning
         The centring of the columns summed (:mod:`mixedmodels.linalg.conditioning`), chosen
         by the in-memory rule from the first pass's sample of rows.
+    covariate_means
+        Mean over the complete rows of every numeric variable of the fixed part.
     """
 
     formula: ParsedFormula
@@ -172,6 +174,7 @@ class StreamPlan:
     n: int
     n_dropped: int
     conditioning: Conditioning | None = None
+    covariate_means: dict[str, float] = field(default_factory=dict)
 
     @property
     def p_full(self) -> int:
@@ -345,7 +348,9 @@ def build_plan(
     if bad:
         raise DesignError(f"stateful transforms need numeric columns, not {', '.join(bad)}")
 
-    scan = backend.scan(used, floats, sorted(moment_columns), weights)
+    # numeric variables of the fixed part: their means are emmeans' reference values
+    covariates = sorted(str(v) for v in fixed_spec.required_variables if str(v) in numeric)
+    scan = backend.scan(used, floats, sorted(moment_columns | set(covariates)), weights)
     if scan.infinite:
         name = scan.infinite[0]
         raise DesignError(f"column {name!r} ({needed[name]}) has infinite values")
@@ -399,6 +404,7 @@ def build_plan(
         offset=offset,
         n=n,
         n_dropped=scan.n_total - n,
+        covariate_means={name: scan.moments[name][0] for name in covariates},
     )
     return replace(plan, conditioning=sample_conditioning(plan, sample))
 
