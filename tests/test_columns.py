@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mixedmodels.columns import Column, ColumnCache
+from mixedmodels.columns import Column, ColumnCache, category_codes
 
 
 def _frame(seed, levels="abcd"):
@@ -33,7 +33,7 @@ def _kinds_frame() -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize("name", ["y", "k", "b", "g", "s", "o", "n", "z"])
+@pytest.mark.parametrize("name", ["y", "k", "b", "g", "f", "s", "o", "n", "z"])
 def test_a_column_reads_as_the_series_does(name):
     frame = _kinds_frame()
     series = frame[name]
@@ -65,9 +65,18 @@ def test_a_column_view_is_read_only_and_no_copy():
         values[0] = 1.0
 
 
-def test_categorical_and_duplicated_columns_are_series():
+def test_a_categorical_column_is_a_column_over_its_categorical():
     frame = _kinds_frame()
-    assert isinstance(ColumnCache(frame)["f"], pd.Series)
+    got = ColumnCache(frame)["f"]
+    assert isinstance(got, Column)
+    assert got.dtype == frame["f"].dtype
+    np.testing.assert_array_equal(category_codes(got), frame["f"].cat.codes.to_numpy())
+    np.testing.assert_array_equal(category_codes(frame["f"]), frame["f"].cat.codes.to_numpy())
+    assert list(got.cat.categories) == list(frame["f"].cat.categories)  # the Series' accessor
+
+
+def test_a_duplicated_column_name_gives_the_frame_pandas_gives():
+    frame = _kinds_frame()
     doubled = pd.concat([frame[["x"]], frame[["x"]]], axis=1)
     got = ColumnCache(doubled)["x"]
     assert not isinstance(got, Column)

@@ -13,13 +13,15 @@ try:
 except ImportError:  # not installed: run from the source tree
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import nlopt  # noqa: E402
+
 from mixedmodels.convergence import (  # noqa: E402
     _positive_definite,
     check_convergence,
     convergence_messages,
     polish,
 )
-from mixedmodels.optimize import minimize  # noqa: E402
+from mixedmodels.optimize import minimize, run_nlopt  # noqa: E402
 
 H = np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.2], [0.0, 0.2, 3.0]])
 OPT = np.array([0.7, -0.3, 1.2])
@@ -222,3 +224,47 @@ def test_the_cholesky_shortcut_leaves_nearly_flat_hessians_to_the_eigendecomposi
     step, inverse_diagonal = _positive_definite(np.diag([2.0, 4.0, 8.0]), *args, 1e-10)
     np.testing.assert_allclose(step, [-0.5, -0.25, -0.125])
     np.testing.assert_allclose(inverse_diagonal, [0.5, 0.25, 0.125])
+
+
+@pytest.mark.parametrize("optimizer", ["bobyqa", "neldermead", "cobyla"])
+def test_run_nlopt_finds_a_quadratics_minimum_inside_its_bounds(optimizer):
+    lower, upper = np.array([0.0, -1.0, 1.5]), np.full(3, 2.0)
+    seen = []
+
+    def f(x):
+        seen.append(x.copy())
+        return quadratic(x)
+
+    x, value, status = run_nlopt(
+        f,
+        np.array([1.0, 0.0, 1.8]),
+        lower,
+        0.1,
+        upper=upper,
+        optimizer=optimizer,
+        ftol_abs=1e-10,
+        xtol_abs=1e-8,
+        maxeval=20_000,
+    )
+    assert status in ("FTOL_REACHED", "XTOL_REACHED", "SUCCESS")
+    # the third component's optimum (1.2) is below its bound: the minimum is on it, the
+    # others where the gradient in them vanishes with d_2 = 0.3
+    d = -np.linalg.solve(H[:2, :2], H[:2, 2] * 0.3)
+    np.testing.assert_allclose(x, [*(OPT[:2] + d), 1.5], atol=2e-3)
+    assert value == pytest.approx(min(quadratic(p) for p in seen))
+    points = np.array(seen)
+    assert (points >= lower).all()
+    assert (points <= upper).all()
+
+
+def test_run_nlopt_reports_a_forced_stop_and_stops_at_maxeval():
+    def stop(x):
+        raise nlopt.ForcedStop("enough")
+
+    assert run_nlopt(stop, np.zeros(2), np.full(2, -1.0), 0.1)[::2] == (None, "FORCED_STOP")
+    calls = []
+    x, _, status = run_nlopt(
+        lambda x: calls.append(1) or quadratic(x), np.zeros(3), np.full(3, -5.0), 0.5, maxeval=7
+    )
+    assert status == "MAXEVAL_REACHED"
+    assert len(calls) == 7

@@ -12,19 +12,9 @@ import sys
 import warnings
 from types import FrameType
 
-__all__ = ["user_stacklevel", "warn"]
+__all__ = ["warn"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def user_stacklevel() -> int:
-    """The ``stacklevel`` that makes a warning raised by the caller name the user's frame."""
-    frame: FrameType | None = sys._getframe(1)  # the function about to call warnings.warn
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame = frame.f_back
-        level += 1
-    return level
 
 
 def warn(message: str, category: type[Warning]) -> None:

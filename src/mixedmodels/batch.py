@@ -11,13 +11,9 @@ in the order of the frames.
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import multiprocessing
-import os
 import pickle
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -25,13 +21,13 @@ import pandas as pd
 from mixedmodels.errors import DesignError, MixedModelsError
 from mixedmodels.formula import ParsedFormula
 from mixedmodels.model import LinearMixedModel
+from mixedmodels.processes import can_fork, resolve_jobs, run_forked, settled_objects
 from mixedmodels.results import LmerResult
 from mixedmodels.variables import parse_cached
 
 __all__ = ["lmer_many"]
 
 MAX_CHUNK = 32  # frames handed to a process at a time, at most (by default)
-PIPE_BYTES = 1 << 20  # a worker's pipe: room for a chunk's results, so a send never waits
 
 _Outcome = tuple[list[tuple[LmerResult, list[tuple[type[Warning], str]]]], BaseException | None]
 
@@ -72,9 +68,9 @@ def lmer_many(
         Starting theta and optimiser settings, as for :meth:`LinearMixedModel.fit`.
     n_jobs
         Processes to use: 1 (default) fits in this process; ``k > 1`` adds ``k - 1`` forked
-        worker processes (POSIX only; elsewhere the fits run here); ``-1`` uses every core.
-        Worth it from a few hundred small fits: starting a worker and sending results back
-        costs milliseconds.
+        worker processes (POSIX only; elsewhere the fits run here); ``-1`` uses every core,
+        ``-2`` all but one. Worth it from a few hundred small fits: starting a worker and
+        sending results back costs milliseconds.
     chunk_size
         Frames handed to a process at a time when ``n_jobs > 1`` (default: a quarter of a
         process's share of the frames left, at most 32 and at least 1).
@@ -114,10 +110,10 @@ def lmer_many(
         "start": start,
         "control": control,
     }
-    jobs = _resolve_jobs(n_jobs)
-    if jobs == 1 or len(frames) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    jobs = resolve_jobs(n_jobs, DesignError)
+    if jobs == 1 or len(frames) < 2 or not can_fork():
         serial: list[LmerResult] = []
-        with _settled_objects() as settle:
+        with settled_objects() as settle:
             for i, frame in enumerate(frames, 1):
                 serial.append(_fit(parsed, frame, options))
                 if i % MAX_CHUNK == 0:
@@ -159,36 +155,6 @@ def _chunk_bounds(count: int, jobs: int, chunk_size: int | None) -> list[tuple[i
     return bounds
 
 
-@contextlib.contextmanager
-def _settled_objects() -> Iterator[Callable[[], None]]:
-    """Keep the cyclic garbage collector off the objects that exist, for a batch of fits.
-
-    On entry every object is frozen (see :func:`gc.freeze`); the function handed out freezes
-    what has been made since, e.g. finished results; on exit all is thawed. A full collection
-    then no longer walks the caller's data and every earlier result again and again (a
-    twentieth of the time of a batch of small fits), and after a fork it does not write to
-    pages shared with the parent. New objects are collected as usual; refcounting frees
-    frozen ones as usual. If the caller froze objects already, nothing is done: thawing at
-    the end would thaw theirs too.
-    """
-    if not gc.isenabled() or gc.get_freeze_count():
-        yield lambda: None
-        return
-    gc.freeze()
-    try:
-        yield gc.freeze
-    finally:
-        gc.unfreeze()
-
-
-def _resolve_jobs(n_jobs: int) -> int:
-    if n_jobs == -1:
-        return os.cpu_count() or 1
-    if not isinstance(n_jobs, int) or n_jobs < 1:
-        raise DesignError(f"n_jobs must be a positive integer or -1, got {n_jobs!r}")
-    return n_jobs
-
-
 def _fit(parsed: ParsedFormula, frame: pd.DataFrame, options: dict[str, Any]) -> LmerResult:
     """One frame, exactly as :func:`mixedmodels.lmer` fits a DataFrame."""
     model = LinearMixedModel(
@@ -226,103 +192,14 @@ def _run_forked(
     jobs: int,
 ) -> dict[int, _Outcome]:
     """Fit the chunks ``bounds`` here and in ``jobs - 1`` forked workers; outcomes by chunk."""
-    ctx = multiprocessing.get_context("fork")
-    counter = ctx.Value("q", 0)  # the next chunk to take; its lock serialises taking
-    stop = len(bounds)
-
-    def take() -> int | None:
-        with counter.get_lock():
-            k = counter.value
-            if k >= stop:
-                return None
-            counter.value = k + 1
-            return k
-
-    def halt() -> None:  # after an error no later chunk is needed
-        with counter.get_lock():
-            counter.value = stop
-
-    def work(conn) -> None:  # a worker: fit chunks until none are left, send each outcome
-        try:
-            while (k := take()) is not None:
-                outcome = _fit_chunk(parsed, frames[slice(*bounds[k])], options)
-                settle()
-                if outcome[1] is not None:
-                    halt()
-                conn.send_bytes(_dumps(k, outcome))
-        finally:
-            conn.send_bytes(pickle.dumps(None))
-            conn.close()
-
-    outcomes: dict[int, _Outcome] = {}
-    workers: list = []
-    open_workers: list = []
-
-    def collect(block: bool) -> None:
-        for worker in list(open_workers):
-            process, conn = worker
-            while block or conn.poll():
-                try:
-                    message = pickle.loads(conn.recv_bytes())
-                except EOFError:  # ended without its final message: killed or crashed
-                    process.join()
-                    raise MixedModelsError(
-                        f"a worker process of lmer_many ended with code {process.exitcode}"
-                    ) from None
-                if message is None:
-                    open_workers.remove(worker)
-                    break
-                k, outcome = message
-                outcomes[k] = outcome
-
-    # The collector must not walk (and so write to) every object this process holds: after
-    # the fork each such write copies a shared page, in the worker and here, which cost a
-    # fifth of a second per process. Objects that exist now are frozen until we are done.
-    with _settled_objects() as settle:
-        try:
-            for _ in range(jobs - 1):
-                receive, send = ctx.Pipe(duplex=False)
-                _widen(send)
-                process = ctx.Process(target=work, args=(send,), daemon=True)
-                process.start()
-                send.close()
-                workers.append((process, receive))
-                open_workers.append((process, receive))
-            while (k := take()) is not None:
-                outcome = _fit_chunk(parsed, frames[slice(*bounds[k])], options)
-                settle()
-                outcomes[k] = outcome
-                if outcome[1] is not None:
-                    halt()
-                collect(block=False)
-            collect(block=True)
-        finally:
-            for worker in workers:
-                process, conn = worker
-                if worker in open_workers:  # only after an error here: stop it
-                    process.terminate()
-                process.join()
-                conn.close()
-    first_error = min((k for k, (_, error) in outcomes.items() if error is not None), default=None)
-    needed = range(len(bounds)) if first_error is None else range(first_error + 1)
-    missing = [k for k in needed if k not in outcomes]
-    if missing:  # pragma: no cover - a worker died without reporting
-        raise MixedModelsError(f"lmer_many lost {len(missing)} chunk(s) of results")
-    return {k: outcomes[k] for k in needed}
-
-
-def _widen(conn) -> None:
-    """Enlarge a pipe's buffer (Linux) so that a worker's send rarely waits for our reads.
-
-    We read between our own chunks only; with the default 64 kB a worker would stop at every
-    chunk until then. Where the size cannot be changed the pipe stays as it is.
-    """
-    try:
-        import fcntl
-
-        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except (ImportError, AttributeError, OSError):  # pragma: no cover - not Linux, or a limit
-        pass
+    return run_forked(
+        lambda k: _fit_chunk(parsed, frames[slice(*bounds[k])], options),
+        len(bounds),
+        jobs,
+        name="lmer_many",
+        failed=lambda outcome: outcome[1] is not None,
+        dumps=_dumps,
+    )
 
 
 def _dumps(k: int, outcome: _Outcome) -> bytes:

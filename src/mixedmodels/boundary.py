@@ -180,13 +180,20 @@ def descent_directions(
                 both = objective(_with(base, x, d * e)) - f0
                 used += 1
                 G[a, b] = G[b, a] = (both - change[a, a] - change[b, b]) / (2.0 * d**2)
-        values, vectors = np.linalg.eigh(G)
-        vector = vectors[:, 0]
+        smallest, vector = _smallest_eigenpair(G)
         if vector[0] < 0:
             vector = -vector
-        if values[0] * d**2 < -noise:
-            probes.append(Probe(layout, j, vector, float(values[0])))
+        if smallest * d**2 < -noise:
+            probes.append(Probe(layout, j, vector, smallest))
     return probes, used
+
+
+def _smallest_eigenpair(G: np.ndarray) -> tuple[float, np.ndarray]:
+    """The smallest eigenvalue of the symmetric ``G`` and its eigenvector (1 x 1: itself)."""
+    if G.shape[0] == 1:  # a scalar term: what LAPACK returns, without its wrappers
+        return float(G[0, 0]), np.ones(1)
+    values, vectors = np.linalg.eigh(G)
+    return float(values[0]), vectors[:, 0]
 
 
 def _with(probe: Probe, x: np.ndarray, column: np.ndarray) -> np.ndarray:

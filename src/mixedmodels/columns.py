@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.extensions import no_default as lib_no_default
 
-__all__ = ["Column", "ColumnCache"]
+__all__ = ["Column", "ColumnCache", "category_codes"]
 
 
 class ColumnCache:
@@ -20,7 +20,7 @@ class ColumnCache:
     small model is set up thousands of times; this read-only view hands out, for a name, the
     same column every time and offers what the design layer reads of a frame: ``[name]``,
     ``columns`` and ``len``. A column is a :class:`Column` over the frame's own values, or the
-    Series itself where that is needed (categorical or duplicated columns).
+    Series itself where that is needed (duplicated names).
 
     Parameters
     ----------
@@ -54,8 +54,6 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series | Column:
             return frame[name]
         values = frame._get_column_array(loc)
     except (AttributeError, TypeError):  # pragma: no cover - another pandas layout
-        return frame[name]
-    if isinstance(values.dtype, pd.CategoricalDtype):
         return frame[name]
     return Column(values, frame, name)
 
@@ -122,3 +120,12 @@ class Column:
     def __len__(self) -> int:
         """Number of rows."""
         return len(self._values)
+
+
+def category_codes(values: pd.Series | Column) -> np.ndarray:
+    """The integer codes of a categorical column (-1: missing), read from its Categorical.
+
+    ``Series.cat.codes`` builds an accessor and a new Series (about 40 us); the codes are
+    the Categorical's own array.
+    """
+    return np.asarray(values.array.codes)

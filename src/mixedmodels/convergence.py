@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy.linalg import lapack
 
+from mixedmodels.finite_differences import hessian, relative_steps
+
 __all__ = [
     "convergence_messages",
     "check_convergence",
@@ -37,50 +39,17 @@ def _at_bound(x: np.ndarray, lower: np.ndarray, upper: np.ndarray | None) -> np.
 def _finite_difference(f, x, lower, step=1e-4, f0=None, batch=None, upper=None):
     """Central-difference gradient and Hessian on the components that are not at a bound.
 
-    Diagonal curvature from the central differences; each off-diagonal entry from one more
-    evaluation, ``f(x + h_i e_i + h_j e_j)`` (error O(h), ample for the checks): with ``k`` free
-    components ``2k + k(k-1)/2`` evaluations (plus one when ``f0`` is not given). ``batch``,
-    when given, evaluates a list of points at once (e.g. in parallel) and returns their values
-    in order; the points and the arithmetic are the same either way.
+    Steps ``step * max(1, |x_i|)``, inside a finite box at most half the distance to either
+    bound; each off-diagonal entry from one more evaluation, ``f(x + h_i e_i + h_j e_j)``
+    (error O(h), ample for the checks; :func:`mixedmodels.finite_differences.hessian`'s
+    ``"corner"`` rule): with ``k`` free components ``2k + k(k-1)/2`` evaluations (plus one
+    when ``f0`` is not given). ``batch``, when given, evaluates a list of points at once
+    (e.g. in parallel) and returns their values in order; the points and the arithmetic are
+    the same either way.
     """
     free = ~_at_bound(x, lower, upper)
-    idx = np.flatnonzero(free).tolist()
-    k = len(idx)
-    if f0 is None:
-        f0 = f(x)
-    h = step * np.maximum(1.0, np.abs(x))
-    if upper is not None:  # inside a finite box: at most half the distance to either bound
-        room = np.minimum(x - lower, upper - x)
-        boxed = np.isfinite(upper)
-        h[boxed] = np.minimum(h[boxed], 0.5 * room[boxed])
-    h = h.tolist()
-    points = []
-    for i in idx:
-        plus, minus = x.copy(), x.copy()
-        plus[i] += h[i]  # x + h_i e_i, as x + e with e zero but for h_i
-        minus[i] -= h[i]
-        points += [plus, minus]
-    for a in range(k):
-        for b in range(a):
-            i, j = idx[a], idx[b]
-            corner = x.copy()
-            corner[i] += h[i]
-            corner[j] += h[j]
-            points.append(corner)
-    values = list(batch(points)) if batch is not None and points else [f(pt) for pt in points]
-    grad = np.zeros(k)
-    hess = np.zeros((k, k))
-    fp, fm = values[0 : 2 * k : 2], values[1 : 2 * k : 2]
-    for a, i in enumerate(idx):
-        grad[a] = (fp[a] - fm[a]) / (2 * h[i])
-        hess[a, a] = (fp[a] - 2 * f0 + fm[a]) / (h[i] * h[i])
-    corners = iter(values[2 * k :])
-    for a in range(k):
-        for b in range(a):
-            i, j = idx[a], idx[b]
-            value = (next(corners) - fp[a] - fp[b] + f0) / (h[i] * h[j])
-            hess[a, b] = hess[b, a] = value
-    return grad, hess
+    h = relative_steps(x, step, lower if upper is not None else None, upper)
+    return hessian(f, x, h, f0, free=free, batch=batch, cross="corner")
 
 
 def convergence_messages(

@@ -130,14 +130,21 @@ class Design(DesignSpec):
         )
 
 
-def _covariate_means(frame: pd.DataFrame, spec) -> dict[str, float]:
-    """Mean of every numeric (non-boolean) variable the fixed part reads, over ``frame``."""
+def _covariate_means(view: ColumnCache, spec) -> dict[str, float]:
+    """Mean of every numeric (non-boolean) variable the fixed part reads, over ``view``'s rows."""
     out = {}
     for name in sorted(str(v) for v in getattr(spec, "required_variables", ())):
-        if name in frame.columns:
-            column = frame[name]
-            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-                out[name] = float(np.mean(np.asarray(column, dtype=float)))
+        if name in view.columns:
+            column = view[name]
+            dtype = getattr(column, "dtype", None)  # None: a duplicated name (a frame)
+            if dtype is None:
+                continue
+            if isinstance(dtype, np.dtype):  # numpy numbers: no Series, no pandas type tests
+                if dtype.kind not in "iuf":
+                    continue
+            elif not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
+                continue
+            out[name] = float(np.mean(column.to_numpy(dtype=float)))
     return out
 
 
@@ -425,7 +432,7 @@ def build_design(
         offset=None if off is None else off[fitted_rows],
         row_index=frame.index,
         n_dropped=n_dropped,
-        covariate_means=_covariate_means(frame, fixed_spec),
+        covariate_means=_covariate_means(view, fixed_spec),
         zero_weight=zero_weight,
         offset_specs=tuple(offset_specs),
     )

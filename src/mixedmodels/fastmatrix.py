@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mixedmodels.columns import ColumnCache
+from mixedmodels.columns import ColumnCache, category_codes
 
 __all__ = [
     "cached_model_matrix",
@@ -127,7 +127,7 @@ def _kind(series: pd.Series):
     if isinstance(dtype, np.dtype) and dtype.kind in "iuf":  # the common case, decided fast
         return ("num", dtype.str)  # "<f8": cheaper than str(dtype), as distinct
     if isinstance(dtype, pd.CategoricalDtype):
-        codes = series.cat.codes.to_numpy()
+        codes = category_codes(series)
         used = np.bincount(codes[codes >= 0], minlength=len(dtype.categories)) > 0
         return ("cat", tuple(dtype.categories), used.tobytes())
     if pd.api.types.is_bool_dtype(dtype) or not pd.api.types.is_numeric_dtype(dtype):
@@ -158,7 +158,7 @@ def _factor_columns(factor: _Factor, frame: pd.DataFrame | ColumnCache, n: int):
         return [series.to_numpy(dtype=float)]
     if isinstance(series.dtype, pd.CategoricalDtype):
         lookup = {level: i for i, level in enumerate(series.dtype.categories)}
-        codes = series.cat.codes.to_numpy()
+        codes = category_codes(series)
         mapping = np.array([lookup.get(level, -2) for level in factor.levels])
         wanted = mapping
     else:

@@ -97,11 +97,6 @@ class ParsedFormula:
     offsets: tuple[str, ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
 
-    @property
-    def label_map(self) -> dict[str, str]:
-        """lme4's name of each call of the formula, keyed by :func:`rsyntax.python_key`."""
-        return dict(self.labels)
-
 
 class _Tok(NamedTuple):
     kind: str  # name, num, str, bq (backquoted name), dot, open, close, op

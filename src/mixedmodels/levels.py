@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from mixedmodels.columns import Column, ColumnCache
+from mixedmodels.columns import Column, ColumnCache, category_codes
 
 
 def sort_levels(values: pd.Series | Column) -> tuple[np.ndarray, list[str]]:
@@ -17,7 +17,7 @@ def sort_levels(values: pd.Series | Column) -> tuple[np.ndarray, list[str]]:
     if isinstance(dtype, pd.StringDtype):  # pandas' hash table on str objects: no Arrow detour
         return _sorted_codes(values.to_numpy(dtype=object))
     if isinstance(dtype, pd.CategoricalDtype):
-        return _categorical_codes(values.cat.codes.to_numpy(), dtype.categories)
+        return _categorical_codes(category_codes(values), dtype.categories)
     codes, uniques = pd.factorize(values.array if isinstance(values, Column) else values, sort=True)
     return codes.astype(np.intp), [str(u) for u in uniques]
 

@@ -330,7 +330,8 @@ class LinearMixedModel(StructuredFit):
             y = self.design.y
         except RowDataUnavailableError:  # out of core: the check is the source's
             return 0.0
-        return float(np.sum((y - y.mean()) ** 2))
+        centred = y - y.mean()
+        return float(centred @ centred)
 
     def _refuse_exact_fit(self) -> None:
         """Raise, naming the response, when the fixed effects reproduce it exactly."""

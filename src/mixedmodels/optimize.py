@@ -18,7 +18,14 @@ import numpy as np
 
 from mixedmodels.errors import FittingError
 
-__all__ = ["OptSummary", "minimize", "DEFAULT_CONTROL", "COARSE_FTOL_ABS", "OPTIMIZERS"]
+__all__ = [
+    "OptSummary",
+    "minimize",
+    "run_nlopt",
+    "DEFAULT_CONTROL",
+    "COARSE_FTOL_ABS",
+    "OPTIMIZERS",
+]
 
 NEAR_BOUND = 1e-3
 """Distance to a bound (theta of scaled columns) from which the bound itself is tried."""
@@ -117,28 +124,82 @@ _RETURN_NAMES = {
 }
 
 
-def _bobyqa(f, x0, lower, control, step: np.ndarray | float, upper: np.ndarray | None = None):
-    k = x0.size
-    opt = nlopt.opt(_ALGORITHMS[str(control["optimizer"])], k)
+def run_nlopt(
+    f: Callable[[np.ndarray], float],
+    start: np.ndarray,
+    lower: np.ndarray,
+    step: np.ndarray | float,
+    *,
+    upper: np.ndarray | None = None,
+    optimizer: str = "bobyqa",
+    ftol_rel: float | None = None,
+    ftol_abs: float | None = None,
+    xtol_rel: float | None = None,
+    xtol_abs: float | None = None,
+    maxeval: int | None = None,
+) -> tuple[np.ndarray | None, float, str]:
+    """One run of an nlopt algorithm (:data:`OPTIMIZERS`; BOBYQA by default) from ``start``.
+
+    The one place that builds ``nlopt.opt``: the fit (:func:`minimize`), the GLMM's optimiser
+    and the profiles' constrained minimisations call it. A tolerance left None is not set
+    (nlopt's default: off). ``step``: the initial step, one number or one per component.
+
+    Returns
+    -------
+    x, value, return_value
+        nlopt's optimum and its value, and its return code name; ``(None, nan,
+        "ROUNDOFF_LIMITED")`` when BOBYQA gave up on rounding and ``(None, nan,
+        "FORCED_STOP")`` when ``f`` raised :class:`nlopt.ForcedStop`. Other errors of
+        nlopt (``ValueError``, ``RuntimeError``) are raised.
+    """
+    k = start.size
+    opt = nlopt.opt(_ALGORITHMS[optimizer], k)
     opt.set_min_objective(lambda x, grad: f(x))
     opt.set_lower_bounds(lower)
     if upper is not None:
         opt.set_upper_bounds(upper)
-    opt.set_ftol_rel(float(control["ftol_rel"]))
-    opt.set_ftol_abs(float(control["ftol_abs"]))
-    opt.set_xtol_abs(float(control["xtol_abs"]))
-    opt.set_maxeval(int(control["maxeval"]))
-    opt.set_initial_step(np.broadcast_to(np.asarray(step, dtype=float), (k,)).copy())
-    start = np.maximum(x0, lower) if upper is None else np.clip(x0, lower, upper)
+    for setter, value in (
+        (opt.set_ftol_rel, ftol_rel),
+        (opt.set_ftol_abs, ftol_abs),
+        (opt.set_xtol_rel, xtol_rel),
+        (opt.set_xtol_abs, xtol_abs),
+    ):
+        if value is not None:
+            setter(float(value))
+    if maxeval is not None:
+        opt.set_maxeval(int(maxeval))
+    steps = np.full(k, step, dtype=float) if np.ndim(step) == 0 else np.array(step, dtype=float)
+    opt.set_initial_step(steps)
     try:
         x = opt.optimize(start)
-    except nlopt.ForcedStop:  # minimize()'s objective stopped it (see ``arrived``)
-        return start, math.inf, "ARRIVED"
+    except nlopt.ForcedStop:
+        return None, math.nan, "FORCED_STOP"
     except nlopt.RoundoffLimited:
+        return None, math.nan, "ROUNDOFF_LIMITED"
+    return x, opt.last_optimum_value(), _RETURN_NAMES.get(opt.last_optimize_result(), "FAILURE")
+
+
+def _bobyqa(f, x0, lower, control, step: np.ndarray | float, upper: np.ndarray | None = None):
+    start = np.maximum(x0, lower) if upper is None else np.clip(x0, lower, upper)
+    x, value, status = run_nlopt(
+        f,
+        start,
+        lower,
+        step,
+        upper=upper,
+        optimizer=str(control["optimizer"]),
+        ftol_rel=float(control["ftol_rel"]),
+        ftol_abs=float(control["ftol_abs"]),
+        xtol_abs=float(control["xtol_abs"]),
+        maxeval=int(control["maxeval"]),
+    )
+    if status == "FORCED_STOP":  # minimize()'s objective stopped it (see ``arrived``)
+        return start, math.inf, "ARRIVED"
+    if x is None:
         # BOBYQA can give up at once (e.g. one parameter starting on its bound); minimize()
         # keeps the best point evaluated anyway
-        return start, f(start), "ROUNDOFF_LIMITED"
-    return x, opt.last_optimum_value(), _RETURN_NAMES.get(opt.last_optimize_result(), "FAILURE")
+        return start, f(start), status
+    return x, value, status
 
 
 def minimize(

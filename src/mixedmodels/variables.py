@@ -8,7 +8,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from mixedmodels.columns import Column, ColumnCache
+from mixedmodels.columns import Column, ColumnCache, category_codes
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
@@ -160,6 +160,9 @@ def missing_rows(col: pd.Series | Column, name: str, where: str) -> np.ndarray |
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         values = col.to_numpy()
         missing = np.isnan(values)
+    elif isinstance(dtype, pd.CategoricalDtype):  # code -1: no category
+        missing = category_codes(col) < 0
+        values = None
     else:  # the array's own test: Series.isna() builds a Series around the same answer
         missing = np.asarray(pd.isna(col.array), dtype=bool)
         values = None

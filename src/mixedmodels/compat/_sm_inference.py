@@ -28,6 +28,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from mixedmodels.errors import DesignError
+from mixedmodels.finite_differences import hessian, jacobian
 from mixedmodels.linalg.factor import log_determinants
 from mixedmodels.optimize import DEFAULT_CONTROL, minimize
 
@@ -58,26 +59,6 @@ def _beta(engine, theta: np.ndarray) -> np.ndarray:
     return v[engine.stats.q_rest :]
 
 
-def _hessian(f, x: np.ndarray, h: np.ndarray) -> np.ndarray:
-    k = x.size
-    f0 = f(x)
-    hess = np.zeros((k, k))
-    unit = np.eye(k) * h
-    fp = [f(x + unit[i]) for i in range(k)]
-    fm = [f(x - unit[i]) for i in range(k)]
-    for i in range(k):
-        hess[i, i] = (fp[i] - 2 * f0 + fm[i]) / h[i] ** 2
-        for j in range(i):
-            value = (
-                f(x + unit[i] + unit[j])
-                - f(x + unit[i] - unit[j])
-                - f(x - unit[i] + unit[j])
-                + f(x - unit[i] - unit[j])
-            ) / (4 * h[i] * h[j])
-            hess[i, j] = hess[j, i] = value
-    return hess
-
-
 @dataclass(frozen=True, eq=False)
 class Information:
     """Inverse observed information, statsmodels' layout.
@@ -93,12 +74,6 @@ class Information:
 
     pcov: np.ndarray
     cov_abs: np.ndarray
-
-
-def _jacobian(f, x: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """Central-difference Jacobian of a vector function."""
-    cols = [(f(x + h[i] * e) - f(x - h[i] * e)) / (2 * h[i]) for i, e in enumerate(np.eye(x.size))]
-    return np.column_stack(cols) if cols else np.zeros((np.size(f(x)), 0))
 
 
 def information(
@@ -150,9 +125,11 @@ def information(
     qr = engine.stats.q_rest
     rx = lrr[qr : qr + p, qr : qr + p]
     vcov = scale * np.linalg.inv(rx @ rx.T)
-    c = 2.0 * np.linalg.pinv(_hessian(d, np.append(x0[free], 0.0), np.append(h, _STEP_X)))
-    jac_v = _jacobian(lambda xf: pmap.packed_var(theta_at(xf))[index], x0[free], h)
-    jac_b = _jacobian(lambda xf: _beta(engine, theta_at(xf)), x0[free], h)
+    c = 2.0 * np.linalg.pinv(
+        hessian(d, np.append(x0[free], 0.0), np.append(h, _STEP_X), cross="four")[1]
+    )
+    jac_v = jacobian(lambda xf: pmap.packed_var(theta_at(xf))[index], x0[free], h)
+    jac_b = jacobian(lambda xf: _beta(engine, theta_at(xf)), x0[free], h)
     c_xx = c[:k, :k]
     pcov = np.zeros((p + k_var, p + k_var))
     var = p + index

@@ -136,10 +136,6 @@ class ParamMap:
         tri[np.tril_indices(self.k_re)] = packed[: self.k_re2]
         return tri + tri.T - np.diag(np.diag(tri)), packed[self.k_re2 :]
 
-    def theta_of_packed(self, packed: np.ndarray) -> np.ndarray:
-        """Theta from a packed variance vector."""
-        return self.theta_of(*self.unpack_var(packed))
-
     def variance_row(self, k: int) -> np.ndarray:
         """Theta indices of row ``k`` of ``Lambda``: ``psi[k, k]`` is their sum of squares."""
         for term in self.re_terms:

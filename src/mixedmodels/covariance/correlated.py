@@ -110,9 +110,6 @@ class CompoundSymmetry(Covariance):
         """Entry j is column j's standard deviation; rho carries no scale."""
         return np.r_[np.arange(self._n_sd), -1]
 
-    def _sds(self, theta: np.ndarray) -> np.ndarray:
-        return np.asarray(theta[: self._n_sd], dtype=float)
-
     def _start_rho(self, correlation: np.ndarray | None) -> float:
         if correlation is None:
             return 0.0

@@ -17,7 +17,6 @@ from mixedmodels.errors import DesignError
 __all__ = ["Link", "LINKS", "get_link"]
 
 _EPS = float(np.finfo(float).eps)
-_TINY = float(np.finfo(float).tiny)
 _THRESH = -float(np.log(_EPS))  # 36.04: logit's eta beyond which mu is clamped
 
 

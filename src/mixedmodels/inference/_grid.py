@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-import nlopt
 import numpy as np
 import scipy.sparse as sp
 
@@ -22,7 +21,7 @@ from mixedmodels.linalg import (
     update_factor,
 )
 from mixedmodels.linalg.factor import LOG_2PI, objective_parts
-from mixedmodels.optimize import minimize
+from mixedmodels.optimize import minimize, run_nlopt
 
 __all__ = ["Evaluator", "fixed_effect_statistics", "walk", "variance_point", "fixed_point"]
 
@@ -113,23 +112,26 @@ def _bobyqa(f, x0, lower, upper, scale, control) -> tuple[np.ndarray, float]:
     """Bounded BOBYQA on ``x / scale``; returns (x, f(x))."""
     k = x0.size
 
-    def scaled(z, grad):
+    def scaled(z):
         value = f(z * scale)
         return value if np.isfinite(value) else 1e300
 
-    opt = nlopt.opt(nlopt.LN_BOBYQA, k)
-    opt.set_min_objective(scaled)
-    opt.set_lower_bounds(lower / scale)
-    opt.set_upper_bounds(upper / scale)
-    opt.set_ftol_abs(control["ftol_abs"])
-    opt.set_ftol_rel(control["ftol_rel"])
-    opt.set_xtol_rel(control["xtol_rel"])
-    opt.set_maxeval(int(control["maxeval"]))
-    opt.set_initial_step(np.full(k, control["initial_step"]))
     z0 = np.clip(x0 / scale, lower / scale, upper / scale)
     try:
-        z = opt.optimize(z0)
-    except (nlopt.RoundoffLimited, ValueError, RuntimeError):
+        z, _, _ = run_nlopt(
+            scaled,
+            z0,
+            lower / scale,
+            np.full(k, control["initial_step"]),
+            upper=upper / scale,
+            ftol_abs=control["ftol_abs"],
+            ftol_rel=control["ftol_rel"],
+            xtol_rel=control["xtol_rel"],
+            maxeval=int(control["maxeval"]),
+        )
+    except (ValueError, RuntimeError):
+        z = None
+    if z is None:  # nlopt gave up (rounding) or refused: the start
         z = z0
     value = f(z * scale)
     return z * scale, float(value) if value < 1e300 else np.inf

@@ -13,10 +13,8 @@ given seed is the same whatever the number of worker processes.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -26,6 +24,7 @@ import pandas as pd
 from mixedmodels.errors import ConvergenceWarning, DesignError, InferenceError
 from mixedmodels.inference._params import SdCorMap
 from mixedmodels.linalg.threads import blas_limit
+from mixedmodels.processes import can_fork, resolve_jobs, run_forked
 from mixedmodels.progress import make_bar
 
 if TYPE_CHECKING:
@@ -193,15 +192,6 @@ def _progress_bar(progress, total: int):
     return make_bar(progress, total, "bootstrap")
 
 
-def _workers(n_jobs: int) -> int:
-    if n_jobs is None or n_jobs == 0:
-        raise InferenceError("n_jobs must be a positive integer or -1 (all cores)")
-    n_jobs = int(n_jobs)
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return n_jobs
-
-
 def bootstrap(
     result,
     n: int = 1000,
@@ -222,15 +212,16 @@ def bootstrap(
         None, an int or a ``numpy.random.SeedSequence``: the master seed whose ``i``-th
         spawned child seeds replicate ``i``.
     n_jobs
-        Worker processes (``-1``: one per core). The output does not depend on it.
+        Processes (``-1``: one per core, ``-2`` all but one): this one and ``n_jobs - 1``
+        forked workers (:func:`mixedmodels.processes.run_forked`; without ``fork``, as on
+        Windows, the replicates run here). The output does not depend on it.
     progress
         Show a tqdm progress bar: True, False, or None (in a notebook or a terminal, once the
         replicates have run for a second; see :mod:`mixedmodels.progress`).
     statistics
         Optional ``f(fit) -> float | array | Mapping[str, float]`` of a refitted
         :class:`~mixedmodels.results.LmerResult`, added as columns (``statistic``,
-        ``statistic_0``, ... or the mapping's keys). It must be picklable when ``n_jobs > 1``
-        on platforms without ``fork``.
+        ``statistic_0``, ... or the mapping's keys).
 
     Returns
     -------
@@ -251,7 +242,7 @@ def bootstrap(
     n = int(n)
     if n < 1:
         raise InferenceError(f"n must be a positive integer, got {n!r}")
-    workers = _workers(n_jobs)
+    workers = resolve_jobs(n_jobs, InferenceError)
     if isinstance(seed, np.random.Generator):
         raise InferenceError("seed must be None, an int or a SeedSequence, not a Generator")
     master = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
@@ -274,15 +265,24 @@ def bootstrap(
     bar = _progress_bar(progress, n)
     outputs: list[tuple[np.ndarray, dict]] = []
     try:
-        if workers == 1 or len(chunks) == 1:
-            _init_worker(job)
-            with blas_limit(0):  # many small factorisations: one BLAS thread is fastest
+        _init_worker(job)
+        with blas_limit(0):  # many small factorisations: one BLAS thread is fastest
+            if workers == 1 or len(chunks) == 1 or not can_fork():
                 for chunk in chunks:
                     outputs.extend(_run_chunk(chunk))
                     if bar is not None:
                         bar.update(len(chunk))
-        else:
-            outputs = _run_parallel(job, chunks, min(workers, len(chunks)), bar)
+            else:
+                done = run_forked(
+                    lambda k: _run_chunk(chunks[k]),
+                    len(chunks),
+                    min(workers, len(chunks)),
+                    name="bootstrap",
+                    initializer=lambda: _init_worker(job, True),
+                    on_outcome=None if bar is None else lambda k, _: bar.update(len(chunks[k])),
+                )
+                for k in range(len(chunks)):
+                    outputs.extend(done[k])
     finally:
         if bar is not None:
             bar.close()
@@ -292,20 +292,3 @@ def bootstrap(
         frame = pd.concat([frame, extra], axis=1)
     frame.index.name = "replicate"
     return frame
-
-
-def _run_parallel(job: _Job, chunks, workers: int, bar) -> list[tuple[np.ndarray, dict]]:
-    import multiprocessing as mp
-
-    method = "fork" if "fork" in mp.get_all_start_methods() else None
-    context = mp.get_context(method)
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(job, True)
-    ) as pool:
-        futures = [pool.submit(_run_chunk, chunk) for chunk in chunks]
-        results = []
-        for future, chunk in zip(futures, chunks, strict=True):
-            results.extend(future.result())
-            if bar is not None:
-                bar.update(len(chunk))
-    return results

@@ -38,6 +38,7 @@ import scipy.sparse as sp
 
 from mixedmodels.covariance import Unstructured
 from mixedmodels.errors import DesignError, InferenceError
+from mixedmodels.finite_differences import hessian
 from mixedmodels.linalg.statistics import random_effects_matrix
 
 __all__ = ["KenwardRogerInfo", "kenward_roger_info", "MAX_DIMENSION"]
@@ -192,21 +193,9 @@ def _jacobians(terms, theta: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndar
         def entries(point: np.ndarray, structure=structure, rows=rows, cols=cols) -> np.ndarray:
             return structure.kr_covariance(point)[rows, cols]
 
-        f0 = entries(psi)
-        eye = np.eye(nr)
-        plus = [entries(psi + h[r] * eye[r]) for r in range(nr)]
-        minus = [entries(psi - h[r] * eye[r]) for r in range(nr)]
-        for r in range(nr):
-            J[gs, rs.start + r] = (plus[r] - minus[r]) / (2.0 * h[r])
-            H[gs, rs.start + r, rs.start + r] = (plus[r] - 2.0 * f0 + minus[r]) / h[r] ** 2
-            for t in range(r):
-                both = entries(psi + h[r] * eye[r] + h[t] * eye[t]) + entries(
-                    psi - h[r] * eye[r] - h[t] * eye[t]
-                )
-                value = (both - plus[r] - minus[r] - plus[t] - minus[t] + 2.0 * f0) / (
-                    2.0 * h[r] * h[t]
-                )
-                H[gs, rs.start + r, rs.start + t] = H[gs, rs.start + t, rs.start + r] = value
+        grad, hess = hessian(entries, psi, h, cross="diagonal-sequential")
+        J[gs, rs] = grad.T
+        H[gs, rs, rs] = np.moveaxis(hess, 2, 0)
     return J, (H if nonlinear else None)
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import warnings
 
-import nlopt
-
 from mixedmodels.errors import ConvergenceWarning, FittingError
 
 __all__ = ["refit_ml"]
@@ -30,8 +28,7 @@ def refit_ml(result, control: dict | None = None, quiet: bool = False):
     Returns
     -------
     LmerResult
-        The ML fit; from the default start when BOBYQA stops at once from the REML
-        estimates (which happens when they sit on the boundary).
+        The ML fit; from the default start when the fit from the REML estimates fails.
     """
     model = result.model
     with warnings.catch_warnings():
@@ -39,5 +36,5 @@ def refit_ml(result, control: dict | None = None, quiet: bool = False):
             warnings.simplefilter("ignore", ConvergenceWarning)
         try:
             return model.fit(REML=False, start=result.theta, control=control)
-        except (nlopt.RoundoffLimited, FittingError):
+        except FittingError:  # (nlopt's rounding stop is handled in optimize.run_nlopt)
             return model.fit(REML=False, control=control)

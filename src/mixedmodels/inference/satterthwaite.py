@@ -26,6 +26,7 @@ import numpy as np
 
 from mixedmodels._warn import warn
 from mixedmodels.errors import ConvergenceWarning, InferenceError
+from mixedmodels.finite_differences import hessian
 from mixedmodels.linalg import solve_at_optimum
 from mixedmodels.linalg.factor import log_determinants
 
@@ -153,36 +154,23 @@ def _step_scales(result) -> np.ndarray:
     return scales
 
 
-def _central_differences(func, x: np.ndarray, steps: np.ndarray, f0: np.ndarray):
-    """Central differences with steps h of a vector-valued ``func(x, full)``.
-
-    Returns the gradient of every entry and the Hessian of the first two entries (the cross
-    points only evaluate those: ``full=False``).
-    """
-    k = x.size
-    eye = np.eye(k)
-    plus = [func(x + steps[i] * eye[i], True) for i in range(k)]
-    minus = [func(x - steps[i] * eye[i], True) for i in range(k)]
-    grad = np.empty((k, f0.size))
-    hess = np.empty((k, k, 2))
-    for i in range(k):
-        grad[i] = (plus[i] - minus[i]) / (2.0 * steps[i])
-        hess[i, i] = (plus[i][:2] - 2.0 * f0[:2] + minus[i][:2]) / steps[i] ** 2
-    for i in range(k):
-        for j in range(i):
-            e = steps[i] * eye[i] + steps[j] * eye[j]
-            both = func(x + e, False) + func(x - e, False)
-            axis = plus[i][:2] + minus[i][:2] + plus[j][:2] + minus[j][:2]
-            value = (both - axis + 2.0 * f0[:2]) / (2.0 * steps[i] * steps[j])
-            hess[i, j] = hess[j, i] = value
-    return grad, hess
-
-
 def _derivatives(func, x: np.ndarray, steps: np.ndarray):
-    """Central differences at steps h and h/2, combined by one Richardson step (error O(h^4))."""
+    """Central differences at steps h and h/2, combined by one Richardson step (error O(h^4)).
+
+    The gradient of every entry of ``func(x, True)``, the Hessian of its first two (the points
+    off the axes evaluate only those: ``func(x, False)``), by
+    :func:`mixedmodels.finite_differences.hessian`'s ``"diagonal"`` rule.
+    """
     f0 = func(x, True)
-    g1, h1 = _central_differences(func, x, steps, f0)
-    g2, h2 = _central_differences(func, x, steps / 2.0, f0)
+
+    def full(point: np.ndarray) -> np.ndarray:
+        return func(point, True)
+
+    def two(point: np.ndarray) -> np.ndarray:  # the points off the axes: log|L|^2, r^2 only
+        return func(point, False)
+
+    g1, h1 = hessian(full, x, steps, f0, cross="diagonal", leading=2, cross_f=two)
+    g2, h2 = hessian(full, x, steps / 2.0, f0, cross="diagonal", leading=2, cross_f=two)
     return f0, (4.0 * g2 - g1) / 3.0, (4.0 * h2 - h1) / 3.0
 
 

@@ -223,10 +223,12 @@ def _centres(
     ``|mean| > sd`` is ``2 mean^2 > mean square``, a comparison of two positive numbers
     that no cancellation spoils.
     """
-    intercept = _ones_column(matrix)
-    if intercept < 0 or matrix.shape[0] == 0:
+    if matrix.shape[1] < 2 or matrix.shape[0] == 0:  # no column beside an intercept
         return None, -1
-    flags = np.asarray(centred, dtype=bool).copy()
+    intercept = _ones_column(matrix)
+    if intercept < 0 or intercept == matrix.shape[1] - 1:
+        return None, -1
+    flags = np.array(centred, dtype=bool)
     flags[: intercept + 1] = False
     if not flags.any():
         return None, -1
@@ -269,10 +271,11 @@ def least_squares_shift(
         gram = _weighted_gram(X, weights)
     rhs = X.T @ (y if weights is None else weights * y)
     factor, info = lapack.dpotrf(gram, lower=1, clean=1)
-    if info == 0 and np.all(np.diag(factor) ** 2 > RANK_TOLERANCE**2 * np.diag(gram)):
+    pivots = factor.diagonal()
+    if info == 0 and (pivots * pivots > RANK_TOLERANCE**2 * gram.diagonal()).all():
         b, info = lapack.dpotrs(factor, rhs, lower=1)  # every column independent: one solve
         if info == 0:
-            return conditioning.plain_fixed_map(p) @ b
+            return _in_centred_columns(conditioning, b)
         b = np.zeros(p)
     kept: list[int] = []
     factor = np.zeros((0, 0))
@@ -292,7 +295,14 @@ def least_squares_shift(
         kept.append(j)
     if kept:
         b[kept] = sla.cho_solve((factor, True), rhs[kept])
-    return conditioning.plain_fixed_map(p) @ b
+    return _in_centred_columns(conditioning, b)
+
+
+def _in_centred_columns(conditioning: Conditioning, b: np.ndarray) -> np.ndarray:
+    """``T^-1 b``: coefficients of the model's X as those of the centred columns."""
+    if conditioning.x_centres is None:  # T = I
+        return np.array(b, dtype=float)
+    return conditioning.plain_fixed_map(b.size) @ b
 
 
 def choose_conditioning(

@@ -43,7 +43,7 @@ def _block_moments(stats: SufficientStats, k: int, beta: np.ndarray):
     if k == 0:
         zz = stats.A11
         Ar1 = stats.Ar1
-        rows = np.r_[qr : qr + p, stats.m - 1]
+        rows = slice(qr, stats.m)  # X's rows and y's (m = q_rest + p + 1): a view, no copy
         part = Ar1[rows].toarray() if hasattr(Ar1, "toarray") else Ar1[rows]  # type: ignore[union-attr]
         zx, zy = part[:p], part[p]
         zr = (zy - beta @ zx).reshape(levels, s)
