@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from functools import cached_property, partial
 from typing import Any
@@ -16,6 +16,7 @@ from mixedmodels.aliasing import fixed_effects_fit_exactly
 from mixedmodels.boundary import TermLayout
 from mixedmodels.control import MODEL_CHECKS, SINGULAR_TOLERANCE, Control, resolve_control
 from mixedmodels.design import Design, build_design
+from mixedmodels.design_spec import RowChunk
 from mixedmodels.errors import (
     ConvergenceWarning,
     DesignError,
@@ -142,6 +143,10 @@ class LinearMixedModel(StructuredFit):
     # -- set-up helpers -------------------------------------------------------------------
     def _block_arrays(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
         return [(b.codes, b.matrix, b.n_levels) for b in self.design.blocks]
+
+    def row_chunks(self) -> Iterator[RowChunk]:
+        """The rows of the fit in engine form, in data order: here one chunk, the design's."""
+        yield self.design.row_chunk()
 
     def _working_response(self, y: np.ndarray) -> np.ndarray:
         return y if self.design.offset is None else y - self.design.offset

@@ -22,6 +22,7 @@ minimised over theta by the engine's optimiser.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,7 +33,14 @@ from mixedmodels.finite_differences import hessian, jacobian
 from mixedmodels.linalg.factor import log_determinants
 from mixedmodels.optimize import DEFAULT_CONTROL, minimize
 
-__all__ = ["Information", "information", "profile_variance"]
+__all__ = [
+    "Coordinates",
+    "Information",
+    "gls_beta",
+    "information",
+    "profile_variance",
+    "scaled_coordinates",
+]
 
 _STEP_X = 1e-3
 _LOG_2PI = float(np.log(2 * np.pi))
@@ -40,6 +48,8 @@ _LOG_2PI = float(np.log(2 * np.pi))
 
 def _criterion(engine, theta: np.ndarray, s: float, reml: bool) -> float:
     """``d(theta, s)``: -2 log-likelihood with the residual variance ``s`` given."""
+    if not np.all(np.isfinite(theta)):  # outside the parameter space
+        return np.inf
     try:
         factor = engine.factor(theta)
     except np.linalg.LinAlgError:
@@ -52,7 +62,7 @@ def _criterion(engine, theta: np.ndarray, s: float, reml: bool) -> float:
     return float(value - engine.stats.sum_log_weights)
 
 
-def _beta(engine, theta: np.ndarray) -> np.ndarray:
+def gls_beta(engine, theta: np.ndarray) -> np.ndarray:
     """GLS fixed effects at theta (back substitution in the rest factor)."""
     lrr = engine.factor(theta).Lrr
     v = sla.solve_triangular(lrr[:-1, :-1], lrr[-1, :-1], lower=True, trans="T")
@@ -76,27 +86,61 @@ class Information:
     cov_abs: np.ndarray
 
 
+@dataclass(frozen=True, eq=False)
+class Coordinates:
+    """The coordinates the derivatives and profiles are taken in.
+
+    Attributes
+    ----------
+    x0
+        The free coordinates at the fit.
+    theta_at
+        Theta from free coordinates (NaN outside the parameter space).
+    lower
+        Lower bounds of the free coordinates.
+    """
+
+    x0: np.ndarray
+    theta_at: Callable[[np.ndarray], np.ndarray]
+    lower: np.ndarray
+
+
+def scaled_coordinates(engine, theta, fixed) -> Coordinates:
+    """The engine's internally scaled theta, the entries in ``fixed`` held at ``theta``."""
+    scaling = engine.scaling
+    x_all = scaling.to_scaled(np.asarray(theta, dtype=float))
+    free = ~np.asarray(fixed, dtype=bool)
+
+    def theta_at(x_free: np.ndarray) -> np.ndarray:
+        x = x_all.copy()
+        x[free] = x_free
+        return scaling.to_theta(x)
+
+    return Coordinates(x_all[free], theta_at, engine.lower_bounds[free])
+
+
 def information(
     engine,
     pmap,
     theta,
     reml: bool,
     scale: float,
-    fixed,
+    coords: Coordinates,
     estimated,
     fe_free,
     singular: bool = False,
 ) -> Information:
     """Observed information at the fit (see the module notes).
 
-    Derivatives are taken in the engine's internally scaled theta (``x``) and log scale,
-    where the criterion is well conditioned, and carried to statsmodels' parameters by the
-    chain rule (the covariance transforms with the Jacobian; no ill-conditioned inverse).
+    Derivatives are taken in free coordinates ``x`` (the engine's internally scaled theta,
+    where the criterion is well conditioned, or the free packed entries of a constrained fit)
+    and log scale, and carried to statsmodels' parameters by the chain rule (the covariance
+    transforms with the Jacobian; no ill-conditioned inverse).
 
     Parameters
     ----------
-    fixed
-        Theta entries held fixed in the fit.
+    coords
+        The free coordinates and their map to theta.
     singular
         A boundary fit: the variance standard errors are undefined (NaN).
     estimated
@@ -105,31 +149,24 @@ def information(
     fe_free
         Mask over the fixed effects that count as free (statsmodels' ``free.fe_params``).
     """
-    scaling = engine.scaling
-    x0 = scaling.to_scaled(np.asarray(theta, dtype=float))
-    free = np.flatnonzero(~np.asarray(fixed, dtype=bool))
+    x_free, theta_at = coords.x0, coords.theta_at
     index = np.flatnonzero(estimated)
-    k, p, k_var = free.size, engine.stats.p, estimated.size
+    k, p, k_var = x_free.size, engine.stats.p, estimated.size
     fe_free = np.asarray(fe_free, dtype=bool)
-
-    def theta_at(x_free: np.ndarray) -> np.ndarray:
-        x = x0.copy()
-        x[free] = x_free
-        return scaling.to_theta(x)
 
     def d(w: np.ndarray) -> float:
         return _criterion(engine, theta_at(w[:k]), scale * np.exp(w[k]), reml)
 
-    h = _STEP_X * np.maximum(np.abs(x0[free]), 0.1)
+    h = _STEP_X * np.maximum(np.abs(x_free), 0.1)
     lrr = engine.factor(theta).Lrr
     qr = engine.stats.q_rest
     rx = lrr[qr : qr + p, qr : qr + p]
     vcov = scale * np.linalg.inv(rx @ rx.T)
     c = 2.0 * np.linalg.pinv(
-        hessian(d, np.append(x0[free], 0.0), np.append(h, _STEP_X), cross="four")[1]
+        hessian(d, np.append(x_free, 0.0), np.append(h, _STEP_X), cross="four")[1]
     )
-    jac_v = jacobian(lambda xf: pmap.packed_var(theta_at(xf))[index], x0[free], h)
-    jac_b = jacobian(lambda xf: _beta(engine, theta_at(xf)), x0[free], h)
+    jac_v = jacobian(lambda xf: pmap.packed_var(theta_at(xf))[index], x_free, h)
+    jac_b = jacobian(lambda xf: gls_beta(engine, theta_at(xf)), x_free, h)
     c_xx = c[:k, :k]
     pcov = np.zeros((p + k_var, p + k_var))
     var = p + index
@@ -154,19 +191,21 @@ def information(
     return Information(pcov=pcov, cov_abs=cov_abs)
 
 
-def profile_variance(engine, theta, reml: bool, rows, fixed, grid) -> np.ndarray:
+def profile_variance(
+    engine, reml: bool, rows, coords: Coordinates, grid, penalty=None
+) -> np.ndarray:
     """Profile log-likelihood at each data-scale variance in ``grid``.
 
     Parameters
     ----------
     engine
         The fitted :class:`~mixedmodels.model.LinearMixedModel`.
-    theta
-        Theta at the fit (start of every constrained fit).
     rows
         Theta indices whose sum of squares is the profiled variance relative to the scale.
-    fixed
-        Theta mask of entries held fixed in the fit.
+    coords
+        The free coordinates (their value at the fit starts every constrained fit).
+    penalty
+        ``penalty(theta)`` added to -2 log-likelihood (a penalised fit), or None.
     grid
         Variances on the data scale.
 
@@ -175,22 +214,19 @@ def profile_variance(engine, theta, reml: bool, rows, fixed, grid) -> np.ndarray
     numpy.ndarray
         ``(len(grid), 2)``: the variance and the maximal log-likelihood given it.
     """
-    scaling = engine.scaling
-    x0 = scaling.to_scaled(np.asarray(theta, dtype=float))
-    free = ~np.asarray(fixed, dtype=bool)
-    lower = engine.lower_bounds[free]
     out = []
     for target in grid:
         if target <= 0:
             raise DesignError(f"cannot profile at a variance <= 0 ({target:g})")
 
         def objective(x_free: np.ndarray, target=target) -> float:
-            x = x0.copy()
-            x[free] = x_free
-            th = scaling.to_theta(x)
+            th = coords.theta_at(x_free)
             q = float(np.sum(th[rows] ** 2))
-            return np.inf if q <= 0 else _criterion(engine, th, target / q, reml)
+            if not q > 0:
+                return np.inf
+            value = _criterion(engine, th, target / q, reml)
+            return value if penalty is None else value + penalty(th)
 
-        _, fmin, _, _ = minimize(objective, x0[free], lower, DEFAULT_CONTROL)
+        _, fmin, _, _ = minimize(objective, coords.x0, coords.lower, DEFAULT_CONTROL)
         out.append((float(target), -0.5 * fmin))
     return np.array(out)

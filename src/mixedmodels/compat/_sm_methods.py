@@ -32,6 +32,8 @@ from mixedmodels.compat._sm_likelihood import (
     profile_scale,
 )
 from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.compat._sm_penalty import Penalties
+from mixedmodels.compat._sm_tests import constant_column
 from mixedmodels.errors import DesignError
 
 __all__ = ["ModelData", "ModelMethods", "group_stats"]
@@ -73,6 +75,8 @@ class ModelData:
         Row labels of the rows used (None for arrays without labels).
     endog, exog
         The response and the fixed-effects design, as arrays.
+    k_constant, const_idx
+        Whether the fixed effects have a constant, and its column (None if implicit).
     """
 
     xnames: list[str]
@@ -84,6 +88,8 @@ class ModelData:
     row_labels: pd.Index | None
     endog: np.ndarray
     exog: np.ndarray
+    k_constant: int = 0
+    const_idx: int | None = None
 
 
 class ModelMethods:
@@ -137,7 +143,14 @@ class ModelMethods:
             row_labels=layout.row_index if labelled else None,
             endog=layout.endog,
             exog=layout.exog,
+            k_constant=self.k_constant,
+            const_idx=constant_column(layout.exog)[1],
         )
+
+    @property
+    def k_constant(self) -> int:
+        """1 when the fixed effects have a constant (explicit or implicit), else 0."""
+        return constant_column(self.layout.exog)[0]
 
     # -- parameter points -----------------------------------------------------------------
     def _read(self, params, use_sqrt: bool) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
@@ -163,11 +176,19 @@ class ModelMethods:
     def _fe_or_zeros(self, fe: np.ndarray | None) -> np.ndarray:
         return np.zeros(self.k_fe) if fe is None else fe
 
+    @property
+    def _penalties(self) -> Penalties:
+        """The last fit's penalties (statsmodels keeps them on the model)."""
+        return Penalties(getattr(self, "fe_pen", None), getattr(self, "cov_pen", None))
+
     def _loglike_at(self, fe, cov_re, vcomp, profile_fe: bool) -> float:
         ev = evaluate(self._stats, cov_re, vcomp)
         if profile_fe:
             fe = gls_fe(ev, singular=self._singular(cov_re, vcomp, _SINGULAR))
-        return loglike_value(ev, np.asarray(fe, dtype=float), self._stats.nobs, self.reml)
+        fe = np.asarray(fe, dtype=float)
+        value = loglike_value(ev, fe, self._stats.nobs, self.reml)
+        penalties = self._penalties
+        return value - penalties.value(fe, cov_re) if penalties.any else value
 
     @staticmethod
     def _singular(cov_re: np.ndarray, vcomp: np.ndarray, tol: float) -> bool:
@@ -222,6 +243,13 @@ class ModelMethods:
             fe = gls_fe(evaluate(self._stats, cov_re, vcomp))
         d = derivatives(self._stats, cov_re, vcomp, fe, self.reml)
         d_fe, d_var = d.score_fe, d.score_var
+        penalties = self._penalties
+        if penalties.any:  # statsmodels: the covariance penalty always, fe_pen with the fe
+            pen_fe, pen_re = penalties.gradient(fe, cov_re)
+            d_var = d_var.copy()
+            d_var[: self.k_re2] -= pen_re
+            if not profile_fe:
+                d_fe = d_fe - pen_fe
         if use_sqrt:
             d_var = sqrt_jacobian(cov_re, vcomp)[0].T @ d_var
         free = getattr(self, "_freepat", None)

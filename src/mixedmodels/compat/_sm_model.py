@@ -5,20 +5,28 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
+from mixedmodels.compat._sm_constrained import (
+    PackedConstraint,
+    fit_constrained,
+    independent_blocks,
+)
 from mixedmodels.compat._sm_design import (
     Layout,
-    UnsupportedFeatureError,
     engine_formula,
     layout_from_arrays,
     layout_from_formula,
 )
+from mixedmodels.compat._sm_extras import ModelExtras
+from mixedmodels.compat._sm_inference import gls_beta
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_methods import ModelMethods
 from mixedmodels.compat._sm_missing import prepare_arrays, prepare_formula_data
 from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.compat._sm_penalty import Penalties
 from mixedmodels.compat._sm_warnings import (
     check_fit_arguments,
     deprecated_vc_format,
@@ -29,53 +37,82 @@ from mixedmodels.errors import DesignError
 from mixedmodels.model import LinearMixedModel
 from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary, minimize
 
-__all__ = ["MixedLM", "mixedlm", "covariance_structure", "fit_engine"]
+__all__ = ["MixedLM", "mixedlm", "Structure", "covariance_structure", "fit_engine"]
 
 
-def covariance_structure(k_re: int, k_vc: int, free: MixedLMParams | None):
-    """Engine terms implied by a ``free`` mask.
+@dataclass(frozen=True)
+class Structure:
+    """What a ``free`` mask asks of the engine.
 
-    Returns
-    -------
+    Attributes
+    ----------
     components
-        Blocks of ``exog_re`` columns with an unstructured covariance (one term each); zero
-        off-diagonals of ``free.cov_re`` split the columns into independent blocks.
+        Blocks of ``exog_re`` columns with an unstructured covariance (one term each): the
+        covariances held at zero between them make them independent.
     fixed_re, fixed_vc
-        ``exog_re`` columns and variance components whose variance is held at its start.
+        Single-column blocks and variance components whose variance is held at its start.
+    free, start
+        The mask over the packed variance parameters and the packed start (the model's
+        ``use_sqrt`` parameterisation) when some entry inside a correlated block is held
+        (the fit of :mod:`._sm_constrained`); None otherwise.
+    """
+
+    components: list[tuple[int, ...]]
+    fixed_re: tuple[int, ...] = ()
+    fixed_vc: tuple[int, ...] = ()
+    free: np.ndarray | None = None
+    start: np.ndarray | None = None
+
+
+def covariance_structure(
+    k_re: int,
+    k_vc: int,
+    free: MixedLMParams | None,
+    start: tuple[np.ndarray, np.ndarray] | None = None,
+    use_sqrt: bool = True,
+    packed: bool = False,
+) -> Structure:
+    """Engine terms implied by a ``free`` mask (statsmodels reads its lower triangle).
+
+    ``start`` is ``(cov_re, vcomp)`` relative to the scale (default ``I`` and ones, as
+    statsmodels); a held entry keeps its start value in the ``use_sqrt`` parameterisation.
+    ``packed``: give the mask and the packed start even when no entry inside a block is
+    held (a penalised fit is optimised over the packed parameters).
     """
     if free is None:
-        return ([tuple(range(k_re))] if k_re else []), (), ()
+        components = [tuple(range(k_re))] if k_re else []
+        if not packed:
+            return Structure(components)
+        cov0, vc0 = (np.eye(k_re), np.ones(k_vc)) if start is None else start
+        packed0 = MixedLMParams.from_components(cov_re=cov0, vcomp=vc0).get_packed(use_sqrt)
+        return Structure(components, free=np.ones(packed0.size, dtype=bool), start=packed0)
     if not isinstance(free, MixedLMParams):
         raise DesignError("free must be a MixedLMParams")
     pattern = np.atleast_2d(np.asarray(free.cov_re, dtype=float)) != 0
     if k_re and pattern.shape != (k_re, k_re):
         raise DesignError(f"free.cov_re must be {k_re} x {k_re}, got {pattern.shape}")
-    linked = (pattern | pattern.T) & ~np.eye(k_re, dtype=bool)
-    label = list(range(k_re))
-    for i, j in zip(*np.nonzero(linked), strict=True):
-        a, b = label[i], label[j]
-        label = [a if x == b else x for x in label]
-    components, fixed_re = [], []
-    for root in dict.fromkeys(label):
-        block = tuple(k for k in range(k_re) if label[k] == root)
-        sub = pattern[np.ix_(block, block)]
-        if len(block) > 1 and not (sub | sub.T).all():
-            raise UnsupportedFeatureError(
-                f"free.cov_re constrains part of the covariance of columns {block}; only "
-                "zero covariances between independent blocks (or a fully free block) are supported"
-            )
-        if not np.diag(sub).all():
-            if len(block) > 1:
-                raise UnsupportedFeatureError(
-                    f"a fixed variance in the correlated block {block} is not supported"
-                )
-            fixed_re.append(block[0])
-        components.append(block)
+    pattern = pattern.reshape(k_re, k_re)
     vc_free = np.asarray(free.vcomp, dtype=float).ravel()
     if vc_free.size not in (0, k_vc):
         raise DesignError(f"free.vcomp must have {k_vc} entries, got {vc_free.size}")
-    fixed_vc = tuple(int(j) for j in np.flatnonzero(vc_free == 0)) if vc_free.size else ()
-    return components, tuple(fixed_re), fixed_vc
+    vc_mask = vc_free != 0 if vc_free.size else np.ones(k_vc, dtype=bool)
+    cov0, vc0 = (np.eye(k_re), np.ones(k_vc)) if start is None else start
+    packed0 = MixedLMParams.from_components(cov_re=cov0, vcomp=vc0).get_packed(use_sqrt)
+    start_tri = np.zeros((k_re, k_re))
+    start_tri[np.tril_indices(k_re)] = packed0[: k_re * (k_re + 1) // 2]
+    components = independent_blocks(k_re, ~pattern & (start_tri == 0))
+    fixed_re, partial = [], False
+    for block in components:
+        held = [(i, j) for i in block for j in block if j <= i and not pattern[i, j]]
+        if len(block) == 1 and held:
+            fixed_re.append(block[0])
+        elif held:
+            partial = True
+    fixed_vc = tuple(int(j) for j in np.flatnonzero(~vc_mask))
+    if not (partial or packed):
+        return Structure(components, tuple(fixed_re), fixed_vc)
+    mask = np.concatenate([pattern[np.tril_indices(k_re)], vc_mask])
+    return Structure(components, tuple(fixed_re), fixed_vc, mask, packed0)
 
 
 def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, optimize=True):
@@ -118,7 +155,7 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
     return engine.result_at(theta, reml, summary)
 
 
-class MixedLM(ModelMethods):
+class MixedLM(ModelMethods, ModelExtras):
     """Linear mixed model with statsmodels' ``MixedLM`` interface, fitted by our engine.
 
     Parameters
@@ -150,6 +187,9 @@ class MixedLM(ModelMethods):
     >>> round(-2 * result.llf, 4)
     4809.5507
     """
+
+    fe_pen = None
+    cov_pen = None
 
     def __init__(
         self,
@@ -312,9 +352,17 @@ class MixedLM(ModelMethods):
             MixedLMParams or packed vector (statsmodels' profile parameterisation).
         reml
             REML when True, maximum likelihood otherwise.
+        fe_pen, cov_pen
+            statsmodels' penalty objects (``L2``, ``PSD``...): the criterion is the profile
+            log-likelihood less ``cov_pen`` at ``cov_re / scale`` and ``fe_pen`` at the GLS
+            fixed effects, as in statsmodels (:mod:`._sm_penalty`).
         free
-            MixedLMParams mask: zeros hold parameters at their start values; zero
-            off-diagonals of ``cov_re`` make random coefficients independent.
+            MixedLMParams mask (its ``cov_re``'s lower triangle and ``vcomp``): a zero holds
+            that packed parameter at its start value in the ``use_sqrt`` parameterisation
+            (an entry of the Cholesky factor of ``cov_re / scale``, or of ``cov_re / scale``),
+            as statsmodels does; entries held at zero make random coefficients independent,
+            any other held entry is a constraint inside a correlated block
+            (:mod:`._sm_constrained`).
         method, niter_sa, full_output, fit_kwargs
             Accepted for compatibility and ignored (the optimiser is always our BOBYQA); as
             in statsmodels, ``method="newton"`` is an error, ``niter_sa > 0`` and an argument
@@ -332,31 +380,91 @@ class MixedLM(ModelMethods):
         """
         from mixedmodels.compat._sm_results import MixedLMResults
 
-        if fe_pen is not None or cov_pen is not None:
-            raise UnsupportedFeatureError("penalised fits (fe_pen, cov_pen) are not supported")
         check_fit_arguments(method, niter_sa, do_cg, fit_kwargs)
         self.reml = bool(reml)
         self._freepat = free  # statsmodels keeps it: score() masks by it
-        components, fixed_re, fixed_vc = covariance_structure(self.k_re, self.k_vc, free)
-        formula, frame = engine_formula(self.layout, components)
+        self.fe_pen, self.cov_pen = fe_pen, cov_pen  # and these: loglike() subtracts them
+        penalties = Penalties(fe_pen, cov_pen)
+        start = self._start(start_params)
+        structure = covariance_structure(
+            self.k_re, self.k_vc, free, start, self.use_sqrt, packed=penalties.any
+        )
+        formula, frame = engine_formula(self.layout, structure.components)
         # statsmodels fits a model with as many random effects as rows; lme4 refuses it
         engine = LinearMixedModel(formula, frame, control={"check_nobs_vs_nre": "ignore"})
         if engine.design.dropped_names:
             raise DesignError(f"exog is rank deficient (aliased: {engine.design.dropped_names})")
         pmap = ParamMap.from_terms(engine.design.terms, self.k_re, self.k_vc)
         fixed = np.zeros(pmap.n_theta, dtype=bool)
-        for k in fixed_re:
+        for k in structure.fixed_re:
             fixed[pmap.variance_row(k)] = True
-        fixed[list(pmap.vc_theta[list(fixed_vc)])] = True
-        start = self._start(start_params)
+        fixed[list(pmap.vc_theta[list(structure.fixed_vc)])] = True
+        constrained = None
         if start is None and (fixed.any() or not do_cg):
             start = (np.eye(self.k_re), np.ones(self.k_vc))
         theta0 = None if start is None else pmap.theta_of(*start)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            fit = fit_engine(engine, self.reml, theta0, fixed, optimize=do_cg)
+            if structure.free is None:
+                fit = fit_engine(engine, self.reml, theta0, fixed, optimize=do_cg)
+            else:
+                assert structure.start is not None
+                constraint = PackedConstraint(pmap, self.use_sqrt, structure.free, structure.start)
+                penalty = None
+                if penalties.any:
+
+                    def penalty(theta: np.ndarray, psi: np.ndarray) -> float:
+                        return 2.0 * penalties.value(gls_beta(engine, theta), psi)
+
+                fit, x = fit_constrained(engine, constraint, self.reml, do_cg, penalty)
+                constrained = (constraint, x)
         reissue_engine_warnings(caught, fit, pmap)
-        return MixedLMResults(model=self, lmer_result=fit, pmap=pmap, freepat=free, fixed=fixed)
+        return MixedLMResults(
+            model=self,
+            lmer_result=fit,
+            pmap=pmap,
+            freepat=free,
+            fixed=fixed,
+            constrained=constrained,
+            penalties=penalties if penalties.any else None,
+        )
+
+    def fit_regularized(
+        self,
+        start_params=None,
+        method="l1",
+        alpha=0,
+        ceps: float = 1e-4,
+        ptol: float = 1e-6,
+        maxit: int = 200,
+        **fit_kwargs,
+    ):
+        """Fixed effects shrunk by an L1 penalty, the variance parameters of the plain fit.
+
+        statsmodels' algorithm (:mod:`._sm_regularized`): the unpenalised fit, then cyclic
+        coordinate descent on ``(y - X b)' V^-1 (y - X b) + sum_j alpha_j |b_j|``.
+
+        Parameters
+        ----------
+        start_params
+            Accepted and ignored, as statsmodels does.
+        method
+            ``"l1"``, or a smooth statsmodels ``Penalty`` (then ``fit(fe_pen=method)`` with
+            ``method.alpha = alpha``).
+        alpha
+            The L1 weight, a scalar or one per fixed effect.
+        ceps
+            Fixed effects below this in magnitude are zero.
+        ptol
+            The sweeps stop when no fixed effect moves by more.
+        maxit
+            Most sweeps.
+        fit_kwargs
+            Passed to :meth:`fit` for the unpenalised fit.
+        """
+        from mixedmodels.compat._sm_regularized import fit_regularized
+
+        return fit_regularized(self, method, alpha, ceps, ptol, maxit, **fit_kwargs)
 
     def __repr__(self) -> str:
         return f"<MixedLM nobs={self.nobs}, groups={self.n_groups}, k_re={self.k_re}>"

@@ -16,13 +16,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from mixedmodels.compat._sm_inference import Information, information, profile_variance
+from mixedmodels.compat._sm_constrained import PackedConstraint
+from mixedmodels.compat._sm_extras import ResultsExtras
 from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.compat._sm_params import MixedLMParams
+from mixedmodels.compat._sm_penalty import Penalties
 from mixedmodels.compat._sm_store import StoreMixin
 from mixedmodels.compat._sm_summary import MixedLMSummary, build_summary
 from mixedmodels.compat._sm_tests import HypothesisTests
-from mixedmodels.errors import DesignError
+from mixedmodels.compat._sm_variance import VarianceInference
 from mixedmodels.newdata import new_model_matrix
 
 if TYPE_CHECKING:
@@ -33,7 +35,7 @@ __all__ = ["MixedLMResults"]
 
 
 @dataclass(frozen=True, eq=False)
-class MixedLMResults(StoreMixin, HypothesisTests):
+class MixedLMResults(StoreMixin, HypothesisTests, VarianceInference, ResultsExtras):
     """Results of :meth:`MixedLM.fit`, with statsmodels' attribute names.
 
     Attributes
@@ -48,6 +50,12 @@ class MixedLMResults(StoreMixin, HypothesisTests):
         The ``free`` mask of the fit, or None.
     fixed
         Theta entries held fixed during the fit.
+    constrained
+        For a mask holding entries inside a correlated block, or a penalised fit: the
+        constraint and its free entries at the optimum (:mod:`._sm_constrained`); None
+        otherwise.
+    penalties
+        The ``fe_pen`` and ``cov_pen`` of a penalised fit (:mod:`._sm_penalty`), or None.
     """
 
     model: MixedLM
@@ -55,6 +63,8 @@ class MixedLMResults(StoreMixin, HypothesisTests):
     pmap: ParamMap
     freepat: MixedLMParams | None
     fixed: np.ndarray
+    constrained: tuple[PackedConstraint, np.ndarray] | None = None
+    penalties: Penalties | None = None
 
     # -- helpers --------------------------------------------------------------------------
     def _vector(self, values, names) -> pd.Series | np.ndarray:
@@ -103,9 +113,9 @@ class MixedLMResults(StoreMixin, HypothesisTests):
         return np.bincount(self.model.layout.groups)
 
     @property
-    def cov_pen(self) -> None:
-        """The covariance penalty of the fit (always None: penalised fits are refused)."""
-        return None
+    def cov_pen(self):
+        """The covariance penalty of the fit (statsmodels' object), or None."""
+        return None if self.penalties is None else self.penalties.cov_pen
 
     @property
     def hist(self) -> None:
@@ -113,9 +123,13 @@ class MixedLMResults(StoreMixin, HypothesisTests):
         return None
 
     @property
-    def normalized_cov_params(self) -> np.ndarray:
+    def normalized_cov_params(self) -> pd.DataFrame | np.ndarray:
         """``cov_params() / scale``, statsmodels' stored covariance."""
-        return np.asarray(self._information.pcov) / self.scale
+        value = np.asarray(self._information.pcov) / self.scale
+        if not self.model.layout.pandas:
+            return value
+        names = self.model.param_names
+        return pd.DataFrame(value, index=names, columns=names)
 
     @property
     def df_modelwc(self) -> int:
@@ -154,8 +168,11 @@ class MixedLMResults(StoreMixin, HypothesisTests):
 
     @cached_property
     def llf(self) -> float:
-        """Log-likelihood (REML log-likelihood for REML fits)."""
-        return float(self.lmer_result.loglik)
+        """Log-likelihood (REML log-likelihood for REML fits), less the fit's penalties."""
+        value = float(self.lmer_result.loglik)
+        if self.penalties is not None:
+            value -= self.penalties.value(np.asarray(self.fe_params), self._psi)
+        return value
 
     @property
     def _df_model(self) -> int:
@@ -180,15 +197,22 @@ class MixedLMResults(StoreMixin, HypothesisTests):
         return self._vector(self.lmer_result.fixef.to_numpy(), self.model.exog_names)
 
     @cached_property
-    def cov_re_unscaled(self) -> np.ndarray:
-        """Random-effects covariance divided by the scale."""
+    def _psi(self) -> np.ndarray:
         return self.pmap.psi(self._theta)
+
+    @cached_property
+    def cov_re_unscaled(self) -> pd.DataFrame | np.ndarray:
+        """Random-effects covariance divided by the scale (a DataFrame for pandas input)."""
+        if not self.model.layout.pandas:
+            return self._psi
+        names = self.model.exog_re_names
+        return pd.DataFrame(self._psi, index=names, columns=names)
 
     @cached_property
     def cov_re(self) -> pd.DataFrame:
         """Random-effects covariance on the data scale."""
         names = self.model.exog_re_names
-        return pd.DataFrame(self.scale * self.cov_re_unscaled, index=names, columns=names)
+        return pd.DataFrame(self.scale * self._psi, index=names, columns=names)
 
     @cached_property
     def vcomp(self) -> np.ndarray:
@@ -205,46 +229,10 @@ class MixedLMResults(StoreMixin, HypothesisTests):
     def params_object(self) -> MixedLMParams:
         """The estimates as a MixedLMParams (profile parameterisation)."""
         return MixedLMParams.from_components(
-            np.asarray(self.fe_params), self.cov_re_unscaled, vcomp=self.pmap.vc_rel(self._theta)
+            np.asarray(self.fe_params), self._psi, vcomp=self.pmap.vc_rel(self._theta)
         )
 
     # -- standard errors ------------------------------------------------------------------
-    @cached_property
-    def _estimated(self) -> np.ndarray:
-        mask = self.pmap.var_mask.copy()
-        rows, cols = np.tril_indices(self.k_re)
-        for k in np.flatnonzero(np.isin(np.arange(self.k_re), self._fixed_re)):
-            mask[np.flatnonzero((rows == k) & (cols == k))] = False
-        mask[self.k_re2 :][self.fixed[self.pmap.vc_theta]] = False
-        return mask
-
-    @property
-    def _fixed_re(self) -> list[int]:
-        out = []
-        for k in range(self.k_re):
-            if self.fixed[self.pmap.variance_row(k)].all():
-                out.append(k)
-        return out
-
-    @cached_property
-    def _information(self) -> Information:
-        fe_free = (
-            np.ones(self.k_fe, dtype=bool)
-            if self.freepat is None
-            else np.asarray(self.freepat.fe_params, dtype=float) != 0
-        )
-        return information(
-            self.lmer_result.model,
-            self.pmap,
-            self._theta,
-            self.reml,
-            self.scale,
-            self.fixed,
-            self._estimated,
-            fe_free,
-            singular=bool(self.lmer_result.is_singular),
-        )
-
     def cov_params(self) -> pd.DataFrame | np.ndarray:
         """Covariance of ``params`` from the observed information (statsmodels' layout)."""
         pcov = self._information.pcov
@@ -256,7 +244,9 @@ class MixedLMResults(StoreMixin, HypothesisTests):
     @cached_property
     def bse(self) -> pd.Series | np.ndarray:
         """Standard errors of ``params``."""
-        return self._vector(np.sqrt(np.diag(self._information.pcov)), self.model.param_names)
+        with np.errstate(invalid="ignore"):  # NaN where the information is not positive
+            values = np.sqrt(np.diag(self._information.pcov))
+        return self._vector(values, self.model.param_names)
 
     @property
     def bse_fe(self) -> pd.Series | np.ndarray:
@@ -385,70 +375,6 @@ class MixedLMResults(StoreMixin, HypothesisTests):
         ``as_html``, ``as_latex``, ``tables``), else a :class:`MixedLMSummary`.
         """
         return build_summary(self, yname, xname_fe, xname_re, title, alpha)
-
-    def profile_re(
-        self,
-        re_ix,
-        vtype: str = "re",
-        num_low: int = 5,
-        dist_low: float = 1.0,
-        num_high: int = 5,
-        dist_high: float = 1.0,
-        **fit_kwargs,
-    ) -> np.ndarray:
-        """Profile log-likelihood of one variance on the data scale.
-
-        Parameters
-        ----------
-        re_ix
-            Index into ``cov_re`` (``vtype="re"``) or name of a variance component
-            (``vtype="vc"``).
-        vtype
-            ``"re"`` (default, may be omitted as in older statsmodels) or ``"vc"``.
-        num_low, dist_low, num_high, dist_high
-            ``num_low + 1`` equally spaced values from ``estimate - dist_low`` to the
-            estimate and ``num_high`` more up to ``estimate + dist_high``.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``(num_low + num_high + 1, 2)``: the variance and the largest log-likelihood of
-            any fit with that variance (every other parameter re-estimated).
-        """
-        if vtype == "re":
-            k = int(re_ix)
-            if not 0 <= k < self.k_re:
-                raise DesignError(f"re_ix must be in 0..{self.k_re - 1}, got {re_ix!r}")
-            if k in self._fixed_re:
-                raise DesignError(f"the variance of column {k} was held fixed in the fit")
-            rows, estimate = self.pmap.variance_row(k), float(self.cov_re.iloc[k, k])
-        elif vtype == "vc":
-            names = list(self.model.vc_names)
-            if re_ix in names:
-                j = names.index(re_ix)
-            elif isinstance(re_ix, int | np.integer) and 0 <= re_ix < len(names):
-                j = int(re_ix)
-            else:
-                raise DesignError(f"{re_ix!r} is not a variance component (they are {names})")
-            if self.fixed[self.pmap.vc_theta[j]]:
-                raise DesignError(f"the variance component {names[j]!r} was held fixed in the fit")
-            rows, estimate = self.pmap.vc_theta[[j]], float(self.vcomp[j])
-        else:
-            raise DesignError(f"vtype must be 're' or 'vc', got {vtype!r}")
-        if estimate - dist_low <= 0:
-            raise DesignError(
-                "dist_low is too large and would result in a negative variance. "
-                "Try a smaller value."
-            )
-        grid = np.concatenate(
-            [
-                np.linspace(estimate - dist_low, estimate, num_low + 1),
-                np.linspace(estimate, estimate + dist_high, num_high + 1)[1:],
-            ]
-        )
-        return profile_variance(
-            self.lmer_result.model, self._theta, self.reml, rows, self.fixed, grid
-        )
 
     def __str__(self) -> str:
         return str(self.summary())

@@ -24,6 +24,7 @@ _KEEP = (
     "df_resid",
     "_group_sizes",
     "fe_params",
+    "_psi",
     "cov_re_unscaled",
     "cov_re",
     "vcomp",

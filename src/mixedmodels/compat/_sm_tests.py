@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from mixedmodels.errors import DesignError
@@ -220,6 +221,97 @@ def wald_test(
     return out
 
 
+def constant_column(exog: np.ndarray) -> tuple[int, int | None]:
+    """statsmodels' ``(k_constant, const_idx)`` of a design.
+
+    A constant column that is not zero is the constant (the first column of ones, else the
+    first nonzero constant column); without one, the constant is implicit (index None) when
+    a column of ones lies in the span of the columns.
+    """
+    exog = np.asarray(exog, dtype=float)
+    if exog.ndim != 2 or exog.shape[1] == 0:
+        return 0, None
+    flat = np.flatnonzero(exog.max(axis=0) == exog.min(axis=0))
+    values = exog[0, flat] if flat.size else np.zeros(0)
+    ones = flat[values == 1]
+    if ones.size:
+        return 1, int(ones[0])
+    if (values != 0).any():
+        return 1, int(flat[np.flatnonzero(values != 0)[0]])
+    augmented = np.column_stack([np.ones(exog.shape[0]), exog])
+    implicit = np.linalg.matrix_rank(augmented) == np.linalg.matrix_rank(exog)
+    return int(implicit), None
+
+
+_LEVEL = re.compile(r"\[[^\[\]]*\](?=:|$)")
+
+
+def fe_terms(names: list[str], formula: bool) -> list[tuple[str, list[int]]]:
+    """The terms of the fixed effects and their columns, as statsmodels' formula terms.
+
+    For a formula model a column's term is its name without the level suffixes patsy gives
+    the columns of a categorical factor (``C(Evit)[T.Evit100]`` -> ``C(Evit)``,
+    ``Time:C(Evit)[T.Evit100]`` -> ``Time:C(Evit)``), in order of first appearance; for the
+    array interface every column is its own term.
+    """
+    if not formula:
+        return [(name, [j]) for j, name in enumerate(names)]
+    terms: dict[str, list[int]] = {}
+    for j, name in enumerate(names):
+        terms.setdefault(_LEVEL.sub("", name), []).append(j)
+    return list(terms.items())
+
+
+@dataclass(frozen=True)
+class TermTests:
+    """The Wald tests of ``wald_test_terms``, where statsmodels is not installed.
+
+    With statsmodels the result is its own ``WaldTestResults``.
+
+    Attributes
+    ----------
+    table
+        One row per term: ``statistic``, ``pvalue``, ``df_constraint``.
+    distribution
+        ``"chi2"``.
+    """
+
+    table: pd.DataFrame
+    distribution: str = "chi2"
+
+    @property
+    def statistic(self) -> np.ndarray:
+        """Test statistic of every term."""
+        return self.table["statistic"].to_numpy()
+
+    @property
+    def pvalues(self) -> np.ndarray:
+        """p-value of every term."""
+        return self.table["pvalue"].to_numpy()
+
+    @property
+    def df_constraints(self) -> np.ndarray:
+        """Number of constraints of every term."""
+        return self.table["df_constraint"].to_numpy()
+
+    def summary_frame(self) -> pd.DataFrame:
+        """The table with statsmodels' column names."""
+        frame = self.table.copy()
+        frame.columns = ["chi2", "P>chi2", "df constraint"]
+        return frame
+
+    def __str__(self) -> str:
+        return str(self.summary_frame())
+
+
+def _term_results(table: pd.DataFrame):
+    try:
+        from statsmodels.stats.contrast import WaldTestResults
+    except ImportError:
+        return TermTests(table)
+    return WaldTestResults(None, "chi2", None, table=table)
+
+
 class HypothesisTests:
     """``t_test``, ``wald_test`` and ``f_test`` of a results class.
 
@@ -274,3 +366,76 @@ class HypothesisTests:
     def f_test(self, r_matrix, cov_p=None, invcov=None):
         """The Wald test as an F test (``wald_test(..., use_f=True)``)."""
         return self.wald_test(r_matrix, cov_p=cov_p, invcov=invcov, use_f=True, scalar=True)
+
+    def wald_test_terms(
+        self, skip_single=False, extra_constraints=None, combine_terms=None, scalar=True
+    ):
+        """Joint Wald (chi-squared) test that every fixed effect of a term is zero.
+
+        As statsmodels: terms of the formula (every column for the array interface), then
+        one test for each string of ``combine_terms`` over all the terms whose name
+        contains it, then ``extra_constraints`` (``(name, matrix)`` pairs); ``skip_single``
+        leaves out terms of one column.
+
+        Returns
+        -------
+        statsmodels' ``WaldTestResults`` (a :class:`TermTests` without statsmodels)
+        """
+        names = list(self.model.exog_names)  # type: ignore[attr-defined]
+        formula = getattr(self.model, "formula", None) is not None  # type: ignore[attr-defined]
+        identity = np.eye(len(self.model.param_names))  # type: ignore[attr-defined]
+        tests, combined = [], {c: [] for c in (combine_terms or [])}
+        for name, cols in fe_terms(names, formula):
+            matrix = identity[cols]
+            for cname in combined:
+                if cname in name:
+                    combined[cname].append(matrix)
+            if skip_single and (len(cols) == 1 or not formula):
+                continue
+            tests.append((name, matrix))
+        tests += [(c, np.vstack(m)) for c, m in combined.items() if m]
+        tests += list(extra_constraints or [])
+        rows = []
+        for _, matrix in tests:
+            wt = self.wald_test(matrix, scalar=scalar)
+            rows.append([wt.statistic, wt.pvalue, int(wt.df_denom)])
+        table = pd.DataFrame(
+            rows, index=[t[0] for t in tests], columns=["statistic", "pvalue", "df_constraint"]
+        )
+        return _term_results(table)
+
+    def t_test_pairwise(self, term_name, method="hs", alpha=0.05, factor_labels=None):
+        """Raises ValueError, as statsmodels 0.15's MixedLM results do.
+
+        statsmodels builds the contrasts with a column for every parameter, which its
+        MixedLM ``t_test`` refuses (it takes ``k_fe`` columns), and refuses a term that is
+        not in the formula. The pairwise differences are ``t_test`` contrasts of the
+        fixed effects, e.g. ``t_test("C(Evit)[T.Evit100] - C(Evit)[T.Evit200] = 0")``.
+        """
+        names = [name for name, _ in fe_terms(list(self.model.exog_names), True)]  # type: ignore[attr-defined]
+        if term_name not in names:
+            raise ValueError(f"{term_name!r} is not in list")
+        raise ValueError(
+            f"r_matrix for t-test should have {self.k_fe:d} columns (statsmodels' "  # type: ignore[attr-defined]
+            "t_test_pairwise does not work for MixedLM; test the differences with t_test)"
+        )
+
+    @property
+    def score_obsv(self):
+        """Raises AttributeError, as statsmodels: MixedLM has no per-observation score."""
+        raise AttributeError("'MixedLM' object has no attribute 'score_obs'")
+
+    @property
+    def bsejac(self):
+        """Raises AttributeError, as statsmodels (it needs ``score_obsv``)."""
+        raise AttributeError("'MixedLM' object has no attribute 'score_obs'")
+
+    @property
+    def covjac(self):
+        """Raises AttributeError, as statsmodels (it needs ``score_obsv``)."""
+        raise AttributeError("'MixedLM' object has no attribute 'score_obs'")
+
+    @property
+    def k_constant(self) -> int:
+        """1 when the fixed effects have a constant (explicit or implicit), else 0."""
+        return self.model.k_constant  # type: ignore[attr-defined]
