@@ -95,7 +95,7 @@ def test_weights_offset_strings_and_missing_values_match_pandas():
 def test_simulate_and_kenward_roger_from_partitions(client):
     fit = dask_fit("dietox")
     expected = in_memory_at(fit, "dietox")
-    at = fit.model._result(expected.theta, expected.reml, expected.optsum)
+    at = fit.model.result_at(expected.theta, expected.reml, expected.optsum)
     np.testing.assert_allclose(
         at.simulate(nsim=2, seed=5), expected.simulate(nsim=2, seed=5), rtol=1e-8, atol=1e-9
     )

@@ -57,7 +57,7 @@ def pair(formula: str, method: str, weights=None, offset=None):
     """The in-memory fit, and the out-of-core model's result at the in-memory theta."""
     fit = mm.lmer(formula, data(), weights=weights, offset=offset)
     out = streamed(formula, method, weights=weights, offset=offset)
-    return fit, out.model._result(fit.theta, fit.reml, fit.optsum), out
+    return fit, out.model.result_at(fit.theta, fit.reml, fit.optsum), out
 
 
 def assert_tables_equal(got, expected, rtol=1e-8) -> None:
@@ -75,7 +75,7 @@ def assert_tables_equal(got, expected, rtol=1e-8) -> None:
 def test_anova_of_the_reference_models_matches_in_memory(name, parquet_dir):
     source = mm.sources.DuckDBSource(parquet_file(parquet_dir, name), chunk_size=50)
     fit = pandas_fit(name)
-    at = source.model(frame(name)[0])._result(fit.theta, fit.reml, fit.optsum)
+    at = source.model(frame(name)[0]).result_at(fit.theta, fit.reml, fit.optsum)
     for ddf in ("Satterthwaite", "Kenward-Roger"):
         assert_tables_equal(mm.anova(at, ddf=ddf), mm.anova(fit, ddf=ddf))
 
