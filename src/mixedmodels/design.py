@@ -168,6 +168,14 @@ def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str)
     return result
 
 
+def _grouping(view: ColumnCache, levels_view: ColumnCache | None, fitted, group):
+    """Codes of the fitted rows and the levels, these from ``levels_view``'s rows when given."""
+    if levels_view is None:
+        return group_codes(view, group)
+    codes, labels = group_codes(levels_view, group)
+    return codes[fitted], labels
+
+
 def _logical_as_factors(data: pd.DataFrame, needed: dict[str, str], parsed) -> pd.DataFrame:
     """Boolean predictors as factors with levels FALSE, TRUE, as R codes logical columns.
 
@@ -392,6 +400,12 @@ def build_design(
     n = len(frame)
     term_specs: list[TermSpec] = []
     raw_terms: list[tuple] = []  # (group, labels, codes, matrix, columns[, covariance])
+    # lme4 keeps the levels of rows of weight zero (their random effects are the prior's:
+    # zero, with the prior variance), so such a group is known to predict()
+    levels_view, fitted_of_complete = None, None
+    if zero is not None:
+        levels_view = ColumnCache(data.loc[complete, used])
+        fitted_of_complete = fitted_rows[complete]
     for term in parsed.random:
         mm = _materialize(term.lhs, view, f"term {term.text}", text)
         columns = lme4_column_names(list(mm.columns), parsed.labels)
@@ -400,7 +414,7 @@ def build_design(
         del mm  # formulaic's columns, when matrix is a copy of them
         matrix = shared_columns(matrix, columns, X, fixed_names)
         check_term_columns(term, columns, text)
-        codes, labels = group_codes(view, term.group)
+        codes, labels = _grouping(view, levels_view, fitted_of_complete, term.group)
         check_levels(term, len(labels), n, residual_variance)
         if term.split_columns and matrix.shape[1] > 1:  # zerocorr: a term per column
             for j, column in enumerate(columns):
