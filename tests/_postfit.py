@@ -59,4 +59,4 @@ def fit_at_reference(name: str):
     own = fit(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return own.model._result(np.asarray(reference(name)["theta"]), True, own.optsum)
+        return own.model.result_at(np.asarray(reference(name)["theta"]), True, own.optsum)

@@ -48,7 +48,7 @@ def result_at(model, theta, beta):
     own = fit_of_model(model)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return model._result(vector(theta), vector(beta), 1, own.optsum, None)
+        return model.result_at(vector(theta), vector(beta), 1, own.optsum)
 
 
 def fit_of_model(model):

@@ -57,20 +57,3 @@ def reference(request):
     """(reference JSON, fitted result, warnings) for every reference model."""
     fit, caught = reference_fit(request.param)
     return load_reference(request.param), fit, caught
-
-
-def assert_parallel_check_gives_the_serial_fit(formula, data, monkeypatch):
-    """Fit with the convergence check's points evaluated two at a time, then one at a time:
-    the same theta, objective and number of check evaluations, to the bit."""
-    import numpy as np
-
-    from mixedmodels.model import LinearMixedModel
-
-    model = LinearMixedModel(formula, data)
-    assert model._parallel_objective(True) is not None
-    parallel = model.fit()
-    monkeypatch.setattr(LinearMixedModel, "_parallel_objective", lambda self, *args: None)
-    serial = LinearMixedModel(formula, data).fit()
-    np.testing.assert_array_equal(parallel.theta, serial.theta)
-    assert parallel.objective == serial.objective
-    assert parallel.optsum.check_evaluations == serial.optsum.check_evaluations

@@ -130,9 +130,9 @@ def test_a_fit_survives_pickling(separate):
 
 @pytest.mark.parametrize(("count", "jobs"), [(1000, 2), (37, 3), (5, 2), (1, 4), (0, 2)])
 def test_guided_chunks_cover_the_frames_in_order(count, jobs):
-    from mixedmodels.batch import MAX_CHUNK, _chunk_bounds
+    from mixedmodels.batch import MAX_CHUNK, chunk_bounds
 
-    bounds = _chunk_bounds(count, jobs, None)
+    bounds = chunk_bounds(count, jobs, None)
     starts = [a for a, _ in bounds]
     assert starts == sorted(starts)
     assert [b for _, b in bounds][-1:] == ([count] if count else [])
@@ -142,7 +142,7 @@ def test_guided_chunks_cover_the_frames_in_order(count, jobs):
     assert sizes == sorted(sizes, reverse=True)  # large first, single frames at the end
     if count >= 4 * jobs:
         assert sizes[-1] == 1
-    assert _chunk_bounds(10, 2, 4) == [(0, 4), (4, 8), (8, 10)]
+    assert chunk_bounds(10, 2, 4) == [(0, 4), (4, 8), (8, 10)]
 
 
 def test_the_collector_is_thawed_after_forked_fits(frames):
@@ -161,18 +161,6 @@ def test_the_collector_is_thawed_after_forked_fits(frames):
             assert gc.get_freeze_count() > before // 2  # still frozen (some may have died)
         finally:
             gc.unfreeze()
-
-
-def test_the_objective_closure_equals_the_plain_objective(frames):
-    model = mm.LinearMixedModel(FORMULA, frames[0])
-    objective = model._objective_function(True)
-    assert model.workspace.fused
-    rng = np.random.default_rng(3)
-    for _ in range(20):
-        x = np.abs(rng.normal(size=model.n_theta)) + 0.01
-        assert objective(x) == model._scaled_objective(x, True)
-    ml = model._objective_function(False)
-    assert ml(x) == model._scaled_objective(x, False)
 
 
 def test_forked_workers_start_their_own_thread_pool():

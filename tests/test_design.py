@@ -178,12 +178,12 @@ def test_contrasts_argument_codes_the_fixed_part():
         [],
     ],
 )
-def test_sorted_codes_are_pandas_sorted_factorisation(labels):
-    from mixedmodels.levels import _sorted_codes
+def test_text_levels_are_pandas_sorted_factorisation(labels):
+    from mixedmodels.levels import sort_levels
 
     values = np.array(labels, dtype=object)
     codes, uniques = pd.factorize(values, sort=True)
-    got_codes, got_labels = _sorted_codes(values)
+    got_codes, got_labels = sort_levels(pd.Series(values, dtype="str"))  # pandas' text dtype
     np.testing.assert_array_equal(got_codes, codes)
     assert got_codes.dtype == np.intp
     assert got_labels == [str(u) for u in uniques]

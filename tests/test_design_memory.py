@@ -25,7 +25,7 @@ def _slopes_frame(seed: int, n: int = 60_000, levels: int = 300) -> pd.DataFrame
 
 def _plain_paths(monkeypatch) -> None:
     """The paths before the memory work: copies everywhere, Gram-Schmidt for every X."""
-    monkeypatch.setattr(aliasing, "_clearly_full_rank", lambda X: False)
+    monkeypatch.setattr(aliasing, "clearly_full_rank", lambda X: False)
     monkeypatch.setattr(design, "shared_columns", lambda matrix, *args: matrix)
     monkeypatch.setattr(design, "shared_response", lambda y, *args: y)
 
@@ -113,10 +113,10 @@ def test_clearly_full_rank_keeps_what_gram_schmidt_keeps(seed, monkeypatch):
     names = tuple(f"c{j}" for j in range(X.shape[1]))
     keep = aliasing.drop_aliased(X, names)
     with monkeypatch.context() as patch:
-        patch.setattr(aliasing, "_clearly_full_rank", lambda X: False)
+        patch.setattr(aliasing, "clearly_full_rank", lambda X: False)
         plain = aliasing.drop_aliased(X, names)
     np.testing.assert_array_equal(keep, plain)
-    if aliasing._clearly_full_rank(X):
+    if aliasing.clearly_full_rank(X):
         assert keep.size == X.shape[1]
 
 
@@ -126,9 +126,7 @@ def test_categorical_codes_equal_remove_unused_categories():
         values = pd.Series(
             pd.Categorical(rng.choice(used, 500), categories=["d", "a", "c", "b", "e"])
         )
-        codes, labels = levels._categorical_codes(
-            values.cat.codes.to_numpy(), values.dtype.categories
-        )
+        codes, labels = levels.sort_levels(values)
         cat = values.cat.remove_unused_categories()
         np.testing.assert_array_equal(codes, cat.cat.codes.to_numpy(np.intp))
         assert labels == [str(c) for c in cat.cat.categories]
@@ -151,16 +149,16 @@ def test_plan_check_in_chunks_accepts_and_rejects_as_a_whole(spec, monkeypatch):
     result = formulaic.model_matrix(spec, frame)
     has_lhs = hasattr(result, "rhs")
     rhs = result.rhs if has_lhs else result
-    plan = fastmatrix._make_plan(rhs.model_spec, result.lhs.model_spec if has_lhs else None)
+    plan = fastmatrix.make_plan(rhs.model_spec, result.lhs.model_spec if has_lhs else None)
     assert plan is not None
-    assert fastmatrix._plan_matches(plan, frame, result, has_lhs)
+    assert fastmatrix.plan_matches(plan, frame, result, has_lhs)
     rhs.iloc[n - 1, rhs.shape[1] - 1] += 1.0  # a difference in the last chunk only
-    assert not fastmatrix._plan_matches(plan, frame, result, has_lhs)
+    assert not fastmatrix.plan_matches(plan, frame, result, has_lhs)
     if has_lhs:
         rhs.iloc[n - 1, rhs.shape[1] - 1] -= 1.0
-        assert fastmatrix._plan_matches(plan, frame, result, has_lhs)
+        assert fastmatrix.plan_matches(plan, frame, result, has_lhs)
         result.lhs.iloc[3, 0] += 1e-9  # the response must match exactly
-        assert not fastmatrix._plan_matches(plan, frame, result, has_lhs)
+        assert not fastmatrix.plan_matches(plan, frame, result, has_lhs)
 
 
 def test_plan_matrix_is_column_major_and_equal_to_formulaic():

@@ -16,10 +16,10 @@ except ImportError:  # not installed: run from the source tree
 import nlopt  # noqa: E402
 
 from mixedmodels.convergence import (  # noqa: E402
-    _positive_definite,
     check_convergence,
     convergence_messages,
     polish,
+    positive_definite_step,
 )
 from mixedmodels.optimize import minimize, run_nlopt  # noqa: E402
 
@@ -220,8 +220,8 @@ def test_the_cholesky_shortcut_leaves_nearly_flat_hessians_to_the_eigendecomposi
     hessian = strongly_coupled @ strongly_coupled.T
     assert np.linalg.eigvalsh(hessian)[0] < 1e-11
     args = (np.ones(3), np.full(3, -np.inf), np.zeros(3), np.ones(3))
-    assert _positive_definite(hessian, *args, 1e-10) is None
-    step, inverse_diagonal = _positive_definite(np.diag([2.0, 4.0, 8.0]), *args, 1e-10)
+    assert positive_definite_step(hessian, *args, 1e-10) is None
+    step, inverse_diagonal = positive_definite_step(np.diag([2.0, 4.0, 8.0]), *args, 1e-10)
     np.testing.assert_allclose(step, [-0.5, -0.25, -0.125])
     np.testing.assert_allclose(inverse_diagonal, [0.5, 0.25, 0.125])
 

@@ -18,7 +18,7 @@ def test_two_by_two_lower_factor_equals_the_qr_route(scale):
         a = rng.normal(size=(2, 2)) * scale
         if k % 3 == 0:
             a[0, 1] = 0.0  # already lower triangular, signs of any kind
-        lower = scaling._lower_factor(a)
+        lower = scaling.lower_factor(a)
         assert lower[0, 1] == 0.0
         assert lower[0, 0] >= 0.0
         assert lower[1, 1] >= 0.0
@@ -27,7 +27,7 @@ def test_two_by_two_lower_factor_equals_the_qr_route(scale):
 
 def test_two_by_two_lower_factor_with_a_zero_first_row():
     a = np.array([[0.0, 0.0], [3.0, -4.0]])
-    lower = scaling._lower_factor(a)
+    lower = scaling.lower_factor(a)
     np.testing.assert_allclose(lower @ lower.T, a @ a.T)
     assert lower[1, 1] >= 0.0
 

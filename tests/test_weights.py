@@ -84,8 +84,9 @@ def test_lme4_itself_gives_an_infinite_criterion_with_zero_weights():
 
 
 def test_a_zero_weight_row_with_a_level_of_its_own():
-    """A subject seen only in rows of weight 0: no random effect, predicted by the fixed part;
-    a fixed-effect level seen only there has no coefficient, so its fitted value is NaN."""
+    """A subject seen only in rows of weight 0 is a level, as in lme4: its random effect is the
+    prior's (zero), so it is predicted by the fixed part, in newdata too; a fixed-effect level
+    seen only there has no coefficient, so its fitted value is NaN."""
     data = SLEEP.assign(Subject=SLEEP["Subject"].astype(str), phase="a")
     data.loc[[0, 1], "Subject"] = "new"
     data.loc[[0], "phase"] = "b"
@@ -94,10 +95,18 @@ def test_a_zero_weight_row_with_a_level_of_its_own():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = mm.lmer("Reaction ~ Days + phase + (1 | Subject)", data, weights=w)
-    assert result.ngrps["Subject"] == 18
+    assert result.ngrps["Subject"] == 19  # lme4's ngrps: the level of the weight-0 rows too
+    assert result.nobs == len(data) - 2
+    assert result.ranef["Subject"].loc["new"].tolist() == [0.0]
     assert np.isnan(result.fitted.iloc[0])
     beta = result.fixef
     assert result.fitted.iloc[1] == pytest.approx(beta["(Intercept)"] + beta["Days"] * 1.0)
+    fixed_only = beta["(Intercept)"] + beta["Days"] * 1.0
+    assert result.predict(data.iloc[[1]]).iloc[0] == pytest.approx(fixed_only)  # a known level
+    without = mm.lmer("Reaction ~ Days + (1 | Subject)", data.iloc[2:])
+    again = mm.lmer("Reaction ~ Days + (1 | Subject)", data, weights=w)
+    assert again.objective == pytest.approx(without.objective, abs=1e-9)
+    np.testing.assert_allclose(again.fixef, without.fixef, rtol=1e-9)
 
 
 def test_weights_of_one_change_nothing():

@@ -41,7 +41,7 @@ def fixed_effects_fit_exactly(design: Design) -> bool:
     return residual <= 1e-10 * max(float(np.linalg.norm(y - y.mean())), float(np.abs(y).max()))
 
 
-def _clearly_full_rank(X: np.ndarray) -> bool:
+def clearly_full_rank(X: np.ndarray) -> bool:
     """Whether every column of X is far from the span of the earlier ones (no n-length copies).
 
     The Cholesky factor of the column-normalised ``X'X`` holds on its diagonal each column's
@@ -67,7 +67,7 @@ def drop_aliased(X: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     """Indices of columns to keep: a column is dropped when earlier kept ones span it."""
     from mixedmodels.linalg.threads import blas_limit
 
-    if X.size >= SMALL_X and _clearly_full_rank(X):
+    if X.size >= SMALL_X and clearly_full_rank(X):
         return np.arange(X.shape[1], dtype=np.intp)
     keep: list[int] = []
     basis = np.empty((X.shape[1], X.shape[0]))  # orthonormal rows, preallocated

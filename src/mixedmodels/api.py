@@ -81,7 +81,9 @@ def lmer(
     if not isinstance(data, pd.DataFrame):
         source = as_source(data)
         if source is not None:
-            model = source.model(formula, weights=weights, offset=offset, contrasts=contrasts)
+            model = source.model(
+                formula, weights=weights, offset=offset, contrasts=contrasts, control=control
+            )
             return model.fit(REML=REML, start=start, control=control)
     model = LinearMixedModel(
         formula, data, weights=weights, offset=offset, contrasts=contrasts, control=control

@@ -121,7 +121,7 @@ def lmer_many(
         return serial
     if chunk_size is not None and chunk_size < 1:
         raise DesignError(f"chunk_size must be at least 1, got {chunk_size}")
-    bounds = _chunk_bounds(len(frames), jobs, chunk_size)
+    bounds = chunk_bounds(len(frames), jobs, chunk_size)
     outcomes = _run_forked(parsed, frames, options, bounds, min(jobs, len(bounds)))
     results: list[LmerResult] = []
     for k in range(len(bounds)):
@@ -135,7 +135,7 @@ def lmer_many(
     return results
 
 
-def _chunk_bounds(count: int, jobs: int, chunk_size: int | None) -> list[tuple[int, int]]:
+def chunk_bounds(count: int, jobs: int, chunk_size: int | None) -> list[tuple[int, int]]:
     """Consecutive ``(start, stop)`` chunks of ``range(count)``, in order.
 
     With ``chunk_size`` all have that size (the last may be shorter). By default a chunk is a

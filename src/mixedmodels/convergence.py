@@ -24,15 +24,21 @@ __all__ = [
     "examine",
     "Examination",
     "polish",
+    "positive_definite_step",
     "CURVATURE_PROBES",
+    "AT_BOUND",
 ]
+
+AT_BOUND = 1e-4
+"""A component this close to a finite bound counts as on it: the checks leave it out of the
+finite differences (their steps would cross the bound)."""
 
 
 def _at_bound(x: np.ndarray, lower: np.ndarray, upper: np.ndarray | None) -> np.ndarray:
     """Components within 1e-4 of a finite bound (left out of the finite differences)."""
-    out = np.isfinite(lower) & (x - lower < 1e-4)
+    out = np.isfinite(lower) & (x - lower < AT_BOUND)
     if upper is not None:
-        out |= np.isfinite(upper) & (upper - x < 1e-4)
+        out |= np.isfinite(upper) & (upper - x < AT_BOUND)
     return out
 
 
@@ -221,12 +227,12 @@ def examine(
     grad, hess = _finite_difference(objective, x, lower, f0=fmin, batch=batch)
     if grad.size == 0:  # every component on its bound: nothing to step along
         return Examination((), np.zeros_like(x), 0.0)
-    free = ~(np.isfinite(lower) & (x - lower < 1e-4))
+    free = ~(np.isfinite(lower) & (x - lower < AT_BOUND))
     h = 1e-4 * np.maximum(1.0, np.abs(x[free]))
     scaled = hess * np.outer(h, h)  # curvature per finite-difference step: no units
     scaled = (scaled + scaled.T) / 2
     rounding = 64.0 * np.finfo(float).eps * max(1.0, abs(fmin))
-    quick = _positive_definite(scaled, grad * h, lower[free], x[free], h, rounding)
+    quick = positive_definite_step(scaled, grad * h, lower[free], x[free], h, rounding)
     if quick is not None:  # the common case, without an eigendecomposition
         step_scaled, inverse_diagonal = quick
         return _measured(x, free, h, grad * h, scaled, step_scaled, inverse_diagonal, tolerance)
@@ -269,7 +275,7 @@ def examine(
     return found if not used else replace(found, evaluations=used)
 
 
-def _positive_definite(scaled, g_scaled, lower, x, h, rounding):
+def positive_definite_step(scaled, g_scaled, lower, x, h, rounding):
     """The bounded Newton step and ``diag(H~^-1)``, or None.
 
     None unless ``H~`` is clearly positive definite (the caller's eigendecomposition then

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,20 +20,27 @@ from mixedmodels.aliasing import SMALL_X, drop_aliased
 from mixedmodels.column_names import lme4_column_names
 from mixedmodels.columns import ColumnCache
 from mixedmodels.contrasts import apply_contrasts
-from mixedmodels.covariance import make_covariance
+from mixedmodels.design_spec import DesignSpec, RowChunk, TermSpec
 from mixedmodels.errors import (
     DesignError,
     FormulaError,
     MissingColumnError,
     RankDeficiencyWarning,
 )
-from mixedmodels.formula import ParsedFormula, RandomTerm
-from mixedmodels.identifiability import check_identified, nobs_vs_nre
+from mixedmodels.formula import ParsedFormula
+from mixedmodels.identifiability import (
+    check_fixed_count,
+    check_identified,
+    check_levels,
+    check_random_effects,
+    check_term_columns,
+    term_covariance,
+)
 from mixedmodels.levels import group_codes
 from mixedmodels.newdata import new_model_matrix
 from mixedmodels.options import NobsCheck, choose
 from mixedmodels.rfunctions import R_CONTEXT
-from mixedmodels.terms import ReBlock, ReTerm, build_blocks
+from mixedmodels.terms import build_blocks
 from mixedmodels.variables import (
     check_columns,
     check_numeric,
@@ -51,7 +57,6 @@ from mixedmodels.weights import ZeroWeightRows, check_weights, weights_label
 
 __all__ = [
     "Design",
-    "TermSpec",
     "build_design",
     "shared_columns",
     "shared_response",
@@ -59,71 +64,70 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class TermSpec:
-    """What is needed to rebuild one random-effect term's columns for new data."""
-
-    term: RandomTerm
-    model_spec: Any  # formulaic ModelSpec of the term's left side
-    columns: tuple[str, ...]
-    select: tuple[int, ...] | None = None  # columns of the spec's matrix kept (zerocorr)
-
-
-@dataclass(frozen=True, eq=False)
-class Design:
-    """The model's data in engine form plus what predict() needs to rebuild it.
+class Design(DesignSpec):
+    """The model's data in engine form: the :class:`~mixedmodels.design_spec.DesignSpec` and rows.
 
     Attributes
     ----------
-    formula
-        The parsed formula.
     y, X
         Response and fixed-effects model matrix (aliased columns dropped).
-    fixed_names
-        Names of the kept columns of X (lme4 style: ``(Intercept)``, ``service1``).
-    dropped_names
-        Names of aliased columns that were dropped.
-    terms, blocks
-        Random-effect terms in theta order and the engine blocks.
-    term_specs
-        Per term of the formula (in formula order), how to rebuild its columns.
     weights, offset
         Prior weights and offset per kept row, or None.
     row_index
         Index labels of the rows used (after dropping incomplete rows).
-    n_dropped
-        Number of rows dropped for missing values.
+    covariate_means
+        Mean over the rows used of every numeric variable of the fixed part (emmeans' reference
+        grid holds covariates at these values).
     zero_weight
         The complete rows with prior weight zero (not in the fit, given fitted values), or
         None.
     offset_specs
         formulaic specs of the formula's ``offset(...)`` terms, for new data.
-    covariate_means
-        Mean over the rows used of every numeric variable of the fixed part (emmeans' reference
-        grid holds covariates at these values).
+
+    The others (names, specs, terms, blocks) are the spec's.
     """
 
-    formula: ParsedFormula
     y: np.ndarray
     X: np.ndarray
-    fixed_names: tuple[str, ...]
-    dropped_names: tuple[str, ...]
-    fixed_spec: object
-    kept_columns: np.ndarray
-    terms: tuple[ReTerm, ...]
-    blocks: tuple[ReBlock, ...]
-    term_specs: tuple[TermSpec, ...]
     weights: np.ndarray | None
     offset: np.ndarray | None
     row_index: pd.Index
-    n_dropped: int
     covariate_means: Mapping[str, float] = field(default_factory=dict)
     zero_weight: ZeroWeightRows | None = None
     offset_specs: tuple = ()
+
+    has_rows = True
+    """Whether the design holds its rows (an out-of-core fit's holds none)."""
 
     @property
     def n(self) -> int:
         """Number of observations used."""
         return self.y.shape[0]
+
+    @property
+    def weighted(self) -> bool:
+        """Whether the fit has prior weights."""
+        return self.weights is not None
+
+    def fixed_crossproduct(self) -> np.ndarray:
+        """``X'X`` of the kept columns, unweighted (the fixed part's Gram matrix)."""
+        return self.X.T @ self.X
+
+    def response_sums(self) -> np.ndarray:
+        """Sum and sum of squares of the working response (the offset removed)."""
+        y = self.y if self.offset is None else self.y - self.offset
+        return np.array([np.sum(y), y @ y])
+
+    def row_chunk(self) -> RowChunk:
+        """All the rows, as one :class:`RowChunk`."""
+        working = self.y if self.offset is None else self.y - self.offset
+        return RowChunk(
+            y=working,
+            X=self.X,
+            blocks=tuple((b.codes, b.matrix) for b in self.blocks),
+            weights=self.weights,
+            offset=self.offset,
+        )
 
 
 def _covariate_means(view: ColumnCache, spec) -> dict[str, float]:
@@ -162,6 +166,14 @@ def _materialize(spec_text: str, columns: ColumnCache, where: str, formula: str)
         ) from exc
     remember(spec_text, frame, result)
     return result
+
+
+def _grouping(view: ColumnCache, levels_view: ColumnCache | None, fitted, group):
+    """Codes of the fitted rows and the levels, these from ``levels_view``'s rows when given."""
+    if levels_view is None:
+        return group_codes(view, group)
+    codes, labels = group_codes(levels_view, group)
+    return codes[fitted], labels
 
 
 def _logical_as_factors(data: pd.DataFrame, needed: dict[str, str], parsed) -> pd.DataFrame:
@@ -260,34 +272,6 @@ def _as_row_vector(value, data: pd.DataFrame, what: str) -> np.ndarray | None:
             f"{what} must have one value per row ({len(data)}), got shape {arr.shape}"
         )
     return arr
-
-
-def term_covariance(term: RandomTerm, columns: tuple[str, ...], text: str):
-    """The covariance structure of a term with these columns, checked against them.
-
-    ``cs``, ``homcs``, ``ar1`` and ``toep`` need two columns or more; ``ar1`` and ``toep``
-    relate consecutive columns (occasions), so an intercept column among them is refused.
-    """
-    kind = term.structure
-    covariance = make_covariance(kind, len(columns))
-    if len(columns) < covariance.min_size:
-        hint = (
-            f": give it a factor of occasions, e.g. {kind}(0 + C(time) | {term.group_name})"
-            if kind in ("ar1", "toep")
-            else ""
-        )
-        raise FormulaError(
-            f"{kind}() needs at least {covariance.min_size} columns, {term.text} has "
-            f"{len(columns)} ({', '.join(columns)}){hint}",
-            text,
-        )
-    if kind in ("ar1", "toep") and "(Intercept)" in columns:
-        raise FormulaError(
-            f"{term.text} has an intercept column, but {kind}() relates consecutive occasions:"
-            f" write {kind}(0 + time | {term.group_name}) with time a factor",
-            text,
-        )
-    return covariance
 
 
 def build_design(
@@ -416,6 +400,12 @@ def build_design(
     n = len(frame)
     term_specs: list[TermSpec] = []
     raw_terms: list[tuple] = []  # (group, labels, codes, matrix, columns[, covariance])
+    # lme4 keeps the levels of rows of weight zero (their random effects are the prior's:
+    # zero, with the prior variance), so such a group is known to predict()
+    levels_view, fitted_of_complete = None, None
+    if zero is not None:
+        levels_view = ColumnCache(data.loc[complete, used])
+        fitted_of_complete = fitted_rows[complete]
     for term in parsed.random:
         mm = _materialize(term.lhs, view, f"term {term.text}", text)
         columns = lme4_column_names(list(mm.columns), parsed.labels)
@@ -423,19 +413,9 @@ def build_design(
         model_spec = mm.model_spec
         del mm  # formulaic's columns, when matrix is a copy of them
         matrix = shared_columns(matrix, columns, X, fixed_names)
-        if matrix.shape[1] == 0:
-            raise FormulaError(f"random-effects term {term.text} has no columns", text)
-        codes, labels = group_codes(view, term.group)
-        if len(labels) < 2:
-            raise DesignError(
-                f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
-                f" it has {len(labels)}"
-            )
-        if residual_variance and len(labels) >= n:
-            raise DesignError(
-                f"number of levels of grouping factor {term.group_name!r} in {term.text} "
-                f"({len(labels)}) must be less than the number of observations ({n})"
-            )
+        check_term_columns(term, columns, text)
+        codes, labels = _grouping(view, levels_view, fitted_of_complete, term.group)
+        check_levels(term, len(labels), n, residual_variance)
         if term.split_columns and matrix.shape[1] > 1:  # zerocorr: a term per column
             for j, column in enumerate(columns):
                 term_specs.append(TermSpec(term, model_spec, (column,), select=(j,)))
@@ -449,11 +429,8 @@ def build_design(
             check_identified(term, covariance.kind, codes, matrix, text)
         raw_terms.append((term.group_name, tuple(labels), codes, matrix, columns, covariance))
     terms, blocks = build_blocks(raw_terms)
-    for block in blocks:
-        if residual_variance and block.n_random_effects >= n and block.count_limited:
-            nobs_vs_nre(block, n, check_nobs_vs_nre)
-    if X.shape[1] >= n:
-        raise DesignError(f"fewer observations ({n}) than fixed-effect parameters ({X.shape[1]})")
+    check_random_effects(blocks, n, check_nobs_vs_nre, residual_variance)
+    check_fixed_count(X.shape[1], n)
     return Design(
         formula=parsed,
         y=y,

@@ -33,6 +33,8 @@ __all__ = [
     "cached_model_matrix",
     "default_treatment",
     "encoded_factors",
+    "make_plan",
+    "plan_matches",
     "remember",
     "required_variables",
 ]
@@ -265,7 +267,12 @@ def default_treatment(state: dict) -> bool:
     return isinstance(coding, TreatmentContrasts) and "UNSET" in str(coding.base)
 
 
-def _make_plan(spec, response_spec) -> _Plan | None:
+def make_plan(spec, response_spec) -> _Plan | None:
+    """The plan that rebuilds formulaic's matrices of ``spec`` (and the response's), or None.
+
+    None where a factor of the formula is beyond what the plans build (formulaic then
+    materialises every time); a plan is used only once :func:`plan_matches` has checked it.
+    """
     encoded = encoded_factors(spec)
     if encoded is None:
         return None
@@ -345,7 +352,7 @@ def cached_model_matrix(spec_text: str, frame: pd.DataFrame | ColumnCache):
     return _apply(plan, frame)
 
 
-def _plan_matches(plan: _Plan, frame: pd.DataFrame, result, has_lhs: bool) -> bool:
+def plan_matches(plan: _Plan, frame: pd.DataFrame, result, has_lhs: bool) -> bool:
     """Whether the plan rebuilds formulaic's ``result`` (to 1e-13 relative; the response exactly).
 
     Compared :data:`VERIFY_ROWS` rows at a time, so the check holds a chunk of the plan's
@@ -382,8 +389,8 @@ def remember(spec_text: str, frame: pd.DataFrame, result) -> None:
             return
         has_lhs = hasattr(result, "lhs") and hasattr(result, "rhs")
         rhs = result.rhs if has_lhs else result
-        plan = _make_plan(rhs.model_spec, result.lhs.model_spec if has_lhs else None)
-        if plan is not None and not _plan_matches(plan, frame, result, has_lhs):
+        plan = make_plan(rhs.model_spec, result.lhs.model_spec if has_lhs else None)
+        if plan is not None and not plan_matches(plan, frame, result, has_lhs):
             plan = None
     except Exception:  # a plan is an optimisation only
         plan = None

@@ -1,18 +1,26 @@
-"""Checks that the random-effect terms can be told apart from the residual, as lme4's.
+"""Checks that the model's parameters can be told apart, as lme4's: one function per check.
 
-A block needs fewer random effects than observations (lme4's ``check.nobs.vs.nRE``, a
-control), and a ``homdiag``/``homcs`` term over indicator columns more than one observation in
-some cell (else its variance is the residual's, as lme4's ``(1 | g:f)`` with one observation
-per level).
+Both designs run them, the in-memory one (:func:`mixedmodels.design.build_design`) on its rows
+and the out-of-core one (:func:`mixedmodels.sources.plan.build_plan`) on the first pass's
+counts: a random-effect term needs columns; a grouping factor two levels or more and, with a
+residual variance, fewer levels than observations; a block fewer random effects than
+observations (lme4's ``check.nobs.vs.nRE``, a control); the fixed part fewer columns than
+observations; and a ``homdiag``/``homcs`` term over indicator columns more than one
+observation in some cell (else its variance is the residual's, as lme4's ``(1 | g:f)`` with
+one observation per level).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from mixedmodels._warn import warn
+from mixedmodels.covariance import make_covariance
 from mixedmodels.errors import (
     DesignError,
+    FormulaError,
     IdentifiabilityWarning,
 )
 from mixedmodels.formula import RandomTerm
@@ -57,3 +65,68 @@ def nobs_vs_nre(block: ReBlock, n: int, action: str) -> None:
             "not identifiable",
             IdentifiabilityWarning,
         )
+
+
+def check_term_columns(term: RandomTerm, columns: Sequence[str], text: str) -> None:
+    """A random-effect term needs at least one column (``(0 | g)`` has none)."""
+    if len(columns) == 0:
+        raise FormulaError(f"random-effects term {term.text} has no columns", text)
+
+
+def check_levels(term: RandomTerm, n_levels: int, n: int, residual_variance: bool = True) -> None:
+    """A grouping factor needs two levels or more and, with a residual, fewer than ``n``."""
+    if n_levels < 2:
+        raise DesignError(
+            f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
+            f" it has {n_levels}"
+        )
+    if residual_variance and n_levels >= n:
+        raise DesignError(
+            f"number of levels of grouping factor {term.group_name!r} in {term.text} "
+            f"({n_levels}) must be less than the number of observations ({n})"
+        )
+
+
+def check_random_effects(
+    blocks: Sequence[ReBlock], n: int, action: str, residual_variance: bool = True
+) -> None:
+    """lme4's ``check.nobs.vs.nRE`` on every block (``action``: stop, warning or ignore)."""
+    if not residual_variance:  # a GLMM: an observation-level random effect is a model
+        return
+    for block in blocks:
+        if block.n_random_effects >= n and block.count_limited:
+            nobs_vs_nre(block, n, action)
+
+
+def check_fixed_count(p: int, n: int) -> None:
+    """The fixed part needs fewer (non-aliased) columns than observations."""
+    if p >= n:
+        raise DesignError(f"fewer observations ({n}) than fixed-effect parameters ({p})")
+
+
+def term_covariance(term: RandomTerm, columns: tuple[str, ...], text: str):
+    """The covariance structure of a term with these columns, checked against them.
+
+    ``cs``, ``homcs``, ``ar1`` and ``toep`` need two columns or more; ``ar1`` and ``toep``
+    relate consecutive columns (occasions), so an intercept column among them is refused.
+    """
+    kind = term.structure
+    covariance = make_covariance(kind, len(columns))
+    if len(columns) < covariance.min_size:
+        hint = (
+            f": give it a factor of occasions, e.g. {kind}(0 + C(time) | {term.group_name})"
+            if kind in ("ar1", "toep")
+            else ""
+        )
+        raise FormulaError(
+            f"{kind}() needs at least {covariance.min_size} columns, {term.text} has "
+            f"{len(columns)} ({', '.join(columns)}){hint}",
+            text,
+        )
+    if kind in ("ar1", "toep") and "(Intercept)" in columns:
+        raise FormulaError(
+            f"{term.text} has an intercept column, but {kind}() relates consecutive occasions:"
+            f" write {kind}(0 + time | {term.group_name}) with time a factor",
+            text,
+        )
+    return covariance

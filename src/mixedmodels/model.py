@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from functools import cached_property, partial
 from typing import Any
@@ -16,6 +16,7 @@ from mixedmodels.aliasing import fixed_effects_fit_exactly
 from mixedmodels.boundary import TermLayout
 from mixedmodels.control import MODEL_CHECKS, SINGULAR_TOLERANCE, Control, resolve_control
 from mixedmodels.design import Design, build_design
+from mixedmodels.design_spec import RowChunk
 from mixedmodels.errors import (
     ConvergenceWarning,
     DesignError,
@@ -76,6 +77,12 @@ class LinearMixedModel(StructuredFit):
         A :class:`~mixedmodels.control.Control` or a dict of its settings; only its model
         checks apply here (``check_nobs_vs_nre``), the optimiser's settings are :meth:`fit`'s.
 
+    Attributes
+    ----------
+    frame
+        The data frame given (a reference, not a copy), read by ``update``, ``ranova`` and
+        the plots; None when none was given or after pickling.
+
     Examples
     --------
     >>> import mixedmodels as mm
@@ -130,12 +137,16 @@ class LinearMixedModel(StructuredFit):
         self.lower_bounds = theta_lower_bounds(self.design.terms)
         self.upper_bounds = theta_upper_bounds(self.design.terms)
         # for update() and all_fit(): the data and options as given (a reference, not pickled)
-        self._data = data if isinstance(data, pd.DataFrame) else None
+        self.frame: pd.DataFrame | None = data if isinstance(data, pd.DataFrame) else None
         self._options = {"weights": weights, "offset": offset, "contrasts": contrasts}
 
     # -- set-up helpers -------------------------------------------------------------------
     def _block_arrays(self) -> list[tuple[np.ndarray, np.ndarray, int]]:
         return [(b.codes, b.matrix, b.n_levels) for b in self.design.blocks]
+
+    def row_chunks(self) -> Iterator[RowChunk]:
+        """The rows of the fit in engine form, in data order: here one chunk, the design's."""
+        yield self.design.row_chunk()
 
     def _working_response(self, y: np.ndarray) -> np.ndarray:
         return y if self.design.offset is None else y - self.design.offset
@@ -188,8 +199,8 @@ class LinearMixedModel(StructuredFit):
         if theta.shape != (self.n_theta,):
             raise DesignError(f"theta must have {self.n_theta} entries, got shape {theta.shape}")
         lams = self.lambdas(theta)
-        if self._grouped_gls is not None and self._beyond_gls_from(self.scaling.to_scaled(theta)):
-            return self._grouped_gls(lams[0], REML)
+        if self.grouped_gls is not None and self._beyond_gls_from(self.scaling.to_scaled(theta)):
+            return self.grouped_gls(lams[0], REML)
         return evaluate_objective(self.workspace, lams[0], lams[1:], REML)
 
     # -- fitting --------------------------------------------------------------------------
@@ -398,8 +409,8 @@ class LinearMixedModel(StructuredFit):
             factor = self.factor(theta)
         lams = self.lambdas(theta)
         solution = solve_at_optimum(self.workspace, factor, lams[0], lams[1:])
-        if summary.residual_boundary and self._grouped_gls is not None:
-            solution = self._grouped_gls.refine(solution, lams[0])
+        if summary.residual_boundary and self.grouped_gls is not None:
+            solution = self.grouped_gls.refine(solution, lams[0])
         result = LmerResult(
             model=self,
             reml=REML,
@@ -472,5 +483,6 @@ class LinearMixedModel(StructuredFit):
 
     def __getstate__(self) -> dict:
         """Pickle the set-up only: caches (scratch buffers, block maps) are rebuilt lazily."""
-        caches = ("workspace",)  # the engine: rebuilt from the statistics on first use
-        return {k: v for k, v in self.__dict__.items() if not k.startswith("_") and k not in caches}
+        caches = ("workspace", "frame")  # the engine (rebuilt on first use); the data given
+        kept = {k: v for k, v in self.__dict__.items() if k not in caches}
+        return {k: v for k, v in kept.items() if not k.startswith("_")} | {"frame": None}

@@ -57,7 +57,7 @@ class ObjectiveFunctions:
         def _working_response(self, y: np.ndarray) -> np.ndarray: ...
 
     @cached_property
-    def _grouped_gls(self) -> GroupedGLS | None:
+    def grouped_gls(self) -> GroupedGLS | None:
         """The per-group criterion for the ray to sigma -> 0, or None.
 
         See :mod:`mixedmodels.residual_boundary`: one-factor models with a nonlinear
@@ -185,7 +185,7 @@ class ObjectiveFunctions:
         parts = workspace.route.bind(workspace, lams[0], lams[1:])  # the route: by shape
         if any(self._nonlinear_maps) and same:  # structured fits: always self.scaling
             fast = _structured_objective(fills, self._nonlinear_maps, parts, stats, REML)
-            gls = self._grouped_gls
+            gls = self.grouped_gls
             if gls is None:
                 return fast
 

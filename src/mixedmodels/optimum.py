@@ -12,6 +12,9 @@
    :func:`~mixedmodels.boundary.lower_rank_neighbours`), and the check and the Newton step
    are repeated; if that step was needed, the point it reaches is checked again.
 
+5. A component the checks took as on its bound but that is left just inside it is put on the
+   bound, and BOBYQA goes on from that face when the objective is not higher there.
+
 No step beyond 1 and the check costs anything unless the fit ends on a boundary or the check
 fails.
 """
@@ -32,7 +35,7 @@ from mixedmodels.boundary import (
     nearly_singular,
     on_boundary,
 )
-from mixedmodels.convergence import examine, polish
+from mixedmodels.convergence import AT_BOUND, examine, polish
 from mixedmodels.optimize import COARSE_FTOL_ABS, minimize
 
 __all__ = ["Outcome", "find_optimum", "MAX_ROUNDS"]
@@ -198,6 +201,20 @@ def find_optimum(
                     best, best_value = point, value
             if best is not None:
                 x, fmin, status = optimise(best, control)
+                found = check(x, fmin)
+                if found.step is not None:
+                    x, fmin, _ = polish(checked, x, fmin, found.step, lower)
+        # a component the checks took as on its bound (within AT_BOUND) but left just inside:
+        # on the bound the others may move further (BOBYQA from the face; kept if lower)
+        inside = np.isfinite(lower) & (x > lower) & (x - lower < AT_BOUND)
+        if inside.any():
+            face = np.where(inside, lower, x)
+            value = checked(face)
+            if value <= fmin:
+                x, fmin = face, value
+                moved, moved_value, moved_status = optimise(face, control)
+                if moved_value < fmin:
+                    x, fmin, status = moved, moved_value, moved_status
                 found = check(x, fmin)
                 if found.step is not None:
                     x, fmin, _ = polish(checked, x, fmin, found.step, lower)

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from mixedmodels.control import SINGULAR_TOLERANCE
+from mixedmodels.errors import RowDataUnavailableError
 from mixedmodels.linalg import BlockedFactor, Solution, solve_at_optimum
 from mixedmodels.optimize import OptSummary
 from mixedmodels.predict import fixed_matrix, predict
@@ -86,7 +87,7 @@ class LmerResult(PostFitMethods):
     @property
     def n_fixed(self) -> int:
         """Number of fixed-effect coefficients (rank of X)."""
-        return self.design.X.shape[1]
+        return len(self.design.fixed_names)
 
     @cached_property
     def sigma(self) -> float:
@@ -360,6 +361,36 @@ class LmerResult(PostFitMethods):
         if newdata is None and re_form is None:
             return self.fitted.rename("predicted")
         return predict(self, newdata, re_form, allow_new_levels)
+
+    def write_fitted(self, path, columns=None) -> str:
+        """Stream fitted values and residuals of every used row to Parquet (out of core).
+
+        Parameters
+        ----------
+        path
+            Output: a Parquet file for a DuckDB source, a directory of Parquet files (one per
+            partition) for a dask source.
+        columns
+            Source columns written beside ``fitted`` and ``residual`` (e.g. an id column);
+            default all columns the model uses.
+
+        Returns
+        -------
+        str
+            The path written.
+
+        Raises
+        ------
+        RowDataUnavailableError
+            For an in-memory fit, whose :attr:`fitted` and :attr:`residuals` hold the values.
+        """
+        writer = getattr(self.model, "write_fitted", None)
+        if writer is None:
+            raise RowDataUnavailableError(
+                "write_fitted streams an out-of-core fit's rows from its source; this fit is in"
+                " memory: its values are fit.fitted and fit.residuals"
+            )
+        return writer(self, path, columns)
 
     def _new_fixed_matrix(self, newdata: pd.DataFrame) -> np.ndarray:
         return fixed_matrix(self, newdata)

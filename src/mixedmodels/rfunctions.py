@@ -82,7 +82,11 @@ def relevel(x, ref):
         if not matches:
             raise ValueError(f"relevel(): {ref!r} is not a level ({', '.join(map(str, levels))})")
         ref = matches[0]
-    return C(values, TreatmentContrasts(base=ref))
+    # the column itself (as factor() hands it on): formulaic's null check of an object array
+    # of text would call np.isnan on it
+    raw = getattr(x, "__wrapped__", x)
+    column = raw if isinstance(raw, pd.Series) else pd.Series(values)
+    return C(column, TreatmentContrasts(base=ref))
 
 
 def _poly(x, degree=1, raw=False, _state=None):

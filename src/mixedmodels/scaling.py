@@ -24,7 +24,14 @@ import numpy as np
 
 from mixedmodels.terms import ReBlock, ReTerm
 
-__all__ = ["ThetaScaling", "make_scaling", "FAR_FROM_UNIT"]
+__all__ = [
+    "ColumnSummary",
+    "ThetaScaling",
+    "lower_factor",
+    "make_scaling",
+    "scaling_from_summaries",
+    "FAR_FROM_UNIT",
+]
 
 FAR_FROM_UNIT = 100.0
 """A variance ratio (of the scaled columns) this many times the unit's calls for a new unit."""
@@ -64,7 +71,7 @@ class ThetaScaling:
             lam = np.zeros((size, size))
             lam[rows, cols] = theta[sl]
             mapped = (T @ lam) if forward else np.linalg.solve(T, lam)
-            out[sl] = _lower_factor(mapped)[rows, cols]
+            out[sl] = lower_factor(mapped)[rows, cols]
         return out
 
     def to_theta(self, scaled: np.ndarray) -> np.ndarray:
@@ -148,7 +155,7 @@ def _largest_eigenvalue(cov: np.ndarray) -> float:
     return float(np.linalg.eigvalsh(cov)[-1])
 
 
-def _lower_factor(a: np.ndarray) -> np.ndarray:
+def lower_factor(a: np.ndarray) -> np.ndarray:
     """Lower-triangular ``l`` with non-negative diagonal and ``l l' = a a'``."""
     if a.shape[0] == 1:
         return np.abs(a)
@@ -164,55 +171,119 @@ def _lower_factor(a: np.ndarray) -> np.ndarray:
     return lower * signs[None, :]
 
 
-def _term_transform(matrix: np.ndarray) -> np.ndarray:
-    size = matrix.shape[1]
+@dataclass(frozen=True, eq=False)
+class ColumnSummary:
+    """What the scaling reads of one term's columns over the rows used, and nothing more.
+
+    Attributes
+    ----------
+    mean, sd, rms
+        Per column: mean, standard deviation (population) and root mean square.
+    constant
+        Per column: whether it takes one value on every row.
+    first
+        Per column: its value on the first row (a constant column's value).
+    rms_all
+        Root mean square of every entry (a ``common`` structured scale).
+
+    :meth:`of` reads a matrix of rows; :meth:`from_moments` takes the counts and moments an
+    out-of-core fit streamed, so both fits scale alike without the rows.
+    """
+
+    mean: np.ndarray
+    sd: np.ndarray
+    rms: np.ndarray
+    constant: np.ndarray
+    first: np.ndarray
+    rms_all: float
+
+    @classmethod
+    def of(cls, matrix: np.ndarray, structured: bool = False) -> ColumnSummary:
+        """The summary of a term's columns (``structured``: per-column rms as one reduction)."""
+        k = matrix.shape[1]
+        if structured:
+            rms = np.sqrt(np.mean(matrix**2, axis=0))
+        else:
+            rms = np.array([np.sqrt(np.mean(matrix[:, j] ** 2)) for j in range(k)])
+        return cls(
+            mean=np.array([np.mean(matrix[:, j]) for j in range(k)]),
+            sd=np.array([np.std(matrix[:, j]) for j in range(k)]),
+            rms=rms,
+            constant=np.array([np.ptp(matrix[:, j]) == 0 for j in range(k)], dtype=bool),
+            first=np.array(matrix[0], dtype=float),
+            rms_all=float(np.sqrt(np.mean(matrix**2))) if structured else math.nan,
+        )
+
+    @classmethod
+    def from_moments(
+        cls, mean: np.ndarray, sum_squares: np.ndarray, count: float, low, high
+    ) -> ColumnSummary:
+        """From per-column means, sums of squared deviations, the count, minima and maxima."""
+        sd = np.sqrt(np.asarray(sum_squares) / count)
+        mean_square = np.asarray(mean) ** 2 + sd**2
+        constant = np.asarray(low) == np.asarray(high)
+        return cls(
+            mean=np.where(constant, low, mean),
+            sd=np.where(constant, 0.0, sd),
+            rms=np.where(constant, np.abs(low), np.sqrt(mean_square)),
+            constant=constant,
+            first=np.asarray(low, dtype=float),  # a constant column's value
+            rms_all=float(np.sqrt(np.mean(np.where(constant, np.square(low), mean_square)))),
+        )
+
+
+def _term_transform(summary: ColumnSummary) -> np.ndarray:
+    size = summary.mean.size
     if size == 1:
-        rms = float(np.sqrt(np.mean(matrix[:, 0] ** 2)))
+        rms = float(summary.rms[0])
         return np.array([[1.0 / rms if rms > 0 else 1.0]])
-    constant = [j for j in range(size) if np.ptp(matrix[:, j]) == 0 and matrix[0, j] != 0]
+    constant = [j for j in range(size) if summary.constant[j] and summary.first[j] != 0]
     T = np.eye(size)
     intercept = constant[0] if constant else None
     for j in range(size):
         if j == intercept:
             continue
-        col = matrix[:, j]
         if intercept is not None:
-            centre = float(np.mean(col))
-            spread = float(np.std(col))
+            centre = float(summary.mean[j])
+            spread = float(summary.sd[j])
         else:
             centre = 0.0
-            spread = float(np.sqrt(np.mean(col**2)))
+            spread = float(summary.rms[j])
         if spread <= 0:
             continue
         T[j, j] = 1.0 / spread
         if intercept is not None:
-            T[intercept, j] = -centre / (spread * matrix[0, intercept])
+            T[intercept, j] = -centre / (spread * summary.first[intercept])
     return T
 
 
-def _column_scales(matrix: np.ndarray) -> np.ndarray:
-    """``1 / rms`` of every column (1 for a column of zeros)."""
-    rms = np.sqrt(np.mean(matrix**2, axis=0))
-    return np.where(rms > 0, 1.0 / np.where(rms > 0, rms, 1.0), 1.0)
-
-
-def _structured_transform(matrix: np.ndarray, scaling: str) -> np.ndarray:
+def _structured_transform(summary: ColumnSummary, scaling: str) -> np.ndarray:
     """Diagonal ``T`` for a structured term: per-column or one common scale."""
     if scaling == "common":
-        rms = float(np.sqrt(np.mean(matrix**2)))
-        return np.eye(matrix.shape[1]) * (1.0 / rms if rms > 0 else 1.0)
-    return np.diag(_column_scales(matrix))
+        rms = summary.rms_all
+        return np.eye(summary.rms.size) * (1.0 / rms if rms > 0 else 1.0)
+    column_rms = summary.rms  # 1 / rms of every column (1 for a column of zeros)
+    return np.diag(np.where(column_rms > 0, 1.0 / np.where(column_rms > 0, column_rms, 1.0), 1.0))
 
 
 def make_scaling(blocks: tuple[ReBlock, ...], terms: tuple[ReTerm, ...]) -> ThetaScaling:
     """Column transforms for every term, from the block matrices."""
-    by_term: dict[int, np.ndarray] = {}
+    summaries = {}
     for block in blocks:
         for term, offset in zip(block.terms, block.column_offsets):
             cols = block.matrix[:, offset : offset + term.size]
-            if term.structured:
-                T = _structured_transform(cols, term.covariance.scaling)
-            else:
-                T = _term_transform(cols)
-            by_term[term.theta_offset] = T
-    return ThetaScaling(terms=terms, transforms=tuple(by_term[t.theta_offset] for t in terms))
+            summaries[term.theta_offset] = ColumnSummary.of(cols, term.structured)
+    return scaling_from_summaries([summaries[t.theta_offset] for t in terms], terms)
+
+
+def scaling_from_summaries(
+    summaries: list[ColumnSummary], terms: tuple[ReTerm, ...]
+) -> ThetaScaling:
+    """Column transforms for every term from its columns' summary (in the order of ``terms``)."""
+    transforms = tuple(
+        _structured_transform(summary, term.covariance.scaling)
+        if term.structured
+        else _term_transform(summary)
+        for summary, term in zip(summaries, terms, strict=True)
+    )
+    return ThetaScaling(terms=terms, transforms=transforms)

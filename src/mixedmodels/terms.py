@@ -16,6 +16,7 @@ Nothing here depends on pandas or formulaic: the design layer hands in plain arr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,7 @@ __all__ = [
     "ReTerm",
     "ReBlock",
     "build_blocks",
+    "term_order",
     "theta_lower_bounds",
     "theta_upper_bounds",
     "lambda_of_block",
@@ -198,6 +200,11 @@ def theta_upper_bounds(terms: tuple[ReTerm, ...]) -> np.ndarray:
     return np.concatenate(bounds) if bounds else np.zeros(0)
 
 
+def term_order(n_levels: Sequence[int]) -> list[int]:
+    """lme4's order of the terms (given their numbers of levels): most levels first, stable."""
+    return sorted(range(len(n_levels)), key=lambda i: -n_levels[i])
+
+
 def build_blocks(
     term_specs: list[tuple],
 ) -> tuple[tuple[ReTerm, ...], tuple[ReBlock, ...]]:
@@ -216,7 +223,7 @@ def build_blocks(
         The lme4 terms sorted by number of levels (largest first, stable), with their theta
         offsets, and the engine blocks in the same order of first appearance.
     """
-    order = sorted(range(len(term_specs)), key=lambda i: -len(term_specs[i][1]))
+    order = term_order([len(spec[1]) for spec in term_specs])
     terms: list[ReTerm] = []
     grouped: dict[str, list[int]] = {}
     offset = 0

@@ -38,7 +38,7 @@ def _fit_rows(result, values: pd.Series) -> np.ndarray:
 def _data_of(result, data):
     if data is not None:
         return data
-    data = getattr(result.model, "_data", None)
+    data = getattr(result.model, "frame", None)
     if data is None:
         raise DesignError(
             "this fit keeps no data (a refit, a restored or an out-of-core fit): pass data="

@@ -30,7 +30,7 @@ def _ours_at(result, re_ix, vtype, values):
     else:
         rows = result.pmap.vc_theta[[result.model.vc_names.index(re_ix)]]
     engine = result.lmer_result.model
-    return profile_variance(engine, result.reml, rows, result._coordinates, values)
+    return profile_variance(engine, result.reml, rows, result.coordinates, values)
 
 
 def _dist(result, re_ix, vtype):

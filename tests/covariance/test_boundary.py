@@ -28,7 +28,7 @@ def test_grouped_gls_is_the_engines_criterion_away_from_the_boundary(sleep_ar1, 
     model = sleep_ar1.model
     theta = sleep_ar1.theta * np.array([scale, 1.0])
     lam = model.lambdas(theta)[0]
-    assert model._grouped_gls(lam, REML) == pytest.approx(
+    assert model.grouped_gls(lam, REML) == pytest.approx(
         model.objective(theta, REML=REML), abs=1e-8
     )
 
@@ -37,7 +37,7 @@ def test_grouped_gls_solve_is_the_engines(sleep_ar1):
     model, theta = sleep_ar1.model, sleep_ar1.theta
     lams = model.lambdas(theta)
     engine = solve_at_optimum(model.workspace, model.factor(theta), lams[0], lams[1:])
-    refined = model._grouped_gls.refine(engine, lams[0])
+    refined = model.grouped_gls.refine(engine, lams[0])
     np.testing.assert_allclose(refined.beta, engine.beta, rtol=1e-9)
     np.testing.assert_allclose(refined.u[0], engine.u[0], rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(refined.beta_cov_unscaled, engine.beta_cov_unscaled, rtol=1e-8)
@@ -45,11 +45,11 @@ def test_grouped_gls_solve_is_the_engines(sleep_ar1):
 
 def test_no_grouped_gls_for_several_factors_or_weights():
     sleep = mm.datasets.load("sleepstudy")
-    assert LinearMixedModel("Reaction ~ Days + (Days | Subject)", sleep)._grouped_gls is None
+    assert LinearMixedModel("Reaction ~ Days + (Days | Subject)", sleep).grouped_gls is None
     weighted = LinearMixedModel(
         "Reaction ~ Days + ar1(0 + C(Days) | Subject)", sleep, weights=np.full(len(sleep), 2.0)
     )
-    assert weighted._grouped_gls is None
+    assert weighted.grouped_gls is None
 
 
 @pytest.mark.parametrize("spec", SITKA["models"], ids=[m["id"] for m in SITKA["models"]])
@@ -69,8 +69,8 @@ def test_sitka_ar1_at_the_boundary_against_glmmtmb(spec):
     model, k = fit.model, 1 + ("(1 | tree)" in spec["formula"])
     further = fit.theta.copy()
     further[:k] *= 10
-    limit = model._grouped_gls(model.lambdas(further)[0], spec["REML"])
-    here = model._grouped_gls(model.lambdas(fit.theta)[0], spec["REML"])
+    limit = model.grouped_gls(model.lambdas(further)[0], spec["REML"])
+    here = model.grouped_gls(model.lambdas(fit.theta)[0], spec["REML"])
     assert here == pytest.approx(fit.objective, abs=1e-8)
     assert limit <= fit.objective + 1e-9
     assert fit.objective - limit < 1e-6

@@ -18,7 +18,7 @@ from mixedmodels.glmm.families import (
     get_family,
 )
 from mixedmodels.glmm.links import get_link
-from mixedmodels.glmm.pirls import _kernel_codes
+from mixedmodels.glmm.pirls import kernel_codes
 
 SM_LINKS = {
     "logit": sm.families.links.Logit(),
@@ -122,7 +122,7 @@ def test_compiled_loops_equal_the_numpy_formulas(pair, seed):
         eta = rng.normal(0, 1, n)
         y = rng.poisson(2, n).astype(float) if family.name == "poisson" else rng.uniform(0.5, 3, n)
     wt = rng.uniform(0.5, 4, n)
-    fam, link, theta = _kernel_codes(family)
+    fam, link, theta = kernel_codes(family)
     mu = np.empty(n)
     dev = kernels.means_and_deviance(eta, y, wt, fam, link, theta, mu)
     mu_np = family.link.linkinv(eta)

@@ -7,7 +7,7 @@ import pytest
 from scipy import stats as sps
 
 import mixedmodels as mm
-from mixedmodels.glmm.inference import _Profiler
+from mixedmodels.glmm.inference import Profiler
 
 from ._helpers import reference, reference_fit
 
@@ -32,7 +32,7 @@ def test_wald_intervals_and_z_tests_match_lme4():
 def test_profile_ends_sit_on_the_chi_square_cut():
     fit, _ = reference_fit("cbpp")
     ci = fit.confint("profile", which=["period2"])
-    prof = _Profiler(fit)
+    prof = Profiler(fit)
     cut = sps.chi2.ppf(0.95, 1)
     for name in ci.index:
         i = list(mm.glmm.inference.parameter_names(fit)).index(name)

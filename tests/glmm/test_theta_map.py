@@ -22,7 +22,7 @@ def test_lambdas_of_scaled_theta(formula, data):
     rng = np.random.default_rng(1)
     for _ in range(3):
         x = rng.normal(size=model.n_theta)
-        got = model._lambdas_scaled(x)
+        got = model.lambdas_scaled(x)
         want = model.lambdas(model.scaling.to_theta(x))
         for a, b in zip(got, want, strict=True):
             np.testing.assert_array_equal(a, b)
@@ -32,5 +32,5 @@ def test_lambdas_of_scaled_theta(formula, data):
     )
     x = np.abs(rng.normal(size=model.n_theta))
     want = model.lambdas(model.scaling.to_theta(x))
-    for a, b in zip(model._lambdas_scaled(x), want, strict=True):
+    for a, b in zip(model.lambdas_scaled(x), want, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-15)

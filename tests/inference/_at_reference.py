@@ -34,4 +34,4 @@ def fit_at_reference_theta(name: str):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mm.SingularFitWarning)
-        return model._result(theta, ref["REML"], summary)
+        return model.result_at(theta, ref["REML"], summary)

@@ -58,7 +58,7 @@ def result_at(model: mm.LinearMixedModel, theta, REML: bool = True):
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", mm.SingularFitWarning)
-        return model._result(theta, REML, summary)
+        return model.result_at(theta, REML, summary)
 
 
 @cache

@@ -12,7 +12,7 @@ import mixedmodels as mm
 from mixedmodels.errors import InferenceError
 from mixedmodels.inference._tukey import ptukey
 from mixedmodels.inference.emmeans import emmeans, reference_grid
-from mixedmodels.inference.multiplicity import Family, _dunnettx_cdf, critical_values
+from mixedmodels.inference.multiplicity import Family, critical_values, dunnettx_cdf
 
 from ._postfit import POSTFIT_IDS, as_level, fit_at_r_theta, postfit_reference
 
@@ -86,7 +86,7 @@ def test_dunnettx_critical_value_is_the_exact_root():
     df = np.array([115.0, 39.7, 8.2])
     cv, method, _ = critical_values(df, 0.95, "dunnettx", family)
     assert method == "dunnettx"
-    assert np.allclose(_dunnettx_cdf(cv, 5, df), 0.95, atol=1e-10)
+    assert np.allclose(dunnettx_cdf(cv, 5, df), 0.95, atol=1e-10)
 
 
 def test_tukey_distribution_matches_scipy():

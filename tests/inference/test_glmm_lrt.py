@@ -127,13 +127,13 @@ def test_generic_functions_dispatch_on_a_glmer_fit(ranova_tables):
 def test_refit_needs_the_data():
     cbpp = fit("cbpp")
     model = cbpp.model
-    saved = model._data
+    saved = model.frame
     try:
-        model._data = None
+        model.frame = None
         with pytest.raises(InferenceError, match="pass data="):
             drop1_glmer(cbpp)
     finally:
-        model._data = saved
+        model.frame = saved
 
 
 def test_refit_keeps_family_link_and_nagq():

@@ -191,8 +191,8 @@ def test_sparse_route_fit_is_the_same_through_cvxopts_binding(monkeypatch):
 
 
 def test_parallel_convergence_check_gives_the_serial_fit(monkeypatch):
-    from conftest import assert_parallel_check_gives_the_serial_fit
     from test_grouped_schur import FORMULA, ratings
+    from test_objective_closures import assert_parallel_check_gives_the_serial_fit
 
     data = ratings(students=2500, teachers=500, depts=12, seed=6)
     assert_parallel_check_gives_the_serial_fit(FORMULA, data, monkeypatch)

@@ -62,7 +62,7 @@ def assert_same_fit(streamed, in_memory) -> None:
         )
     assert streamed.nobs == in_memory.nobs
     assert streamed.ngrps == in_memory.ngrps
-    same = streamed.model._result(in_memory.theta, in_memory.reml, in_memory.optsum)
+    same = streamed.model.result_at(in_memory.theta, in_memory.reml, in_memory.optsum)
     assert abs(same.objective - in_memory.objective) <= 1e-8 * abs(in_memory.objective)
     for attribute in ("fixef", "se", "sigma"):
         np.testing.assert_allclose(
@@ -78,4 +78,4 @@ def assert_same_fit(streamed, in_memory) -> None:
 def in_memory_at(streamed, name: str):
     """The in-memory model's result at the streamed fit's theta (for per-row comparisons)."""
     fit = pandas_fit(name)
-    return fit.model._result(streamed.theta, fit.reml, fit.optsum)
+    return fit.model.result_at(streamed.theta, fit.reml, fit.optsum)

@@ -90,3 +90,16 @@ def test_weights_offset_strings_and_missing_values_match_pandas():
         assert model.objective(theta, reml) == pytest.approx(
             expected.objective(theta, reml), rel=1e-11
         )
+
+
+def test_simulate_and_kenward_roger_from_partitions(client):
+    fit = dask_fit("dietox")
+    expected = in_memory_at(fit, "dietox")
+    at = fit.model.result_at(expected.theta, expected.reml, expected.optsum)
+    np.testing.assert_allclose(
+        at.simulate(nsim=2, seed=5), expected.simulate(nsim=2, seed=5), rtol=1e-8, atol=1e-9
+    )
+    got = mm.anova(at, ddf="Kenward-Roger").to_frame()
+    want = mm.anova(expected, ddf="Kenward-Roger").to_frame()
+    np.testing.assert_allclose(got["DenDF"], want["DenDF"], rtol=1e-8)
+    np.testing.assert_allclose(got["F value"], want["F value"], rtol=1e-8)

@@ -69,6 +69,7 @@ def assert_same_statistics(model, expected) -> None:
         ("y ~ x + f + (1 + x | g) + (1 | h)", {}),
         ("y ~ x * f + (1 | g:h) + (0 + x | g)", {}),
         ("y ~ x + (1 | g) + (1 | h)", {"weights": "w", "offset": "off"}),
+        ("y ~ x + (1 | h) + (0 + x | g) + (1 | g)", {}),  # a block of two terms, not first
     ],
 )
 def test_statistics_match_pandas(data, formula, kwargs, method):
@@ -155,3 +156,55 @@ def test_decimal_columns_are_numeric(data):
         assert model.design.fixed_names == expected.design.fixed_names
         theta = np.array([0.8])
         assert model.objective(theta) == pytest.approx(expected.objective(theta), rel=1e-6)
+
+
+def _pairs_data() -> pd.DataFrame:
+    """Two rows per level of ``pair``: ``(1 + x | pair)`` has as many random effects as rows."""
+    rng = np.random.default_rng(1)
+    n = 60
+    frame = pd.DataFrame({"pair": [f"p{i // 2:02d}" for i in range(n)], "x": rng.normal(size=n)})
+    frame["y"] = frame["x"] + rng.normal(size=n)
+    frame["one"] = "a"
+    frame["row"] = [f"r{i:02d}" for i in range(n)]
+    return frame
+
+
+def _both_paths(formula, **options):
+    """The error (or the warnings and objective) of the in-memory and the DuckDB fit."""
+    frame = _pairs_data()
+    out = []
+    for data in (frame, duckdb.connect().from_df(frame)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                fit = mm.lmer(formula, data, **options)
+            except DesignError as exc:
+                out.append(("error", str(exc)))
+                continue
+        messages = sorted(str(w.message) for w in caught if "identifiable" in str(w.message))
+        out.append((messages, round(fit.objective, 6)))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("formula", "fragment"),
+    [
+        ("y ~ x + (1 | one)", "at least 2 levels"),
+        ("y ~ x + (1 | row)", "less than the number of observations"),
+        ("y ~ x + (1 + x | pair)", "number of random effects for grouping factor 'pair'"),
+    ],
+)
+def test_design_checks_are_the_in_memory_ones(formula, fragment):
+    in_memory, streamed = _both_paths(formula)
+    assert in_memory == streamed
+    assert in_memory[0] == "error"
+    assert fragment in in_memory[1]
+
+
+@pytest.mark.parametrize("action", ["warning", "ignore"])
+def test_check_nobs_vs_nre_out_of_core(action):
+    in_memory, streamed = _both_paths(
+        "y ~ x + (1 + x | pair)", control={"check_nobs_vs_nre": action}
+    )
+    assert in_memory == streamed
+    assert bool(in_memory[0]) == (action == "warning")

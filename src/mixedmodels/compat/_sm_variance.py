@@ -106,7 +106,7 @@ class VarianceInference:
             self._theta,
             self.reml,
             self.scale,
-            self._coordinates,
+            self.coordinates,
             self._estimated,
             fe_free,
             singular=bool(self.lmer_result.is_singular),
@@ -116,7 +116,8 @@ class VarianceInference:
         return Information(pcov=self._pcov_as_statsmodels(fe_free), cov_abs=info.cov_abs)
 
     @property
-    def _coordinates(self) -> Coordinates:
+    def coordinates(self) -> Coordinates:
+        """The free coordinates the variance derivatives and ``profile_re`` are taken in."""
         if self.constrained is None:
             return scaled_coordinates(self.lmer_result.model, self._theta, self.fixed)
         constraint, x = self.constrained
@@ -216,7 +217,7 @@ class VarianceInference:
             def penalty(theta: np.ndarray) -> float:
                 return 2.0 * penalties.value(gls_beta(engine, theta), pmap.psi(theta))
 
-        return profile_variance(engine, self.reml, rows, self._coordinates, grid, penalty)
+        return profile_variance(engine, self.reml, rows, self.coordinates, grid, penalty)
 
     def _held_vc(self, j: int) -> bool:
         if self.constrained is not None:

@@ -22,8 +22,9 @@ from mixedmodels.errors import (
     FittingError,
 )
 from mixedmodels.finite_differences import hessian, relative_steps
+from mixedmodels.glmm.mode import Mode
 from mixedmodels.glmm.optimizer import FD_STEP, bobyqa
-from mixedmodels.glmm.pirls import laplace_value
+from mixedmodels.glmm.pirls import laplace_value, pirls, with_engine
 from mixedmodels.glmm.quadrature import agq_value
 from mixedmodels.optimize import OptSummary
 
@@ -87,7 +88,7 @@ def fit_glmm(model: GeneralizedLinearMixedModel, nAGQ, start, control):
 
     def stage_one(x: np.ndarray) -> float:
         try:
-            mode = model._mode(model._lambdas_scaled(x), None, True, warm)
+            mode = model._mode(model.lambdas_scaled(x), None, True, warm)
         except FittingError:
             return np.inf
         return laplace_value(model.problem, mode)
@@ -112,7 +113,7 @@ def fit_glmm(model: GeneralizedLinearMixedModel, nAGQ, start, control):
             ) from exc
         raise
     mode1 = model._mode_general(
-        model._lambdas_scaled(x1), warm.beta, True, WarmStart(u=warm.u, beta=warm.beta)
+        model.lambdas_scaled(x1), warm.beta, True, WarmStart(u=warm.u, beta=warm.beta)
     )
     beta1 = mode1.beta
     messages: list[str] = []
@@ -132,7 +133,7 @@ def fit_glmm(model: GeneralizedLinearMixedModel, nAGQ, start, control):
         warm2 = WarmStart(u=mode1.u)
 
         def stage_two(z: np.ndarray) -> float:
-            lams = model._lambdas_scaled(z[:k])
+            lams = model.lambdas_scaled(z[:k])
             b = beta1 + C @ z[k:]
             try:
                 mode = model._mode(lams, b, False, warm2)
@@ -262,3 +263,38 @@ def separation_check(model: GeneralizedLinearMixedModel, force: bool = False) ->
             stacklevel=5,
         )
     return found
+
+
+def glm_fit(model: GeneralizedLinearMixedModel) -> Mode:
+    """The GLM without random effects (theta = 0) by IRLS: the fixed effects PIRLS starts from.
+
+    Where IRLS fails, a separation check (estimates running off) or a restart from the mean;
+    the mode is remembered on the model (``glm_beta``).
+    """
+    problem = model.problem
+    fam = model.family
+    mustart = fam.mustart(problem.y, problem.prior_weights)
+    eta0 = fam.link.linkfun(mustart) - problem.offset
+    X = problem.X
+    beta0 = np.linalg.lstsq(X, eta0, rcond=None)[0] if X.shape[1] else np.zeros(0)
+    zero = [np.zeros((b.size, b.size)) for b in model.design.blocks]
+    try:
+        glm = with_engine(problem, pirls(problem, zero, beta0, joint=True), zero, True)
+    except FittingError:
+        if separation_check(model, force=True):  # estimates running off: a start anyway
+            return pirls(
+                problem, zero, beta0, joint=True, max_iterations=25, strict=False, general=True
+            )
+        glm = None
+    if glm is not None:
+        model.__dict__["_glm"] = glm
+        separation_check(
+            model,
+        )
+        return glm
+    try:
+        return pirls(problem, zero, beta0, joint=True, general=True)
+    except FittingError:
+        mean = np.full(problem.n, float(np.average(mustart, weights=problem.prior_weights)))
+        beta0 = np.linalg.lstsq(X, fam.link.linkfun(mean) - problem.offset, rcond=None)[0]
+        return pirls(problem, zero, beta0, joint=True, general=True)

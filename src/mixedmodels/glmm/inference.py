@@ -141,7 +141,7 @@ def bootstrap(result, n: int = 100, seed=None, statistics=None) -> pd.DataFrame:
 
 
 # -- the likelihood profile ---------------------------------------------------------------
-class _Profiler:
+class Profiler:
     """-2 log L minimised over every parameter but one, on lme4's sd/cor scale."""
 
     def __init__(self, result) -> None:
@@ -192,7 +192,7 @@ def profile(result, which=None, level: float = 0.95) -> pd.DataFrame:
     """Profile confidence limits (see :func:`confint`) of the chosen parameters."""
     level = check_level(level)
     z = float(sps.norm.ppf(0.5 + level / 2.0))
-    prof = _Profiler(result)
+    prof = Profiler(result)
     names = parameter_names(result)
     chosen = range(len(names)) if which is None else [_index(names, w) for w in which]
     rows = {}
@@ -214,7 +214,7 @@ def _index(names, item) -> int:
     return names.index(item)
 
 
-def _limit(prof: _Profiler, i: int, direction: float, z: float) -> float:
+def _limit(prof: Profiler, i: int, direction: float, z: float) -> float:
     """Where zeta reaches ``direction * z``, by bracketing then Brent's method."""
     estimate = prof.estimate[i]
     step = prof.step[i] * 4.0 if i >= prof.n_var else max(abs(estimate), 0.05) * 0.5

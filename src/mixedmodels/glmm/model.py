@@ -18,16 +18,21 @@ import pandas as pd
 from mixedmodels.errors import (
     ConvergenceWarning,
     DesignError,
-    FittingError,
     FormulaError,
     SingularFitWarning,
 )
 from mixedmodels.glmm.families import Family, get_family
-from mixedmodels.glmm.fitting import DEFAULT_GLMM_CONTROL, WarmStart, fit_glmm, separation_check
+from mixedmodels.glmm.fitting import (
+    DEFAULT_GLMM_CONTROL,
+    WarmStart,
+    fit_glmm,
+    glm_fit,
+)
 from mixedmodels.glmm.mode import Mode
 from mixedmodels.glmm.pirls import GlmmProblem, laplace_value, pirls, with_engine
 from mixedmodels.glmm.quadrature import MAX_NODES, agq_value
 from mixedmodels.glmm.response import GlmmData, build_glmm_data
+from mixedmodels.inputs import as_pandas, check_formula_and_data
 from mixedmodels.linalg import solve_at_optimum, update_factor
 from mixedmodels.linalg.reweight import reweighted_workspace
 from mixedmodels.linalg.threads import blas_limit
@@ -60,6 +65,11 @@ class GeneralizedLinearMixedModel:
     contrasts
         Coding of categorical fixed-effect variables, e.g. ``{"period": "sum"}``.
 
+    Attributes
+    ----------
+    frame
+        The data frame given (converted to pandas), or None: what refits and plots read.
+
     Examples
     --------
     >>> import mixedmodels as mm
@@ -83,6 +93,9 @@ class GeneralizedLinearMixedModel:
         _data: GlmmData | None = None,
     ) -> None:
         self.family = get_family(family, link)
+        if _data is None:  # polars, pyarrow and mappings of columns as lmer takes them
+            check_formula_and_data(formula, data)
+            data = as_pandas(data)
         self.data = (
             _data
             if _data is not None
@@ -111,7 +124,7 @@ class GeneralizedLinearMixedModel:
         self.scaling: ThetaScaling = make_scaling(design.blocks, design.terms)
         self.lower_bounds = theta_lower_bounds(design.terms)
         # what refits need (ranova, drop1, Nakagawa's null model: mixedmodels.inference)
-        self._data = data if isinstance(data, pd.DataFrame) else None
+        self.frame: pd.DataFrame | None = data if isinstance(data, pd.DataFrame) else None
         self._options = {"weights": weights, "offset": offset, "contrasts": contrasts}
 
     # -- description ----------------------------------------------------------------------
@@ -229,37 +242,8 @@ class GeneralizedLinearMixedModel:
         """Fixed effects of the GLM without random effects (IRLS), PIRLS's first start."""
         cached = self.__dict__.get("_glm")
         if cached is None:
-            cached = self.__dict__["_glm"] = self._glm_fit()
+            cached = self.__dict__["_glm"] = glm_fit(self)
         return cached.beta
-
-    def _glm_fit(self) -> Mode:
-        problem = self.problem
-        fam = self.family
-        mustart = fam.mustart(problem.y, problem.prior_weights)
-        eta0 = fam.link.linkfun(mustart) - problem.offset
-        X = problem.X
-        beta0 = np.linalg.lstsq(X, eta0, rcond=None)[0] if X.shape[1] else np.zeros(0)
-        zero = [np.zeros((b.size, b.size)) for b in self.design.blocks]
-        try:
-            glm = with_engine(problem, pirls(problem, zero, beta0, joint=True), zero, True)
-        except FittingError:
-            if separation_check(self, force=True):  # estimates running off: a start anyway
-                return pirls(
-                    problem, zero, beta0, joint=True, max_iterations=25, strict=False, general=True
-                )
-            glm = None
-        if glm is not None:
-            self.__dict__["_glm"] = glm
-            separation_check(
-                self,
-            )
-            return glm
-        try:
-            return pirls(problem, zero, beta0, joint=True, general=True)
-        except FittingError:
-            mean = np.full(problem.n, float(np.average(mustart, weights=problem.prior_weights)))
-            beta0 = np.linalg.lstsq(X, fam.link.linkfun(mean) - problem.offset, rcond=None)[0]
-            return pirls(problem, zero, beta0, joint=True, general=True)
 
     def start_theta(self) -> np.ndarray:
         """Starting theta of the internally scaled columns.
@@ -268,7 +252,7 @@ class GeneralizedLinearMixedModel:
         """
         from mixedmodels.linalg.start import moment_start
 
-        glm = self.__dict__.get("_glm") or self._glm_fit()
+        glm = self.__dict__.get("_glm") or glm_fit(self)
         self.__dict__["_glm"] = glm
         transforms, unstructured = [], []
         offsets = {t.theta_offset: T for t, T in zip(self.scaling.terms, self.scaling.transforms)}
@@ -331,7 +315,11 @@ class GeneralizedLinearMixedModel:
         plan = plans_of(self.problem)[1]
         return THREADED_MIN if plan is None else plan.m
 
-    def _lambdas_scaled(self, x: np.ndarray) -> list[np.ndarray]:
+    def lambdas_scaled(self, x: np.ndarray) -> list[np.ndarray]:
+        """The lambda of every block for ``x``, theta of the scaled columns (the optimiser's view).
+
+        Where every term has one column, theta is ``|t x|`` directly (no loop over the scaling).
+        """
         cached = self.__dict__.get("_scalar_factors")
         if cached is None or cached[0] is not self.scaling:
             # every term one column: theta = |t x| (ThetaScaling's 1 x 1 map, without its loop)
@@ -345,6 +333,26 @@ class GeneralizedLinearMixedModel:
         if factors is False:
             return self.lambdas(self.scaling.to_theta(x))
         return self.lambdas(np.abs(factors * np.asarray(x, dtype=float)))
+
+    def result_at(self, theta, beta, nAGQ: int = 1, optsum: OptSummary | None = None):
+        """The fit at given ``theta`` and ``beta`` (conditional modes by PIRLS), as ``fit`` gives.
+
+        ``optsum`` defaults to a record of no optimisation (``"NOT_OPTIMIZED"``); the fixed
+        effects' covariance is then ``(R_X' R_X)^-1`` at the mode, no Hessian's.
+        """
+        theta, beta = np.asarray(theta, dtype=float), np.asarray(beta, dtype=float)
+        if optsum is None:
+            value = self.objective(theta, beta, nAGQ)
+            optsum = OptSummary(
+                initial=tuple(theta),
+                final=tuple(theta),
+                fmin=value,
+                evaluations=0,
+                optimizer="none",
+                return_value="NOT_OPTIMIZED",
+                seconds=0.0,
+            )
+        return self._result(theta, beta, self._check_agq(nAGQ), optsum, None)
 
     def _result(self, theta, beta, n_agq: int, summary: OptSummary, hessian_vcov, u=None):
         from mixedmodels.glmm.results import GlmerResult

@@ -81,7 +81,7 @@ class GlmmProblem:
             plan_u=plans[0] if plans else reweight_plan(blocks, np.zeros((n, 0))),
             plan_joint=plans[1] if plans else reweight_plan(blocks, X),
             saturated=saturated,
-            codes=_kernel_codes(family),
+            codes=kernel_codes(family),
         )
 
     @property
@@ -253,7 +253,7 @@ def _one_block_joint(problem: GlmmProblem, lam, beta, u0, max_iterations) -> Mod
     return None
 
 
-def _kernel_codes(family: Family) -> tuple[int, int, float] | None:
+def kernel_codes(family: Family) -> tuple[int, int, float] | None:
     """The compiled loops' codes of a family and link (None: use the numpy methods)."""
     fam = kernels.FAMILY_CODES.get(family.name)
     link = kernels.LINK_CODES.get(family.link.name)

@@ -146,13 +146,24 @@ def _check_same_data(results) -> None:
             "models were not all fitted to the same data: numbers of observations "
             f"{', '.join(map(str, nobs))}"
         )
-    y0 = np.asarray(results[0].design.y)
+    first = results[0].design
     for i, r in enumerate(results[1:], start=2):
-        if not np.array_equal(np.asarray(r.design.y), y0):
+        if not _same_response(first, r.design):
             raise DesignError(
                 f"models were not all fitted to the same data: the response of model {i} "
                 "differs from that of model 1"
             )
+
+
+def _same_response(a, b) -> bool:
+    """Whether two designs have the same response.
+
+    Equal values; or, where a design keeps no rows (an out-of-core fit), the same number of
+    rows and the same sum and sum of squares of the working response (to 1e-10).
+    """
+    if getattr(a, "has_rows", True) and getattr(b, "has_rows", True):
+        return np.array_equal(np.asarray(a.y), np.asarray(b.y))
+    return bool(np.allclose(a.response_sums(), b.response_sums(), rtol=1e-10, atol=0.0))
 
 
 def _lrt_table(results, refit: bool) -> AnovaTable:

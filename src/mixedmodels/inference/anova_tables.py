@@ -47,13 +47,13 @@ def marginal_contrasts(result, terms: list[ModelTerm]) -> dict[str, np.ndarray]:
 def type2_contrasts(result, terms: list[ModelTerm] | None = None) -> dict[str, np.ndarray]:
     """lmerTest's type II contrasts (``get_contrasts_type2_unfolded``), one matrix per term."""
     terms = term_columns(result) if terms is None else terms
-    X = np.asarray(result.design.X, dtype=float)
-    p = X.shape[1]
+    p = result.n_fixed
     if p <= 1 or len(terms) <= 1:
         return type1_contrasts(result, terms)
     contained = containment(terms)
     by_name = {t.name: t for t in terms}
     marginal = marginal_contrasts(result, terms)
+    gram = None  # X'X, formed when a term is contained in others
     out = {}
     for term in terms:
         if not contained[term.name]:
@@ -61,8 +61,9 @@ def type2_contrasts(result, terms: list[ModelTerm] | None = None) -> dict[str, n
             continue
         last = [c for name in [term.name, *contained[term.name]] for c in by_name[name].columns]
         order = [j for j in range(p) if j not in set(last)] + last
-        Xnew = X[:, order]
-        unit = _unit_factor(Xnew.T @ Xnew)
+        if gram is None:
+            gram = result.design.fixed_crossproduct()
+        unit = _unit_factor(gram[np.ix_(order, order)])
         rows = [order.index(c) for c in term.columns]
         L = np.zeros((len(rows), p))
         L[:, order] = unit[rows, :]

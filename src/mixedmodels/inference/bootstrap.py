@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from mixedmodels.errors import ConvergenceWarning, InferenceError
+from mixedmodels.errors import ConvergenceWarning, DesignError, InferenceError
 from mixedmodels.inference._params import SdCorMap
 from mixedmodels.linalg.threads import blas_limit
 from mixedmodels.processes import can_fork, resolve_jobs, run_forked
@@ -54,20 +54,39 @@ class _Simulator:
         )
 
     def draw(self, rng: np.random.Generator, nsim: int) -> np.ndarray:
-        """``(n, nsim)`` simulated responses."""
-        design = self.model.design
-        mean = design.X @ self.beta
-        if design.offset is not None:
-            mean = mean + design.offset
-        y = np.repeat(mean[:, None], nsim, axis=1)
-        for block, lam in zip(design.blocks, self.model.lambdas(self.theta), strict=True):
+        """``(n, nsim)`` simulated responses.
+
+        The random effects of every level and the residuals are drawn first, then added to
+        ``X beta`` (plus the offset) chunk by chunk of the model's rows (one chunk in
+        memory; an out-of-core fit reads its rows from the source).
+        """
+        model = self.model
+        effects = []
+        for block, lam in zip(model.design.blocks, model.lambdas(self.theta), strict=True):
             u = rng.standard_normal((nsim, block.n_levels, block.size))
-            b = self.sigma * (u @ lam.T)  # (nsim, levels, size)
-            y += np.einsum("nk,snk->ns", block.matrix, b[:, block.codes, :])
-        noise = self.sigma * rng.standard_normal((design.n, nsim))
-        if design.weights is not None:
-            noise /= np.sqrt(design.weights)[:, None]
-        return y + noise
+            effects.append(self.sigma * (u @ lam.T))  # (nsim, levels, size)
+        n = model.design.n
+        noise = self.sigma * rng.standard_normal((n, nsim))
+        parts, start = [], 0
+        for rows in model.row_chunks():
+            mean = rows.X @ self.beta
+            if rows.offset is not None:
+                mean = mean + rows.offset
+            y = np.repeat(mean[:, None], nsim, axis=1)
+            for (codes, matrix), b in zip(rows.blocks, effects, strict=True):
+                y += np.einsum("nk,snk->ns", matrix, b[:, codes, :])
+            stop = start + y.shape[0]
+            part = noise[start:stop]
+            if rows.weights is not None:
+                part /= np.sqrt(rows.weights)[:, None]
+            parts.append(y + part)
+            start = stop
+        if start != n:
+            raise DesignError(
+                f"the model's rows were read as {start} rows, the fit has {n}: did the data "
+                "change since the fit?"
+            )
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _generator(seed) -> np.random.Generator:

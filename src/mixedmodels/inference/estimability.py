@@ -57,7 +57,7 @@ def aliasing(result, data=None) -> Aliasing | None:
     design = result.design
     if not getattr(design, "dropped_names", ()):
         return None
-    frame = data if data is not None else getattr(result.model, "_data", None)
+    frame = data if data is not None else getattr(result.model, "frame", None)
     if frame is None:
         raise InferenceError(
             "estimability checks of a rank-deficient fit need its data, which the fit does not "

@@ -66,7 +66,7 @@ class GlmFit:
 
 def _data_and_options(result, data):
     model = result.model
-    frame = data if data is not None else getattr(model, "_data", None)
+    frame = data if data is not None else getattr(model, "frame", None)
     if frame is None:
         raise InferenceError(
             "refitting this model needs its data, which the fit does not hold: pass data="
@@ -103,11 +103,11 @@ def refit_glmer(result, formula: str, data=None):
 def glm_of_fixed_part(result, formula: str) -> GlmFit:
     """The GLM of the fit's fixed part: the criterion at ``theta = 0``, beta at its optimum."""
     model = result.model
-    glm = model._glm_fit()
+    beta = model.glm_beta
     theta = np.zeros(result.theta.size)
-    value = float(model.objective(theta, glm.beta, nAGQ=1))
+    value = float(model.objective(theta, beta, nAGQ=1))
     df = result.n_fixed + int(result.family.has_dispersion)
-    return GlmFit(formula, np.asarray(glm.beta, float), -0.5 * value, df, result.nobs)
+    return GlmFit(formula, np.asarray(beta, float), -0.5 * value, df, result.nobs)
 
 
 def _lrt(full, reduced) -> dict[str, float]:

@@ -199,14 +199,25 @@ def _jacobians(terms, theta: np.ndarray, s2: float) -> tuple[np.ndarray, np.ndar
     return J, (H if nonlinear else None)
 
 
+def _crossproducts(design, model) -> np.ndarray:
+    """``N'N`` with ``N = [Z X]``: from the rows when the design has them, else from A."""
+    if not design.has_rows:  # an out-of-core fit: the same sums, read off the statistics
+        return model.stats.model_crossproducts()
+    Z = sp.hstack(
+        [random_effects_matrix(b.codes, b.matrix, b.n_levels) for b in design.blocks],
+        format="csr",
+    )
+    N = sp.hstack([Z, sp.csr_matrix(design.X)], format="csr")
+    return (N.T @ N).toarray()
+
+
 def _compute(result) -> KenwardRogerInfo:
     design, model = result.design, result.model
     if not result.reml:
         raise InferenceError("Kenward-Roger's method is only available for REML fits")
-    if design.weights is not None:
+    if design.weighted:
         raise InferenceError("Kenward-Roger's method is not available for fits with prior weights")
-    X = design.X
-    n, p = X.shape
+    n, p = design.n, result.n_fixed
     sizes = [b.n_random_effects for b in design.blocks]
     q = int(sum(sizes))
     if q + p > MAX_DIMENSION:
@@ -215,12 +226,7 @@ def _compute(result) -> KenwardRogerInfo:
             f"effects); the limit is {MAX_DIMENSION}: use ddf='Satterthwaite'"
         )
     starts = list(np.cumsum([0, *sizes])[:-1])
-    Z = sp.hstack(
-        [random_effects_matrix(b.codes, b.matrix, b.n_levels) for b in design.blocks],
-        format="csr",
-    )
-    N = sp.hstack([Z, sp.csr_matrix(X)], format="csr")
-    G = (N.T @ N).toarray()
+    G = _crossproducts(design, model)
     lams = model.lambdas(result.theta)
     Lam = sp.block_diag(
         [sp.kron(sp.identity(b.n_levels), lam) for b, lam in zip(design.blocks, lams, strict=True)],

@@ -58,7 +58,7 @@ class LinearInference:
             if method != "asymptotic" and ddf is not None:
                 raise InferenceError(f"{method} df are only defined for linear mixed models")
             return cls(result, "asymptotic")
-        if method == "Kenward-Roger" and (not result.reml or result.design.weights is not None):
+        if method == "Kenward-Roger" and (not result.reml or result.design.weighted):
             why = "an ML fit" if not result.reml else "a fit with prior weights"
             note = f"Kenward-Roger is not available for {why}: Satterthwaite df used"
             return cls(result, "Satterthwaite", (note,))

@@ -98,7 +98,7 @@ def _zapsmall(values: np.ndarray, digits: int = 7) -> np.ndarray:
     return np.round(values, _decimals(largest, digits))
 
 
-def _dunnettx_cdf(x: np.ndarray, k: int, df: np.ndarray) -> np.ndarray:
+def dunnettx_cdf(x: np.ndarray, k: int, df: np.ndarray) -> np.ndarray:
     """emmeans' ``.pdunnx``: a weighted mean of a Tukey and a Sidak probability."""
     weight = (k - 1) / k
     size = (1.0 + np.sqrt(1.0 + 8.0 * k)) / 2.0
@@ -213,7 +213,7 @@ def adjust_p(
     elif method == "mvt":
         out = _mvt_p(abs_t, df, family, cov)
     else:  # dunnettx
-        out = 1.0 - _dunnettx_cdf(abs_t, m, df)
+        out = 1.0 - dunnettx_cdf(abs_t, m, df)
     return out, method, note
 
 
@@ -228,7 +228,7 @@ def _dunnettx_quantile(level: float, k: int, df: float) -> float:
         return low
     return float(
         optimize.brentq(
-            lambda x: float(_dunnettx_cdf(np.array(x), k, np.array(df))) - level,
+            lambda x: float(dunnettx_cdf(np.array(x), k, np.array(df))) - level,
             min(low, high),
             max(low, high),
             xtol=1e-12,

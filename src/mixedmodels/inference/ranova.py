@@ -72,7 +72,7 @@ def _formula(response: str, fixed: str, random: list[str]) -> str:
 def _inputs(result, data):
     model = result.model
     inputs = dict(getattr(model, "_options", None) or {})
-    inputs["data"] = data if data is not None else getattr(model, "_data", None)
+    inputs["data"] = data if data is not None else getattr(model, "frame", None)
     if inputs["data"] is None:
         raise InferenceError(
             "refitting this model needs its data, which the fit does not hold (restored or "

@@ -88,8 +88,7 @@ def type1_contrasts(result, terms: list[ModelTerm]) -> dict[str, np.ndarray]:
     lmerTest takes the rows of ``t(L)`` from the Doolittle factorisation ``X'X = L U``; with
     ``X'X = R'R`` that is ``R`` with every row divided by its diagonal entry.
     """
-    X = result.design.X
-    R = np.linalg.cholesky(X.T @ X).T
+    R = np.linalg.cholesky(result.design.fixed_crossproduct()).T
     unit = R / np.diag(R)[:, None]
     return {t.name: unit[list(t.columns), :] for t in terms}
 
@@ -114,8 +113,7 @@ def type3_contrasts(result, terms: list[ModelTerm]) -> dict[str, np.ndarray]:
         For terms contained in others when the model is not hierarchical: lmerTest's
         contrasts then depend on the data in ways not reproduced here; use ``type=1``.
     """
-    X = result.design.X
-    p = X.shape[1]
+    p = result.n_fixed
     if p <= 1 or len(terms) <= 1:  # lmerTest: type I contrasts then
         return type1_contrasts(result, terms)
     contained = containment(terms)

@@ -16,6 +16,7 @@ chunk by chunk.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -29,7 +30,10 @@ from mixedmodels.linalg.conditioning import Conditioning
 __all__ = [
     "BlockShape",
     "SufficientStats",
+    "assemble_statistics",
     "compute_statistics",
+    "level_sums",
+    "pair_block",
     "per_level_crossproducts",
     "random_effects_matrix",
 ]
@@ -130,6 +134,40 @@ class SufficientStats:
                 return beta
         return np.linalg.lstsq(XX, Xy, rcond=None)[0]
 
+    def model_crossproducts(self) -> np.ndarray:
+        """``N'N`` of the model's columns ``N = [Z X]`` (weighted as summed), dense.
+
+        Assembled from A11, Ar1 and Arr (the response's row and column left out) with the
+        centring of :attr:`conditioning` undone: ``N = N~ M``, ``M`` block diagonal of every
+        level's ``C_k^-1`` and ``T^-1``, so ``N'N = M' N~'N~ M``. Dense ``(q + p)^2``: for
+        models of moderate size (Kenward-Roger's, which needs only these sums).
+        """
+        first = self.shapes[0]
+        q1 = first.n_random_effects
+        k = q1 + self.m - 1
+        out = np.zeros((k, k))
+        at = np.arange(q1).reshape(first.n_levels, first.size)
+        out[at[:, :, None], at[:, None, :]] = self.A11
+        Ar1 = self.Ar1
+        lower = Ar1[:-1] if isinstance(Ar1, np.ndarray) else Ar1.toarray()[:-1]
+        out[q1:, :q1] = lower
+        out[:q1, q1:] = lower.T
+        out[q1:, q1:] = self.Arr[:-1, :-1]
+        c = self.conditioning
+        if c is None or c.is_identity:
+            return out
+        maps = []
+        for index, shape in enumerate(self.shapes):
+            inverse = c.block_inverse(index)
+            maps.append(
+                sp.identity(shape.n_random_effects)
+                if inverse is None
+                else sp.kron(sp.identity(shape.n_levels), inverse)
+            )
+        maps.append(sp.csr_matrix(c.plain_fixed_map(self.p)))
+        M = sp.block_diag(maps, format="csr")
+        return np.asarray(M.T @ (M.T @ out).T)
+
     def with_response_part(
         self, ar1_y: np.ndarray, arr_y: np.ndarray, shift: np.ndarray | None = None
     ) -> SufficientStats:
@@ -196,13 +234,20 @@ def _xy_crossproduct(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return out
 
 
-def _level_sums(codes: np.ndarray, matrix: np.ndarray, column: np.ndarray, n_levels: int):
-    """``Z' column`` of one block: the sums of ``matrix[:, a] * column`` per level, level-major."""
+def level_sums(
+    codes: np.ndarray, matrix: np.ndarray, columns: Sequence[np.ndarray], n_levels: int
+) -> np.ndarray:
+    """``(k, n_levels * size)``: row j the sums of ``matrix[:, a] * columns[j]`` per level.
+
+    ``columns' Z`` of one block, levels-major (level ``l``'s ``size`` entries together), one
+    ``bincount`` per entry; the columns may be views (no stacked copy is made).
+    """
     size = matrix.shape[1]
-    out = np.empty((n_levels, size))
-    for a in range(size):
-        out[:, a] = np.bincount(codes, weights=matrix[:, a] * column, minlength=n_levels)
-    return out.ravel()
+    out = np.empty((len(columns), n_levels, size))
+    for j, column in enumerate(columns):
+        for a in range(size):
+            out[j, :, a] = np.bincount(codes, weights=matrix[:, a] * column, minlength=n_levels)
+    return out.reshape(len(columns), n_levels * size)
 
 
 MARKS_PER_ROW = 4
@@ -228,8 +273,11 @@ def _factorize_keys(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]
     return inverse.ravel(), uniques
 
 
-def _pair_block(block_a, block_b) -> sp.coo_matrix:
-    """``Za' Zb`` of two blocks, summed per co-occurring level pair, with no duplicates."""
+def pair_block(block_a, block_b) -> sp.coo_matrix:
+    """``Za' Zb`` of two ``(codes, matrix, n_levels)`` blocks, per co-occurring level pair.
+
+    No duplicate entries; each pair's rows are summed in row order.
+    """
     codes_a, za, levels_a = block_a
     codes_b, zb, levels_b = block_b
     key = codes_a.astype(np.int64) * levels_b + codes_b
@@ -295,15 +343,73 @@ def compute_statistics(
         y = y * root
         blocks = [(c, m * root[:, None], k) for c, m, k in blocks]
         sum_log_weights = float(np.sum(np.log(weights)))
+    columns = [X[:, c] for c in range(p)] + [y]  # views: no stacked [X y]
     codes1, matrix1, levels1 = blocks[0]
-    shapes = tuple(BlockShape(k, m.shape[1]) for _, m, k in blocks)
-    A11 = per_level_crossproducts(codes1, matrix1, levels1)
-    # [X y]' Z1: dense rows
-    xy_z1 = np.empty((p + 1, levels1 * matrix1.shape[1]))
-    for c in range(p):
-        xy_z1[c] = _level_sums(codes1, matrix1, X[:, c], levels1)
-    xy_z1[p] = _level_sums(codes1, matrix1, y, levels1)
-    if len(blocks) == 1:
+
+    def rest_sums(k: int) -> tuple[np.ndarray, np.ndarray]:
+        codes, matrix, levels = blocks[k]
+        return per_level_crossproducts(codes, matrix, levels), level_sums(
+            codes, matrix, columns, levels
+        )
+
+    return assemble_statistics(
+        n=n,
+        sum_log_weights=sum_log_weights,
+        shapes=tuple(BlockShape(k, m.shape[1]) for _, m, k in blocks),
+        A11=per_level_crossproducts(codes1, matrix1, levels1),
+        xy_z1=level_sums(codes1, matrix1, columns, levels1),
+        xy_xy=_xy_crossproduct(X, y),
+        rest_sums=rest_sums,
+        pair=lambda k, j: pair_block(blocks[k], blocks[j]),
+        conditioning=conditioning,
+    )
+
+
+def assemble_statistics(
+    *,
+    n: int,
+    sum_log_weights: float,
+    shapes: tuple[BlockShape, ...],
+    A11: np.ndarray,
+    xy_z1: np.ndarray,
+    xy_xy: np.ndarray,
+    rest_sums: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    pair: Callable[[int, int], Any],
+    conditioning: Conditioning | None = None,
+) -> SufficientStats:
+    """The sufficient statistics laid out from their sums: one layout for every path.
+
+    :func:`compute_statistics` passes the sums of the rows in memory, an out-of-core fit the
+    sums accumulated chunk by chunk (:mod:`mixedmodels.sources.accumulate`).
+
+    Parameters
+    ----------
+    n, sum_log_weights
+        Number of observations and sum of the log prior weights.
+    shapes
+        Every engine block's shape, the first block first.
+    A11
+        ``(l1, p1, p1)``: the first block's per-level ``Z1'Z1``.
+    xy_z1
+        ``(p + 1, l1 * p1)``: ``[X y]' Z1``.
+    xy_xy
+        ``(p + 1, p + 1)``: ``[X y]'[X y]``.
+    rest_sums
+        ``rest_sums(k)`` for every other block ``k >= 1``: its per-level ``Zk'Zk``
+        ``(lk, pk, pk)`` and ``[X y]' Zk`` ``(p + 1, lk * pk)``.
+    pair
+        ``pair(k, j)`` for ``j < k``: ``Zk' Zj``, a sparse matrix of level-major rows and
+        columns without duplicate entries. Both callables are called once per block or pair,
+        so a caller may form each only when asked.
+    conditioning
+        How the columns summed relate to the model's (see :class:`SufficientStats`).
+
+    Returns
+    -------
+    SufficientStats
+    """
+    p = xy_xy.shape[0] - 1
+    if len(shapes) == 1:
         return SufficientStats(
             n=n,
             p=p,
@@ -311,36 +417,30 @@ def compute_statistics(
             shapes=shapes,
             A11=A11,
             Ar1=_ar1_storage(xy_z1),
-            Arr=_xy_crossproduct(X, y),
+            Arr=xy_xy,
             conditioning=conditioning,
         )
-    rest = blocks[1:]
-    sizes = [s.n_random_effects for s in shapes[1:]]
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum([s.n_random_effects for s in shapes[1:]])])
+    offsets = offsets.astype(np.int64)
     q_rest = int(offsets[-1])
-    Ar1 = sp.vstack(
-        [_pair_block(block, blocks[0]).tocsr() for block in rest] + [sp.csr_matrix(xy_z1)],
-        format="csr",
-    )
-    del xy_z1
+    firsts = [pair(k, 0).tocsr() for k in range(1, len(shapes))]
+    Ar1 = sp.vstack(firsts + [sp.csr_matrix(xy_z1)], format="csr")
+    del firsts, xy_z1
     m = q_rest + p + 1
     Arr = np.zeros((m, m))
-    for i, block in enumerate(rest):
-        codes, matrix, levels = block
-        size = matrix.shape[1]
-        at = offsets[i] + np.arange(levels * size).reshape(levels, size)
-        Arr[at[:, :, None], at[:, None, :]] = per_level_crossproducts(codes, matrix, levels)
-        for c in range(p):
-            Arr[offsets[i] : offsets[i + 1], q_rest + c] = _level_sums(
-                codes, matrix, X[:, c], levels
-            )
-        Arr[offsets[i] : offsets[i + 1], m - 1] = _level_sums(codes, matrix, y, levels)
-        for j in range(i):
-            pair = _pair_block(block, rest[j])
-            Arr[offsets[i] + pair.row, offsets[j] + pair.col] = pair.data
-            Arr[offsets[j] + pair.col, offsets[i] + pair.row] = pair.data
+    for k in range(1, len(shapes)):
+        a, b = offsets[k - 1], offsets[k]
+        diag, z_xy = rest_sums(k)
+        at = a + np.arange(shapes[k].n_random_effects).reshape(shapes[k].n_levels, shapes[k].size)
+        Arr[at[:, :, None], at[:, None, :]] = diag
+        Arr[a:b, q_rest:] = z_xy.T
+        for j in range(1, k):
+            block = pair(k, j).tocoo()
+            c = offsets[j - 1]
+            Arr[a + block.row, c + block.col] = block.data
+            Arr[c + block.col, a + block.row] = block.data
     Arr[q_rest:, :q_rest] = Arr[:q_rest, q_rest:].T
-    Arr[q_rest:, q_rest:] = _xy_crossproduct(X, y)
+    Arr[q_rest:, q_rest:] = xy_xy
     return SufficientStats(
         n=n,
         p=p,
@@ -377,8 +477,8 @@ def response_statistics(
         y = y * root
         blocks = [(c, m * root[:, None], k) for c, m, k in blocks]
 
-    ar1_y = _level_sums(*blocks[0][:2], y, blocks[0][2])
-    parts = [_level_sums(codes, matrix, y, levels) for codes, matrix, levels in blocks[1:]]
+    ar1_y = level_sums(blocks[0][0], blocks[0][1], [y], blocks[0][2])[0]
+    parts = [level_sums(codes, matrix, [y], levels)[0] for codes, matrix, levels in blocks[1:]]
     parts.append(X.T @ y)
     parts.append(np.array([y @ y]))
     return ar1_y, np.concatenate(parts)

@@ -26,7 +26,7 @@ _BAND_ALPHA = 0.18
 def _fit_data(result, data: pd.DataFrame | None) -> pd.DataFrame:
     if data is not None:
         return data
-    kept = getattr(result.model, "_data", None)
+    kept = getattr(result.model, "frame", None)
     if kept is None:
         raise PlotError("this fit keeps no data (a refit or restored fit): pass data=")
     return kept

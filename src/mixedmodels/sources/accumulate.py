@@ -25,13 +25,14 @@ from mixedmodels.errors import DesignError
 from mixedmodels.linalg import SufficientStats
 from mixedmodels.linalg.conditioning import Conditioning, choose_conditioning
 from mixedmodels.linalg.statistics import (
-    DENSE_FILL,
-    DENSE_LIMIT,
     BlockShape,
+    assemble_statistics,
+    level_sums,
+    pair_block,
     per_level_crossproducts,
 )
 from mixedmodels.rfunctions import R_CONTEXT
-from mixedmodels.scaling import ThetaScaling, make_scaling
+from mixedmodels.scaling import ColumnSummary, ThetaScaling, scaling_from_summaries
 from mixedmodels.terms import centred_columns
 
 if TYPE_CHECKING:
@@ -140,31 +141,6 @@ class _SparseSum:
         self.total = self.consolidate() + other.consolidate()
 
 
-def _pair_sums(codes_a, za, codes_b, zb, n_levels_b):
-    """Triplets of Za' Zb (level-major columns) for one chunk."""
-    key = codes_a.astype(np.int64) * n_levels_b + codes_b
-    inverse, uniques = pd.factorize(key)
-    la, lb = uniques // n_levels_b, uniques % n_levels_b
-    rows, cols, vals = [], [], []
-    pa, pb = za.shape[1], zb.shape[1]
-    for a in range(pa):
-        for b in range(pb):
-            rows.append(la * pa + a)
-            cols.append(lb * pb + b)
-            vals.append(np.bincount(inverse, weights=za[:, a] * zb[:, b], minlength=uniques.size))
-    return np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-
-
-def _level_sums(codes, z, other, n_levels):
-    """(levels * pz, k) sums of z[:, a] * other[:, j] per level: Z' other, level-major rows."""
-    pz, k = z.shape[1], other.shape[1]
-    out = np.empty((n_levels, pz, k))
-    for a in range(pz):
-        for j in range(k):
-            out[:, a, j] = np.bincount(codes, weights=z[:, a] * other[:, j], minlength=n_levels)
-    return out.reshape(n_levels * pz, k)
-
-
 class PartialStats:
     """Sums over some rows of every block of A, plus moments and the R factor of X."""
 
@@ -179,7 +155,7 @@ class PartialStats:
         self.A11 = np.zeros((l1, p1, p1))
         self.xy_z1 = np.zeros((k, l1 * p1))  # [X y]' Z1
         self.diag = [np.zeros((lk, pk, pk)) for lk, pk in shapes[1:]]  # Zk'Zk
-        self.z_xy = [np.zeros((lk * pk, k)) for lk, pk in shapes[1:]]  # Zk'[X y]
+        self.z_xy = [np.zeros((k, lk * pk)) for lk, pk in shapes[1:]]  # [X y]' Zk
         self.xy_xy = np.zeros((k, k))
         # sparse cross blocks: (k, 0) = Zk'Z1 and (k, j) = Zk'Zj for rest blocks 1 <= j < k
         self.cross = {
@@ -193,6 +169,7 @@ class PartialStats:
         for m in self.moments:
             m[3], m[4] = np.inf, -np.inf
         self.conditioning = plan.conditioning
+        self.response_sums = np.zeros(2)  # of the working response (model's, not centred)
 
     # -- adding rows ----------------------------------------------------------------------
     def add(self, chunk: ChunkArrays) -> PartialStats:
@@ -202,27 +179,28 @@ class PartialStats:
             return self
         self._add_moments(chunk)  # of the model's columns, as the aliasing below
         self.R = np.asarray(np.linalg.qr(np.vstack([self.R, chunk.X]), mode="r"))
+        self.response_sums += (np.sum(chunk.y), chunk.y @ chunk.y)
         chunk = conditioned(chunk, self.conditioning)
         XY = np.column_stack([chunk.X, chunk.y])
-        blocks = list(chunk.blocks)
+        blocks = [(c, m, lk) for (c, m), (lk, _) in zip(chunk.blocks, self.shapes, strict=True)]
         if chunk.weights is not None:
             root = np.sqrt(chunk.weights)
             XY = XY * root[:, None]
-            blocks = [(c, m * root[:, None]) for c, m in blocks]
+            blocks = [(c, m * root[:, None], lk) for c, m, lk in blocks]
             self.sum_log_weights += float(np.sum(np.log(chunk.weights)))
         self.n += n
-        (c1, z1), (l1, _) = blocks[0], self.shapes[0]
+        columns = list(XY.T)
+        c1, z1, l1 = blocks[0]
         self.A11 += per_level_crossproducts(c1, z1, l1)
-        self.xy_z1 += _level_sums(c1, z1, XY, l1).T
+        self.xy_z1 += level_sums(c1, z1, columns, l1)
         self.xy_xy += XY.T @ XY
         for i in range(1, len(blocks)):
-            ci, zi = blocks[i]
-            li = self.shapes[i][0]
+            ci, zi, li = blocks[i]
             self.diag[i - 1] += per_level_crossproducts(ci, zi, li)
-            self.z_xy[i - 1] += _level_sums(ci, zi, XY, li)
+            self.z_xy[i - 1] += level_sums(ci, zi, columns, li)
             for j in range(i):
-                cj, zj = blocks[j]
-                self.cross[i, j].add(*_pair_sums(ci, zi, cj, zj, self.shapes[j][0]))
+                block = pair_block(blocks[i], blocks[j])
+                self.cross[i, j].add(block.row, block.col, block.data)
         return self
 
     def _add_moments(self, chunk: ChunkArrays) -> None:
@@ -247,6 +225,7 @@ class PartialStats:
             return other
         self.n += other.n
         self.sum_log_weights += other.sum_log_weights
+        self.response_sums += other.response_sums
         self.A11 += other.A11
         self.xy_z1 += other.xy_z1
         self.xy_xy += other.xy_xy
@@ -272,45 +251,23 @@ class PartialStats:
         """Indices of the non-aliased fixed-effect columns (same rule as the in-memory path)."""
         return drop_aliased(self.R, names)
 
+    def fixed_crossproduct(self, keep: np.ndarray) -> np.ndarray:
+        """``X'X`` (unweighted) of the fixed-effect columns ``keep``, from the R factor."""
+        R = self.R[:, keep]
+        return R.T @ R
+
     def finish(self, keep: np.ndarray) -> SufficientStats:
         """Assemble the sufficient statistics with the fixed-effect columns ``keep``."""
         rows = np.concatenate([keep, [self.p_full]])  # kept X columns and y
-        q1 = self.xy_z1.shape[1]
-        rest = [self.cross[i, 0].consolidate() for i in range(1, len(self.shapes))]
-        Ar1 = sp.vstack(rest + [sp.csr_matrix(self.xy_z1[rows])], format="csr")
-        m = Ar1.shape[0]
-        if m * q1 <= DENSE_LIMIT or Ar1.nnz > DENSE_FILL * m * q1:
-            Ar1 = Ar1.toarray()
-        else:
-            Ar1.sort_indices()
-        sizes = [lk * pk for lk, pk in self.shapes[1:]]
-        offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-        q_rest = int(offsets[-1])
-        Arr = np.zeros((m, m))
-        for i in range(1, len(self.shapes)):
-            a, b = offsets[i - 1], offsets[i]
-            lk, pk = self.shapes[i]
-            d = self.diag[i - 1]
-            idx = np.arange(lk)[:, None, None] * pk
-            r = (idx + np.arange(pk)[None, :, None]).repeat(pk, axis=2)
-            c = (idx + np.arange(pk)[None, None, :]).repeat(pk, axis=1)
-            Arr[a + r.ravel(), a + c.ravel()] = d.ravel()
-            Arr[a:b, q_rest:] = self.z_xy[i - 1][:, rows]
-            for j in range(1, i):
-                block = self.cross[i, j].consolidate().toarray()
-                c0, c1 = offsets[j - 1], offsets[j]
-                Arr[a:b, c0:c1] = block
-                Arr[c0:c1, a:b] = block.T
-        Arr[q_rest:, :q_rest] = Arr[:q_rest, q_rest:].T
-        Arr[q_rest:, q_rest:] = self.xy_xy[np.ix_(rows, rows)]
-        return SufficientStats(
+        return assemble_statistics(
             n=self.n,
-            p=len(keep),
             sum_log_weights=self.sum_log_weights,
             shapes=tuple(BlockShape(lk, pk) for lk, pk in self.shapes),
             A11=self.A11,
-            Ar1=Ar1,
-            Arr=np.ascontiguousarray(Arr),
+            xy_z1=self.xy_z1[rows],
+            xy_xy=self.xy_xy[np.ix_(rows, rows)],
+            rest_sums=lambda k: (self.diag[k - 1], self.z_xy[k - 1][rows]),
+            pair=lambda k, j: self.cross[k, j].consolidate(),
             conditioning=None if self.conditioning is None else self.conditioning.kept(keep),
         )
 
@@ -318,26 +275,18 @@ class PartialStats:
         """The optimiser's column scaling, from the moments of the random-effect columns.
 
         :func:`mixedmodels.scaling.make_scaling` reads a column only through its mean,
-        standard deviation, root mean square and whether it is constant; a two-row matrix
-        ``[mean - sd, mean + sd]`` (or ``[v, v]`` for a constant column) has exactly those.
+        standard deviation, root mean square and whether it is constant: the summary
+        (:class:`~mixedmodels.scaling.ColumnSummary`) of every term's columns is made of the
+        moments streamed here.
         """
-
-        class _Moments:
-            def __init__(self, block, matrix):
-                self.terms, self.column_offsets, self.matrix = (
-                    block.terms,
-                    block.column_offsets,
-                    matrix,
-                )
-
-        fakes = []
+        summaries = {}
         for block, m in zip(plan.blocks, self.moments, strict=True):
-            sd = np.sqrt(m[2] / m[0])
-            constant = m[3] == m[4]
-            low = np.where(constant, m[3], m[1] - sd)
-            high = np.where(constant, m[3], m[1] + sd)
-            fakes.append(_Moments(block, np.vstack([low, high])))
-        return make_scaling(tuple(fakes), plan.terms)  # type: ignore[arg-type]  # duck-typed blocks
+            for term, offset in zip(block.terms, block.column_offsets, strict=True):
+                count, mean, m2, low, high = m[:, offset : offset + term.size]
+                summaries[term.theta_offset] = ColumnSummary.from_moments(
+                    mean, m2, float(count[0]), low, high
+                )
+        return scaling_from_summaries([summaries[t.theta_offset] for t in plan.terms], plan.terms)
 
 
 def estimate_bytes(plan: StreamPlan) -> int:

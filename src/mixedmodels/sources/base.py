@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
+import pandas as pd
 
 from mixedmodels._warn import warn
+from mixedmodels.control import MODEL_CHECKS, resolve_control
 from mixedmodels.errors import DesignError, RankDeficiencyWarning
+from mixedmodels.identifiability import check_fixed_count
 from mixedmodels.sources.accumulate import PartialStats, estimate_bytes
 from mixedmodels.sources.plan import Backend, StreamPlan, build_plan
 
@@ -63,8 +66,20 @@ class Source:
         """Stream fitted values and residuals of ``result`` to Parquet at ``path``."""
         raise NotImplementedError
 
+    def frames(self, plan: StreamPlan) -> Iterator[pd.DataFrame]:
+        """The complete rows of the used columns, chunk by chunk, in the data's order."""
+        raise NotImplementedError
+
     # -- shared ---------------------------------------------------------------------------
-    def plan(self, formula, *, weights=None, offset=None, contrasts=None) -> StreamPlan:
+    def plan(
+        self,
+        formula,
+        *,
+        weights=None,
+        offset=None,
+        contrasts=None,
+        check_nobs_vs_nre: str = "stop",
+    ) -> StreamPlan:
         """Run the first pass and check that the model's blocks fit in memory."""
         plan = build_plan(
             formula,
@@ -73,15 +88,21 @@ class Source:
             offset=offset,
             factors=self.factors,
             contrasts=contrasts,
+            check_nobs_vs_nre=check_nobs_vs_nre,
         )
         check_memory(plan, self.max_memory)
         return plan
 
-    def model(self, formula, *, weights=None, offset=None, contrasts=None):
-        """Both passes: a :class:`~mixedmodels.sources.model.StreamedLinearMixedModel`."""
+    def model(self, formula, *, weights=None, offset=None, contrasts=None, control=None):
+        """Both passes: a :class:`~mixedmodels.sources.model.StreamedLinearMixedModel`.
+
+        ``control``: a :class:`~mixedmodels.control.Control` or a dict of its settings; only
+        its model checks apply here (``check_nobs_vs_nre``), as for the in-memory model.
+        """
         from mixedmodels.sources.model import StreamedDesign, StreamedLinearMixedModel
 
-        plan = self.plan(formula, weights=weights, offset=offset, contrasts=contrasts)
+        checks = {name: getattr(resolve_control(control)[0], name) for name in MODEL_CHECKS}
+        plan = self.plan(formula, weights=weights, offset=offset, contrasts=contrasts, **checks)
         partial = self.accumulate(plan)
         if partial.n != plan.n:
             raise DesignError(
@@ -96,6 +117,7 @@ class Source:
                 f"{len(dropped)} column(s): {', '.join(dropped)}",
                 RankDeficiencyWarning,
             )
+        check_fixed_count(len(keep), plan.n)
         stats = partial.finish(keep)
         design = StreamedDesign(
             formula=plan.formula,
@@ -108,11 +130,14 @@ class Source:
             term_specs=plan.term_specs,
             n_dropped=plan.n_dropped,
             nobs=plan.n,
+            fixed_gram=partial.fixed_crossproduct(keep),
+            response_total=partial.response_sums.copy(),
+            covariate_means=plan.covariate_means,
             weights_column=plan.weights,
             offset_column=plan.offset,
             plan=plan,
         )
-        return StreamedLinearMixedModel(design, stats, partial.scaling(plan), self)
+        return StreamedLinearMixedModel(design, stats, partial.scaling(plan), self, checks)
 
 
 def check_memory(plan: StreamPlan, limit: int | None) -> None:

@@ -177,6 +177,11 @@ class DaskSource(Source):
                         bar.update(1)
         return total
 
+    def frames(self, plan: StreamPlan):
+        """The complete rows of the used columns, partition by partition, in order."""
+        for part in self.complete(plan.used).to_delayed():
+            yield part.compute()
+
     def write_fitted(self, result, path, columns=None) -> str:
         """Write fitted values and residuals as a directory of Parquet files, one per partition."""
         plan = result.design.plan
@@ -187,6 +192,8 @@ class DaskSource(Source):
         read = list(dict.fromkeys(columns + list(plan.used)))
         frame = self.frame[read].dropna(subset=list(plan.used))
         meta = frame._meta[columns].assign(fitted=np.float64(0), residual=np.float64(0))
-        out = frame.map_partitions(_partition_fitted, result.row_predictor(), columns, meta=meta)
+        out = frame.map_partitions(
+            _partition_fitted, result.model.row_predictor(result), columns, meta=meta
+        )
         out.to_parquet(str(path), write_index=False)
         return str(path)

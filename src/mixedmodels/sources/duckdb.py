@@ -272,6 +272,11 @@ class DuckDBSource(Source):
                 bar.update(1)
         return partial
 
+    def frames(self, plan: StreamPlan):
+        """The complete rows of the used columns, ``chunk_size`` at a time, in the data's order."""
+        for batch in self.reader(plan.used, plan.used):
+            yield batch.to_pandas()
+
     def write_fitted(self, result, path, columns=None) -> str:
         """Stream fitted values and residuals to one Parquet file, chunk by chunk."""
         import pyarrow as pa
@@ -282,7 +287,7 @@ class DuckDBSource(Source):
         missing = [c for c in columns if c not in self.relation.columns]
         if missing:
             raise DesignError(f"column(s) not in the source: {', '.join(missing)}")
-        predictor = result.row_predictor()
+        predictor = result.model.row_predictor(result)
         read = list(dict.fromkeys(columns + list(plan.used)))
         path = os.fspath(path)
         writer = None

@@ -5,28 +5,37 @@ frame: which rows are complete, the levels of every factor and grouping factor, 
 formulaic's stateful transforms and so the model specs that turn any chunk of rows into model
 matrices that agree with those of every other chunk. Backends (DuckDB, dask) answer a few
 aggregate questions through the :class:`Backend` protocol; this module turns the answers into
-the plan, mirroring :func:`mixedmodels.design.build_design` check by check.
+the plan, with the checks of :func:`mixedmodels.design.build_design` (the same functions, of
+:mod:`mixedmodels.identifiability`, on the first pass's counts).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from mixedmodels.column_names import lme4_column_names
-from mixedmodels.design import TermSpec, apply_contrasts, term_covariance
+from mixedmodels.design import apply_contrasts
+from mixedmodels.design_spec import TermSpec
 from mixedmodels.errors import DesignError, FormulaError, MissingColumnError
 from mixedmodels.formula import ParsedFormula, parse_formula
+from mixedmodels.identifiability import (
+    check_levels,
+    check_random_effects,
+    check_term_columns,
+    term_covariance,
+)
 from mixedmodels.levels import group_codes
 from mixedmodels.linalg.conditioning import Conditioning
+from mixedmodels.options import NobsCheck, choose
 from mixedmodels.rfunctions import R_CONTEXT
 from mixedmodels.sources.accumulate import sample_conditioning
-from mixedmodels.terms import ReBlock, ReTerm, build_blocks
+from mixedmodels.terms import ReBlock, ReTerm, build_blocks, term_order
 from mixedmodels.variables import needed_variables, without_functions
 
 __all__ = ["Backend", "ColumnKind", "GroupCoding", "ScanResult", "StreamPlan", "build_plan"]
@@ -145,6 +154,8 @@ class StreamPlan:
     conditioning
         The centring of the columns summed (:mod:`mixedmodels.linalg.conditioning`), chosen
         by the in-memory rule from the first pass's sample of rows.
+    covariate_means
+        Mean over the complete rows of every numeric variable of the fixed part.
     """
 
     formula: ParsedFormula
@@ -163,6 +174,7 @@ class StreamPlan:
     n: int
     n_dropped: int
     conditioning: Conditioning | None = None
+    covariate_means: dict[str, float] = field(default_factory=dict)
 
     @property
     def p_full(self) -> int:
@@ -240,6 +252,7 @@ def build_plan(
     offset: str | None = None,
     factors: Sequence[str] = (),
     contrasts: dict[str, str] | None = None,
+    check_nobs_vs_nre: str = "stop",
 ) -> StreamPlan:
     """Run the first pass over a data source and fix levels, transforms and specs.
 
@@ -255,11 +268,16 @@ def build_plan(
         Numeric columns to treat as factors (R's ``factor()``), e.g. integer codes.
     contrasts
         Coding of factors in the fixed part, as for :func:`mixedmodels.lmer`.
+    check_nobs_vs_nre
+        What a block with as many random effects as observations does (lme4's
+        ``check.nobs.vs.nRE``): ``"stop"``, ``"warning"`` or ``"ignore"``, as for
+        :func:`mixedmodels.design.build_design` (the same check).
 
     Returns
     -------
     StreamPlan
     """
+    check_nobs_vs_nre = choose("check_nobs_vs_nre", check_nobs_vs_nre, NobsCheck)
     parsed = parse_formula(formula) if isinstance(formula, str) else formula
     text = parsed.formula
     if contrasts:
@@ -330,7 +348,9 @@ def build_plan(
     if bad:
         raise DesignError(f"stateful transforms need numeric columns, not {', '.join(bad)}")
 
-    scan = backend.scan(used, floats, sorted(moment_columns), weights)
+    # numeric variables of the fixed part: their means are emmeans' reference values
+    covariates = sorted(str(v) for v in fixed_spec.required_variables if str(v) in numeric)
+    scan = backend.scan(used, floats, sorted(moment_columns | set(covariates)), weights)
     if scan.infinite:
         name = scan.infinite[0]
         raise DesignError(f"column {name!r} ({needed[name]}) has infinite values")
@@ -347,51 +367,27 @@ def build_plan(
     fixed_spec = _fix_state(fixed_spec, scan.moments)
 
     fixed_names = lme4_column_names(list(both.rhs.columns), parsed.labels)
-    if len(fixed_names) >= n:
-        raise DesignError(
-            f"fewer observations ({n}) than fixed-effect parameters ({len(fixed_names)})"
-        )
     codings: dict[str, GroupCoding] = {}
     term_specs, raw_terms = [], []
-    for index, (term, mm) in enumerate(zip(parsed.random, lhs_specs, strict=True)):
+    for term, mm in zip(parsed.random, lhs_specs, strict=True):
         columns = lme4_column_names(list(mm.columns), parsed.labels)
-        if len(columns) == 0:
-            raise FormulaError(f"random-effects term {term.text} has no columns", text)
+        check_term_columns(term, columns, text)
         coding = codings.get(term.group_name)
         if coding is None:
             coding = _group_coding(distinct[tuple(term.group)], term.group, kinds)
             codings[term.group_name] = coding
-        n_levels = len(coding.labels)
-        if n_levels < 2:
-            raise DesignError(
-                f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
-                f" it has {n_levels}"
-            )
-        if n_levels >= n:
-            raise DesignError(
-                f"number of levels of grouping factor {term.group_name!r} in {term.text} "
-                f"({n_levels}) must be less than the number of observations ({n})"
-            )
+        check_levels(term, len(coding.labels), n)
         spec = _fix_state(mm.model_spec, scan.moments)
         term_specs.append(TermSpec(term=term, model_spec=spec, columns=columns))
-        marker = np.full((1, len(columns)), float(index))
         covariance = term_covariance(term, columns, text)
-        raw_terms.append(
-            (term.group_name, coding.labels, np.zeros(1, np.intp), marker, columns, covariance)
-        )
-    terms, marked = build_blocks(raw_terms)
-    blocks, members = [], []
-    for block in marked:
-        order = list(dict.fromkeys(int(i) for i in block.matrix[0]))
-        members.append(tuple(order))
-        blocks.append(
-            replace(block, codes=np.zeros(0, np.intp), matrix=np.zeros((0, block.matrix.shape[1])))
-        )
-        if block.n_random_effects >= n and block.count_limited:
-            raise DesignError(
-                f"number of random effects for grouping factor {block.group_name!r} "
-                f"({block.n_random_effects}) must be less than the number of observations ({n})"
-            )
+        rows = (np.zeros(0, np.intp), np.zeros((0, len(columns))))  # blocks without rows
+        raw_terms.append((term.group_name, coding.labels, *rows, columns, covariance))
+    terms, blocks = build_blocks(raw_terms)
+    # the formula terms each block stacks: build_blocks's terms come in lme4's term order
+    order = term_order([len(raw[1]) for raw in raw_terms])
+    formula_index = {id(t): order[k] for k, t in enumerate(terms)}
+    members = [tuple(formula_index[id(t)] for t in block.terms) for block in blocks]
+    check_random_effects(blocks, n, check_nobs_vs_nre)
     plan = StreamPlan(
         formula=parsed,
         used=used,
@@ -408,6 +404,7 @@ def build_plan(
         offset=offset,
         n=n,
         n_dropped=scan.n_total - n,
+        covariate_means={name: scan.moments[name][0] for name in covariates},
     )
     return replace(plan, conditioning=sample_conditioning(plan, sample))
 

@@ -186,7 +186,7 @@ def sql_statistics(source, plan: StreamPlan, *, required: bool) -> PartialStats 
         return frame, values[:, index]
 
     def level_block(b, out_cross, out_xy):
-        """Per-level Zb'Zb (levels, p, p) and Zb'[X y] (levels * p, k)."""
+        """Per-level Zb'Zb (levels, p, p) and [X y]' Zb (k, levels * p)."""
         z, coding = ex.summed_blocks[b], plan.codings[plan.blocks[b].group_name]
         p = len(z)
         pairs = [(a, c) for a in range(p) for c in range(a + 1)]
@@ -200,11 +200,9 @@ def sql_statistics(source, plan: StreamPlan, *, required: bool) -> PartialStats 
         xy = values[:, len(pairs) :].reshape(len(codes), p, k)
         full = np.zeros((out_cross.shape[0], p, k))
         full[codes] = xy
-        out_xy[...] = full.reshape(-1, k)
+        out_xy[...] = full.reshape(-1, k).T  # [X y]' Zb
 
-    xy_z1 = np.zeros((partial.xy_z1.shape[1], k))
-    level_block(0, partial.A11, xy_z1)
-    partial.xy_z1 = np.ascontiguousarray(xy_z1.T)
+    level_block(0, partial.A11, partial.xy_z1)
     for b in range(1, len(plan.blocks)):
         level_block(b, partial.diag[b - 1], partial.z_xy[b - 1])
         for j in range(b):
@@ -229,7 +227,7 @@ def _cross_block(grouped, ex, plan, partial, i: int, j: int) -> None:
 
 
 def _totals(source, plan, ex, partial, cond, quote) -> None:
-    """n, sum of log weights, [X y]'[X y], X'X (unweighted) and the column moments."""
+    """n, sum of log weights, [X y]'[X y], X'X (unweighted), the response's sums and moments."""
     k, p = len(ex.xy), len(ex.x)
     select = _Select()
     count = select.add("count(*)")
@@ -239,6 +237,7 @@ def _totals(source, plan, ex, partial, cond, quote) -> None:
         for a in range(k)
         for b in range(a + 1)
     }
+    y_sums = [select.add(_sum(ex.y)), select.add(_sum(_product(f"({ex.y})", f"({ex.y})")))]
     gram = {
         (a, b): select.add(_sum(_product(f"({ex.x[a]})", f"({ex.x[b]})")))
         for a in range(p)
@@ -255,6 +254,7 @@ def _totals(source, plan, ex, partial, cond, quote) -> None:
     row = np.array([np.nan if v is None else v for v in row], dtype=float)
     partial.n = int(row[count])
     partial.sum_log_weights = 0.0 if log_w is None else float(row[log_w])
+    partial.response_sums = row[y_sums].copy()
     for (a, b), i in xy.items():
         partial.xy_xy[a, b] = partial.xy_xy[b, a] = row[i]
     G = np.zeros((p, p))

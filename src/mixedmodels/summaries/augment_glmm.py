@@ -37,7 +37,7 @@ def augment_glmm(result, data: pd.DataFrame | None = None, hat: str = "working")
 
     index = result.design.row_index
     if data is None:
-        data = getattr(result.model, "_data", None)
+        data = getattr(result.model, "frame", None)
     frame = pd.DataFrame(index=index) if data is None else data.loc[index].copy()
     problem = result.model.problem
     eta = np.asarray(result.mode.eta, dtype=float)

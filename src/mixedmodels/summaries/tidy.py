@@ -213,7 +213,7 @@ def augment(result, data: pd.DataFrame | None = None) -> pd.DataFrame:
         return augment_glmm(result, data)
     index = result.design.row_index
     if data is None:
-        data = getattr(result.model, "_data", None)
+        data = getattr(result.model, "frame", None)
     frame = pd.DataFrame(index=index) if data is None else data.loc[index].copy()
     fitted = np.asarray(result.fitted, dtype=float)
     resid = np.asarray(result.residuals, dtype=float)

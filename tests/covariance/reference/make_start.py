@@ -99,7 +99,7 @@ def main() -> None:
             natural = term.covariance.natural(point[term.theta_slice])
             theta += _glmmtmb_theta(term, natural, sigma)
         out[ref["id"]] = {
-            "beta": fit.model._result(point, fit.reml, fit.optsum).fixef.tolist(),
+            "beta": fit.model.result_at(point, fit.reml, fit.optsum).fixef.tolist(),
             "betad": math.log(sigma**2),
             "theta": theta,
             "objective": objective,
