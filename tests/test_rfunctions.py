@@ -61,11 +61,6 @@ def test_relevel_in_a_formula_changes_the_reference_level():
     assert fit.objective == pytest.approx(default.objective, rel=1e-10)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="relevel() hands formulaic an object array of text levels, whose null check "
-    "calls np.isnan on it (reported by the cholmod session; rfunctions.relevel)",
-)
 def test_relevel_of_a_text_factor():
     fit = mm.lmer("y ~ relevel(f, 'b') + (1 | g)", frame())
     assert [name[-1] for name in fit.fixef.index[1:]] == ["a", "c"]
