@@ -40,3 +40,21 @@ def test_maps_are_inverse_to_each_other_for_a_correlated_term():
     theta = np.array([0.8, -0.3, 0.02])
     back = model.scaling.to_theta(model.scaling.to_scaled(theta))
     np.testing.assert_allclose(back, theta, rtol=1e-12)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_column_summary_is_numpys_mean_std_and_rms_to_the_bit(order):
+    from mixedmodels.scaling import ColumnSummary
+
+    rng = np.random.default_rng(11)
+    matrix = np.array(
+        np.column_stack([np.ones(257), 1e4 + rng.normal(size=257), rng.normal(size=257) ** 3]),
+        order=order,
+    )
+    got = ColumnSummary.of(matrix)
+    for j in range(matrix.shape[1]):
+        col = matrix[:, j]
+        assert got.mean[j] == np.mean(col)
+        assert got.sd[j] == np.std(col)
+        assert got.rms[j] == np.sqrt(np.mean(col**2))
+        assert got.constant[j] == (np.ptp(col) == 0)

@@ -200,16 +200,23 @@ class ColumnSummary:
     @classmethod
     def of(cls, matrix: np.ndarray, structured: bool = False) -> ColumnSummary:
         """The summary of a term's columns (``structured``: per-column rms as one reduction)."""
-        k = matrix.shape[1]
+        n, k = matrix.shape
+        mean, sd, rms, constant = np.empty(k), np.empty(k), np.empty(k), np.empty(k, bool)
+        add = np.add.reduce  # the sums np.mean and np.std take, without their wrappers
+        for j in range(k):
+            col = matrix[:, j]
+            mean[j] = add(col) / n
+            dev = col - mean[j]
+            sd[j] = math.sqrt(add(dev * dev) / n)
+            rms[j] = math.sqrt(add(col * col) / n)
+            constant[j] = col.max() == col.min()
         if structured:
             rms = np.sqrt(np.mean(matrix**2, axis=0))
-        else:
-            rms = np.array([np.sqrt(np.mean(matrix[:, j] ** 2)) for j in range(k)])
         return cls(
-            mean=np.array([np.mean(matrix[:, j]) for j in range(k)]),
-            sd=np.array([np.std(matrix[:, j]) for j in range(k)]),
+            mean=mean,
+            sd=sd,
             rms=rms,
-            constant=np.array([np.ptp(matrix[:, j]) == 0 for j in range(k)], dtype=bool),
+            constant=constant,
             first=np.array(matrix[0], dtype=float),
             rms_all=float(np.sqrt(np.mean(matrix**2))) if structured else math.nan,
         )

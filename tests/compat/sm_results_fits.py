@@ -1,5 +1,7 @@
-"""Fits shared by the test_sm_results_* modules: each model fitted by the facade and by
-statsmodels 0.15, and statsmodels restarted at the facade's optimum (fitted once per process).
+"""Fits shared by the results tests (test_sm_results, test_sm_tests, test_sm_summary...).
+
+Each model fitted by the facade and by statsmodels 0.15, and statsmodels restarted at the
+facade's optimum (fitted once per process).
 
 statsmodels' gradient optimiser stops within about 1e-5 of the optimum in the estimates;
 restarted from our estimates it stays there, so ``at_ours`` is statsmodels' own result at
