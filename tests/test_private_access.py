@@ -29,7 +29,8 @@ def _private(name: str) -> bool:
     return name.startswith("_") and not dunder and not display
 
 
-def _defined(tree: ast.AST) -> set[str]:
+def private_names_defined(tree: ast.AST) -> set[str]:
+    """Underscore names a module defines: functions, classes, assigned names and attributes."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -40,11 +41,19 @@ def _defined(tree: ast.AST) -> set[str]:
             names.add(node.id)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.add(node.target.id)
+        elif (  # object.__setattr__(self, "_name", value) in frozen dataclasses
+            isinstance(node, ast.Call)
+            and getattr(node.func, "attr", None) == "__setattr__"
+            and len(node.args) > 1
+            and isinstance(node.args[1], ast.Constant)
+        ):
+            names.add(str(node.args[1].value))
     return {n for n in names if _private(n)}
 
 
 def _package_private_names() -> set[str]:
-    return set().union(*(_defined(ast.parse(p.read_text())) for p in PACKAGE.rglob("*.py")))
+    trees = (ast.parse(p.read_text()) for p in PACKAGE.rglob("*.py"))
+    return set().union(*(private_names_defined(tree) for tree in trees))
 
 
 def _test_trees() -> dict[Path, ast.AST]:

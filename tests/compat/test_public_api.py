@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from test_private_access import private_names_defined
+
 COMPAT = Path(__file__).resolve().parents[2] / "src" / "mixedmodels" / "compat"
 MODULES = sorted(COMPAT.glob("*.py"))
 SHARED_HELPERS = {"mixedmodels._warn"}
@@ -21,33 +23,13 @@ def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
-def _defined_names(tree: ast.AST) -> set[str]:
-    """Underscore names a module defines: functions, classes, assigned names and attributes."""
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
-            names.add(node.attr)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.add(node.id)
-        elif (
-            isinstance(node, ast.Call)
-            and getattr(node.func, "attr", None) == "__setattr__"
-            and len(node.args) > 1
-            and isinstance(node.args[1], ast.Constant)
-        ):
-            names.add(str(node.args[1].value))
-    return {n for n in names if _private(n)}
-
-
 def _trees() -> dict[str, ast.AST]:
     return {path.name: ast.parse(path.read_text(), str(path)) for path in MODULES}
 
 
 def test_the_facade_reads_no_private_attribute_of_the_engine():
     trees = _trees()
-    own = set().union(*(_defined_names(tree) for tree in trees.values()))
+    own = set().union(*(private_names_defined(tree) for tree in trees.values()))
     found = [
         f"{name}:{node.lineno}: .{node.attr}"
         for name, tree in trees.items()
@@ -83,4 +65,4 @@ def test_the_check_sees_a_private_access():
     tree = ast.parse("def f(engine):\n    return engine._result(1, 2, 3)\n")
     attributes = [n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)]
     assert attributes == ["_result"]
-    assert "_result" not in set().union(*(_defined_names(t) for t in _trees().values()))
+    assert "_result" not in set().union(*(private_names_defined(t) for t in _trees().values()))

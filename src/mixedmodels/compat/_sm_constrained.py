@@ -33,7 +33,7 @@ from mixedmodels.compat._sm_map import ParamMap
 from mixedmodels.convergence import check_convergence, convergence_messages, polish
 from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary, minimize
 
-__all__ = ["PackedConstraint", "fit_constrained", "independent_blocks"]
+__all__ = ["PackedConstraint", "fit_constrained", "independent_blocks", "result_of_search"]
 
 _POLISH_ROUNDS = 4
 _RESTARTS = 10
@@ -179,7 +179,16 @@ def fit_constrained(
             x, fmin = x_new, f_new
         messages = convergence_messages(objective, x, lower, tolerance, fmin)
     theta = constraint.theta_at(x)
-    initial = constraint.theta_at(x0)
+    run = (evaluations, status, began, messages)
+    result = result_of_search(engine, constraint.theta_at(x0), theta, reml, *run)
+    return result, np.asarray(x, dtype=float)
+
+
+def result_of_search(engine, initial, theta, reml: bool, evaluations, status, began, messages):
+    """The engine's fit at ``theta`` with the record of the facade's own search for it.
+
+    ``began``: the search's ``time.perf_counter()`` at its start.
+    """
     summary = OptSummary(
         initial=tuple(initial),
         final=tuple(theta),
@@ -190,4 +199,4 @@ def fit_constrained(
         seconds=time.perf_counter() - began,
         messages=messages,
     )
-    return engine.result_at(theta, reml, summary), np.asarray(x, dtype=float)
+    return engine.result_at(theta, reml, summary)

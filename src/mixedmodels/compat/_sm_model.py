@@ -13,6 +13,7 @@ from mixedmodels.compat._sm_constrained import (
     PackedConstraint,
     fit_constrained,
     independent_blocks,
+    result_of_search,
 )
 from mixedmodels.compat._sm_design import (
     Layout,
@@ -35,7 +36,7 @@ from mixedmodels.compat._sm_warnings import (
 from mixedmodels.convergence import convergence_messages
 from mixedmodels.errors import DesignError
 from mixedmodels.model import LinearMixedModel
-from mixedmodels.optimize import DEFAULT_CONTROL, OptSummary, minimize
+from mixedmodels.optimize import DEFAULT_CONTROL, minimize
 
 __all__ = ["MixedLM", "mixedlm", "Structure", "covariance_structure", "fit_engine"]
 
@@ -142,17 +143,8 @@ def fit_engine(engine: LinearMixedModel, reml: bool, start, fixed: np.ndarray, o
     x = x0.copy()
     x[free] = x_free
     theta = engine.scaling.to_theta(x)
-    summary = OptSummary(
-        initial=tuple(engine.scaling.to_theta(x0)),
-        final=tuple(theta),
-        fmin=engine.objective(theta, reml),
-        evaluations=evaluations,
-        optimizer=str(DEFAULT_CONTROL["optimizer"]),
-        return_value=status,
-        seconds=time.perf_counter() - began,
-        messages=messages,
-    )
-    return engine.result_at(theta, reml, summary)
+    initial = engine.scaling.to_theta(x0)
+    return result_of_search(engine, initial, theta, reml, evaluations, status, began, messages)
 
 
 class MixedLM(ModelMethods, ModelExtras):
