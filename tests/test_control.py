@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import warnings
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import mixedmodels as mm
@@ -104,3 +106,28 @@ def test_a_model_check_does_not_reach_the_optimiser():
     formula = "Reaction ~ Days + (Days | Subject)"
     checked = mm.lmer(formula, data, control={"check_nobs_vs_nre": "ignore"})
     assert checked.objective == mm.lmer(formula, data).objective
+
+
+def _one_row_per_group():
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({"g": np.arange(40), "x": rng.normal(size=40)})
+    return data.assign(y=data["x"] + rng.normal(size=40))
+
+
+def test_the_levels_check_stops_warns_or_is_silent():
+    """lme4's check.nobs.vs.nlev: one row per group, whose variance the residual's absorbs."""
+    data, formula = _one_row_per_group(), "y ~ x + (1 | g)"
+    assert Control().check_nobs_vs_nlev == "stop"
+    assert "check_nobs_vs_nlev" not in Control().as_dict()
+    with pytest.raises(DesignError, match=r"levels of grouping factor 'g' in \(1 \| g\) \(40\)"):
+        mm.lmer(formula, data, control={"check_nobs_vs_nre": "ignore"})
+    both = {"check_nobs_vs_nre": "ignore"}
+    with pytest.warns(IdentifiabilityWarning, match="levels of grouping factor 'g'"):
+        warned = mm.lmer(formula, data, control={**both, "check_nobs_vs_nlev": "warning"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ignored = mm.lmer(formula, data, control={**both, "check_nobs_vs_nlev": "ignore"})
+    assert not [w for w in caught if issubclass(w.category, IdentifiabilityWarning)]
+    assert warned.objective == ignored.objective
+    with pytest.raises(ArgumentError, match="check_nobs_vs_nlev"):
+        Control(check_nobs_vs_nlev="warn")

@@ -60,8 +60,9 @@ def lmer(
         naming it and, for another spelling of one (``reml=``), the name to use.
     start, control
         Starting theta and optimiser settings (see :meth:`~mixedmodels.model.LinearMixedModel.fit`);
-        ``control`` also holds lme4's model check ``check_nobs_vs_nre`` (``"stop"``,
-        ``"warning"`` or ``"ignore"``; see :class:`~mixedmodels.control.Control`).
+        ``control`` also holds lme4's model checks ``check_nobs_vs_nre`` and
+        ``check_nobs_vs_nlev`` (``"stop"``, ``"warning"`` or ``"ignore"``; see
+        :class:`~mixedmodels.control.Control`).
 
     Returns
     -------

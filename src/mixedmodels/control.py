@@ -6,9 +6,10 @@ checked once, here: an unknown setting, optimiser or start is an
 :class:`~mixedmodels.errors.ArgumentError` naming the choices, a setting that must be a number
 and is not, too. The optimiser's defaults are :data:`mixedmodels.optimize.DEFAULT_CONTROL`'s.
 
-One setting is a check of the model rather than of the optimiser, lme4's
-``lmerControl(check.nobs.vs.nRE=)``: ``check_nobs_vs_nre``, applied when the model is built
-(``lmer(..., control=...)`` or ``LinearMixedModel(..., control=...)``).
+Two settings are checks of the model rather than of the optimiser, lme4's
+``lmerControl(check.nobs.vs.nRE=, check.nobs.vs.nlev=)``: ``check_nobs_vs_nre`` and
+``check_nobs_vs_nlev``, applied when the model is built (``lmer(..., control=...)`` or
+``LinearMixedModel(..., control=...)``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from mixedmodels.options import NobsCheck, Optimizer, StartMethod, choose
 SINGULAR_TOLERANCE = 1e-4
 """A bounded theta component below this marks a fit on the boundary (lme4's ``isSingular``)."""
 
-MODEL_CHECKS = ("check_nobs_vs_nre",)
+MODEL_CHECKS = ("check_nobs_vs_nre", "check_nobs_vs_nlev")
 """The settings that check the model when it is built (not passed to the optimiser)."""
 
 __all__ = ["Control", "NobsCheck", "MODEL_CHECKS", "resolve_control"]
@@ -65,6 +66,10 @@ class Control:
         (default) refuses the model with a :class:`~mixedmodels.errors.DesignError`,
         ``"warning"`` fits it with an :class:`~mixedmodels.errors.IdentifiabilityWarning`,
         ``"ignore"`` fits it without a word.
+    check_nobs_vs_nlev
+        lme4's ``check.nobs.vs.nlev``: a grouping factor with as many levels as observations,
+        or more (one row per group), whose variance is confounded with the residual's;
+        ``"stop"`` (default), ``"warning"`` or ``"ignore"`` as above.
 
     Examples
     --------
@@ -87,13 +92,14 @@ class Control:
     check_convergence: bool = _default("check_convergence")
     gradient_tolerance: float = _default("gradient_tolerance")
     check_nobs_vs_nre: NobsCheck = "stop"
+    check_nobs_vs_nlev: NobsCheck = "stop"
 
     def __post_init__(self) -> None:
         """Check every setting (an unknown optimiser or value is our own error)."""
         object.__setattr__(self, "optimizer", choose("optimizer", self.optimizer, Optimizer))
         object.__setattr__(self, "start", choose("start", self.start, StartMethod))
-        check = choose("check_nobs_vs_nre", self.check_nobs_vs_nre, NobsCheck)
-        object.__setattr__(self, "check_nobs_vs_nre", check)
+        for name in MODEL_CHECKS:
+            object.__setattr__(self, name, choose(name, getattr(self, name), NobsCheck))
         for item in fields(self):
             value = getattr(self, item.name)
             if item.type in ("float", "int"):

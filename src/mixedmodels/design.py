@@ -283,6 +283,7 @@ def build_design(
     contrasts: dict[str, str] | None = None,
     residual_variance: bool = True,
     check_nobs_vs_nre: str = "stop",
+    check_nobs_vs_nlev: str = "stop",
 ) -> Design:
     """Parse (if needed), check the data, drop incomplete rows and build every matrix.
 
@@ -303,12 +304,16 @@ def build_design(
     check_nobs_vs_nre
         What a block with as many random effects as observations does (lme4's
         ``check.nobs.vs.nRE``): ``"stop"`` (a DesignError), ``"warning"`` or ``"ignore"``.
+    check_nobs_vs_nlev
+        The same for a grouping factor with as many levels as observations (lme4's
+        ``check.nobs.vs.nlev``).
 
     Returns
     -------
     Design
     """
     check_nobs_vs_nre = choose("check_nobs_vs_nre", check_nobs_vs_nre, NobsCheck)
+    check_nobs_vs_nlev = choose("check_nobs_vs_nlev", check_nobs_vs_nlev, NobsCheck)
     parsed = parse_cached(formula) if isinstance(formula, str) else formula
     text = parsed.formula
     if not isinstance(data, pd.DataFrame):
@@ -415,7 +420,7 @@ def build_design(
         matrix = shared_columns(matrix, columns, X, fixed_names)
         check_term_columns(term, columns, text)
         codes, labels = _grouping(view, levels_view, fitted_of_complete, term.group)
-        check_levels(term, len(labels), n, residual_variance)
+        check_levels(term, len(labels), n, residual_variance, check_nobs_vs_nlev)
         if term.split_columns and matrix.shape[1] > 1:  # zerocorr: a term per column
             for j, column in enumerate(columns):
                 term_specs.append(TermSpec(term, model_spec, (column,), select=(j,)))

@@ -73,18 +73,34 @@ def check_term_columns(term: RandomTerm, columns: Sequence[str], text: str) -> N
         raise FormulaError(f"random-effects term {term.text} has no columns", text)
 
 
-def check_levels(term: RandomTerm, n_levels: int, n: int, residual_variance: bool = True) -> None:
-    """A grouping factor needs two levels or more and, with a residual, fewer than ``n``."""
+def check_levels(
+    term: RandomTerm, n_levels: int, n: int, residual_variance: bool = True, action: str = "stop"
+) -> None:
+    """A grouping factor needs two levels or more and, with a residual, fewer than ``n``.
+
+    ``action``: lme4's ``check.nobs.vs.nlev`` for the second rule (``"stop"``, ``"warning"``
+    or ``"ignore"``).
+    """
     if n_levels < 2:
         raise DesignError(
             f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
             f" it has {n_levels}"
         )
-    if residual_variance and n_levels >= n:
+    if not residual_variance or n_levels < n or action == "ignore":
+        return
+    message = (
+        f"number of levels of grouping factor {term.group_name!r} in {term.text} "
+        f"({n_levels}) must be less than the number of observations ({n})"
+    )
+    if action == "stop":
         raise DesignError(
-            f"number of levels of grouping factor {term.group_name!r} in {term.text} "
-            f"({n_levels}) must be less than the number of observations ({n})"
+            f"{message}; its variance and the residual variance are not identifiable "
+            "(control={'check_nobs_vs_nlev': 'warning'} or 'ignore' fits it)"
         )
+    warn(
+        f"{message}: its variance and the residual variance are not identifiable",
+        IdentifiabilityWarning,
+    )
 
 
 def check_random_effects(

@@ -68,3 +68,22 @@ def test_lmer_refuses_the_same_model_unless_told():
         warnings.simplefilter("ignore")
         fit = mm.lmer(formula, data, control={"check_nobs_vs_nre": "ignore"})
     assert fit.objective == pytest.approx(-2 * _fit(sm, True).llf, abs=1e-6)  # the same model
+
+
+def test_one_row_per_group_fits_as_statsmodels_fits_it():
+    """statsmodels fits a random intercept on groups of one row (lmer refuses it by default,
+    lme4's check.nobs.vs.nlev): the same log-likelihood, on a ridge where only the sum of the
+    group and residual variances is identified."""
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame({"g": np.arange(60), "x": rng.normal(size=60)})
+    data["y"] = data["x"] + rng.normal(size=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = smapi.MixedLM.from_formula("y ~ x", data, groups="g").fit()
+        ours = sm.MixedLM.from_formula("y ~ x", data, groups="g").fit()
+    assert ours.llf >= theirs.llf - 1e-8
+    assert ours.llf == pytest.approx(theirs.llf, abs=1e-6)
+    total = float(ours.cov_re.iloc[0, 0]) + ours.scale
+    assert total == pytest.approx(float(theirs.cov_re.iloc[0, 0]) + theirs.scale, rel=1e-6)
+    with pytest.raises(DesignError, match="levels of grouping factor"):
+        mm.lmer("y ~ x + (1 | g)", data, control={"check_nobs_vs_nre": "ignore"})

@@ -208,3 +208,11 @@ def test_check_nobs_vs_nre_out_of_core(action):
     )
     assert in_memory == streamed
     assert bool(in_memory[0]) == (action == "warning")
+
+
+@pytest.mark.parametrize("action", ["warning", "ignore"])
+def test_check_nobs_vs_nlev_out_of_core(action):
+    checks = {"check_nobs_vs_nlev": action, "check_nobs_vs_nre": "ignore"}
+    in_memory, streamed = _both_paths("y ~ x + (1 | row)", control=checks)
+    assert in_memory == streamed
+    assert bool(in_memory[0]) == (action == "warning")

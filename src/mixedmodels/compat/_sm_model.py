@@ -383,7 +383,8 @@ class MixedLM(ModelMethods, ModelExtras):
         )
         formula, frame = engine_formula(self.layout, structure.components)
         # statsmodels fits a model with as many random effects as rows; lme4 refuses it
-        engine = LinearMixedModel(formula, frame, control={"check_nobs_vs_nre": "ignore"})
+        checks = {"check_nobs_vs_nre": "ignore", "check_nobs_vs_nlev": "ignore"}
+        engine = LinearMixedModel(formula, frame, control=checks)
         if engine.design.dropped_names:
             raise DesignError(f"exog is rank deficient (aliased: {engine.design.dropped_names})")
         pmap = ParamMap.from_terms(engine.design.terms, self.k_re, self.k_vc)

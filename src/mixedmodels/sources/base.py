@@ -79,6 +79,7 @@ class Source:
         offset=None,
         contrasts=None,
         check_nobs_vs_nre: str = "stop",
+        check_nobs_vs_nlev: str = "stop",
     ) -> StreamPlan:
         """Run the first pass and check that the model's blocks fit in memory."""
         plan = build_plan(
@@ -89,6 +90,7 @@ class Source:
             factors=self.factors,
             contrasts=contrasts,
             check_nobs_vs_nre=check_nobs_vs_nre,
+            check_nobs_vs_nlev=check_nobs_vs_nlev,
         )
         check_memory(plan, self.max_memory)
         return plan

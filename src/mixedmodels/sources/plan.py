@@ -253,6 +253,7 @@ def build_plan(
     factors: Sequence[str] = (),
     contrasts: dict[str, str] | None = None,
     check_nobs_vs_nre: str = "stop",
+    check_nobs_vs_nlev: str = "stop",
 ) -> StreamPlan:
     """Run the first pass over a data source and fix levels, transforms and specs.
 
@@ -272,12 +273,15 @@ def build_plan(
         What a block with as many random effects as observations does (lme4's
         ``check.nobs.vs.nRE``): ``"stop"``, ``"warning"`` or ``"ignore"``, as for
         :func:`mixedmodels.design.build_design` (the same check).
+    check_nobs_vs_nlev
+        The same for a grouping factor with as many levels as observations.
 
     Returns
     -------
     StreamPlan
     """
     check_nobs_vs_nre = choose("check_nobs_vs_nre", check_nobs_vs_nre, NobsCheck)
+    check_nobs_vs_nlev = choose("check_nobs_vs_nlev", check_nobs_vs_nlev, NobsCheck)
     parsed = parse_formula(formula) if isinstance(formula, str) else formula
     text = parsed.formula
     if contrasts:
@@ -376,7 +380,7 @@ def build_plan(
         if coding is None:
             coding = _group_coding(distinct[tuple(term.group)], term.group, kinds)
             codings[term.group_name] = coding
-        check_levels(term, len(coding.labels), n)
+        check_levels(term, len(coding.labels), n, action=check_nobs_vs_nlev)
         spec = _fix_state(mm.model_spec, scan.moments)
         term_specs.append(TermSpec(term=term, model_spec=spec, columns=columns))
         covariance = term_covariance(term, columns, text)
