@@ -113,16 +113,20 @@ class Design(DesignSpec):
         """``X'X`` of the kept columns, unweighted (the fixed part's Gram matrix)."""
         return self.X.T @ self.X
 
+    @property
+    def working_response(self) -> np.ndarray:
+        """The response with the offset removed."""
+        return self.y if self.offset is None else self.y - self.offset
+
     def response_sums(self) -> np.ndarray:
         """Sum and sum of squares of the working response (the offset removed)."""
-        y = self.y if self.offset is None else self.y - self.offset
+        y = self.working_response
         return np.array([np.sum(y), y @ y])
 
     def row_chunk(self) -> RowChunk:
         """All the rows, as one :class:`RowChunk`."""
-        working = self.y if self.offset is None else self.y - self.offset
         return RowChunk(
-            y=working,
+            y=self.working_response,
             X=self.X,
             blocks=tuple((b.codes, b.matrix) for b in self.blocks),
             weights=self.weights,

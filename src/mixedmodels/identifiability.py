@@ -54,17 +54,18 @@ def nobs_vs_nre(block: ReBlock, n: int, action: str) -> None:
         f"number of random effects for grouping factor {block.group_name!r} "
         f"({block.n_random_effects}) must be less than the number of observations ({n})"
     )
+    why = "the random-effects variances and the residual variance are probably not identifiable"
+    _act(action, message, why, "check_nobs_vs_nre")
+
+
+def _act(action: str, message: str, why: str, control: str) -> None:
+    """What a model check does when it fails: ``"stop"``, ``"warning"`` or ``"ignore"``."""
     if action == "stop":
         raise DesignError(
-            f"{message}; the random-effects variances and the residual variance are probably "
-            "not identifiable (control={'check_nobs_vs_nre': 'warning'} or 'ignore' fits it)"
+            f"{message}; {why} (control={{{control!r}: 'warning'}} or 'ignore' fits it)"
         )
     if action == "warning":
-        warn(
-            f"{message}: the random-effects variances and the residual variance are probably "
-            "not identifiable",
-            IdentifiabilityWarning,
-        )
+        warn(f"{message}: {why}", IdentifiabilityWarning)
 
 
 def check_term_columns(term: RandomTerm, columns: Sequence[str], text: str) -> None:
@@ -86,21 +87,14 @@ def check_levels(
             f"grouping factor {term.group_name!r} in {term.text} must have at least 2 levels,"
             f" it has {n_levels}"
         )
-    if not residual_variance or n_levels < n or action == "ignore":
+    if not residual_variance or n_levels < n:
         return
     message = (
         f"number of levels of grouping factor {term.group_name!r} in {term.text} "
         f"({n_levels}) must be less than the number of observations ({n})"
     )
-    if action == "stop":
-        raise DesignError(
-            f"{message}; its variance and the residual variance are not identifiable "
-            "(control={'check_nobs_vs_nlev': 'warning'} or 'ignore' fits it)"
-        )
-    warn(
-        f"{message}: its variance and the residual variance are not identifiable",
-        IdentifiabilityWarning,
-    )
+    why = "its variance and the residual variance are not identifiable"
+    _act(action, message, why, "check_nobs_vs_nlev")
 
 
 def check_random_effects(

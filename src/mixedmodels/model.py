@@ -390,15 +390,7 @@ class LinearMixedModel(StructuredFit):
             names = [self.theta_names[i] for i in np.flatnonzero(outside)]
             raise DesignError(f"theta is outside its bounds (or not finite) at {names}")
         if optsum is None:
-            optsum = OptSummary(
-                initial=tuple(theta),
-                final=tuple(theta),
-                fmin=self.objective(theta, REML),
-                evaluations=0,
-                optimizer="none",
-                return_value="NOT_OPTIMIZED",
-                seconds=0.0,
-            )
+            optsum = OptSummary.not_optimized(theta, self.objective(theta, REML))
         return self._result(theta, REML, optsum)
 
     def _result(self, theta: np.ndarray, REML: bool, summary: OptSummary, factor=None):

@@ -119,6 +119,20 @@ class OptSummary:
         """True when no convergence message was raised."""
         return not self.messages
 
+    @classmethod
+    def not_optimized(cls, theta, fmin: float) -> OptSummary:
+        """The record of no optimisation: started and stopped at ``theta``, no evaluations."""
+        theta = tuple(theta)
+        return cls(
+            initial=theta,
+            final=theta,
+            fmin=fmin,
+            evaluations=0,
+            optimizer="none",
+            return_value="NOT_OPTIMIZED",
+            seconds=0.0,
+        )
+
 
 _RETURN_NAMES = {
     1: "SUCCESS",

@@ -153,6 +153,13 @@ def find_optimum(
         if found.descent is not None and found.descent_value < fmin:
             x, fmin = found.descent, found.descent_value
 
+        def checked_and_polished(z: np.ndarray, value: float):
+            """The check at ``z`` and the point after its Newton step (if it has one)."""
+            found = check(z, value)
+            if found.step is not None:
+                z, value, _ = polish(checked, z, value, found.step, lower)
+            return found, z, value
+
         def failed(found) -> bool:
             return found.descent is not None or (
                 coarse and (bool(found.messages) or found.step is None or off_model)
@@ -201,9 +208,7 @@ def find_optimum(
                     best, best_value = point, value
             if best is not None:
                 x, fmin, status = optimise(best, control)
-                found = check(x, fmin)
-                if found.step is not None:
-                    x, fmin, _ = polish(checked, x, fmin, found.step, lower)
+                found, x, fmin = checked_and_polished(x, fmin)
         # a component the checks took as on its bound (within AT_BOUND) but left just inside:
         # on the bound the others may move further (BOBYQA from the face; kept if lower)
         inside = np.isfinite(lower) & (x > lower) & (x - lower < AT_BOUND)
@@ -215,9 +220,7 @@ def find_optimum(
                 moved, moved_value, moved_status = optimise(face, control)
                 if moved_value < fmin:
                     x, fmin, status = moved, moved_value, moved_status
-                found = check(x, fmin)
-                if found.step is not None:
-                    x, fmin, _ = polish(checked, x, fmin, found.step, lower)
+                found, x, fmin = checked_and_polished(x, fmin)
         messages = found.messages
     return Outcome(
         x=np.asarray(x),

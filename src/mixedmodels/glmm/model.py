@@ -342,16 +342,7 @@ class GeneralizedLinearMixedModel:
         """
         theta, beta = np.asarray(theta, dtype=float), np.asarray(beta, dtype=float)
         if optsum is None:
-            value = self.objective(theta, beta, nAGQ)
-            optsum = OptSummary(
-                initial=tuple(theta),
-                final=tuple(theta),
-                fmin=value,
-                evaluations=0,
-                optimizer="none",
-                return_value="NOT_OPTIMIZED",
-                seconds=0.0,
-            )
+            optsum = OptSummary.not_optimized(theta, self.objective(theta, beta, nAGQ))
         return self._result(theta, beta, self._check_agq(nAGQ), optsum, None)
 
     def _result(self, theta, beta, n_agq: int, summary: OptSummary, hessian_vcov, u=None):
